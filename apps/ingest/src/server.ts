@@ -1,0 +1,2 @@
+// Placeholder until the ingest service lands: proves the workspace builds.
+export const service = "ingest";

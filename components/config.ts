@@ -1,0 +1,447 @@
+// Reads and validates the whole stack configuration before any resource is declared.
+//
+// Pulumi.yaml is the one place where keys, types and defaults are declared; the Pulumi CLI applies those
+// defaults before the program runs, so a key that is absent here was removed from Pulumi.yaml or the program
+// runs outside the CLI. This module adds what Pulumi.yaml cannot express (ranges, enums, formats, relations
+// between keys) and reports every problem at once:
+//
+//   Invalid stack configuration (2 problems):
+//     - eventstack:cluster.maxNodes must be an integer >= cluster.minNodes (got "abc")
+//     - eventstack:network.natGateways must be one of "single", "onePerAz" (got "two")
+//
+// Behaviour follows these values only; nothing in the program asks which stack it is.
+import * as pulumi from "@pulumi/pulumi";
+
+export const PROJECT = "eventstack";
+
+/** The Pulumi.yaml type of each key, checked against Pulumi.yaml by test/config.test.ts. */
+export type ConfigType = "string" | "integer" | "boolean" | "array";
+
+export interface StackConfig {
+  /** The AWS region, from the provider's own `aws:region` key. */
+  region: string;
+  tags: { owner: string; costCenter: string };
+  logRetentionDays: number;
+  network: {
+    cidr: string;
+    availabilityZones: number;
+    natGateways: "single" | "onePerAz";
+    flowLogs: boolean;
+    interfaceEndpoints: boolean;
+  };
+  cluster: {
+    kubernetesVersion: string;
+    publicEndpointCidrs: string[];
+    adminPrincipalArns: string[];
+    systemInstanceTypes: string[];
+    systemArchitecture: Architecture;
+    minNodes: number;
+    maxNodes: number;
+  };
+  karpenter: {
+    cpuLimit: number;
+    memoryLimitGiB: number;
+    capacityTypes: ("spot" | "on-demand")[];
+    architectures: Architecture[];
+    consolidateAfter: string;
+    disruptionBudget: string;
+  };
+  ingest: {
+    minReplicas: number;
+    maxReplicas: number;
+    targetCpuUtilization: number;
+    maxBatchEvents: number;
+    maxBodyBytes: number;
+    maxEventDataBytes: number;
+  };
+  processor: { minReplicas: number; maxReplicas: number; lagThreshold: number };
+  aurora: {
+    engineVersion: string;
+    minCapacity: number;
+    maxCapacity: number;
+    autoPauseSeconds: number;
+    readers: number;
+    backupRetentionDays: number;
+    deletionProtection: boolean;
+    slowStatementMs: number;
+    databaseName: string;
+  };
+  cache: { engineVersion: string; nodeType: string; replicas: number; snapshotRetentionDays: number };
+  kafka: {
+    version: string;
+    brokers: number;
+    instanceType: string;
+    volumeSizeGiB: number;
+    maxVolumeSizeGiB: number;
+    replicationFactor: number;
+    minInsyncReplicas: number;
+    eventsTopic: string;
+    eventsPartitions: number;
+    eventsRetentionHours: number;
+    deadLetterTopic: string;
+    deadLetterPartitions: number;
+    deadLetterRetentionHours: number;
+    consumerGroup: string;
+  };
+  api: {
+    throttleRateLimit: number;
+    throttleBurstLimit: number;
+    corsOrigins: string[];
+    jwtIssuer: string;
+    jwtAudiences: string[];
+    domainName: string;
+    hostedZoneId: string;
+  };
+  mesh: { highAvailability: boolean; issuerValidityHours: number };
+}
+
+export type Architecture = "arm64" | "amd64";
+
+/** The exception thrown for invalid configuration: one message naming every bad key. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Reads one raw config value by its full key (`eventstack:cluster.minNodes`, `aws:region`), as the Pulumi
+ * engine hands it over: a string, with arrays as JSON.
+ */
+export type ConfigReader = (fullKey: string) => string | undefined;
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+// ------------------------------------------------------------------ value parsers
+// Each parser turns a raw string into a value or returns an Invalid that says what was expected.
+
+class Invalid {
+  constructor(readonly expected: string) {}
+}
+type Parser<T> = (raw: string) => T | Invalid;
+
+/** An integer within [min, max]; `expected` overrides the message where a relation to another key bounds it. */
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER, expected = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    return /^-?\d+$/.test(raw.trim()) && n >= min && n <= max ? n : new Invalid(expected);
+  };
+
+const boolean: Parser<boolean> = (raw) => (raw === "true" ? true : raw === "false" ? false : new Invalid("true or false"));
+
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) =>
+    (values as string[]).includes(raw) ? (raw as T) : new Invalid(`one of ${values.map((v) => `"${v}"`).join(", ")}`);
+
+const matching =
+  (pattern: RegExp, expected: string): Parser<string> =>
+  (raw) =>
+    pattern.test(raw) ? raw : new Invalid(expected);
+
+/** A JSON array of strings, each checked by `item`; `nonEmpty` rejects []. */
+const list =
+  <T extends string>(item: Parser<T>, itemExpected: string, nonEmpty = false): Parser<T[]> =>
+  (raw) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      parsed = undefined;
+    }
+    const expected = `${nonEmpty ? "a non-empty" : "an"} array of ${itemExpected}`;
+    if (!Array.isArray(parsed) || (nonEmpty && parsed.length === 0)) return new Invalid(expected);
+    const out: T[] = [];
+    for (const v of parsed) {
+      const r = typeof v === "string" ? item(v) : new Invalid(expected);
+      if (r instanceof Invalid) return new Invalid(expected);
+      out.push(r);
+    }
+    if (new Set(out).size !== out.length) return new Invalid(`${expected} without duplicates`);
+    return out;
+  };
+
+/** Serverless v2 capacity: a multiple of 0.5 ACU within [min, 256]. */
+const acu =
+  (min: number): Parser<number> =>
+  (raw) => {
+    const n = Number(raw);
+    return raw.trim() !== "" && Number.isFinite(n) && n >= min && n <= 256 && Number.isInteger(n * 2)
+      ? n
+      : new Invalid(`a multiple of 0.5 from ${min} to 256 (ACUs)`);
+  };
+
+const ipv4Cidr = (minPrefix: number, maxPrefix: number): Parser<string> => (raw) => {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(raw);
+  const expected = `an IPv4 CIDR with a prefix from /${minPrefix} to /${maxPrefix}`;
+  if (!m) return new Invalid(expected);
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix < minPrefix || prefix > maxPrefix) return new Invalid(expected);
+  const address = octets.reduce((a, o) => a * 256 + o, 0);
+  const hostBits = 2 ** (32 - prefix);
+  return address % hostBits === 0 ? raw : new Invalid(`${expected} with no host bits set`);
+};
+
+const nonEmpty = matching(/\S/, "a non-empty string");
+const name = matching(/^[a-zA-Z0-9._-]{1,249}$/, "a Kafka topic or group name ([a-zA-Z0-9._-], 1 to 249 characters)");
+const duration = matching(/^\d+(s|m|h)$/, "a duration such as 30s, 5m or 1h");
+const budget = matching(/^(\d+|\d{1,2}%|100%)$/, 'a node count or a percentage such as "10%"');
+const iamPrincipalArn = matching(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]+$/, "an IAM role or user ARN");
+const httpsUrl = matching(/^https:\/\/[^\s/]+(\/\S*)?$/, "an https URL");
+const optional = <T>(p: Parser<T>): Parser<T | ""> => (raw) => (raw === "" ? "" : p(raw));
+
+// ------------------------------------------------------------------ the key table
+
+interface Field<T> {
+  type: ConfigType;
+  parse: Parser<T>;
+}
+const f = <T>(type: ConfigType, parse: Parser<T>): Field<T> => ({ type, parse });
+
+/** Every key the program reads, its Pulumi.yaml type and its parser. */
+export const FIELDS = {
+  "tags.owner": f("string", nonEmpty),
+  "tags.costCenter": f("string", nonEmpty),
+  logRetentionDays: f("integer", (raw) =>
+    LOG_RETENTION_DAYS.includes(Number(raw)) && /^\d+$/.test(raw) ? Number(raw) : new Invalid(`one of CloudWatch's retention periods (${LOG_RETENTION_DAYS.join(", ")})`),
+  ),
+  "network.cidr": f("string", ipv4Cidr(16, 20)),
+  "network.availabilityZones": f("integer", integer(2, 3)),
+  "network.natGateways": f("string", oneOf("single", "onePerAz")),
+  "network.flowLogs": f("boolean", boolean),
+  "network.interfaceEndpoints": f("boolean", boolean),
+  "cluster.kubernetesVersion": f("string", matching(/^1\.\d{2}$/, 'a Kubernetes minor version such as "1.34"')),
+  "cluster.publicEndpointCidrs": f("array", list(ipv4Cidr(0, 32), "IPv4 CIDRs")),
+  "cluster.adminPrincipalArns": f("array", list(iamPrincipalArn, "IAM role or user ARNs")),
+  "cluster.systemInstanceTypes": f("array", list(matching(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, ""), "EC2 instance types", true)),
+  "cluster.systemArchitecture": f("string", oneOf<Architecture>("arm64", "amd64")),
+  "cluster.minNodes": f("integer", integer(1, 100)),
+  "cluster.maxNodes": f("integer", integer(1, 100, "an integer >= cluster.minNodes")),
+  "karpenter.cpuLimit": f("integer", integer(2)),
+  "karpenter.memoryLimitGiB": f("integer", integer(4)),
+  "karpenter.capacityTypes": f("array", list(oneOf("spot", "on-demand"), '"spot" or "on-demand"', true)),
+  "karpenter.architectures": f("array", list(oneOf<Architecture>("arm64", "amd64"), '"arm64" or "amd64"', true)),
+  "karpenter.consolidateAfter": f("string", duration),
+  "karpenter.disruptionBudget": f("string", budget),
+  "ingest.minReplicas": f("integer", integer(1, 1000)),
+  "ingest.maxReplicas": f("integer", integer(1, 1000)),
+  "ingest.targetCpuUtilization": f("integer", integer(10, 95)),
+  "ingest.maxBatchEvents": f("integer", integer(1, 10000)),
+  "ingest.maxBodyBytes": f("integer", integer(1024, 10 * 1024 * 1024)),
+  "ingest.maxEventDataBytes": f("integer", integer(1, 1024 * 1024)),
+  "processor.minReplicas": f("integer", integer(1, 1000)),
+  "processor.maxReplicas": f("integer", integer(1, 1000)),
+  "processor.lagThreshold": f("integer", integer(1)),
+  "aurora.engineVersion": f("string", matching(/^(1[6-9]|[2-9]\d)\.\d+$/, 'an Aurora PostgreSQL version 16 or later, such as "16.8"')),
+  "aurora.minCapacity": f("string", acu(0)),
+  "aurora.maxCapacity": f("string", acu(1)),
+  "aurora.autoPauseSeconds": f("integer", integer(300, 86400)),
+  "aurora.readers": f("integer", integer(0, 15)),
+  "aurora.backupRetentionDays": f("integer", integer(1, 35)),
+  "aurora.deletionProtection": f("boolean", boolean),
+  "aurora.slowStatementMs": f("integer", integer(0)),
+  "aurora.databaseName": f("string", matching(/^[a-z][a-z0-9_]{0,62}$/, "a PostgreSQL identifier (lower case letter, then letters, digits or _)")),
+  "cache.engineVersion": f("string", matching(/^[7-9]\.\d+$/, 'a Valkey version such as "8.0"')),
+  "cache.nodeType": f("string", matching(/^cache\.[a-z0-9]+\.[a-z0-9]+$/, "an ElastiCache node type such as cache.r7g.large")),
+  "cache.replicas": f("integer", integer(0, 5)),
+  "cache.snapshotRetentionDays": f("integer", integer(0, 35)),
+  "kafka.version": f("string", matching(/^\d+\.\d+\.(\d+|x)(\.kraft)?$/, 'an MSK Kafka version such as "3.9.x"')),
+  "kafka.brokers": f("integer", integer(2, 30)),
+  "kafka.instanceType": f("string", matching(/^kafka\.[a-z0-9]+\.[a-z0-9]+$/, "an MSK broker instance type such as kafka.m7g.large")),
+  "kafka.volumeSizeGiB": f("integer", integer(1, 16384)),
+  "kafka.maxVolumeSizeGiB": f("integer", integer(1, 16384)),
+  "kafka.replicationFactor": f("integer", integer(2, 5)),
+  "kafka.minInsyncReplicas": f("integer", integer(1, 4)),
+  "kafka.eventsTopic": f("string", name),
+  "kafka.eventsPartitions": f("integer", integer(1, 1000)),
+  "kafka.eventsRetentionHours": f("integer", integer(1)),
+  "kafka.deadLetterTopic": f("string", name),
+  "kafka.deadLetterPartitions": f("integer", integer(1, 1000)),
+  "kafka.deadLetterRetentionHours": f("integer", integer(1)),
+  "kafka.consumerGroup": f("string", name),
+  "api.throttleRateLimit": f("integer", integer(1)),
+  "api.throttleBurstLimit": f("integer", integer(1)),
+  "api.corsOrigins": f("array", list(matching(/^https?:\/\/[^\s/]+$/, ""), "origins such as https://app.example.com")),
+  "api.jwtIssuer": f("string", optional(httpsUrl)),
+  "api.jwtAudiences": f("array", list(nonEmpty, "non-empty strings")),
+  "api.domainName": f("string", optional(matching(/^([a-z0-9-]+\.)+[a-z]{2,}$/, "a DNS name such as api.example.com"))),
+  "api.hostedZoneId": f("string", optional(matching(/^Z[A-Z0-9]{1,31}$/, "a Route 53 hosted zone id such as Z0123456789ABC"))),
+  "mesh.highAvailability": f("boolean", boolean),
+  "mesh.issuerValidityHours": f("integer", integer(24, 87600)),
+} satisfies Record<string, Field<unknown>>;
+
+export type ConfigKey = keyof typeof FIELDS;
+type Values = { [K in ConfigKey]: (typeof FIELDS)[K] extends Field<infer T> ? T : never };
+
+/** The reader a real run uses: the engine's config for this project. */
+export function pulumiReader(): ConfigReader {
+  return (fullKey) => {
+    const [namespace, ...rest] = fullKey.split(":");
+    return new pulumi.Config(namespace).get(rest.join(":"));
+  };
+}
+
+const show = (raw: string) => JSON.stringify(raw);
+
+/**
+ * Reads every key, validates each and the relations between them, and returns the typed config.
+ * Throws one ConfigError listing every problem.
+ */
+export function loadConfig(read: ConfigReader = pulumiReader()): StackConfig {
+  const problems: string[] = [];
+  const v = {} as Values;
+  const raw = {} as Record<ConfigKey, string | undefined>;
+  for (const key of Object.keys(FIELDS) as ConfigKey[]) {
+    const value = read(`${PROJECT}:${key}`);
+    raw[key] = value;
+    const field: Field<unknown> = FIELDS[key];
+    if (value === undefined) {
+      problems.push(`${PROJECT}:${key} is required; its default is declared in Pulumi.yaml, which the Pulumi CLI applies (got nothing)`);
+      continue;
+    }
+    const parsed = field.parse(value);
+    if (parsed instanceof Invalid) problems.push(`${PROJECT}:${key} must be ${parsed.expected} (got ${show(value)})`);
+    else (v as Record<string, unknown>)[key] = parsed;
+  }
+
+  const region = read("aws:region");
+  if (region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+    problems.push(`aws:region must be an AWS region such as eu-west-1, set with \`pulumi config set aws:region <region>\` (got ${region === undefined ? "nothing" : show(region)})`);
+
+  // Relations between keys: checked when both sides parsed, reported against the dependent key.
+  const ok = (...keys: ConfigKey[]) => keys.every((k) => k in v);
+  const relation = (key: ConfigKey, holds: boolean, expected: string) => {
+    if (!holds) problems.push(`${PROJECT}:${key} must be ${expected} (got ${show(raw[key] ?? "")})`);
+  };
+  if (ok("cluster.minNodes", "cluster.maxNodes"))
+    relation("cluster.maxNodes", v["cluster.maxNodes"] >= v["cluster.minNodes"], "an integer >= cluster.minNodes");
+  if (ok("ingest.minReplicas", "ingest.maxReplicas"))
+    relation("ingest.maxReplicas", v["ingest.maxReplicas"] >= v["ingest.minReplicas"], "an integer >= ingest.minReplicas");
+  if (ok("processor.minReplicas", "processor.maxReplicas"))
+    relation("processor.maxReplicas", v["processor.maxReplicas"] >= v["processor.minReplicas"], "an integer >= processor.minReplicas");
+  if (ok("processor.maxReplicas", "kafka.eventsPartitions"))
+    relation("processor.maxReplicas", v["processor.maxReplicas"] <= v["kafka.eventsPartitions"], "<= kafka.eventsPartitions (extra consumers would idle)");
+  if (ok("ingest.maxEventDataBytes", "ingest.maxBodyBytes"))
+    relation("ingest.maxEventDataBytes", v["ingest.maxEventDataBytes"] <= v["ingest.maxBodyBytes"], "<= ingest.maxBodyBytes");
+  if (ok("aurora.minCapacity", "aurora.maxCapacity"))
+    relation("aurora.maxCapacity", v["aurora.maxCapacity"] >= v["aurora.minCapacity"], "a multiple of 0.5 >= aurora.minCapacity");
+  if (ok("aurora.minCapacity", "aurora.engineVersion") && v["aurora.minCapacity"] === 0) {
+    const [major, minor] = v["aurora.engineVersion"].split(".").map(Number) as [number, number];
+    relation("aurora.engineVersion", major > 16 || (major === 16 && minor >= 3), "16.3 or later when aurora.minCapacity is 0 (scale to zero)");
+  }
+  if (ok("kafka.volumeSizeGiB", "kafka.maxVolumeSizeGiB"))
+    relation("kafka.maxVolumeSizeGiB", v["kafka.maxVolumeSizeGiB"] >= v["kafka.volumeSizeGiB"], "an integer >= kafka.volumeSizeGiB");
+  if (ok("kafka.brokers", "network.availabilityZones"))
+    relation("kafka.brokers", v["kafka.brokers"] % v["network.availabilityZones"] === 0, "a multiple of network.availabilityZones");
+  if (ok("kafka.replicationFactor", "kafka.brokers"))
+    relation("kafka.replicationFactor", v["kafka.replicationFactor"] <= v["kafka.brokers"], "<= kafka.brokers");
+  if (ok("kafka.minInsyncReplicas", "kafka.replicationFactor"))
+    relation("kafka.minInsyncReplicas", v["kafka.minInsyncReplicas"] < v["kafka.replicationFactor"], "< kafka.replicationFactor, so that a broker can be down");
+  if (ok("kafka.eventsTopic", "kafka.deadLetterTopic"))
+    relation("kafka.deadLetterTopic", v["kafka.deadLetterTopic"] !== v["kafka.eventsTopic"], "a topic other than kafka.eventsTopic");
+  if (ok("api.jwtIssuer", "api.jwtAudiences"))
+    relation("api.jwtAudiences", v["api.jwtIssuer"] === "" || v["api.jwtAudiences"].length > 0, "a non-empty array when api.jwtIssuer is set");
+  if (ok("api.domainName", "api.hostedZoneId"))
+    relation("api.hostedZoneId", v["api.domainName"] === "" || v["api.hostedZoneId"] !== "", "set when api.domainName is set");
+  if (ok("cluster.systemInstanceTypes", "cluster.systemArchitecture")) {
+    // Graviton families carry a "g" after the generation digit (m7g, t4g, c8gd); everything else is x86_64.
+    const arm = (t: string) => /^[a-z]+\d+[a-z]*g[a-z]*\./.test(t);
+    const want = v["cluster.systemArchitecture"] === "arm64";
+    relation(
+      "cluster.systemInstanceTypes",
+      v["cluster.systemInstanceTypes"].every((t) => arm(t) === want),
+      `instance types of the ${v["cluster.systemArchitecture"]} architecture (cluster.systemArchitecture)`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    region: region as string,
+    tags: { owner: v["tags.owner"], costCenter: v["tags.costCenter"] },
+    logRetentionDays: v.logRetentionDays,
+    network: {
+      cidr: v["network.cidr"],
+      availabilityZones: v["network.availabilityZones"],
+      natGateways: v["network.natGateways"],
+      flowLogs: v["network.flowLogs"],
+      interfaceEndpoints: v["network.interfaceEndpoints"],
+    },
+    cluster: {
+      kubernetesVersion: v["cluster.kubernetesVersion"],
+      publicEndpointCidrs: v["cluster.publicEndpointCidrs"],
+      adminPrincipalArns: v["cluster.adminPrincipalArns"],
+      systemInstanceTypes: v["cluster.systemInstanceTypes"],
+      systemArchitecture: v["cluster.systemArchitecture"],
+      minNodes: v["cluster.minNodes"],
+      maxNodes: v["cluster.maxNodes"],
+    },
+    karpenter: {
+      cpuLimit: v["karpenter.cpuLimit"],
+      memoryLimitGiB: v["karpenter.memoryLimitGiB"],
+      capacityTypes: v["karpenter.capacityTypes"],
+      architectures: v["karpenter.architectures"],
+      consolidateAfter: v["karpenter.consolidateAfter"],
+      disruptionBudget: v["karpenter.disruptionBudget"],
+    },
+    ingest: {
+      minReplicas: v["ingest.minReplicas"],
+      maxReplicas: v["ingest.maxReplicas"],
+      targetCpuUtilization: v["ingest.targetCpuUtilization"],
+      maxBatchEvents: v["ingest.maxBatchEvents"],
+      maxBodyBytes: v["ingest.maxBodyBytes"],
+      maxEventDataBytes: v["ingest.maxEventDataBytes"],
+    },
+    processor: {
+      minReplicas: v["processor.minReplicas"],
+      maxReplicas: v["processor.maxReplicas"],
+      lagThreshold: v["processor.lagThreshold"],
+    },
+    aurora: {
+      engineVersion: v["aurora.engineVersion"],
+      minCapacity: v["aurora.minCapacity"],
+      maxCapacity: v["aurora.maxCapacity"],
+      autoPauseSeconds: v["aurora.autoPauseSeconds"],
+      readers: v["aurora.readers"],
+      backupRetentionDays: v["aurora.backupRetentionDays"],
+      deletionProtection: v["aurora.deletionProtection"],
+      slowStatementMs: v["aurora.slowStatementMs"],
+      databaseName: v["aurora.databaseName"],
+    },
+    cache: {
+      engineVersion: v["cache.engineVersion"],
+      nodeType: v["cache.nodeType"],
+      replicas: v["cache.replicas"],
+      snapshotRetentionDays: v["cache.snapshotRetentionDays"],
+    },
+    kafka: {
+      version: v["kafka.version"],
+      brokers: v["kafka.brokers"],
+      instanceType: v["kafka.instanceType"],
+      volumeSizeGiB: v["kafka.volumeSizeGiB"],
+      maxVolumeSizeGiB: v["kafka.maxVolumeSizeGiB"],
+      replicationFactor: v["kafka.replicationFactor"],
+      minInsyncReplicas: v["kafka.minInsyncReplicas"],
+      eventsTopic: v["kafka.eventsTopic"],
+      eventsPartitions: v["kafka.eventsPartitions"],
+      eventsRetentionHours: v["kafka.eventsRetentionHours"],
+      deadLetterTopic: v["kafka.deadLetterTopic"],
+      deadLetterPartitions: v["kafka.deadLetterPartitions"],
+      deadLetterRetentionHours: v["kafka.deadLetterRetentionHours"],
+      consumerGroup: v["kafka.consumerGroup"],
+    },
+    api: {
+      throttleRateLimit: v["api.throttleRateLimit"],
+      throttleBurstLimit: v["api.throttleBurstLimit"],
+      corsOrigins: v["api.corsOrigins"],
+      jwtIssuer: v["api.jwtIssuer"],
+      jwtAudiences: v["api.jwtAudiences"],
+      domainName: v["api.domainName"],
+      hostedZoneId: v["api.hostedZoneId"],
+    },
+    mesh: { highAvailability: v["mesh.highAvailability"], issuerValidityHours: v["mesh.issuerValidityHours"] },
+  };
+}

@@ -1,0 +1,216 @@
+// The VPC every other component lives in.
+//
+// Creates an awsx VPC over N availability zones with three tiers of subnets per AZ:
+//   - public   (small): NAT gateways and the internet-facing load balancers, nothing else;
+//   - private  (large): EKS nodes and pods (the VPC CNI gives every pod a VPC address, hence the size),
+//                       internal load balancers and the API Gateway VPC link; discovered by Karpenter;
+//   - isolated (small): Aurora, ElastiCache and MSK, with no route to the internet at all.
+// Plus VPC flow logs to CloudWatch, an S3 gateway endpoint (free; ECR image layers come from S3) and,
+// when enabled, interface endpoints for the AWS APIs nodes and pods call most, so that traffic stays off
+// the NAT gateways.
+//
+// Expects from its caller: the AWS provider (with the ownership tags as default tags) and the cluster name,
+// which the subnet tags for load balancer and Karpenter discovery name.
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface NetworkArgs {
+  /** IPv4 CIDR of the VPC, /16 to /20. */
+  cidr: string;
+  /** Availability zones to use (2 or 3); the region's first N. */
+  availabilityZones: number;
+  /** `single`: one NAT gateway (dev); `onePerAz`: one per AZ so that one AZ's loss keeps egress elsewhere. */
+  natGateways: "single" | "onePerAz";
+  /** Send flow logs of all traffic to CloudWatch Logs. */
+  flowLogs: boolean;
+  /** Retention of the flow log group (days). */
+  logRetentionDays: number;
+  /** Create interface endpoints for ECR, STS, CloudWatch Logs and Secrets Manager. */
+  interfaceEndpoints: boolean;
+  /** EKS cluster name, for the `kubernetes.io/cluster/<name>` and `karpenter.sh/discovery` tags. */
+  clusterName: string;
+}
+
+/** AWS services whose interface endpoints pay off for an EKS cluster: image pulls, Pod Identity/STS, logs, secrets. */
+export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager"] as const;
+
+/** Subnet masks relative to the VPC prefix: private gets 1/8 of the space per AZ, public and isolated 1/256. */
+export function subnetMasks(cidr: string): { private: number; public: number; isolated: number } {
+  const prefix = Number(cidr.split("/")[1]);
+  return { private: prefix + 3, public: prefix + 8, isolated: prefix + 8 };
+}
+
+/** The tags that let the AWS Load Balancer Controller and Karpenter find subnets. */
+export function subnetTags(clusterName: string) {
+  return {
+    public: { "kubernetes.io/role/elb": "1", [`kubernetes.io/cluster/${clusterName}`]: "shared" },
+    private: {
+      "kubernetes.io/role/internal-elb": "1",
+      [`kubernetes.io/cluster/${clusterName}`]: "shared",
+      "karpenter.sh/discovery": clusterName,
+    },
+    isolated: { tier: "data" },
+  };
+}
+
+export class Network extends pulumi.ComponentResource {
+  readonly vpcId: pulumi.Output<string>;
+  readonly vpcCidr: string;
+  readonly publicSubnetIds: pulumi.Output<string[]>;
+  readonly privateSubnetIds: pulumi.Output<string[]>;
+  /** Subnets with no internet route, for the data services. */
+  readonly isolatedSubnetIds: pulumi.Output<string[]>;
+  readonly flowLogGroupName: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: NetworkArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:network:Network", name, {}, opts);
+    const out = createNetwork(name, args, this, opts.provider);
+    this.vpcId = out.vpc.vpcId;
+    this.vpcCidr = args.cidr;
+    this.publicSubnetIds = out.vpc.publicSubnetIds;
+    this.privateSubnetIds = out.vpc.privateSubnetIds;
+    this.isolatedSubnetIds = out.vpc.isolatedSubnetIds;
+    this.flowLogGroupName = pulumi.output(out.flowLogGroup?.name);
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      vpcCidr: this.vpcCidr,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+      isolatedSubnetIds: this.isolatedSubnetIds,
+      flowLogGroupName: this.flowLogGroupName,
+    });
+  }
+}
+
+export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const opts = { parent, provider };
+  const masks = subnetMasks(args.cidr);
+  const tags = subnetTags(args.clusterName);
+  const region = aws.getRegionOutput({}, opts);
+
+  const vpc = new awsx.ec2.Vpc(
+    `${name}-vpc`,
+    {
+      cidrBlock: args.cidr,
+      numberOfAvailabilityZones: args.availabilityZones,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      subnetStrategy: "Auto",
+      subnetSpecs: [
+        { type: "Private", cidrMask: masks.private, tags: tags.private },
+        { type: "Public", cidrMask: masks.public, tags: tags.public },
+        { type: "Isolated", name: "data", cidrMask: masks.isolated, tags: tags.isolated },
+      ],
+      natGateways: { strategy: args.natGateways === "single" ? "Single" : "OnePerAz" },
+      tags: { Name: `${name}-vpc` },
+    },
+    { parent, providers: { aws: provider } },
+  );
+
+  // S3 is reached through a gateway endpoint on every route table: free, and it carries ECR's image layers.
+  const routeTableIds = pulumi.output(vpc.routeTables).apply((tables) => tables.map((t) => t.id));
+  new aws.ec2.VpcEndpoint(
+    `${name}-s3`,
+    {
+      vpcId: vpc.vpcId,
+      serviceName: pulumi.interpolate`com.amazonaws.${region.region}.s3`,
+      vpcEndpointType: "Gateway",
+      routeTableIds,
+      tags: { Name: `${name}-s3` },
+    },
+    opts,
+  );
+
+  if (args.interfaceEndpoints) {
+    const endpointSg = new aws.ec2.SecurityGroup(
+      `${name}-endpoints`,
+      {
+        vpcId: vpc.vpcId,
+        description: "HTTPS from inside the VPC to the AWS interface endpoints",
+        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [args.cidr], description: "HTTPS from the VPC" }],
+        tags: { Name: `${name}-endpoints` },
+      },
+      opts,
+    );
+    for (const service of INTERFACE_ENDPOINT_SERVICES) {
+      new aws.ec2.VpcEndpoint(
+        `${name}-${service.replace(".", "-")}`,
+        {
+          vpcId: vpc.vpcId,
+          serviceName: pulumi.interpolate`com.amazonaws.${region.region}.${service}`,
+          vpcEndpointType: "Interface",
+          privateDnsEnabled: true,
+          subnetIds: vpc.privateSubnetIds,
+          securityGroupIds: [endpointSg.id],
+          tags: { Name: `${name}-${service}` },
+        },
+        opts,
+      );
+    }
+  }
+
+  let flowLogGroup: aws.cloudwatch.LogGroup | undefined;
+  if (args.flowLogs) {
+    flowLogGroup = new aws.cloudwatch.LogGroup(
+      `${name}-flow-logs`,
+      { name: `/eventstack/${name}/vpc-flow-logs`, retentionInDays: args.logRetentionDays },
+      opts,
+    );
+    const account = aws.getCallerIdentityOutput({}, opts);
+    // The flow logs service may assume this role only on behalf of this account (confused-deputy guard).
+    const role = new aws.iam.Role(
+      `${name}-flow-logs`,
+      {
+        assumeRolePolicy: account.accountId.apply((accountId) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+              },
+            ],
+          }),
+        ),
+      },
+      opts,
+    );
+    new aws.iam.RolePolicy(
+      `${name}-flow-logs`,
+      {
+        role: role.id,
+        policy: flowLogGroup.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                Resource: [arn, `${arn}:*`],
+              },
+            ],
+          }),
+        ),
+      },
+      opts,
+    );
+    new aws.ec2.FlowLog(
+      `${name}-flow-logs`,
+      {
+        vpcId: vpc.vpcId,
+        trafficType: "ALL",
+        logDestinationType: "cloud-watch-logs",
+        logDestination: flowLogGroup.arn,
+        iamRoleArn: role.arn,
+        maxAggregationInterval: 60,
+        tags: { Name: `${name}-flow-logs` },
+      },
+      opts,
+    );
+  }
+
+  return { vpc, flowLogGroup };
+}

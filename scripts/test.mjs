@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// `npm test`: the whole suite, from a fresh clone after `npm ci`, with no manual step.
+//   1. type-check the Pulumi program (strict) and build both services;
+//   2. bring up the local services (PostgreSQL, Redis, a real Kafka broker);
+//   3. run the infrastructure tests (jest over Pulumi mocks, test/);
+//   4. run each service's tests (node:test against the real services);
+//   5. print one closing line `N passed, N failed` and exit non-zero on any failure.
+// A broker this run started is stopped at the end; one that was already running is left running.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, existsSync, rmSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { up, down } from "./services.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const workspaces = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).workspaces;
+const stateDir = path.join(root, ".local");
+mkdirSync(stateDir, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+
+function run(title, cmd, args, opts = {}) {
+  process.stdout.write(`\n=== ${title}\n`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: opts.capture ? ["ignore", "pipe", "inherit"] : "inherit", encoding: "utf8", ...opts });
+  if (opts.capture) process.stdout.write(r.stdout ?? "");
+  return r;
+}
+
+function step(title, cmd, args) {
+  const r = run(title, cmd, args);
+  if (r.status === 0) passed += 1;
+  else failed += 1;
+  return r.status === 0;
+}
+
+const services = await up().catch((err) => {
+  process.stderr.write(`[test] ${err.message}\n`);
+  process.stdout.write("0 passed, 1 failed\n");
+  process.exit(1);
+});
+
+try {
+  step("type-check: Pulumi program and tests (tsc --noEmit, strict)", "npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]);
+  const built = step("build: services (tsc)", "npm", ["run", "build", "--workspaces", "--if-present"]);
+
+  const jestOut = path.join(stateDir, "jest-results.json");
+  rmSync(jestOut, { force: true });
+  run("infrastructure tests (jest, Pulumi mocks)", "npx", ["jest", "--json", `--outputFile=${jestOut}`]);
+  if (existsSync(jestOut)) {
+    const j = JSON.parse(readFileSync(jestOut, "utf8"));
+    passed += j.numPassedTests;
+    failed += j.numFailedTests + j.numRuntimeErrorTestSuites + (j.numTotalTests === 0 ? 1 : 0);
+  } else {
+    failed += 1;
+  }
+
+  for (const ws of workspaces) {
+    if (!built) {
+      failed += 1;
+      continue;
+    }
+    const pkg = JSON.parse(readFileSync(path.join(root, ws, "package.json"), "utf8"));
+    if (!pkg.scripts?.test) continue;
+    const r = run(`${pkg.name} tests (node:test, real Kafka/PostgreSQL/Redis)`, "npm", ["test", "-w", ws], {
+      capture: true,
+      env: { ...process.env, KAFKA_BOOTSTRAP: process.env.KAFKA_BOOTSTRAP ?? services.kafkaBootstrap },
+    });
+    // node:test closes with `# pass N` / `# fail N` (TAP) or `ℹ pass N` / `ℹ fail N` (spec).
+    const count = (word) => Number(r.stdout.match(new RegExp(`^(?:#|ℹ) ${word} (\\d+)`, "m"))?.[1] ?? NaN);
+    const [p, f] = [count("pass"), count("fail")];
+    if (Number.isNaN(p) || Number.isNaN(f)) failed += 1;
+    else {
+      passed += p;
+      failed += f;
+      if (r.status !== 0 && f === 0) failed += 1;
+      if (p + f === 0) failed += 1;
+    }
+  }
+} finally {
+  if (services.kafka === "started") await down();
+}
+
+process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.exit(failed === 0 ? 0 : 1);

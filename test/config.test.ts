@@ -1,0 +1,163 @@
+// The stack configuration: Pulumi.yaml declares every key the program reads, the stack files hold only
+// differences, and every kind of bad value is reported with its documented message, all at once.
+import { ConfigError, FIELDS, loadConfig } from "../components/config";
+import { declaredConfig, engineConfig, runProgram, stackFileConfig, TEST_REGION } from "./program";
+
+const reader = (stack: string, overrides: Record<string, unknown> = {}) => {
+  const values = engineConfig(stack, overrides);
+  return (key: string) => values[key];
+};
+
+/** The problems loadConfig reports for these overrides on the dev stack. */
+function problems(overrides: Record<string, unknown>): string[] {
+  try {
+    loadConfig(reader("dev", overrides));
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected a ConfigError, but the configuration was accepted");
+}
+
+describe("Pulumi.yaml declares the program's configuration", () => {
+  const declared = declaredConfig();
+
+  test("every key the program reads is declared, with the same type, and nothing else is", () => {
+    expect(Object.keys(declared).sort()).toEqual(Object.keys(FIELDS).sort());
+    for (const [key, field] of Object.entries(FIELDS)) expect([key, declared[key]!.type]).toEqual([key, field.type]);
+  });
+
+  test("every key has a description and a default that the program accepts", () => {
+    for (const [key, decl] of Object.entries(declared)) {
+      expect([key, typeof decl.description]).toEqual([key, "string"]);
+      expect([key, decl.default === undefined]).toEqual([key, false]);
+    }
+    // The defaults alone (plus a region) form a valid, production-grade configuration.
+    const defaults: Record<string, string> = { "aws:region": TEST_REGION };
+    for (const [key, decl] of Object.entries(declared)) defaults[`eventstack:${key}`] = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
+    expect(loadConfig((k) => defaults[k]).aurora.readers).toBe(1);
+  });
+
+  test.each(["dev", "prod"])("Pulumi.%s.yaml sets only declared keys, each to a value other than its default", (stack) => {
+    for (const [fullKey, value] of Object.entries(stackFileConfig(stack))) {
+      const [namespace, key] = fullKey.split(":") as [string, string];
+      expect([fullKey, namespace]).toEqual([fullKey, "eventstack"]);
+      expect([fullKey, key in declared]).toEqual([fullKey, true]);
+      expect([fullKey, JSON.stringify(value)]).not.toEqual([fullKey, JSON.stringify(declared[key]!.default)]);
+    }
+  });
+
+  test("no stack file names a region, account or availability zone", () => {
+    for (const stack of ["dev", "prod"]) {
+      const text = JSON.stringify(stackFileConfig(stack));
+      expect(text).not.toMatch(/aws:region|\b\d{12}\b|[a-z]{2}-[a-z]+-\d[a-f]\b/);
+    }
+  });
+});
+
+describe("dev and prod differ where their config says", () => {
+  const dev = loadConfig(reader("dev"));
+  const prod = loadConfig(reader("prod"));
+
+  test("dev is small and cheap", () => {
+    expect(dev.network.natGateways).toBe("single");
+    expect(dev.network.interfaceEndpoints).toBe(false);
+    expect(dev.aurora.minCapacity).toBe(0); // Aurora Serverless v2 pauses when idle
+    expect(dev.aurora.readers).toBe(0);
+    expect(dev.aurora.deletionProtection).toBe(false);
+    expect(dev.cache.replicas).toBe(0);
+    expect(dev.karpenter.capacityTypes).toEqual(["spot"]);
+    expect(dev.mesh.highAvailability).toBe(false);
+  });
+
+  test("prod is multi-AZ and highly available", () => {
+    expect(prod.network.natGateways).toBe("onePerAz");
+    expect(prod.network.availabilityZones).toBe(3);
+    expect(prod.aurora.readers).toBeGreaterThanOrEqual(1);
+    expect(prod.aurora.backupRetentionDays).toBeGreaterThanOrEqual(7);
+    expect(prod.aurora.deletionProtection).toBe(true);
+    expect(prod.cache.replicas).toBeGreaterThanOrEqual(1);
+    expect(prod.kafka.brokers).toBe(6);
+    expect(prod.kafka.minInsyncReplicas).toBe(2);
+    expect(prod.cluster.minNodes).toBeGreaterThanOrEqual(2);
+    expect(prod.mesh.highAvailability).toBe(true);
+  });
+});
+
+describe("invalid configuration gives one error naming every bad key", () => {
+  test("a non-integer where an integer bounded by another key is expected", () => {
+    expect(problems({ "eventstack:cluster.maxNodes": "abc" })).toEqual(['eventstack:cluster.maxNodes must be an integer >= cluster.minNodes (got "abc")']);
+  });
+
+  test("a relation between two keys", () => {
+    expect(problems({ "eventstack:cluster.minNodes": 3, "eventstack:cluster.maxNodes": 2 })).toEqual([
+      'eventstack:cluster.maxNodes must be an integer >= cluster.minNodes (got "2")',
+    ]);
+  });
+
+  test.each([
+    ["eventstack:network.availabilityZones", "4", 'eventstack:network.availabilityZones must be an integer from 2 to 3 (got "4")'],
+    ["eventstack:network.availabilityZones", "2.5", 'eventstack:network.availabilityZones must be an integer from 2 to 3 (got "2.5")'],
+    ["eventstack:network.natGateways", "two", 'eventstack:network.natGateways must be one of "single", "onePerAz" (got "two")'],
+    ["eventstack:network.flowLogs", "yes", 'eventstack:network.flowLogs must be true or false (got "yes")'],
+    ["eventstack:network.cidr", "10.0.0.0/8", 'eventstack:network.cidr must be an IPv4 CIDR with a prefix from /16 to /20 (got "10.0.0.0/8")'],
+    ["eventstack:network.cidr", "10.0.0.1/16", 'eventstack:network.cidr must be an IPv4 CIDR with a prefix from /16 to /20 with no host bits set (got "10.0.0.1/16")'],
+    ["eventstack:cluster.publicEndpointCidrs", "not json", 'eventstack:cluster.publicEndpointCidrs must be an array of IPv4 CIDRs (got "not json")'],
+    ["eventstack:cluster.publicEndpointCidrs", ["0.0.0.0/33"], 'eventstack:cluster.publicEndpointCidrs must be an array of IPv4 CIDRs (got "[\\"0.0.0.0/33\\"]")'],
+    ["eventstack:cluster.adminPrincipalArns", ["admin"], 'eventstack:cluster.adminPrincipalArns must be an array of IAM role or user ARNs (got "[\\"admin\\"]")'],
+    ["eventstack:karpenter.capacityTypes", [], 'eventstack:karpenter.capacityTypes must be a non-empty array of "spot" or "on-demand" (got "[]")'],
+    ["eventstack:karpenter.architectures", ["arm64", "arm64"], 'eventstack:karpenter.architectures must be a non-empty array of "arm64" or "amd64" without duplicates (got "[\\"arm64\\",\\"arm64\\"]")'],
+    ["eventstack:karpenter.consolidateAfter", "soon", 'eventstack:karpenter.consolidateAfter must be a duration such as 30s, 5m or 1h (got "soon")'],
+    ["eventstack:aurora.minCapacity", "0.3", 'eventstack:aurora.minCapacity must be a multiple of 0.5 from 0 to 256 (ACUs) (got "0.3")'],
+    ["eventstack:aurora.engineVersion", "15.4", 'eventstack:aurora.engineVersion must be an Aurora PostgreSQL version 16 or later, such as "16.8" (got "15.4")'],
+    ["eventstack:logRetentionDays", "10", `eventstack:logRetentionDays must be one of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653) (got "10")`],
+    ["eventstack:api.jwtIssuer", "http://issuer", 'eventstack:api.jwtIssuer must be an https URL (got "http://issuer")'],
+    ["eventstack:kafka.eventsTopic", "events topic", 'eventstack:kafka.eventsTopic must be a Kafka topic or group name ([a-zA-Z0-9._-], 1 to 249 characters) (got "events topic")'],
+  ])("%s = %j", (key, value, message) => {
+    expect(problems({ [key]: value })).toEqual([message]);
+  });
+
+  test.each([
+    [{ "eventstack:processor.maxReplicas": 7 }, 'eventstack:processor.maxReplicas must be <= kafka.eventsPartitions (extra consumers would idle) (got "7")'],
+    [{ "eventstack:aurora.maxCapacity": "0.5" }, 'eventstack:aurora.maxCapacity must be a multiple of 0.5 from 1 to 256 (ACUs) (got "0.5")'],
+    [{ "eventstack:aurora.engineVersion": "16.2" }, 'eventstack:aurora.engineVersion must be 16.3 or later when aurora.minCapacity is 0 (scale to zero) (got "16.2")'],
+    [{ "eventstack:kafka.brokers": 4 }, 'eventstack:kafka.brokers must be a multiple of network.availabilityZones (got "4")'],
+    [{ "eventstack:kafka.minInsyncReplicas": 3 }, 'eventstack:kafka.minInsyncReplicas must be < kafka.replicationFactor, so that a broker can be down (got "3")'],
+    [{ "eventstack:kafka.deadLetterTopic": "events" }, 'eventstack:kafka.deadLetterTopic must be a topic other than kafka.eventsTopic (got "events")'],
+    [{ "eventstack:api.jwtIssuer": "https://id.example.com/" }, 'eventstack:api.jwtAudiences must be a non-empty array when api.jwtIssuer is set (got "[]")'],
+    [{ "eventstack:api.domainName": "api.example.com" }, 'eventstack:api.hostedZoneId must be set when api.domainName is set (got "")'],
+    [{ "eventstack:cluster.systemInstanceTypes": ["m7i.large"] }, 'eventstack:cluster.systemInstanceTypes must be instance types of the arm64 architecture (cluster.systemArchitecture) (got "[\\"m7i.large\\"]")'],
+  ])("relation %j", (overrides, message) => {
+    expect(problems(overrides)).toEqual([message]);
+  });
+
+  test("a missing region and a missing key are named", () => {
+    expect(problems({ "aws:region": undefined, "eventstack:tags.owner": undefined })).toEqual([
+      "eventstack:tags.owner is required; its default is declared in Pulumi.yaml, which the Pulumi CLI applies (got nothing)",
+      "aws:region must be an AWS region such as eu-west-1, set with `pulumi config set aws:region <region>` (got nothing)",
+    ]);
+  });
+
+  test("several bad keys are reported together in one message", () => {
+    let error: unknown;
+    try {
+      loadConfig(reader("dev", { "eventstack:cluster.maxNodes": "abc", "eventstack:network.natGateways": "two" }));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(
+      [
+        "Invalid stack configuration (2 problems):",
+        '  - eventstack:network.natGateways must be one of "single", "onePerAz" (got "two")',
+        '  - eventstack:cluster.maxNodes must be an integer >= cluster.minNodes (got "abc")',
+      ].join("\n"),
+    );
+  });
+
+  test("the program validates before it declares any resource", async () => {
+    await expect(runProgram("prod", { "eventstack:network.natGateways": "two" })).rejects.toThrow(
+      'Invalid stack configuration (1 problem):\n  - eventstack:network.natGateways must be one of "single", "onePerAz" (got "two")',
+    );
+  });
+});

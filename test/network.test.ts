@@ -1,0 +1,109 @@
+// The network over both stacks: subnet tiers and their discovery tags, NAT per stack, flow logs, endpoints.
+import { subnetMasks } from "../components/network";
+import type { RecordingMocks } from "./mocks";
+import { runProgram, TEST_REGION } from "./program";
+
+const VPC = "awsx:ec2:Vpc";
+const ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint";
+
+describe.each(["dev", "prod"])("%s stack", (stack) => {
+  let mocks: RecordingMocks;
+  let outputs: Record<string, unknown>;
+  beforeAll(async () => {
+    ({ mocks, outputs } = await runProgram(stack));
+  });
+
+  test("the VPC spreads private, public and isolated subnets over three AZs", () => {
+    const vpc = mocks.get(VPC, "network-vpc").inputs;
+    expect(vpc.cidrBlock).toBe("10.0.0.0/16");
+    expect(vpc.numberOfAvailabilityZones).toBe(3);
+    expect(vpc.availabilityZoneNames).toBeUndefined(); // no AZ names in the program
+    expect(vpc.subnetSpecs.map((s: any) => [s.type, s.cidrMask])).toEqual([
+      ["Private", 19],
+      ["Public", 24],
+      ["Isolated", 24],
+    ]);
+    expect(outputs.privateSubnetIds).toHaveLength(3);
+    expect(outputs.isolatedSubnetIds).toHaveLength(3);
+  });
+
+  test("subnets carry the load balancer and Karpenter discovery tags for this stack's cluster", () => {
+    const specs = mocks.get(VPC, "network-vpc").inputs.subnetSpecs;
+    const tags = (type: string) => specs.find((s: any) => s.type === type).tags;
+    expect(tags("Private")).toEqual({
+      "kubernetes.io/role/internal-elb": "1",
+      [`kubernetes.io/cluster/eventstack-${stack}`]: "shared",
+      "karpenter.sh/discovery": `eventstack-${stack}`,
+    });
+    expect(tags("Public")).toEqual({ "kubernetes.io/role/elb": "1", [`kubernetes.io/cluster/eventstack-${stack}`]: "shared" });
+    expect(tags("Isolated")).not.toHaveProperty("karpenter.sh/discovery");
+  });
+
+  test("NAT gateways follow network.natGateways", () => {
+    expect(mocks.get(VPC, "network-vpc").inputs.natGateways).toEqual({ strategy: stack === "dev" ? "Single" : "OnePerAz" });
+  });
+
+  test("S3 is reached through a gateway endpoint on every route table", () => {
+    const s3 = mocks.get(ENDPOINT, "network-s3").inputs;
+    expect(s3.vpcEndpointType).toBe("Gateway");
+    expect(s3.serviceName).toBe(`com.amazonaws.${TEST_REGION}.s3`);
+    expect(s3.routeTableIds).toHaveLength(9);
+  });
+
+  test("interface endpoints exist only where config enables them", () => {
+    const interfaces = mocks.ofType(ENDPOINT).filter((e) => e.inputs.vpcEndpointType === "Interface");
+    if (stack === "dev") expect(interfaces).toEqual([]);
+    else {
+      expect(interfaces.map((e) => e.inputs.serviceName).sort()).toEqual(
+        ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts"].map((s) => `com.amazonaws.${TEST_REGION}.${s}`),
+      );
+      for (const e of interfaces) expect(e.inputs.privateDnsEnabled).toBe(true);
+      const sg = mocks.get("aws:ec2/securityGroup:SecurityGroup", "network-endpoints").inputs;
+      expect(sg.ingress).toEqual([{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["10.0.0.0/16"], description: "HTTPS from the VPC" }]);
+    }
+  });
+
+  test("flow logs capture all traffic into a log group with the configured retention", () => {
+    const flow = mocks.get("aws:ec2/flowLog:FlowLog", "network-flow-logs").inputs;
+    expect(flow.trafficType).toBe("ALL");
+    expect(flow.logDestinationType).toBe("cloud-watch-logs");
+    const group = mocks.get("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs;
+    expect(group.retentionInDays).toBe(stack === "dev" ? 7 : 90);
+    const policy = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "network-flow-logs").inputs.policy);
+    expect(policy.Statement[0].Resource).toEqual([
+      `arn:aws:logs:${TEST_REGION}:123456789012:log-group:/eventstack/network/vpc-flow-logs`,
+      `arn:aws:logs:${TEST_REGION}:123456789012:log-group:/eventstack/network/vpc-flow-logs:*`,
+    ]);
+    const trust = JSON.parse(mocks.get("aws:iam/role:Role", "network-flow-logs").inputs.assumeRolePolicy);
+    expect(trust.Statement[0].Condition).toEqual({ StringEquals: { "aws:SourceAccount": "123456789012" } });
+  });
+
+  test("every resource has a parent component and every AWS resource uses the stack's tagged provider", () => {
+    const provider = mocks.get("pulumi:providers:aws", "aws");
+    expect(provider.inputs.region).toBe(TEST_REGION);
+    expect(JSON.parse(provider.inputs.defaultTags).tags).toEqual({
+      Project: "eventstack",
+      Stack: stack,
+      Owner: "platform",
+      CostCenter: "eventstack",
+      ManagedBy: "pulumi",
+    });
+    for (const r of mocks.resources.filter((r) => !r.type.startsWith("pulumi:providers:") && r.type.startsWith("aws:"))) {
+      expect([r.type, r.name, r.parent]).toEqual([r.type, r.name, expect.stringContaining("eventstack:network:Network")]);
+      expect([r.type, r.name, r.provider]).toEqual([r.type, r.name, expect.stringContaining("pulumi:providers:aws::aws")]);
+    }
+  });
+});
+
+describe("subnetMasks", () => {
+  test.each([
+    ["10.0.0.0/16", { private: 19, public: 24, isolated: 24 }],
+    ["10.20.0.0/20", { private: 23, public: 28, isolated: 28 }],
+  ])("%s", (cidr, masks) => {
+    expect(subnetMasks(cidr)).toEqual(masks);
+    // Three AZs of each tier fit inside the VPC.
+    const prefix = Number(cidr.split("/")[1]);
+    const used = 3 * (2 ** (32 - masks.private) + 2 ** (32 - masks.public) + 2 ** (32 - masks.isolated));
+    expect(used).toBeLessThanOrEqual(2 ** (32 - prefix));
+  });
+});
