@@ -54,6 +54,19 @@ export interface ProgramRun {
  * registered. `overrides` replace stack values by full key; `undefined` removes a key.
  */
 export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+  return runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>);
+}
+
+/**
+ * Runs `body` under the mocks with the stack's configuration, in a fresh module registry: for testing one
+ * component on its own. `body` must `require` what it uses (components, @pulumi/*) inside itself, so that
+ * it shares the registry the mocks were installed in, and returns what it wants resolved.
+ */
+export async function runWithMocks(
+  stack: string,
+  overrides: Record<string, unknown>,
+  body: () => Record<string, unknown>,
+): Promise<ProgramRun> {
   const config = engineConfig(stack, overrides);
   const region = config["aws:region"] ?? TEST_REGION;
   const mocks = new RecordingMocks(region);
@@ -62,8 +75,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
     pulumi.runtime.setAllConfig(config);
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
     captureParents(pulumi, mocks);
-    const program = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
-    outputs = await resolveAll(pulumi, program);
+    outputs = await resolveAll(pulumi, body());
     await settle(mocks);
   });
   return { mocks, outputs };
