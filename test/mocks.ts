@@ -19,6 +19,8 @@ export interface RecordedResource {
   provider?: string;
   /** URN of the parent resource ("" for the stack's direct children). */
   parent: string;
+  /** URNs of the resources it depends on explicitly (`dependsOn`) or through its inputs. */
+  dependencies: string[];
   custom: boolean;
 }
 
@@ -74,6 +76,9 @@ export function arnFor(type: string, name: string, inputs: Record<string, any>, 
       return `${r}:kafka:${region}:${ACCOUNT}:cluster/${physical}/${fakeHex(name, 8)}-${fakeHex(name + "x", 4)}-${fakeHex(name + "y", 4)}-${fakeHex(name + "z", 4)}-${fakeHex(name + "w", 12)}-1`;
     case "aws:msk/configuration:Configuration":
       return `${r}:kafka:${region}:${ACCOUNT}:configuration/${physical}/${fakeHex(name, 8)}`;
+    case "aws:msk/topic:Topic":
+      // A topic's ARN is its cluster's with `topic/` for `cluster/` and the topic name appended.
+      return `${String(inputs.clusterArn).replace(":cluster/", ":topic/")}/${physical}`;
     case "aws:elasticache/replicationGroup:ReplicationGroup":
       return `${r}:elasticache:${region}:${ACCOUNT}:replicationgroup:${inputs.replicationGroupId ?? physical}`;
     case "aws:elasticache/user:User":
@@ -145,6 +150,8 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
         currentVersion: "K3AEGXETSR30VB",
       };
     }
+    case "aws:msk/configuration:Configuration":
+      return { ...base, latestRevision: 1 };
     case "aws:msk/serverlessCluster:ServerlessCluster":
       return { ...base, clusterUuid: arn.split("/").pop(), bootstrapBrokersSaslIam: `boot-${fakeHex(name, 8)}.c2.kafka-serverless.${region}.amazonaws.com:9098` };
     case "aws:lb/loadBalancer:LoadBalancer":
@@ -222,9 +229,13 @@ function eksComponentOutputs(name: string, inputs: Record<string, any>, region: 
     eksCluster: { ...eks, id: clusterName },
     kubeconfig,
     kubeconfigJson: JSON.stringify(kubeconfig),
+    // With skipDefaultSecurityGroups the component creates no security groups and both ids are the cluster
+    // security group EKS creates (the schema's "Returns the EKS created security group" case).
     clusterSecurityGroupId: eks.vpcConfig.clusterSecurityGroupId,
-    nodeSecurityGroupId: `sg-${fakeHex(clusterName + "node", 17)}`,
-    oidcProviderArn: `arn:${PARTITION}:iam::${ACCOUNT}:oidc-provider/oidc.eks.${region}.amazonaws.com/id/${fakeHex(clusterName, 32).toUpperCase()}`,
+    nodeSecurityGroupId: inputs.skipDefaultSecurityGroups ? eks.vpcConfig.clusterSecurityGroupId : `sg-${fakeHex(clusterName + "node", 17)}`,
+    // "Defaults to an empty string if no OIDC provider is configured."
+    oidcProviderArn:
+      inputs.createOidcProvider === false ? "" : `arn:${PARTITION}:iam::${ACCOUNT}:oidc-provider/oidc.eks.${region}.amazonaws.com/id/${fakeHex(clusterName, 32).toUpperCase()}`,
     oidcProviderUrl: eks.identities[0]!.oidcs[0]!.issuer.replace("https://", ""),
     oidcIssuer: eks.identities[0]!.oidcs[0]!.issuer.replace("https://", ""),
     instanceRoles: [],
@@ -243,6 +254,11 @@ function callResult(token: string, inputs: Record<string, any>, region: string):
       return { partition: PARTITION, dnsSuffix: "amazonaws.com", id: PARTITION };
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { names: ["a", "b", "c"].map((s) => `${region}${s}`), zoneIds: [1, 2, 3].map((i) => `${region}-az${i}`), id: region };
+    case "aws:ec2/getSubnet:getSubnet": {
+      // Subnets named like the awsx mock's (`subnet-<tier>-<n>`) sit in the region's n-th AZ.
+      const n = Number(/-(\d+)$/.exec(String(inputs.id))?.[1] ?? 1);
+      return { id: inputs.id, availabilityZone: `${region}${"abcdef"[(n - 1) % 6]}`, availabilityZoneId: `${region}-az${n}` };
+    }
     case "aws:iam/getPolicyDocument:getPolicyDocument":
       return { json: JSON.stringify({ Version: "2012-10-17", Statement: inputs.statements ?? [] }), id: "policy" };
     default:
@@ -255,6 +271,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly calls: RecordedCall[] = [];
   /** Parent URNs by `type::name`, captured from the monitor before newResource sees the request. */
   readonly parents = new Map<string, string>();
+  /** Dependency URNs by `type::name`, captured the same way. */
+  readonly dependencies = new Map<string, string[]>();
 
   constructor(readonly region: string) {}
 
@@ -272,6 +290,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       state,
       provider: args.provider || undefined,
       parent: this.parents.get(`${type}::${name}`) ?? "",
+      dependencies: this.dependencies.get(`${type}::${name}`) ?? [],
       custom: args.custom ?? false,
     });
     const id = args.custom ? (state.id ?? `${name}-id`) : undefined;

@@ -89,12 +89,13 @@ async function jestIsolated(body: (pulumi: Pulumi) => Promise<void>): Promise<vo
   await body(pulumi);
 }
 
-/** Records each resource's parent URN: the mock interface itself does not pass it on. */
+/** Records each resource's parent URN and dependencies: the mock interface itself does not pass them on. */
 function captureParents(pulumi: Pulumi, mocks: RecordingMocks) {
   const monitor = (pulumi.runtime as any).getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: any) => {
     mocks.parents.set(`${req.getType()}::${req.getName()}`, req.getParent());
+    mocks.dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
     return register(req, callback);
   };
 }

@@ -1,0 +1,156 @@
+// The pod layer of autoscaling: metrics-server (CPU and memory metrics, read by the ingest HPA) and KEDA
+// (external metrics: the processor scales on its consumer group's lag in MSK).
+//
+// Creates:
+//   - metrics-server (Helm, kube-system) and KEDA (Helm, namespace `keda`), both on the system node group;
+//   - KEDA's CRDs as Pulumi-managed objects from the release's own manifest, for the same reason as Karpenter's
+//     (see components/karpenter/index.ts): ScaledObjects declared later in this program must find their kind;
+//   - the KEDA operator's IAM role through EKS Pod Identity, allowed to read consumer-group lag from the MSK
+//     cluster with IAM authentication: connect, describe the events topic and the processor's group, nothing
+//     else. The MSK cluster is created by components/kafka.ts and named after the stack, so the policy uses
+//     the ARN patterns `cluster/<stack name>/*`, `topic/<stack name>/*/<topic>`, `group/<stack name>/*/<group>`
+//     (the `*` is the cluster UUID MSK assigns at creation).
+//
+// A ScaledObject authenticates with a TriggerAuthentication `podIdentity: { provider: aws }`, which makes the
+// operator use its own (Pod Identity) credentials.
+//
+// Expects from its caller: the Cluster and the AWS provider.
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Cluster } from "./cluster";
+import type { PolicyDocument } from "./karpenter/policy";
+import { createPodIdentityRole } from "./pod-identity";
+import { systemPlacement } from "./system-nodes";
+import { VERSIONS } from "./versions";
+
+export interface PodAutoscalingArgs {
+  cluster: Cluster;
+  /** Minimum size of the system node group: 2 or more runs two metrics-server replicas. */
+  systemMinNodes: number;
+  /** Name of the MSK cluster (the stack name, see components/kafka.ts). */
+  kafkaClusterName: string;
+  /** Topic whose lag KEDA reads. */
+  eventsTopic: string;
+  /** Consumer group whose lag KEDA reads. */
+  consumerGroup: string;
+  /** Namespace of KEDA. Default "keda". */
+  kedaNamespace?: string;
+}
+
+export const AUTOSCALING_DEFAULTS = {
+  kedaNamespace: "keda",
+  /** The KEDA chart's operator service account (the one that talks to scalers' sources). */
+  kedaOperatorServiceAccount: "keda-operator",
+};
+
+export interface KedaPolicyRefs {
+  partition: string;
+  region: string;
+  accountId: string;
+  kafkaClusterName: string;
+  eventsTopic: string;
+  consumerGroup: string;
+}
+
+/** What KEDA's Kafka scaler needs to compute lag over IAM auth: metadata, topic offsets, group offsets. */
+export function kedaMskPolicy(r: KedaPolicyRefs): PolicyDocument {
+  const arn = (kind: string, rest: string) => `arn:${r.partition}:kafka:${r.region}:${r.accountId}:${kind}/${r.kafkaClusterName}/${rest}`;
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ConnectToTheCluster", Effect: "Allow", Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], Resource: arn("cluster", "*") },
+      { Sid: "ReadTopicOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeTopic", Resource: arn("topic", `*/${r.eventsTopic}`) },
+      { Sid: "ReadGroupOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeGroup", Resource: arn("group", `*/${r.consumerGroup}`) },
+    ],
+  };
+}
+
+/** KEDA's CRD manifest, published with every release. */
+export function kedaCrdsUrl(version: string): string {
+  return `https://github.com/kedacore/keda/releases/download/v${version}/keda-${version}-crds.yaml`;
+}
+
+export class PodAutoscaling extends pulumi.ComponentResource {
+  readonly kedaNamespace: string;
+  readonly kedaOperatorRoleArn: pulumi.Output<string>;
+  /** Depend on this before declaring ScaledObjects or TriggerAuthentications. */
+  readonly kedaReady: pulumi.Resource[];
+
+  constructor(name: string, args: PodAutoscalingArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:autoscaling:PodAutoscaling", name, {}, opts);
+    const out = createPodAutoscaling(name, args, this, opts.provider);
+    this.kedaNamespace = out.kedaNamespace;
+    this.kedaOperatorRoleArn = out.kedaOperator.role.arn;
+    this.kedaReady = [out.kedaCrds, out.keda];
+    this.registerOutputs({ kedaNamespace: this.kedaNamespace, kedaOperatorRoleArn: this.kedaOperatorRoleArn });
+  }
+}
+
+export function createPodAutoscaling(name: string, args: PodAutoscalingArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const opts = { parent, provider };
+  const kedaNamespace = args.kedaNamespace ?? AUTOSCALING_DEFAULTS.kedaNamespace;
+  const { cluster } = args;
+  const k8sOpts = { parent, provider: cluster.provider };
+  const replicas = args.systemMinNodes >= 2 ? 2 : 1;
+  const account = aws.getCallerIdentityOutput({}, opts);
+  const partition = aws.getPartitionOutput({}, opts).partition;
+  const region = aws.getRegionOutput({}, opts).region;
+
+  const metricsServer = new k8s.helm.v3.Release(
+    `${name}-metrics-server`,
+    {
+      name: "metrics-server",
+      chart: VERSIONS.charts.metricsServer.chart,
+      version: VERSIONS.charts.metricsServer.version,
+      repositoryOpts: { repo: VERSIONS.charts.metricsServer.repo },
+      namespace: "kube-system",
+      values: {
+        replicas,
+        // With two replicas the APIService survives a node drain; the PDB keeps one up.
+        podDisruptionBudget: { enabled: replicas > 1, maxUnavailable: 1 },
+        nodeSelector: systemPlacement.nodeSelector,
+        tolerations: systemPlacement.tolerations,
+      },
+    },
+    { ...k8sOpts, dependsOn: cluster.systemReady },
+  );
+
+  const kedaOperator = createPodIdentityRole(
+    `${name}-keda-operator`,
+    {
+      clusterName: cluster.name,
+      clusterArn: cluster.clusterArn,
+      namespace: kedaNamespace,
+      serviceAccount: AUTOSCALING_DEFAULTS.kedaOperatorServiceAccount,
+      description: "KEDA operator: reads MSK consumer-group lag",
+      policies: {
+        msk: pulumi.all([partition, region, account.accountId]).apply(([p, r, accountId]) =>
+          kedaMskPolicy({ partition: p, region: r, accountId, kafkaClusterName: args.kafkaClusterName, eventsTopic: args.eventsTopic, consumerGroup: args.consumerGroup }),
+        ),
+      },
+    },
+    opts,
+  );
+
+  const namespace = new k8s.core.v1.Namespace(`${name}-keda`, { metadata: { name: kedaNamespace } }, k8sOpts);
+  const kedaCrds = new k8s.yaml.v2.ConfigFile(`${name}-keda-crds`, { file: kedaCrdsUrl(VERSIONS.charts.keda.version) }, k8sOpts);
+  const keda = new k8s.helm.v3.Release(
+    `${name}-keda`,
+    {
+      name: "keda",
+      chart: VERSIONS.charts.keda.chart,
+      version: VERSIONS.charts.keda.version,
+      repositoryOpts: { repo: VERSIONS.charts.keda.repo },
+      namespace: namespace.metadata.name,
+      skipCrds: true,
+      values: {
+        nodeSelector: systemPlacement.nodeSelector,
+        tolerations: systemPlacement.tolerations,
+      },
+    },
+    { ...k8sOpts, dependsOn: [kedaCrds, kedaOperator.association, metricsServer, ...cluster.systemReady] },
+  );
+
+  return { metricsServer, kedaOperator, kedaCrds, keda, kedaNamespace };
+}

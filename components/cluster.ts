@@ -1,0 +1,265 @@
+// The EKS cluster: control plane, its encryption and logs, managed add-ons and the system node group.
+//
+// Creates:
+//   - a KMS key (rotating, administered by this account only) that envelope-encrypts Kubernetes Secrets;
+//   - the control-plane log group /aws/eks/<name>/cluster, before the cluster, so that retention is ours;
+//   - the cluster IAM role;
+//   - an @pulumi/eks v4 Cluster: authentication through EKS access entries only (API mode), a private API
+//     endpoint (public only for publicEndpointCidrs), no default node group, no Pulumi-made security groups
+//     (the nodes carry the cluster security group EKS creates), no OIDC provider (Pod Identity instead), and
+//     the vpc-cni and kube-proxy add-ons at pinned versions;
+//   - the system node group (components/system-nodes.ts) and the CoreDNS and Pod Identity agent add-ons;
+//   - a Kubernetes provider for every Kubernetes resource and Helm release in the program.
+//
+// Expects from its caller: the AWS provider, the VPC and its private subnets (tagged by components/network).
+import * as aws from "@pulumi/aws";
+import * as eks from "@pulumi/eks";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Architecture } from "./config";
+import { createSystemNodeGroup, SYSTEM_TAINT, systemPlacement } from "./system-nodes";
+import { eksAddonVersions } from "./versions";
+
+export interface ClusterArgs {
+  /** Physical name of the EKS cluster; also the Karpenter discovery tag value. */
+  clusterName: string;
+  /** Kubernetes minor version, e.g. "1.34"; components/versions.ts must pin add-ons for it. */
+  kubernetesVersion: string;
+  vpcId: pulumi.Input<string>;
+  /** Private subnets for the control-plane ENIs and the nodes. */
+  privateSubnetIds: pulumi.Input<string[]>;
+  /** CIDRs allowed to reach a public API endpoint. Default []: no public endpoint at all. */
+  publicEndpointCidrs?: string[];
+  /** IAM role or user ARNs given AmazonEKSClusterAdminPolicy over the whole cluster. Default []. */
+  adminPrincipalArns?: string[];
+  /** Instance types of the system node group, all of `systemArchitecture`. */
+  systemInstanceTypes: string[];
+  systemArchitecture: Architecture;
+  /** Size bounds of the system node group. */
+  minNodes: number;
+  maxNodes: number;
+  /** Retention of the control-plane log group (days). */
+  logRetentionDays: number;
+  /** Control-plane log types sent to CloudWatch. Default ["api", "audit", "authenticator"]. */
+  logTypes?: string[];
+}
+
+const DEFAULTS = {
+  publicEndpointCidrs: [] as string[],
+  adminPrincipalArns: [] as string[],
+  // api and audit answer "who changed what"; authenticator answers "who got in". controllerManager and scheduler
+  // are noisy and rarely read.
+  logTypes: ["api", "audit", "authenticator"],
+};
+
+/** AWS's cluster-admin access policy for access entries. */
+export const CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy";
+
+/** A stable access-entry key for a principal ARN: `role-ci-deploy` for arn:aws:iam::1:role/ci-deploy. */
+export function accessEntryKey(principalArn: string): string {
+  return (principalArn.split(":").pop() ?? principalArn).replace(/[^A-Za-z0-9-]/g, "-");
+}
+
+export class Cluster extends pulumi.ComponentResource {
+  /** The EKS cluster's name (resolves once the control plane exists). */
+  readonly name: pulumi.Output<string>;
+  readonly clusterArn: pulumi.Output<string>;
+  /** Kubeconfig (JSON) using `aws eks get-token`; a secret. */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** The provider every Kubernetes resource and Helm release must use. */
+  readonly provider: k8s.Provider;
+  /** The security group EKS created for the control plane ENIs. */
+  readonly clusterSecurityGroupId: pulumi.Output<string>;
+  /**
+   * The one security group every node carries, system and Karpenter nodes alike (it is the cluster security
+   * group: see components/system-nodes.ts). Data services admit traffic from this group.
+   */
+  readonly nodeSecurityGroupId: pulumi.Output<string>;
+  readonly kubernetesVersion: string;
+  /** What a Kubernetes workload must wait for: nodes to run on, cluster DNS and the Pod Identity agent. */
+  readonly systemReady: pulumi.Resource[];
+  readonly systemNodeGroupName: pulumi.Output<string>;
+
+  constructor(name: string, args: ClusterArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:cluster:Cluster", name, {}, opts);
+    const out = createCluster(name, args, this, opts.provider);
+    this.name = out.name;
+    this.clusterArn = out.clusterArn;
+    this.kubeconfig = out.kubeconfig;
+    this.provider = out.k8sProvider;
+    this.clusterSecurityGroupId = out.eks.clusterSecurityGroupId;
+    this.nodeSecurityGroupId = out.eks.nodeSecurityGroupId;
+    this.kubernetesVersion = args.kubernetesVersion;
+    this.systemReady = out.systemReady;
+    this.systemNodeGroupName = out.nodeGroup.nodeGroupName;
+    this.registerOutputs({
+      name: this.name,
+      clusterArn: this.clusterArn,
+      kubeconfig: this.kubeconfig,
+      provider: this.provider,
+      clusterSecurityGroupId: this.clusterSecurityGroupId,
+      nodeSecurityGroupId: this.nodeSecurityGroupId,
+      kubernetesVersion: this.kubernetesVersion,
+      systemNodeGroupName: this.systemNodeGroupName,
+    });
+  }
+}
+
+export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const opts = { parent, provider };
+  const publicEndpointCidrs = args.publicEndpointCidrs ?? DEFAULTS.publicEndpointCidrs;
+  const adminPrincipalArns = args.adminPrincipalArns ?? DEFAULTS.adminPrincipalArns;
+  const logTypes = args.logTypes ?? DEFAULTS.logTypes;
+  const addonVersions = eksAddonVersions(args.kubernetesVersion); // throws before any resource if unpinned
+  const account = aws.getCallerIdentityOutput({}, opts);
+  const partition = aws.getPartitionOutput({}, opts).partition;
+
+  // Only principals of this account, through IAM, may use or manage the key: the account root is the key
+  // policy's only principal, which delegates to IAM policies (the cluster role's below).
+  const secretsKey = new aws.kms.Key(
+    `${name}-secrets`,
+    {
+      description: `Envelope encryption of Kubernetes Secrets in EKS cluster ${args.clusterName}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      policy: pulumi.all([partition, account.accountId]).apply(([p, accountId]) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "AccountAdministersViaIam", Effect: "Allow", Principal: { AWS: `arn:${p}:iam::${accountId}:root` }, Action: "kms:*", Resource: "*" }],
+        }),
+      ),
+    },
+    opts,
+  );
+  new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}-eks-secrets`, targetKeyId: secretsKey.keyId }, opts);
+
+  // EKS writes to this exact name; creating it first means our retention applies, not "never expire".
+  const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: args.logRetentionDays }, opts);
+
+  const role = new aws.iam.Role(
+    `${name}-role`,
+    {
+      description: `EKS control plane of ${args.clusterName}`,
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+      }),
+    },
+    opts,
+  );
+  const rolePolicies = [
+    new aws.iam.RolePolicyAttachment(`${name}-role-cluster`, { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonEKSClusterPolicy` }, opts),
+    new aws.iam.RolePolicy(
+      `${name}-role-secrets`,
+      {
+        role: role.id,
+        policy: secretsKey.arn.apply((arn) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], Resource: arn }],
+          }),
+        ),
+      },
+      opts,
+    ),
+  ];
+
+  const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = Object.fromEntries(
+    adminPrincipalArns.map((arn) => [
+      accessEntryKey(arn),
+      {
+        principalArn: arn,
+        type: "STANDARD",
+        accessPolicies: {
+          clusterAdmin: { policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`, accessScope: { type: "cluster" } },
+        },
+      },
+    ]),
+  );
+
+  const cluster = new eks.Cluster(
+    `${name}-eks`,
+    {
+      name: args.clusterName,
+      version: args.kubernetesVersion,
+      vpcId: args.vpcId,
+      privateSubnetIds: args.privateSubnetIds,
+      serviceRole: role,
+      authenticationMode: "API",
+      accessEntries,
+      endpointPrivateAccess: true,
+      endpointPublicAccess: publicEndpointCidrs.length > 0,
+      publicAccessCidrs: publicEndpointCidrs.length > 0 ? publicEndpointCidrs : undefined,
+      encryptionConfigKeyArn: secretsKey.arn,
+      enabledClusterLogTypes: logTypes,
+      skipDefaultNodeGroup: true,
+      // No Pulumi-made cluster/node security groups: every node then carries the cluster security group EKS
+      // creates, which is what the control plane uses and what Karpenter's nodes select.
+      skipDefaultSecurityGroups: true,
+      // Pod Identity replaces IRSA, so no IAM OIDC provider is needed.
+      createOidcProvider: false,
+      // Every add-on is an EKS managed add-on at a pinned version; nothing self-managed to take over later.
+      bootstrapSelfManagedAddons: false,
+      vpcCniOptions: { addonVersion: addonVersions["vpc-cni"] },
+      kubeProxyAddonOptions: { version: addonVersions["kube-proxy"] },
+      // CoreDNS can only become ACTIVE once a node exists, so it is created below, after the node group.
+      corednsAddonOptions: { enabled: false },
+    },
+    { parent, providers: { aws: provider }, dependsOn: [logGroup, ...rolePolicies] },
+  );
+
+  const clusterName = cluster.eksCluster.name;
+  const clusterArn = cluster.eksCluster.arn;
+
+  const { nodeGroup } = createSystemNodeGroup(
+    `${name}-system`,
+    {
+      clusterName,
+      kubernetesVersion: args.kubernetesVersion,
+      subnetIds: args.privateSubnetIds,
+      instanceTypes: args.systemInstanceTypes,
+      architecture: args.systemArchitecture,
+      minNodes: args.minNodes,
+      maxNodes: args.maxNodes,
+    },
+    opts,
+  );
+
+  const addon = (addonName: "coredns" | "eks-pod-identity-agent", configuration: object | undefined, dependsOn: pulumi.Resource[]) =>
+    new aws.eks.Addon(
+      `${name}-${addonName}`,
+      {
+        clusterName,
+        addonName,
+        addonVersion: addonVersions[addonName],
+        resolveConflictsOnCreate: "OVERWRITE",
+        resolveConflictsOnUpdate: "OVERWRITE",
+        configurationValues: configuration ? JSON.stringify(configuration) : undefined,
+      },
+      { ...opts, dependsOn },
+    );
+  // CoreDNS on the system nodes (its default tolerations already include CriticalAddonsOnly): Karpenter resolves
+  // AWS endpoints through it, so it must not depend on nodes Karpenter manages.
+  const coredns = addon(
+    "coredns",
+    { nodeSelector: systemPlacement.nodeSelector, tolerations: [{ key: SYSTEM_TAINT.key, operator: "Exists" }] },
+    [nodeGroup],
+  );
+  // A DaemonSet that tolerates every taint, so it runs on system and Karpenter nodes alike.
+  const podIdentityAgent = addon("eks-pod-identity-agent", undefined, []);
+
+  const kubeconfig = pulumi.secret(cluster.kubeconfigJson);
+  const k8sProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent });
+
+  return {
+    eks: cluster,
+    name: clusterName,
+    clusterArn,
+    kubeconfig,
+    k8sProvider,
+    nodeGroup,
+    secretsKey,
+    logGroup,
+    systemReady: [nodeGroup, coredns, podIdentityAgent] as pulumi.Resource[],
+  };
+}

@@ -1,0 +1,183 @@
+// The EKS cluster over both stacks: the eks.Cluster inputs that matter (auth, endpoint, encryption, logs,
+// add-ons), the system node group and its isolation, and the Kubernetes provider everything uses.
+import { accessEntryKey } from "../components/cluster";
+import { eksAddonVersions, VERSIONS } from "../components/versions";
+import type { RecordingMocks } from "./mocks";
+import { ACCOUNT } from "./mocks";
+import { runProgram, runWithMocks, TEST_REGION } from "./program";
+
+const EKS = "eks:index:Cluster";
+const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
+const ADDON = "aws:eks/addon:Addon";
+const pinned = VERSIONS.eksAddons["1.34"];
+
+describe.each(["dev", "prod"])("%s stack", (stack) => {
+  let mocks: RecordingMocks;
+  let outputs: Record<string, unknown>;
+  const clusterName = `eventstack-${stack}`;
+  beforeAll(async () => {
+    ({ mocks, outputs } = await runProgram(stack));
+  });
+
+  test("the cluster authenticates through access entries only, with a private endpoint and no public one by default", () => {
+    const eks = mocks.get(EKS, "cluster-eks").inputs;
+    expect(eks.name).toBe(clusterName);
+    expect(eks.version).toBe("1.34");
+    expect(eks.authenticationMode).toBe("API");
+    expect(eks.accessEntries).toEqual({}); // no admins configured in either stack file
+    expect(eks.endpointPrivateAccess).toBe(true);
+    expect(eks.endpointPublicAccess).toBe(false);
+    expect(eks).not.toHaveProperty("publicAccessCidrs");
+    expect(eks.privateSubnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
+    expect(eks).not.toHaveProperty("publicSubnetIds"); // control-plane ENIs only in private subnets
+  });
+
+  test("no default node group, no Pulumi-made security groups, no OIDC provider, no self-managed add-ons", () => {
+    const eks = mocks.get(EKS, "cluster-eks").inputs;
+    expect(eks.skipDefaultNodeGroup).toBe(true);
+    expect(eks.skipDefaultSecurityGroups).toBe(true);
+    expect(eks.createOidcProvider).toBe(false);
+    expect(eks.bootstrapSelfManagedAddons).toBe(false);
+  });
+
+  test("Secrets are envelope-encrypted with a rotating key that only this account administers", () => {
+    const key = mocks.get("aws:kms/key:Key", "cluster-secrets");
+    expect(key.inputs.enableKeyRotation).toBe(true);
+    expect(mocks.get(EKS, "cluster-eks").inputs.encryptionConfigKeyArn).toBe(key.state.arn);
+    const policy = JSON.parse(key.inputs.policy);
+    expect(policy.Statement).toEqual([
+      { Sid: "AccountAdministersViaIam", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: "kms:*", Resource: "*" },
+    ]);
+    const rolePolicy = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "cluster-role-secrets").inputs.policy);
+    expect(rolePolicy.Statement).toEqual([
+      { Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], Resource: key.state.arn },
+    ]);
+  });
+
+  test("control-plane logs api, audit and authenticator go to a log group created first, with the stack's retention", () => {
+    const eks = mocks.get(EKS, "cluster-eks");
+    expect(eks.inputs.enabledClusterLogTypes).toEqual(["api", "audit", "authenticator"]);
+    const group = mocks.get("aws:cloudwatch/logGroup:LogGroup", "cluster-logs");
+    expect(group.inputs.name).toBe(`/aws/eks/${clusterName}/cluster`);
+    expect(group.inputs.retentionInDays).toBe(stack === "dev" ? 7 : 90);
+    expect(eks.dependencies).toContainEqual(expect.stringMatching(/::cluster-logs$/));
+  });
+
+  test("managed add-ons run at the versions pinned for the cluster's Kubernetes version", () => {
+    const eks = mocks.get(EKS, "cluster-eks").inputs;
+    expect(eks.vpcCniOptions.addonVersion).toBe(pinned["vpc-cni"]);
+    expect(eks.kubeProxyAddonOptions.version).toBe(pinned["kube-proxy"]);
+    expect(eks.corednsAddonOptions.enabled).toBe(false); // created after the node group instead
+    const coredns = mocks.get(ADDON, "cluster-coredns");
+    expect([coredns.inputs.addonName, coredns.inputs.addonVersion, coredns.inputs.clusterName]).toEqual(["coredns", pinned.coredns, clusterName]);
+    expect(coredns.dependencies).toContainEqual(expect.stringMatching(/aws:eks\/nodeGroup:NodeGroup::cluster-system$/));
+    const agent = mocks.get(ADDON, "cluster-eks-pod-identity-agent");
+    expect([agent.inputs.addonName, agent.inputs.addonVersion]).toEqual(["eks-pod-identity-agent", pinned["eks-pod-identity-agent"]]);
+  });
+
+  test("the system node group is small, on-demand, AL2023 for its architecture, labelled and tainted for system pods", () => {
+    const group = mocks.get(NODE_GROUP, "cluster-system").inputs;
+    expect(group.capacityType).toBe("ON_DEMAND");
+    expect(group.amiType).toBe("AL2023_ARM_64_STANDARD");
+    expect(group.version).toBe("1.34");
+    expect(group.instanceTypes).toEqual(stack === "dev" ? ["t4g.medium"] : ["m7g.large"]);
+    expect(group.scalingConfig).toEqual(stack === "dev" ? { minSize: 1, desiredSize: 1, maxSize: 2 } : { minSize: 2, desiredSize: 2, maxSize: 4 });
+    expect(group.subnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
+    expect(group.labels).toEqual({ "eventstack.io/pool": "system" });
+    expect(group.taints).toEqual([{ key: "CriticalAddonsOnly", value: "true", effect: "NO_SCHEDULE" }]);
+    // CoreDNS follows the system nodes.
+    const coredns = JSON.parse(mocks.get(ADDON, "cluster-coredns").inputs.configurationValues);
+    expect(coredns).toEqual({ nodeSelector: { "eventstack.io/pool": "system" }, tolerations: [{ key: "CriticalAddonsOnly", operator: "Exists" }] });
+  });
+
+  test("system nodes require IMDSv2 with a hop limit of 1 and boot from an encrypted gp3 volume, with no extra security group", () => {
+    const template = mocks.get("aws:ec2/launchTemplate:LaunchTemplate", "cluster-system");
+    expect(template.inputs.metadataOptions).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
+    expect(template.inputs.blockDeviceMappings).toEqual([
+      { deviceName: "/dev/xvda", ebs: { volumeSize: 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } },
+    ]);
+    expect(template.inputs).not.toHaveProperty("vpcSecurityGroupIds"); // EKS attaches the cluster security group
+    expect(mocks.get(NODE_GROUP, "cluster-system").inputs.launchTemplate.id).toBe("cluster-system-id");
+  });
+
+  test("system nodes' role can join, pull images, run the CNI and be reached through SSM", () => {
+    const attached = mocks
+      .ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+      .filter((a) => a.name.startsWith("cluster-system-node-"))
+      .map((a) => a.inputs.policyArn)
+      .sort();
+    expect(attached).toEqual(
+      ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonSSMManagedInstanceCore"].map((p) => `arn:aws:iam::aws:policy/${p}`),
+    );
+  });
+
+  test("every Kubernetes resource and Helm release uses the cluster's provider", () => {
+    const k8s = mocks.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(k8s.length).toBeGreaterThan(5);
+    for (const r of k8s) expect([r.type, r.name, r.provider]).toEqual([r.type, r.name, expect.stringContaining("pulumi:providers:kubernetes::cluster-k8s")]);
+    const provider = mocks.get("pulumi:providers:kubernetes", "cluster-k8s");
+    const kubeconfig = provider.inputs.kubeconfig; // a secret: recorded as the SDK's secret envelope
+    expect(JSON.parse(typeof kubeconfig === "string" ? kubeconfig : kubeconfig.value)["current-context"]).toBe(clusterName);
+  });
+
+  test("the stack exports the cluster name and a kubeconfig for it", () => {
+    expect(outputs.clusterName).toBe(clusterName);
+    const kubeconfig = JSON.parse(outputs.kubeconfig as string);
+    expect(kubeconfig.users[0].user.exec.args).toEqual(["eks", "get-token", "--cluster-name", clusterName, "--region", TEST_REGION]);
+  });
+});
+
+describe("configuration-dependent cluster settings (prod with public CIDRs, admins and amd64 system nodes)", () => {
+  const admins = [`arn:aws:iam::${ACCOUNT}:role/ci-deploy`, `arn:aws:iam::${ACCOUNT}:user/alice`];
+  let mocks: RecordingMocks;
+  let outputs: Record<string, unknown>;
+  beforeAll(async () => {
+    const overrides = {
+      "eventstack:cluster.publicEndpointCidrs": ["203.0.113.0/24"],
+      "eventstack:cluster.adminPrincipalArns": admins,
+      "eventstack:cluster.systemArchitecture": "amd64",
+      "eventstack:cluster.systemInstanceTypes": ["m7i.large"],
+    };
+    ({ mocks, outputs } = await runWithMocks("prod", overrides, () => {
+      const program = require("../index") as { kubeconfig: { isSecret: Promise<boolean> } };
+      const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+      return { kubeconfigIsSecret: pulumi.output(program.kubeconfig.isSecret) };
+    }));
+  });
+
+  test("public endpoint CIDRs open the public endpoint to exactly those CIDRs", () => {
+    const eks = mocks.get(EKS, "cluster-eks").inputs;
+    expect(eks.endpointPublicAccess).toBe(true);
+    expect(eks.publicAccessCidrs).toEqual(["203.0.113.0/24"]);
+    expect(eks.endpointPrivateAccess).toBe(true);
+  });
+
+  test("admin principals get cluster-scoped AmazonEKSClusterAdminPolicy access entries", () => {
+    const entry = (principalArn: string) => ({
+      principalArn,
+      type: "STANDARD",
+      accessPolicies: { clusterAdmin: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } } },
+    });
+    expect(mocks.get(EKS, "cluster-eks").inputs.accessEntries).toEqual({ "role-ci-deploy": entry(admins[0]!), "user-alice": entry(admins[1]!) });
+  });
+
+  test("amd64 system nodes boot the x86_64 AL2023 AMI", () => {
+    expect(mocks.get(NODE_GROUP, "cluster-system").inputs.amiType).toBe("AL2023_x86_64_STANDARD");
+  });
+
+  test("the exported kubeconfig is a secret", () => {
+    expect(outputs.kubeconfigIsSecret).toBe(true);
+  });
+});
+
+describe("pure helpers", () => {
+  test("access entry keys are stable per principal", () => {
+    expect(accessEntryKey("arn:aws:iam::123456789012:role/path/ops-admin")).toBe("role-path-ops-admin");
+  });
+
+  test("an unpinned Kubernetes version fails before anything is declared, saying how to fix it", () => {
+    expect(() => eksAddonVersions("1.99")).toThrow(
+      "components/versions.ts pins no EKS add-on versions for Kubernetes 1.99 (pinned: 1.34); add an entry from `aws eks describe-addon-versions --kubernetes-version 1.99`",
+    );
+  });
+});
