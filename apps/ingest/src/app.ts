@@ -1,0 +1,161 @@
+/**
+ * The ingest HTTP application: fastify with its hooks (request id, metrics, tracing, one log line per request),
+ * the error handlers, and the routes. It owns the Kafka producer and closes it on `app.close()`, after fastify
+ * has finished the in-flight requests (fastify runs onClose hooks once the server stopped and drained).
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { Config } from "./config.js";
+import { ErrorCodes } from "./errors.js";
+import { EventProducer } from "./kafka.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { sendProblem } from "./problem.js";
+import { eventsRoute } from "./routes/events.js";
+import { opsRoutes } from "./routes/ops.js";
+import { createTracing, type RequestTrace, type Tracing } from "./tracing.js";
+
+export interface Ingest {
+  config: Config;
+  producer: EventProducer;
+  metrics: Metrics;
+  tracing: Tracing;
+  /** Set when shutdown begins: /readyz answers 503 so the load balancer stops sending before the listener closes. */
+  draining: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    ingest: Ingest;
+  }
+  interface FastifyRequest {
+    trace: RequestTrace | null;
+    receivedAt: bigint;
+    routeLabel: string;
+    events: number;
+  }
+}
+
+// A caller's X-Request-Id is reused only if it is short and plain, so it cannot forge log lines or bloat headers.
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
+
+export interface BuildOptions {
+  /** A logger instance (tests pass a silent or capturing one); by default pino JSON on stdout at config.logLevel. */
+  logger?: FastifyBaseLogger;
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const logging: Pick<FastifyServerOptions, "logger" | "loggerInstance"> = options.logger
+    ? { loggerInstance: options.logger }
+    : {
+        logger: {
+          level: config.logLevel,
+          base: { service: config.otel.serviceName },
+          timestamp: () => `,"time":"${new Date().toISOString()}"`,
+          formatters: { level: (label) => ({ level: label }) },
+        },
+      };
+  const app = Fastify({
+    ...logging,
+    // One line per request from onResponse below instead of fastify's two ("incoming", "completed").
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: config.limits.maxBodyBytes,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    requestTimeout: config.http.requestTimeoutMs,
+    // During close, requests arriving on kept-alive connections get 503 + Connection: close.
+    return503OnClosing: true,
+    exposeHeadRoutes: false,
+  });
+
+  const metrics = createMetrics();
+  const tracing = createTracing(config.otel);
+  const producer = new EventProducer({
+    kafka: config.kafka,
+    awsRegion: config.awsRegion,
+    maxPendingEvents: config.limits.maxPendingEvents,
+    metrics,
+    logger: app.log,
+  });
+  app.decorate("ingest", { config, producer, metrics, tracing, draining: false } satisfies Ingest);
+  app.decorateRequest("trace", null);
+  app.decorateRequest("receivedAt", 0n);
+  app.decorateRequest("routeLabel", "");
+  app.decorateRequest("events", 0);
+
+  // Bodies are read raw for every content type: http-binding.ts decides what they are (and answers 415), and
+  // JSON bodies must stay bytes so event data reaches Kafka exactly as sent (see json-spans.ts).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+  app.addHook("onRequest", async (request, reply) => {
+    request.receivedAt = process.hrtime.bigint();
+    request.routeLabel = request.routeOptions.url ?? "unmatched";
+    metrics.httpInFlight.inc({ route: request.routeLabel });
+    if (!PROBES.has(request.routeLabel) && request.routeLabel !== "unmatched") {
+      request.trace = tracing.startRequest(request.method, request.routeLabel, request.headers);
+    }
+    reply.header("x-request-id", request.id);
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const seconds = Number(process.hrtime.bigint() - request.receivedAt) / 1e9;
+    const labels = { method: request.method, route: request.routeLabel, status: String(reply.statusCode) };
+    metrics.httpInFlight.dec({ route: request.routeLabel });
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, seconds);
+    request.trace?.end(reply.statusCode);
+    const line = {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      responseTimeMs: Math.round(seconds * 1e6) / 1e3,
+      events: request.events,
+      traceId: request.trace?.traceId,
+    };
+    if (PROBES.has(request.routeLabel)) request.log.debug(line, "request completed");
+    else request.log.info(line, "request completed");
+  });
+
+  // While draining, close each connection after its response: a kept-alive idle connection would otherwise hold
+  // the server open until the keep-alive timeout, and the load balancer should reconnect to another pod anyway.
+  app.addHook("onSend", async (_request, reply) => {
+    if (app.ingest.draining) reply.header("connection", "close");
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(request, reply, 404, ErrorCodes.NOT_FOUND, `no route for ${request.method} ${request.url.split("?")[0]}`);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const code = (error as { code?: string }).code;
+    if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      metrics.eventsRejected.inc({ reason: "too_large" });
+      return sendProblem(request, reply, 413, ErrorCodes.BODY_TOO_LARGE, `the body is larger than the ${config.limits.maxBodyBytes} bytes allowed`);
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      // fastify's own client errors (bad Content-Length, aborted body...) have safe, descriptive messages.
+      return sendProblem(request, reply, status, ErrorCodes.BAD_REQUEST, error instanceof Error ? error.message : String(error));
+    }
+    // Never leak a 5xx cause to the client; the log line has it, and the request id ties the two together.
+    request.log.error({ err: error }, "unhandled error");
+    return sendProblem(request, reply, 500, ErrorCodes.INTERNAL, `internal error; the service log has the details under request id ${request.id}`);
+  });
+
+  await app.register(eventsRoute);
+  await app.register(opsRoutes);
+
+  app.addHook("onClose", async () => {
+    // Every queued event belongs to a request fastify already answered or failed, so this is quick; the bound
+    // only matters if Kafka hangs on the last acknowledgement.
+    await producer.close(config.kafka.ackTimeoutMs);
+    await tracing.shutdown();
+  });
+
+  return app;
+}

@@ -1,0 +1,128 @@
+/**
+ * Operations: liveness, readiness (it reflects Kafka and the topic), Prometheus metrics, request ids, and
+ * OpenTelemetry traces exported over OTLP/HTTP with the trace context carried into the Kafka records.
+ */
+import assert from "node:assert/strict";
+import http from "node:http";
+import { before, test } from "node:test";
+import { STRUCTURED, createTopic, readTopic, sampleEvent, servicesUp, testApp, uniqueTopic } from "./helpers.js";
+
+before(servicesUp);
+
+test("/healthz is 200 regardless of Kafka", async (t) => {
+  const app = await testApp("events", { KAFKA_BOOTSTRAP: "127.0.0.1:1" });
+  t.after(() => app.close());
+  const res = await app.inject({ method: "GET", url: "/healthz" });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json(), { status: "ok" });
+});
+
+test("/readyz: 200 when the topic has leaders, 503 naming a missing topic, 503 while draining", async (t) => {
+  const topic = uniqueTopic("ready");
+  await createTopic(topic, 2);
+  const app = await testApp(topic);
+  t.after(() => app.close());
+  const ready = await app.inject({ method: "GET", url: "/readyz" });
+  assert.equal(ready.statusCode, 200);
+  assert.deepEqual(ready.json(), { status: "ready", kafka: `topic ${topic} has 2 partitions` });
+
+  app.ingest.draining = true;
+  const draining = await app.inject({ method: "GET", url: "/readyz" });
+  assert.equal(draining.statusCode, 503);
+  assert.deepEqual(draining.json(), { status: "draining", kafka: "not checked: the service is shutting down" });
+
+  const missing = await testApp("ingest-test-no-such-topic");
+  t.after(() => missing.close());
+  const res = await missing.inject({ method: "GET", url: "/readyz" });
+  assert.equal(res.statusCode, 503);
+  assert.deepEqual(res.json(), { status: "unavailable", kafka: "topic ingest-test-no-such-topic does not exist" });
+});
+
+test("/metrics: requests by route and status, latency, events produced, rejections, in-flight", async (t) => {
+  const topic = uniqueTopic("metrics");
+  await createTopic(topic);
+  const app = await testApp(topic);
+  t.after(() => app.close());
+  await app.inject({ method: "POST", url: "/v1/events", headers: STRUCTURED, payload: JSON.stringify(sampleEvent()) });
+  await app.inject({ method: "POST", url: "/v1/events", headers: STRUCTURED, payload: "{}" });
+  await app.inject({ method: "GET", url: "/no/such/path" });
+  const res = await app.inject({ method: "GET", url: "/metrics" });
+  assert.equal(res.statusCode, 200);
+  assert.match(String(res.headers["content-type"]), /^text\/plain; version=0\.0\.4/);
+  const body = res.body;
+  assert.match(body, /^ingest_http_requests_total\{method="POST",route="\/v1\/events",status="202"\} 1$/m);
+  assert.match(body, /^ingest_http_requests_total\{method="POST",route="\/v1\/events",status="400"\} 1$/m);
+  assert.match(body, /^ingest_http_requests_total\{method="GET",route="unmatched",status="404"\} 1$/m, "raw URLs never become labels");
+  assert.match(body, /^ingest_http_request_duration_seconds_count\{method="POST",route="\/v1\/events",status="202"\} 1$/m);
+  assert.match(body, /^ingest_events_produced_total 1$/m);
+  assert.match(body, /^ingest_events_rejected_total\{reason="invalid"\} 1$/m);
+  assert.match(body, /^ingest_events_pending 0$/m);
+  assert.match(body, /^ingest_kafka_send_events_count 1$/m);
+  // The /metrics request itself is the one in flight while the text is rendered.
+  assert.match(body, /^ingest_http_requests_in_flight\{route="\/metrics"\} 1$/m);
+  assert.match(body, /^ingest_http_requests_in_flight\{route="\/v1\/events"\} 0$/m);
+  assert.match(body, /^process_cpu_seconds_total /m);
+});
+
+test("request ids: a caller's plain X-Request-Id is kept; an unsafe one is replaced by a UUID", async (t) => {
+  const app = await testApp("events", { KAFKA_BOOTSTRAP: "127.0.0.1:1" });
+  t.after(() => app.close());
+  const kept = await app.inject({ method: "GET", url: "/healthz", headers: { "x-request-id": "abc-123_x.y" } });
+  assert.equal(kept.headers["x-request-id"], "abc-123_x.y");
+  const replaced = await app.inject({ method: "GET", url: "/healthz", headers: { "x-request-id": 'evil"\n{"level":60}' } });
+  assert.match(String(replaced.headers["x-request-id"]), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const generated = await app.inject({ method: "GET", url: "/healthz" });
+  assert.match(String(generated.headers["x-request-id"]), /^[0-9a-f-]{36}$/);
+});
+
+test("OpenTelemetry: spans go to the OTLP endpoint; the record carries the PRODUCER span's context", async (t) => {
+  // A stand-in OTLP/HTTP collector that keeps what it receives.
+  const received: unknown[] = [];
+  const collector = http.createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8").on("data", (c: string) => (body += c));
+    req.on("end", () => {
+      received.push({ url: req.url, contentType: req.headers["content-type"], body: JSON.parse(body) });
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+  t.after(() => new Promise<void>((resolve) => collector.close(() => resolve())));
+  const { port } = collector.address() as { port: number };
+
+  const topic = uniqueTopic("otel");
+  await createTopic(topic);
+  const app = await testApp(topic, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: "ingest-under-test" });
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const callerSpan = "00f067aa0ba902b7";
+  const res = await app.inject({
+    method: "POST",
+    url: "/v1/events",
+    headers: { ...STRUCTURED, traceparent: `00-${traceId}-${callerSpan}-01` },
+    payload: JSON.stringify(sampleEvent({ id: "traced" })),
+  });
+  assert.equal(res.statusCode, 202);
+  await app.close(); // flushes the span processor
+
+  const [record] = await readTopic(topic);
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(record?.headers.traceparent ?? "");
+  assert.ok(m, `a sampled W3C traceparent on the record, got ${record?.headers.traceparent}`);
+  assert.equal(m[1], traceId, "same trace as the caller");
+  assert.notEqual(m[2], callerSpan, "the parent is our PRODUCER span, not the caller's span");
+
+  assert.equal(received.length, 1);
+  const exported = received[0] as { url: string; contentType: string; body: { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { name: string; kind: number; traceId: string; spanId: string; parentSpanId?: string }[] }[] }[] } };
+  assert.equal(exported.url, "/v1/traces");
+  assert.equal(exported.contentType, "application/json");
+  const resource = exported.body.resourceSpans[0];
+  assert.equal(resource?.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue, "ingest-under-test");
+  const spans = resource?.scopeSpans.flatMap((s) => s.spans) ?? [];
+  const server = spans.find((s) => s.name === "POST /v1/events");
+  const producer = spans.find((s) => s.name === `send ${topic}`);
+  assert.equal(server?.kind, 2, "SERVER");
+  assert.equal(server?.traceId, traceId);
+  assert.equal(server?.parentSpanId, callerSpan);
+  assert.equal(producer?.kind, 4, "PRODUCER");
+  assert.equal(producer?.parentSpanId, server?.spanId);
+  assert.equal(producer?.spanId, m[2], "the record's parent span is the exported PRODUCER span");
+});
