@@ -1,0 +1,267 @@
+/**
+ * CloudEvents 1.0 from the Kafka protocol binding: binary content mode (`ce_*` headers, `content-type`
+ * header, value = data) and structured content mode (`content-type: application/cloudevents+json`, value =
+ * the whole event as JSON). Anything else is rejected with a reason and an exact error text, which end up in
+ * the dead-letter record's headers.
+ *
+ * Validation goes a little beyond the spec where PostgreSQL would otherwise reject the row later and turn
+ * one bad record into a stuck batch: no NUL characters (text and jsonb cannot hold them) and bounded
+ * lengths for the key columns (a btree entry must fit in a page).
+ */
+
+export type DecodeFailureReason = "undecodable" | "invalid_cloudevent";
+
+export interface CloudEvent {
+  id: string;
+  source: string;
+  type: string;
+  specversion: "1.0";
+  /** RFC 3339 text as sent, or the Kafka record timestamp when the event has no `time` (see docs). */
+  time: string;
+  timeFromRecord: boolean;
+  subject: string | null;
+  datacontenttype: string | null;
+  dataschema: string | null;
+  data: Buffer | null;
+  /** Extension attributes, excluding the W3C trace context (kept apart below). */
+  extensions: Record<string, unknown>;
+  traceparent: string | null;
+  tracestate: string | null;
+}
+
+export type DecodeResult = { ok: true; event: CloudEvent } | { ok: false; reason: DecodeFailureReason; error: string };
+
+/** The slice of a Kafka record that decoding needs; the consumer's messages satisfy it. */
+export interface RecordLike {
+  value: Buffer | undefined | null;
+  headers: Map<Buffer | string, Buffer | undefined>;
+  timestamp: bigint;
+}
+
+export const LIMITS = {
+  /** Bytes of id, source, type and subject: keeps the (source, id) and (type, minute, subject) keys indexable. */
+  keyAttributeBytes: 1024,
+} as const;
+
+const STRUCTURED = "application/cloudevents+json";
+const CONTEXT_ATTRIBUTES = new Set(["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema"]);
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+class Invalid extends Error {
+  constructor(
+    readonly reason: DecodeFailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function decodeCloudEvent(record: RecordLike): DecodeResult {
+  try {
+    const headers = readHeaders(record.headers);
+    const contentType = headers.get("content-type") ?? null;
+    if (headers.has("ce_specversion")) return { ok: true, event: fromBinary(headers, contentType, record) };
+    if (contentType !== null && contentType.toLowerCase().startsWith(STRUCTURED)) {
+      return { ok: true, event: fromStructured(record) };
+    }
+    throw new Invalid(
+      "undecodable",
+      `not a CloudEvent: no ce_specversion header (binary mode) and content-type is ${contentType === null ? "absent" : `"${contentType}"`}, not ${STRUCTURED} (structured mode)`,
+    );
+  } catch (err) {
+    if (err instanceof Invalid) return { ok: false, reason: err.reason, error: err.message };
+    throw err;
+  }
+}
+
+function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of raw) {
+    const key = typeof k === "string" ? k : decodeUtf8(k, "a header name");
+    // Kafka header names are case-sensitive, the binding's ce_ prefix and content-type are lower case.
+    if (!key.startsWith("ce_") && key !== "content-type" && key !== "traceparent" && key !== "tracestate") continue;
+    out.set(key, v === undefined ? "" : decodeUtf8(v, `header ${key}`));
+  }
+  return out;
+}
+
+function decodeUtf8(bytes: Buffer, what: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new Invalid("undecodable", `${what} is not valid UTF-8`);
+  }
+}
+
+function fromBinary(headers: Map<string, string>, contentType: string | null, record: RecordLike): CloudEvent {
+  const attr = (name: string) => headers.get(`ce_${name}`);
+  const label = (name: string) => `header ce_${name}`;
+  const extensions: Record<string, unknown> = {};
+  for (const [key, value] of headers) {
+    if (!key.startsWith("ce_")) continue;
+    const name = key.slice(3);
+    if (CONTEXT_ATTRIBUTES.has(name) || name === "traceparent" || name === "tracestate") continue;
+    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `header ${key}: extension names must be 1-20 lower-case letters or digits`);
+    noNul(value, `header ${key}`);
+    extensions[name] = value;
+  }
+  return validate(
+    {
+      specversion: attr("specversion"),
+      id: attr("id"),
+      source: attr("source"),
+      type: attr("type"),
+      time: attr("time"),
+      subject: attr("subject"),
+      datacontenttype: contentType ?? undefined,
+      dataschema: attr("dataschema"),
+    },
+    label,
+    record,
+    record.value ?? null,
+    extensions,
+    headers.get("traceparent") ?? attr("traceparent") ?? null,
+    headers.get("tracestate") ?? attr("tracestate") ?? null,
+  );
+}
+
+function fromStructured(record: RecordLike): CloudEvent {
+  if (!record.value || record.value.length === 0) throw new Invalid("undecodable", "structured-mode record has an empty value");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decodeUtf8(record.value, "the value"));
+  } catch (err) {
+    if (err instanceof Invalid) throw err;
+    throw new Invalid("undecodable", `value is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new Invalid("undecodable", "value is not a JSON object");
+  }
+  const obj = parsed as Record<string, unknown>;
+  const label = (name: string) => `attribute ${name}`;
+  const str = (name: string): string | undefined => {
+    const v = obj[name];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "string") throw new Invalid("invalid_cloudevent", `${label(name)} must be a string`);
+    return v;
+  };
+  let data: Buffer | null = null;
+  if (obj.data_base64 !== undefined && obj.data !== undefined) {
+    throw new Invalid("invalid_cloudevent", "attributes data and data_base64 are mutually exclusive");
+  }
+  if (typeof obj.data_base64 === "string") {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(obj.data_base64)) throw new Invalid("undecodable", "attribute data_base64 is not valid base64");
+    data = Buffer.from(obj.data_base64, "base64");
+  } else if (obj.data !== undefined) {
+    // Kept byte-for-byte as JSON so a reader gets what a binary-mode producer would have sent.
+    data = Buffer.from(JSON.stringify(obj.data));
+  }
+  const extensions: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(obj)) {
+    if (CONTEXT_ATTRIBUTES.has(name) || name === "data" || name === "data_base64" || name === "traceparent" || name === "tracestate") continue;
+    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `attribute ${name}: extension names must be 1-20 lower-case letters or digits`);
+    if (typeof value === "string") noNul(value, `attribute ${name}`);
+    else if (typeof value !== "number" && typeof value !== "boolean") {
+      throw new Invalid("invalid_cloudevent", `attribute ${name}: extension values must be strings, numbers or booleans`);
+    }
+    extensions[name] = value;
+  }
+  return validate(
+    {
+      specversion: str("specversion"),
+      id: str("id"),
+      source: str("source"),
+      type: str("type"),
+      time: str("time"),
+      subject: str("subject"),
+      datacontenttype: str("datacontenttype") ?? (obj.data !== undefined ? "application/json" : undefined),
+      dataschema: str("dataschema"),
+    },
+    label,
+    record,
+    data,
+    extensions,
+    str("traceparent") ?? null,
+    str("tracestate") ?? null,
+  );
+}
+
+interface RawAttributes {
+  specversion: string | undefined;
+  id: string | undefined;
+  source: string | undefined;
+  type: string | undefined;
+  time: string | undefined;
+  subject: string | undefined;
+  datacontenttype: string | undefined;
+  dataschema: string | undefined;
+}
+
+function validate(
+  a: RawAttributes,
+  label: (name: string) => string,
+  record: RecordLike,
+  data: Buffer | null,
+  extensions: Record<string, unknown>,
+  traceparent: string | null,
+  tracestate: string | null,
+): CloudEvent {
+  if (a.specversion === undefined) throw new Invalid("invalid_cloudevent", `${label("specversion")} is missing`);
+  if (a.specversion !== "1.0") throw new Invalid("invalid_cloudevent", `${label("specversion")} is "${a.specversion}", expected "1.0"`);
+  const required = (name: "id" | "source" | "type"): string => {
+    const v = a[name];
+    if (v === undefined || v === "") throw new Invalid("invalid_cloudevent", `${label(name)} is missing`);
+    return keyAttribute(v, label(name));
+  };
+  const id = required("id");
+  const source = required("source");
+  const type = required("type");
+  let subject: string | null = null;
+  if (a.subject !== undefined) {
+    if (a.subject === "") throw new Invalid("invalid_cloudevent", `${label("subject")} must not be empty when present`);
+    subject = keyAttribute(a.subject, label("subject"));
+  }
+  let time: string;
+  let timeFromRecord = false;
+  if (a.time !== undefined) {
+    if (!RFC3339.test(a.time) || Number.isNaN(Date.parse(a.time))) {
+      throw new Invalid("invalid_cloudevent", `${label("time")} is not an RFC 3339 timestamp: "${a.time}"`);
+    }
+    time = a.time;
+  } else {
+    time = new Date(Number(record.timestamp)).toISOString();
+    timeFromRecord = true;
+  }
+  for (const [name, v] of [["datacontenttype", a.datacontenttype], ["dataschema", a.dataschema]] as const) {
+    if (v !== undefined) noNul(v, name === "datacontenttype" ? "content-type" : label(name));
+  }
+  return {
+    id,
+    source,
+    type,
+    specversion: "1.0",
+    time,
+    timeFromRecord,
+    subject,
+    datacontenttype: a.datacontenttype ?? null,
+    dataschema: a.dataschema ?? null,
+    data,
+    extensions,
+    traceparent,
+    tracestate,
+  };
+}
+
+function keyAttribute(value: string, what: string): string {
+  noNul(value, what);
+  if (Buffer.byteLength(value) > LIMITS.keyAttributeBytes) {
+    throw new Invalid("invalid_cloudevent", `${what} is longer than ${LIMITS.keyAttributeBytes} bytes`);
+  }
+  return value;
+}
+
+function noNul(value: string, what: string): void {
+  if (value.includes("\u0000")) throw new Invalid("invalid_cloudevent", `${what} contains a NUL character`);
+}

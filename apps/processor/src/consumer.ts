@@ -1,0 +1,451 @@
+import {
+  Consumer,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  type Message,
+  type MessagesStream,
+  type Producer,
+} from "@platformatic/kafka";
+import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
+import type { Logger } from "pino";
+import { backoffDelay, sleep } from "./backoff.js";
+import type { Cache } from "./cache.js";
+import { decodeCloudEvent, type DecodeFailureReason } from "./cloudevents.js";
+import type { Config } from "./config.js";
+import { ErrorCodes, ProcessorError } from "./errors.js";
+import { createDlqProducer, kafkaBaseOptions } from "./kafka.js";
+import type { Metrics } from "./metrics.js";
+import { isPermanentDataError, type MinuteRollup, type Store, type StoredEvent, type WriteResult } from "./store.js";
+import { contextFromTraceHeaders, tracer } from "./tracing.js";
+
+type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+type DeadLetterReason = DecodeFailureReason | "store_rejected";
+
+interface Decoded extends StoredEvent {
+  message: KafkaMessage;
+}
+
+interface DeadLetter {
+  message: KafkaMessage;
+  reason: DeadLetterReason;
+  error: string;
+}
+
+export const CONSUMER_DEFAULTS = {
+  heartbeatIntervalMs: 3_000,
+  rebalanceTimeoutMs: 60_000,
+  fetchMaxWaitMs: 1_000,
+  /** Failed cache writes awaiting repair; beyond this the oldest entries are left to expire by TTL. */
+  maxRepairEntries: 100_000,
+  repairIntervalMs: 2_000,
+} as const;
+
+export interface ProcessorDeps {
+  config: Config;
+  log: Logger;
+  store: Store;
+  cache: Cache;
+  metrics: Metrics;
+}
+
+/**
+ * The consumer loop. Per batch:
+ *   1. decode every record as a CloudEvent (failures become dead letters);
+ *   2. one PostgreSQL transaction stores the new events and moves the rollups by the new events only;
+ *   3. dead letters are produced and acknowledged (acks=all);
+ *   4. the Kafka offsets are committed;
+ *   5. Redis gets the rollups' committed values (best effort; repaired later if Redis is down).
+ * Steps 2 and 3 retry with backoff while their dependency is down, consumption paused and nothing committed.
+ * A crash anywhere before 4 means redelivery, and redelivery is harmless because of the (source, id) key.
+ */
+export class Processor {
+  readonly #deps: ProcessorDeps;
+  readonly #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
+  readonly #abort = new AbortController();
+  readonly #repair = new Map<string, { type: string; minute: Date }>();
+  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  #loop: Promise<void> | undefined;
+  #inBatch = false;
+  #paused = false;
+  #repairTimer: NodeJS.Timeout | undefined;
+
+  constructor(deps: ProcessorDeps) {
+    this.#deps = deps;
+    const { config } = deps;
+    this.#consumer = new Consumer({
+      ...kafkaBaseOptions(config, "consumer"),
+      groupId: config.kafka.groupId,
+      autocommit: false,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      rebalanceTimeout: Math.max(CONSUMER_DEFAULTS.rebalanceTimeoutMs, config.kafka.sessionTimeoutMs),
+      heartbeatInterval: CONSUMER_DEFAULTS.heartbeatIntervalMs,
+      maxBytes: config.kafka.fetchMaxBytes,
+      maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
+    });
+    this.#producer = createDlqProducer(config);
+    deps.metrics.setLagSource(() => this.#lag());
+  }
+
+  /** Joins the group and starts consuming. Resolves once the stream exists; `done` settles when it ends. */
+  async start(): Promise<void> {
+    const { config, log } = this.#deps;
+    this.#consumer.on("consumer:group:join", ({ memberId, assignments }) =>
+      log.info({ memberId, assignments: assignments?.map((a) => `${a.topic}[${a.partitions.join(",")}]`) }, "joined consumer group"),
+    );
+    this.#stream = await this.#consumer.consume({
+      topics: [config.kafka.eventsTopic],
+      // Resume from the group's committed offsets; a new group starts at the beginning of the topic.
+      mode: MessagesStreamModes.COMMITTED,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      autocommit: false,
+      highWaterMark: config.kafka.batchMaxRecords,
+    });
+    this.#repairTimer = setInterval(() => void this.#repairCache(), CONSUMER_DEFAULTS.repairIntervalMs).unref();
+    this.#loop = this.#run(this.#stream);
+    log.info({ topic: config.kafka.eventsTopic, group: config.kafka.groupId }, "consuming");
+  }
+
+  /** Settles when consumption ends: resolves after a graceful stop, rejects if the stream failed. */
+  get done(): Promise<void> {
+    return this.#loop ?? Promise.resolve();
+  }
+
+  /** Ready means: in the group with an assignment round done, and not paused on a dependency outage. */
+  get ready(): boolean {
+    return this.#stream !== undefined && !this.#abort.signal.aborted && !this.#paused && this.#consumer.isActive();
+  }
+
+  /**
+   * Graceful stop (SIGTERM): the batch in progress finishes and commits, buffered records are left for the
+   * next owner, the stream closes and the consumer leaves the group so partitions move at once instead of
+   * after the session timeout. A batch stuck retrying an outage is abandoned uncommitted.
+   */
+  async stop(): Promise<void> {
+    if (this.#abort.signal.aborted) return this.#loop?.catch(() => undefined);
+    this.#abort.abort();
+    clearInterval(this.#repairTimer);
+    if (!this.#inBatch) await this.#stream?.close().catch(() => undefined);
+    await this.#loop?.catch(() => undefined);
+    // force=true: close any stream still open, then send LeaveGroup.
+    await new Promise<void>((resolve) =>
+      this.#consumer.close(true, (err) => {
+        if (err) this.#deps.log.warn({ err }, "leaving the consumer group failed");
+        resolve();
+      }),
+    );
+    await this.#producer.close().catch(() => undefined);
+    this.#deps.metrics.setLagSource(undefined);
+  }
+
+  async #run(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
+    const max = this.#deps.config.kafka.batchMaxRecords;
+    let batch: KafkaMessage[] = [];
+    try {
+      for await (const message of stream) {
+        if (this.#abort.signal.aborted) break;
+        batch.push(message);
+        // A fetch response lands in the stream buffer at once, so "buffer empty" is the natural end of a
+        // batch: large under load, a single record when idle, and no timer needed.
+        if (batch.length >= max || stream.readableLength === 0) {
+          this.#inBatch = true;
+          try {
+            await this.#processBatch(batch);
+          } finally {
+            this.#inBatch = false;
+          }
+          batch = [];
+          if (this.#abort.signal.aborted) break;
+        }
+      }
+    } catch (err) {
+      if (this.#abort.signal.aborted) return;
+      throw new ProcessorError(ErrorCodes.CONSUMER, `the Kafka stream failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async #processBatch(messages: KafkaMessage[]): Promise<void> {
+    const { metrics, log } = this.#deps;
+    const started = performance.now();
+    const good: Decoded[] = [];
+    const bad: DeadLetter[] = [];
+    for (const message of messages) {
+      const r = decodeCloudEvent(message);
+      if (r.ok) good.push({ event: r.event, partition: message.partition, offset: message.offset, message });
+      else bad.push({ message, reason: r.reason, error: r.error });
+    }
+
+    const batchSpan = tracer().startSpan("events process", {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": this.#deps.config.kafka.eventsTopic,
+        "messaging.consumer.group.name": this.#deps.config.kafka.groupId,
+        "messaging.batch.message_count": messages.length,
+      },
+    });
+    const eventSpans = this.#eventSpans(good, batchSpan);
+
+    const result: WriteResult = { inserted: 0, rollups: [] };
+    try {
+      await this.#untilDone("store", () => this.#storeBisecting(good, bad, result));
+      if (bad.length > 0) await this.#untilDone("dead_letter", () => this.#deadLetter(bad));
+    } catch (err) {
+      for (const s of [batchSpan, ...eventSpans]) s.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }).end();
+      throw err;
+    }
+    const committedAt = Date.now();
+    for (const { message } of good) metrics.eventLatency.observe(Math.max(0, committedAt - Number(message.timestamp)) / 1000);
+
+    // Fault-injection hook for the tests (docs/processor.md): die exactly between the PostgreSQL commit and
+    // the Kafka offset commit, the window an at-least-once consumer must survive.
+    if (this.#deps.config.faultAfterDbCommit === "exit") process.kill(process.pid, "SIGKILL");
+
+    await this.#commitOffsets(messages);
+    const rejected = bad.filter((b) => b.reason === "store_rejected").length;
+    const duplicates = good.length - rejected - result.inserted;
+    await this.#writeCache(await this.#rollupsToCache(good, result, duplicates));
+
+    metrics.events.inc({ outcome: "stored" }, result.inserted);
+    metrics.events.inc({ outcome: "duplicate" }, duplicates);
+    metrics.batchSize.observe(messages.length);
+    metrics.batchDuration.observe((performance.now() - started) / 1000);
+    batchSpan.setAttribute("eventstack.events.inserted", result.inserted);
+    for (const s of [batchSpan, ...eventSpans]) s.end();
+    log.debug({ records: messages.length, inserted: result.inserted, deadLetters: bad.length, trace_id: batchSpan.spanContext().traceId }, "batch committed");
+  }
+
+  /**
+   * One span per event that carries W3C trace context, parented on the producer's span (so the trace
+   * continues from the HTTP request that created the event) and linked to the batch span.
+   */
+  #eventSpans(good: Decoded[], batchSpan: Span): Span[] {
+    const spans: Span[] = [];
+    for (const { event, message } of good) {
+      if (!event.traceparent) continue;
+      const parent = contextFromTraceHeaders(event.traceparent, event.tracestate);
+      if (!trace.getSpanContext(parent)) continue;
+      spans.push(
+        tracer().startSpan(
+          `${this.#deps.config.kafka.eventsTopic} process`,
+          {
+            kind: SpanKind.CONSUMER,
+            links: [{ context: batchSpan.spanContext() }],
+            attributes: {
+              "messaging.system": "kafka",
+              "messaging.destination.name": message.topic,
+              "messaging.destination.partition.id": String(message.partition),
+              "messaging.kafka.offset": Number(message.offset),
+              "cloudevents.event_id": event.id,
+              "cloudevents.event_source": event.source,
+              "cloudevents.event_type": event.type,
+            },
+          },
+          parent,
+        ),
+      );
+    }
+    return spans;
+  }
+
+  /**
+   * Stores the batch in one transaction. A permanent data error (which retrying cannot fix) is narrowed down
+   * by bisection to the event(s) PostgreSQL refuses; those become dead letters and the rest is stored.
+   * Results accumulate in `acc` across retries, so halves committed before an outage interrupted the
+   * bisection still reach the cache and the counters.
+   */
+  async #storeBisecting(events: Decoded[], deadLetters: DeadLetter[], acc: WriteResult): Promise<void> {
+    // Dead letters found by an attempt that then failed are found again by the retry: do not keep both.
+    const before = deadLetters.length;
+    try {
+      await this.#storeOrBisect(events, deadLetters, acc);
+    } catch (err) {
+      deadLetters.length = before;
+      throw err;
+    }
+  }
+
+  async #storeOrBisect(events: Decoded[], deadLetters: DeadLetter[], acc: WriteResult): Promise<void> {
+    try {
+      const r = await this.#deps.store.writeBatch(events);
+      acc.inserted += r.inserted;
+      acc.rollups.push(...r.rollups);
+    } catch (err) {
+      if (!isPermanentDataError(err)) throw err;
+      if (events.length === 1) {
+        const { message } = events[0] as Decoded;
+        deadLetters.push({ message, reason: "store_rejected", error: `PostgreSQL rejected the event: ${(err as Error).message}` });
+        return;
+      }
+      const half = Math.ceil(events.length / 2);
+      await this.#storeOrBisect(events.slice(0, half), deadLetters, acc);
+      await this.#storeOrBisect(events.slice(half), deadLetters, acc);
+    }
+  }
+
+  async #deadLetter(deadLetters: DeadLetter[]): Promise<void> {
+    const { config, metrics, log } = this.#deps;
+    await this.#producer.send({
+      messages: deadLetters.map(({ message, reason, error }) => {
+        const headers = new Map<Buffer, Buffer>(message.headers);
+        const add = (k: string, v: string) => headers.set(Buffer.from(k), Buffer.from(v));
+        add("dlq_reason", reason);
+        add("dlq_error", error);
+        add("dlq_source_topic", message.topic);
+        add("dlq_partition", String(message.partition));
+        add("dlq_offset", message.offset.toString());
+        add("dlq_timestamp", new Date(Number(message.timestamp)).toISOString());
+        add("dlq_consumer_group", config.kafka.groupId);
+        return { topic: config.kafka.dlqTopic, key: message.key, value: message.value, headers };
+      }),
+    });
+    for (const { message, reason, error } of deadLetters) {
+      metrics.deadLetters.inc({ reason });
+      metrics.events.inc({ outcome: "dead_lettered" });
+      log.warn({ partition: message.partition, offset: message.offset.toString(), reason, error }, "record dead-lettered");
+    }
+  }
+
+  /**
+   * Commits, per partition, the offset after the last record of the batch. Only partitions still assigned
+   * are committed: one revoked mid-batch now belongs to another member, which resumes from the previous
+   * commit; the records it sees again are deduplicated by PostgreSQL. A failed commit is not retried: the
+   * data is already stored, so the only cost is a redelivery.
+   */
+  async #commitOffsets(messages: KafkaMessage[]): Promise<void> {
+    const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
+    for (const m of messages) {
+      const key = `${m.topic}:${m.partition}`;
+      const current = next.get(key);
+      if (!current || current.offset <= m.offset) next.set(key, { topic: m.topic, partition: m.partition, offset: m.offset + 1n });
+    }
+    const assigned = new Set((this.#consumer.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
+    const offsets = [...next.entries()].filter(([key]) => assigned.has(key)).map(([, o]) => ({ ...o, leaderEpoch: -1 }));
+    if (offsets.length === 0) return;
+    try {
+      await this.#consumer.commit({ offsets });
+    } catch (err) {
+      this.#deps.metrics.offsetCommitErrors.inc();
+      this.#deps.log.warn({ err }, "offset commit failed; the batch will be redelivered and deduplicated");
+    }
+  }
+
+  /**
+   * The rollups to push to Redis: those this batch changed, plus, when the batch held duplicates, the
+   * current values of the duplicates' type-minutes. A duplicate usually means an earlier attempt committed
+   * and then died (or lost the COMMIT reply) before its cache write, which would otherwise stay missing or
+   * stale in Redis.
+   */
+  async #rollupsToCache(good: Decoded[], result: WriteResult, duplicates: number): Promise<MinuteRollup[]> {
+    const changed = latestRollups(result.rollups);
+    if (duplicates <= 0) return changed;
+    const have = new Set(changed.map((r) => rollupKey(r.type, r.minute)));
+    const missing = new Map<string, { type: string; minute: Date }>();
+    for (const { event } of good) {
+      const minute = new Date(Math.floor(Date.parse(event.time) / 60_000) * 60_000);
+      const key = rollupKey(event.type, minute);
+      if (!have.has(key)) missing.set(key, { type: event.type, minute });
+    }
+    if (missing.size === 0) return changed;
+    try {
+      return [...changed, ...(await this.#deps.store.readKeys([...missing.values()]))];
+    } catch {
+      for (const [key, k] of missing) this.#repair.set(key, k);
+      return changed;
+    }
+  }
+
+  async #writeCache(rollups: MinuteRollup[]): Promise<void> {
+    try {
+      await this.#deps.cache.write(rollups);
+    } catch {
+      this.#deps.metrics.cacheWriteErrors.inc();
+      for (const r of rollups) {
+        if (this.#repair.size >= CONSUMER_DEFAULTS.maxRepairEntries) break;
+        this.#repair.set(rollupKey(r.type, r.minute), { type: r.type, minute: r.minute });
+      }
+    }
+  }
+
+  /** Rewrites cache entries whose write failed, with values read back from PostgreSQL, once Redis is back. */
+  async #repairCache(): Promise<void> {
+    if (this.#repair.size === 0 || !this.#deps.cache.ready) return;
+    const keys = [...this.#repair.entries()];
+    try {
+      const fresh = await this.#deps.store.readKeys(keys.map(([, k]) => k));
+      await this.#deps.cache.write(fresh);
+      for (const [id] of keys) this.#repair.delete(id);
+      this.#deps.log.info({ entries: keys.length }, "cache entries repaired");
+    } catch {
+      // Still down; the next tick tries again.
+    }
+  }
+
+  /** Retries `fn` with backoff until it succeeds or the processor stops; consumption is paused meanwhile. */
+  async #untilDone<T>(stage: "store" | "dead_letter", fn: () => Promise<T>): Promise<T> {
+    const { metrics, log } = this.#deps;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await fn();
+        if (this.#paused) {
+          this.#paused = false;
+          metrics.paused.set(0);
+          this.#stream?.resume();
+          log.info({ stage, attempts: attempt }, "dependency back; consumption resumed");
+        }
+        return result;
+      } catch (err) {
+        if (!this.#paused) {
+          this.#paused = true;
+          metrics.paused.set(1);
+          // Stop fetching: nothing more is read until this batch is stored; heartbeats continue, so the
+          // partitions stay ours through a short outage.
+          this.#stream?.pause();
+        }
+        metrics.retries.inc({ stage });
+        if (this.#abort.signal.aborted) throw err;
+        const delay = backoffDelay(attempt);
+        log.warn({ err, stage, attempt, retryInMs: delay }, "batch failed; nothing committed, retrying");
+        await sleep(delay, this.#abort.signal);
+        if (this.#abort.signal.aborted) throw err;
+      }
+    }
+  }
+
+  async #lag(): Promise<{ topic: string; partition: number; lag: number }[] | undefined> {
+    const assignments = this.#consumer.assignments;
+    if (!assignments || assignments.length === 0) return [];
+    const [latest, committed] = await Promise.all([
+      this.#consumer.listOffsets({ topics: assignments.map((a) => a.topic) }),
+      this.#consumer.listCommittedOffsets({ topics: assignments }),
+    ]);
+    const out: { topic: string; partition: number; lag: number }[] = [];
+    for (const { topic, partitions } of assignments) {
+      for (const partition of partitions) {
+        const end = latest.get(topic)?.[partition];
+        const done = committed.get(topic)?.[partition];
+        if (end === undefined) continue;
+        // No commit yet: the group starts from the earliest offset, so the whole partition is pending
+        // (ignoring retention, which makes this an upper bound).
+        out.push({ topic, partition, lag: Number(end - (done !== undefined && done >= 0n ? done : 0n)) });
+      }
+    }
+    return out;
+  }
+}
+
+/** For each rollup key the value with the highest count, i.e. the latest committed one. */
+function latestRollups(rollups: MinuteRollup[]): MinuteRollup[] {
+  const byKey = new Map<string, MinuteRollup>();
+  for (const r of rollups) {
+    const key = rollupKey(r.type, r.minute);
+    const seen = byKey.get(key);
+    if (!seen || seen.count < r.count) byKey.set(key, r);
+  }
+  return [...byKey.values()];
+}
+
+function rollupKey(type: string, minute: Date): string {
+  return `${type}\u0000${minute.getTime()}`;
+}

@@ -1,0 +1,165 @@
+// Faults against the real services: the processor killed between the PostgreSQL commit and the offset
+// commit, PostgreSQL stopped and started mid-run, Redis stopped. Totals must be exact every time.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startService, type Service } from "../src/service.js";
+import {
+  binaryRecord,
+  committedOffsets,
+  createTestEnv,
+  ensurePgRunning,
+  ensureRedisRunning,
+  expectedByType,
+  freePort,
+  httpJson,
+  pgCluster,
+  produce,
+  quietLog,
+  redisStop,
+  sampleEvents,
+  serverJs,
+  servicesUp,
+  spawnNode,
+  sumOffsets,
+  totals,
+  waitFor,
+  type TestEnv,
+} from "./helpers.js";
+
+before(servicesUp);
+
+describe("SIGKILL between the PostgreSQL commit and the offset commit", () => {
+  let t: TestEnv;
+  after(async () => t?.cleanup());
+
+  test("the restarted processor redelivers the batch and the totals are exact", async () => {
+    // Runs as the least-privilege role migrate created: the grants are enough for the real workload.
+    t = await createTestEnv("sigkill", { PGUSER: "eventstack_processor", BATCH_MAX_RECORDS: "200" });
+    const events = sampleEvents(1000, { prefix: "k" });
+    await produce(t.config, events.map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+
+    const port = await freePort();
+    const crashing = spawnNode(serverJs, { ...t.env, PORT: String(port), PROCESSOR_FAULT_AFTER_DB_COMMIT: "exit" });
+    const crash = await crashing.exited;
+    assert.deepEqual(crash, { code: null, signal: "SIGKILL" }, crashing.output());
+
+    // The first batch is in PostgreSQL, but Kafka has no committed offset for the group.
+    const afterCrash = await totals(t.database);
+    assert.ok(afterCrash.events > 0 && afterCrash.events <= 200, `stored before the kill: ${afterCrash.events}`);
+    assert.equal(afterCrash.rollup, afterCrash.events);
+    assert.equal(sumOffsets(await committedOffsets(t.config)), 0);
+
+    const restarted = spawnNode(serverJs, { ...t.env, PORT: String(port), LOG_LEVEL: "info" });
+    try {
+      await waitFor("all 1000 events stored", async () => (await totals(t.database)).events === 1000 || undefined, 60_000);
+      await waitFor("all offsets committed", async () => sumOffsets(await committedOffsets(t.config)) === 1000 || undefined, 30_000);
+      assert.deepEqual(await totals(t.database), { events: 1000, rollup: 1000 });
+      // The read API (Redis written after commit, including the type-minutes of the redelivered batch).
+      for (const [type, count] of expectedByType(events)) {
+        const res = await httpJson(port, `/v1/stats?type=${type}&from=2025-01-15T10:00:00Z&to=2025-01-15T11:00:00Z&granularity=hour`);
+        assert.equal(res.status, 200);
+        assert.equal(res.body.total, count);
+      }
+    } finally {
+      restarted.child.kill("SIGTERM");
+    }
+    const stopped = await restarted.exited;
+    assert.deepEqual(stopped, { code: 0, signal: null }, restarted.output());
+    assert.match(restarted.output(), /"msg":"shutting down: finishing the current batch"/);
+    assert.match(restarted.output(), /"msg":"stopped"/);
+  });
+});
+
+describe("PostgreSQL stopped mid-run", () => {
+  let t: TestEnv;
+  let service: Service | undefined;
+  after(async () => {
+    await ensurePgRunning();
+    await service?.stop();
+    await t?.cleanup();
+  });
+
+  test("consumption pauses, nothing is committed, and it resumes with exact totals", async () => {
+    t = await createTestEnv("pg_outage", { BATCH_MAX_RECORDS: "250" });
+    service = await startService(t.config, quietLog, { listen: false });
+    const first = sampleEvents(500, { prefix: "before" });
+    const second = sampleEvents(700, { prefix: "during" });
+    await produce(t.config, first.map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+    await waitFor("first 500 committed", async () => sumOffsets(await committedOffsets(t.config)) === 500 || undefined);
+
+    pgCluster("stop");
+    try {
+      await produce(t.config, second.map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+      await waitFor("consumption paused on the outage", async () => ((await service!.metrics.paused.get()).values[0]?.value === 1 ? true : undefined));
+      await waitFor("at least two failed attempts", async () => {
+        const v = (await service!.metrics.retries.get()).values.find((x) => x.labels.stage === "store")?.value ?? 0;
+        return v >= 2 || undefined;
+      });
+      assert.equal(sumOffsets(await committedOffsets(t.config)), 500, "no offset committed during the outage");
+      const ready = await service.app.inject({ method: "GET", url: "/readyz" });
+      assert.equal(ready.statusCode, 503);
+      assert.deepEqual(ready.json(), { status: "not ready", checks: { consumer: "failing", postgres: "failing" } });
+    } finally {
+      await ensurePgRunning();
+    }
+
+    await waitFor("all 1200 stored", async () => (await totals(t.database)).events === 1200 || undefined, 60_000);
+    await waitFor("all offsets committed", async () => sumOffsets(await committedOffsets(t.config)) === 1200 || undefined);
+    assert.deepEqual(await totals(t.database), { events: 1200, rollup: 1200 });
+    assert.equal((await service.metrics.paused.get()).values[0]?.value, 0);
+    const res = await service.app.inject({ method: "GET", url: "/v1/stats?type=com.example.t0&from=2025-01-15T10:00:00Z&to=2025-01-15T11:00:00Z&granularity=hour" });
+    assert.equal(res.json().total, (expectedByType(first).get("com.example.t0") ?? 0) + (expectedByType(second).get("com.example.t0") ?? 0));
+  });
+});
+
+describe("Redis stopped", () => {
+  let t: TestEnv;
+  let service: Service | undefined;
+  after(async () => {
+    await ensureRedisRunning();
+    await service?.stop();
+    await t?.cleanup();
+  });
+
+  test("processing goes on, the read API answers exact totals from PostgreSQL, and the cache recovers", async () => {
+    t = await createTestEnv("redis_outage");
+    service = await startService(t.config, quietLog, { listen: false });
+    const first = sampleEvents(300, { prefix: "r1" });
+    await produce(t.config, first.map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+    await waitFor("first 300 stored", async () => (await totals(t.database)).events === 300 || undefined);
+    const url = "/v1/stats?type=com.example.t1&from=2025-01-15T10:00:00Z&to=2025-01-15T10:05:00Z";
+    const count = (evts: typeof first) => evts.filter((e) => e.type === "com.example.t1").length;
+    const errorsOf = async () => (await service!.metrics.cacheRequests.get()).values.find((v) => v.labels.result === "error")?.value ?? 0;
+
+    const second = sampleEvents(400, { prefix: "r2" });
+    redisStop();
+    try {
+      await waitFor("the cache client noticing", () => !service!.cache.ready || undefined);
+      await produce(t.config, second.map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+      await waitFor("700 stored with Redis down", async () => (await totals(t.database)).events === 700 || undefined);
+      await waitFor("700 committed with Redis down", async () => sumOffsets(await committedOffsets(t.config)) === 700 || undefined);
+      const before = await errorsOf();
+      const res = await service.app.inject({ method: "GET", url });
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.json().total, count(first) + count(second));
+      assert.equal(await errorsOf(), before + 1);
+      assert.ok(((await service.metrics.cacheWriteErrors.get()).values[0]?.value ?? 0) >= 1);
+    } finally {
+      await ensureRedisRunning();
+    }
+    // Back: the consumer repairs the entries it could not write; the read API is exact and served by Redis.
+    await waitFor("cache client ready again", () => service!.cache.ready || undefined, 30_000);
+    const third = sampleEvents(100, { prefix: "r3" });
+    await produce(t.config, third.map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+    await waitFor("800 stored", async () => (await totals(t.database)).events === 800 || undefined);
+    const expected = count(first) + count(second) + count(third);
+    await waitFor("the read API exact again", async () => {
+      const res = await service!.app.inject({ method: "GET", url });
+      return res.json().total === expected || undefined;
+    });
+    const hitsBefore = (await service.metrics.cacheRequests.get()).values.find((v) => v.labels.result === "hit")?.value ?? 0;
+    const res = await service.app.inject({ method: "GET", url });
+    assert.equal(res.json().total, expected);
+    assert.equal((await service.metrics.cacheRequests.get()).values.find((v) => v.labels.result === "hit")?.value, hitsBefore + 1);
+  });
+});
