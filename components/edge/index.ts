@@ -1,0 +1,72 @@
+// The edge: the public HTTP API and the internal NLB it reaches ingest through.
+//
+// Creates the NLB, its listener, target group and security groups (./load-balancer.ts) and the HTTP API with its
+// VPC link, authorizer, routes, stage, access logs and optional custom domain (./http-api.ts). The pods are bound
+// to `targetGroupArn` by a TargetGroupBinding, created with the workloads (components/services.ts), which admits
+// `loadBalancerSecurityGroupId` on the pods' port.
+//
+// Expects from its caller: the AWS provider, the VPC and its private subnets, the nodes' security group and the
+// cluster name (tagged on the target group for the AWS Load Balancer Controller).
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { checkHttpApiArgs, createHttpApi, type HttpApiArgs } from "./http-api";
+import { createInternalLoadBalancer, type InternalLoadBalancerArgs } from "./load-balancer";
+
+export { ACCESS_LOG_FORMAT, HTTP_API_DEFAULTS } from "./http-api";
+export { checkHttpApiArgs };
+export { LOAD_BALANCER_DEFAULTS } from "./load-balancer";
+
+export interface EdgeArgs
+  extends Omit<InternalLoadBalancerArgs, "healthCheckPath">,
+    Omit<HttpApiArgs, "listenerArn" | "vpcLinkSecurityGroupId" | "privateSubnetIds" | "routes"> {
+  /** Routes exposed by the API. Default ["POST /v1/events"], ingest's one public route. */
+  routes?: string[];
+  /** HTTP path the NLB health-checks. Default "/readyz". */
+  healthCheckPath?: string;
+}
+
+export const EDGE_DEFAULTS = { routes: ["POST /v1/events"] };
+
+export class Edge extends pulumi.ComponentResource {
+  /** The URL clients call: https://<domainName> with a custom domain, else the execute-api endpoint. */
+  readonly apiUrl: pulumi.Output<string>;
+  readonly apiId: pulumi.Output<string>;
+  readonly accessLogGroupName: pulumi.Output<string>;
+  /** What the TargetGroupBinding binds ingest's pods to, and the group it must admit. */
+  readonly targetGroupArn: pulumi.Output<string>;
+  readonly loadBalancerSecurityGroupId: pulumi.Output<string>;
+  readonly listenerArn: pulumi.Output<string>;
+
+  constructor(name: string, args: EdgeArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:edge:Edge", name, {}, opts);
+    const out = createEdge(name, args, this, opts.provider);
+    this.apiUrl = out.api.url;
+    this.apiId = out.api.api.id;
+    this.accessLogGroupName = out.api.logGroup.name;
+    this.targetGroupArn = out.lb.targetGroup.arn;
+    this.loadBalancerSecurityGroupId = out.lb.nlbSg.id;
+    this.listenerArn = out.lb.listener.arn;
+    this.registerOutputs({
+      apiUrl: this.apiUrl,
+      apiId: this.apiId,
+      accessLogGroupName: this.accessLogGroupName,
+      targetGroupArn: this.targetGroupArn,
+      loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
+      listenerArn: this.listenerArn,
+    });
+  }
+}
+
+export function createEdge(name: string, args: EdgeArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const opts = { parent, provider };
+  const routes = args.routes ?? EDGE_DEFAULTS.routes;
+  // Before any resource: a bad combination must not leave a half-declared edge behind.
+  checkHttpApiArgs({ ...args, routes });
+  const lb = createInternalLoadBalancer(name, args, opts);
+  const api = createHttpApi(
+    name,
+    { ...args, routes, listenerArn: lb.listener.arn, vpcLinkSecurityGroupId: lb.vpcLinkSg.id, privateSubnetIds: args.privateSubnetIds },
+    opts,
+  );
+  return { lb, api };
+}

@@ -1,0 +1,161 @@
+// Container images of the services: one ECR repository each, and the image built and pushed by @pulumi/docker-build.
+//
+// Repositories: immutable tags (a tag names one image forever, so a rollback is exact), scan on push, encrypted with
+// KMS (the AWS-managed ECR key), and a lifecycle policy that expires untagged layers after a week and keeps the last
+// `keepImages` tagged images.
+//
+// Images: built from the repository root (the npm workspace and its lockfile live there) with
+// `apps/<service>/Dockerfile`, for every architecture the NodePools may launch (`karpenter.architectures`), as one
+// multi-platform manifest. The tag is a hash of the build's inputs (the service's folder, the root manifests and
+// lockfile), so that an unchanged service keeps its tag (no push, no rollout) and a changed one gets a new one,
+// which immutable tags require. Deployments reference `repositoryUrl@digest`, never the tag.
+//
+// Expects from its caller: the AWS provider and the architectures. Needs a BuildKit-capable Docker engine where
+// `pulumi up` runs (CI); `pulumi preview` does not build (buildOnPreview false).
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as dockerBuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+import type { Architecture } from "./config";
+
+export interface ServiceImagesArgs {
+  /** Services to build: each has `apps/<service>/Dockerfile`. */
+  services: string[];
+  /** CPU architectures of the nodes the images run on. Config `karpenter.architectures`. */
+  architectures: Architecture[];
+  /** ECR repository name prefix; the repository is `<prefix>/<service>`. E.g. the stack name. */
+  repositoryPrefix: string;
+  /** The repository root (build context). Default: the folder above components/. */
+  contextPath?: string;
+  /** Tagged images kept per repository. Default 30. */
+  keepImages?: number;
+  /** Days an untagged image is kept. Default 7. */
+  untaggedExpiryDays?: number;
+}
+
+export const IMAGES_DEFAULTS = {
+  contextPath: path.resolve(__dirname, ".."),
+  keepImages: 30,
+  untaggedExpiryDays: 7,
+  /** Root files every service's build reads (see the Dockerfiles). */
+  sharedInputs: ["package.json", "package-lock.json", "tsconfig.base.json"],
+  /** Never part of a build's inputs: installed or compiled locally, and excluded by the .dockerignore files. */
+  ignoredDirectories: ["node_modules", "dist", ".git"],
+} as const;
+
+/** `arm64` → `linux/arm64`: the platform names BuildKit uses. */
+export function platformFor(arch: Architecture): dockerBuild.Platform {
+  return arch === "arm64" ? "linux/arm64" : "linux/amd64";
+}
+
+/** The ECR lifecycle policy document: untagged images expire, the newest tagged ones are kept. */
+export function lifecyclePolicy(keepImages: number, untaggedExpiryDays: number) {
+  return {
+    rules: [
+      {
+        rulePriority: 1,
+        description: `Expire untagged images after ${untaggedExpiryDays} days`,
+        selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: untaggedExpiryDays },
+        action: { type: "expire" },
+      },
+      {
+        rulePriority: 2,
+        description: `Keep the ${keepImages} most recent images`,
+        selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: keepImages },
+        action: { type: "expire" },
+      },
+    ],
+  };
+}
+
+/** Every regular file under `dir` (relative to `root`), sorted, skipping the ignored directories. */
+function filesUnder(root: string, dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      if ((IMAGES_DEFAULTS.ignoredDirectories as readonly string[]).includes(entry.name)) continue;
+      const child = path.posix.join(rel, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.isFile()) out.push(child);
+    }
+  };
+  if (statSync(path.join(root, dir), { throwIfNoEntry: false })?.isDirectory()) walk(dir);
+  return out.sort();
+}
+
+/** `src-<16 hex>`: a hash over the paths and contents of the service's build inputs. */
+export function contentTag(root: string, service: string): string {
+  const hash = createHash("sha256");
+  const files = [...IMAGES_DEFAULTS.sharedInputs.filter((f) => statSync(path.join(root, f), { throwIfNoEntry: false })?.isFile()), ...filesUnder(root, `apps/${service}`)];
+  for (const file of files) {
+    hash.update(file).update("\0").update(readFileSync(path.join(root, file))).update("\0");
+  }
+  return `src-${hash.digest("hex").slice(0, 16)}`;
+}
+
+export interface BuiltImage {
+  repository: aws.ecr.Repository;
+  image: dockerBuild.Image;
+  /** `<repositoryUrl>@sha256:...`: what a Deployment references. */
+  reference: pulumi.Output<string>;
+}
+
+export class ServiceImages extends pulumi.ComponentResource {
+  /** Per service: `<repositoryUrl>@<digest>`. */
+  readonly references: Record<string, pulumi.Output<string>>;
+  readonly repositoryUrls: Record<string, pulumi.Output<string>>;
+
+  constructor(name: string, args: ServiceImagesArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:images:ServiceImages", name, {}, opts);
+    const built = createServiceImages(name, args, this, opts.provider);
+    this.references = Object.fromEntries(Object.entries(built).map(([s, b]) => [s, b.reference]));
+    this.repositoryUrls = Object.fromEntries(Object.entries(built).map(([s, b]) => [s, b.repository.repositoryUrl]));
+    this.registerOutputs({ references: this.references, repositoryUrls: this.repositoryUrls });
+  }
+}
+
+export function createServiceImages(name: string, args: ServiceImagesArgs, parent: pulumi.Resource, provider: aws.Provider): Record<string, BuiltImage> {
+  const contextPath = args.contextPath ?? IMAGES_DEFAULTS.contextPath;
+  const keepImages = args.keepImages ?? IMAGES_DEFAULTS.keepImages;
+  const untaggedExpiryDays = args.untaggedExpiryDays ?? IMAGES_DEFAULTS.untaggedExpiryDays;
+  if (args.architectures.length === 0) throw new Error("ServiceImages: architectures must name at least one of arm64, amd64 (config karpenter.architectures)");
+  const opts = { parent, provider };
+  const platforms = [...new Set(args.architectures.map(platformFor))];
+
+  const out: Record<string, BuiltImage> = {};
+  for (const service of args.services) {
+    const repository = new aws.ecr.Repository(
+      `${name}-${service}`,
+      {
+        name: `${args.repositoryPrefix}/${service}`,
+        imageTagMutability: "IMMUTABLE",
+        imageScanningConfiguration: { scanOnPush: true },
+        encryptionConfigurations: [{ encryptionType: "KMS" }],
+        // Deleting the stack must not silently delete the images running pods reference.
+        forceDelete: false,
+      },
+      opts,
+    );
+    new aws.ecr.LifecyclePolicy(`${name}-${service}`, { repository: repository.name, policy: JSON.stringify(lifecyclePolicy(keepImages, untaggedExpiryDays)) }, opts);
+
+    // A short-lived token (12 h) fetched at each deployment; Pulumi stores it as a secret.
+    const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, opts);
+    const image = new dockerBuild.Image(
+      `${name}-${service}`,
+      {
+        context: { location: contextPath },
+        dockerfile: { location: path.join(contextPath, "apps", service, "Dockerfile") },
+        platforms,
+        push: true,
+        buildOnPreview: false,
+        tags: [pulumi.interpolate`${repository.repositoryUrl}:${contentTag(contextPath, service)}`],
+        registries: [{ address: repository.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) }],
+      },
+      { parent },
+    );
+    out[service] = { repository, image, reference: pulumi.interpolate`${repository.repositoryUrl}@${image.digest}` };
+  }
+  return out;
+}

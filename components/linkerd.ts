@@ -1,0 +1,274 @@
+// Linkerd: the service mesh that gives the apps' pods mutual TLS, identity and golden metrics.
+//
+// Creates:
+//   - the mesh PKI with @pulumi/tls: an ECDSA P-256 trust anchor (self-signed, long-lived) and an identity issuer
+//     (signed by the anchor, valid `issuerValidityHours`, renewed by the first `pulumi up` inside its
+//     `issuerRenewalHours` window). The private keys exist only in Pulumi state, as secrets, and in the
+//     `linkerd-identity-issuer` Secret the chart creates (envelope-encrypted by the cluster's KMS key).
+//     docs/mesh.md has the rotation path of both certificates;
+//   - the `linkerd` namespace, then Helm `linkerd-crds` (with the Gateway API CRDs Linkerd's policy needs), then
+//     `linkerd-control-plane` on the system node group, with the chart's values-ha.yaml settings when
+//     `highAvailability` (3 replicas, PDBs, pod anti-affinity, webhook failurePolicy Fail);
+//   - optionally, security group rules from the control plane to the nodes on Linkerd's webhook ports, for
+//     clusters whose nodes do not carry the cluster security group (see `controlPlaneSecurityGroupId`).
+//
+// Expects from its caller: the Kubernetes provider, the VPC CIDR (Linkerd's cluster networks: with the VPC CNI,
+// pods, nodes and the internal load balancer all take addresses from it) and what system pods must wait for.
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { systemPlacement } from "./system-nodes";
+import { VERSIONS } from "./versions";
+
+export interface LinkerdArgs {
+  /** The provider of the cluster Linkerd is installed in. */
+  kubernetesProvider: k8s.Provider;
+  /**
+   * Networks whose addresses Linkerd treats as in-cluster (the chart's `clusterNetworks`): for discovery, and for
+   * the `cluster-*` inbound policies, which admit unauthenticated traffic from these networks only. The VPC CIDR.
+   */
+  clusterNetworks: pulumi.Input<string>;
+  /** values-ha.yaml: 3 controller replicas, PDBs, anti-affinity, webhooks failing closed. Config `mesh.highAvailability`. */
+  highAvailability: boolean;
+  /** Validity of the identity issuer certificate, in hours. Config `mesh.issuerValidityHours`. */
+  issuerValidityHours: number;
+  /**
+   * How long before expiry the issuer is re-issued by the next `pulumi up`, in hours.
+   * Default: a quarter of `issuerValidityHours`, at least 24.
+   */
+  issuerRenewalHours?: number;
+  /** Validity of the trust anchor, in hours. Default 87600 (10 years); see docs/mesh.md before changing it. */
+  trustAnchorValidityHours?: number;
+  /** Resources of every injected proxy. Default: 100m CPU and 64Mi requested, 256Mi memory limit. */
+  proxyResources?: ProxyResources;
+  /**
+   * The security group of the EKS control plane ENIs. When set, `nodeSecurityGroupId` admits it on Linkerd's webhook
+   * ports (proxy injector 8443, service-profile validator 8443, policy validator 9443, policy admission 8089 — the
+   * container ports behind the webhook Services). Default: unset, because eventstack's nodes carry the cluster
+   * security group itself, which admits all traffic from its own members (components/system-nodes.ts).
+   */
+  controlPlaneSecurityGroupId?: pulumi.Input<string>;
+  /** The nodes' security group; required with `controlPlaneSecurityGroupId`. */
+  nodeSecurityGroupId?: pulumi.Input<string>;
+  /** Resources to wait for before installing (the system nodes, CoreDNS). Default []. */
+  dependsOn?: pulumi.Resource[];
+  /** Namespace of the control plane. Default "linkerd". */
+  namespace?: string;
+}
+
+export interface ProxyResources {
+  cpuRequest: string;
+  memoryRequest: string;
+  memoryLimit: string;
+}
+
+export const LINKERD_DEFAULTS = {
+  namespace: "linkerd",
+  trustAnchorValidityHours: 87_600,
+  minimumRenewalHours: 24,
+  // The proxy is a small Rust process: ~10-20 MiB at rest in Linkerd's own benchmarks; the limit leaves room for
+  // connection bursts without letting a leaking proxy take the node's memory. No CPU limit: it would throttle
+  // every request of the pod it fronts.
+  proxyResources: { cpuRequest: "100m", memoryRequest: "64Mi", memoryLimit: "256Mi" } satisfies ProxyResources,
+  /** The container ports of Linkerd's admission webhooks (see `controlPlaneSecurityGroupId`). */
+  webhookPorts: [8443, 8089, 9443],
+  /** The trust domain's identity names, as `linkerd install` generates them. */
+  trustAnchorCommonName: "root.linkerd.cluster.local",
+  issuerCommonName: "identity.linkerd.cluster.local",
+} as const;
+
+/** The values-ha.yaml settings of the control-plane chart (charts/linkerd-control-plane/values-ha.yaml). */
+export function haValues() {
+  const controller = { cpu: { request: "100m" }, memory: { limit: "250Mi", request: "50Mi" } };
+  return {
+    enablePodDisruptionBudget: true,
+    deploymentStrategy: { rollingUpdate: { maxUnavailable: 1, maxSurge: "25%" } },
+    enablePodAntiAffinity: true,
+    controllerReplicas: 3,
+    controllerResources: controller,
+    destinationResources: controller,
+    identityResources: { cpu: { request: "100m" }, memory: { limit: "250Mi", request: "10Mi" } },
+    heartbeatResources: controller,
+    proxyInjectorResources: controller,
+    spValidatorResources: controller,
+    // With 3 injector replicas, failing closed is safe: a pod is never admitted un-meshed by accident.
+    webhookFailurePolicy: "Fail",
+  };
+}
+
+export interface ControlPlaneValuesInput {
+  trustAnchorPem: string;
+  issuerCertPem: string;
+  issuerKeyPem: string;
+  clusterNetworks: string;
+  highAvailability: boolean;
+  proxyResources: ProxyResources;
+}
+
+/** The linkerd-control-plane chart values. */
+export function controlPlaneValues(v: ControlPlaneValuesInput): Record<string, unknown> {
+  return {
+    identityTrustAnchorsPEM: v.trustAnchorPem,
+    identity: { issuer: { tls: { crtPEM: v.issuerCertPem, keyPEM: v.issuerKeyPem } } },
+    clusterNetworks: v.clusterNetworks,
+    // The chart's default stays (all-unauthenticated) for namespaces that say nothing; the apps' namespace sets its
+    // own with the config.linkerd.io/default-inbound-policy annotation (components/services.ts, docs/mesh.md).
+    proxy: {
+      resources: {
+        cpu: { request: v.proxyResources.cpuRequest },
+        memory: { request: v.proxyResources.memoryRequest, limit: v.proxyResources.memoryLimit },
+      },
+      // Kubernetes >= 1.29 sidecar containers: the proxy starts before the app and stops after it, so the app's
+      // preStop drain still has a proxy for its inbound connections, and a meshed Job can complete.
+      nativeSidecar: true,
+    },
+    nodeSelector: { "kubernetes.io/os": "linux", ...systemPlacement.nodeSelector },
+    tolerations: systemPlacement.tolerations,
+    ...(v.highAvailability ? haValues() : {}),
+  };
+}
+
+/** A quarter of the validity, at least a day: a weekly deploy cadence renews a 90-day issuer with weeks to spare. */
+export function defaultRenewalHours(validityHours: number): number {
+  return Math.max(LINKERD_DEFAULTS.minimumRenewalHours, Math.floor(validityHours / 4));
+}
+
+export class Linkerd extends pulumi.ComponentResource {
+  readonly namespace: string;
+  /** The trust anchor certificate (public): what a second cluster or an external verifier would trust. */
+  readonly trustAnchorPem: pulumi.Output<string>;
+  /** The identity issuer certificate (public) and its expiry (RFC 3339). */
+  readonly issuerCertPem: pulumi.Output<string>;
+  readonly issuerValidUntil: pulumi.Output<string>;
+  /** Depend on this before creating meshed pods: the proxy injector must be serving. */
+  readonly ready: pulumi.Resource[];
+
+  constructor(name: string, args: LinkerdArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:mesh:Linkerd", name, {}, opts);
+    const out = createLinkerd(name, args, this, opts.provider);
+    this.namespace = out.namespace;
+    this.trustAnchorPem = out.trustAnchor.certPem;
+    this.issuerCertPem = out.issuer.certPem;
+    this.issuerValidUntil = out.issuer.validityEndTime;
+    this.ready = [out.controlPlane];
+    this.registerOutputs({
+      namespace: this.namespace,
+      trustAnchorPem: this.trustAnchorPem,
+      issuerCertPem: this.issuerCertPem,
+      issuerValidUntil: this.issuerValidUntil,
+    });
+  }
+}
+
+export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const namespace = args.namespace ?? LINKERD_DEFAULTS.namespace;
+  const trustAnchorValidityHours = args.trustAnchorValidityHours ?? LINKERD_DEFAULTS.trustAnchorValidityHours;
+  const issuerRenewalHours = args.issuerRenewalHours ?? defaultRenewalHours(args.issuerValidityHours);
+  const proxyResources = args.proxyResources ?? LINKERD_DEFAULTS.proxyResources;
+  const dependsOn = args.dependsOn ?? [];
+  if (issuerRenewalHours >= args.issuerValidityHours) {
+    throw new Error(`Linkerd: issuerRenewalHours (${issuerRenewalHours}) must be less than issuerValidityHours (${args.issuerValidityHours}), or every deployment would re-issue the issuer`);
+  }
+  if (args.issuerValidityHours >= trustAnchorValidityHours) {
+    throw new Error(`Linkerd: issuerValidityHours (${args.issuerValidityHours}) must be less than trustAnchorValidityHours (${trustAnchorValidityHours}); an issuer cannot outlive its trust anchor`);
+  }
+  if ((args.controlPlaneSecurityGroupId === undefined) !== (args.nodeSecurityGroupId === undefined)) {
+    throw new Error("Linkerd: set controlPlaneSecurityGroupId and nodeSecurityGroupId together (the webhook rules need both), or neither");
+  }
+  const tlsOpts = { parent };
+  const k8sOpts = { parent, provider: args.kubernetesProvider };
+
+  // Linkerd requires ECDSA P-256 for both certificates.
+  const trustAnchorKey = new tls.PrivateKey(`${name}-trust-anchor`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, tlsOpts);
+  const trustAnchor = new tls.SelfSignedCert(
+    `${name}-trust-anchor`,
+    {
+      privateKeyPem: trustAnchorKey.privateKeyPem,
+      subject: { commonName: LINKERD_DEFAULTS.trustAnchorCommonName },
+      isCaCertificate: true,
+      validityPeriodHours: trustAnchorValidityHours,
+      allowedUses: ["cert_signing", "crl_signing"],
+    },
+    tlsOpts,
+  );
+  const issuerKey = new tls.PrivateKey(`${name}-issuer`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, tlsOpts);
+  const issuerRequest = new tls.CertRequest(`${name}-issuer`, { privateKeyPem: issuerKey.privateKeyPem, subject: { commonName: LINKERD_DEFAULTS.issuerCommonName } }, tlsOpts);
+  const issuer = new tls.LocallySignedCert(
+    `${name}-issuer`,
+    {
+      certRequestPem: issuerRequest.certRequestPem,
+      caPrivateKeyPem: trustAnchorKey.privateKeyPem,
+      caCertPem: trustAnchor.certPem,
+      isCaCertificate: true,
+      // The issuer signs only leaf (proxy) certificates, never another CA.
+      maxPathLength: 0,
+      validityPeriodHours: args.issuerValidityHours,
+      earlyRenewalHours: issuerRenewalHours,
+      allowedUses: ["cert_signing", "crl_signing"],
+    },
+    tlsOpts,
+  );
+
+  const ns = new k8s.core.v1.Namespace(
+    `${name}-namespace`,
+    // The proxy injector must never inject the control plane into itself.
+    { metadata: { name: namespace, labels: { "config.linkerd.io/admission-webhooks": "disabled", "linkerd.io/is-control-plane": "true" } } },
+    { ...k8sOpts, dependsOn },
+  );
+
+  const crds = new k8s.helm.v3.Release(
+    `${name}-crds`,
+    {
+      name: "linkerd-crds",
+      chart: VERSIONS.charts.linkerdCrds.chart,
+      version: VERSIONS.charts.linkerdCrds.version,
+      repositoryOpts: { repo: VERSIONS.charts.linkerdCrds.repo },
+      namespace: ns.metadata.name,
+      // Linkerd's authorization policy and routing use Gateway API kinds; nothing else in this cluster installs
+      // them, so the Linkerd release that is known to be compatible does (docs/mesh.md, "Gateway API").
+      values: { installGatewayAPI: true },
+    },
+    k8sOpts,
+  );
+
+  const values = pulumi
+    .all([trustAnchor.certPem, issuer.certPem, issuerKey.privateKeyPem, args.clusterNetworks])
+    .apply(([trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks]) =>
+      controlPlaneValues({ trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks, highAvailability: args.highAvailability, proxyResources }),
+    );
+  const controlPlane = new k8s.helm.v3.Release(
+    `${name}-control-plane`,
+    {
+      name: "linkerd-control-plane",
+      chart: VERSIONS.charts.linkerdControlPlane.chart,
+      version: VERSIONS.charts.linkerdControlPlane.version,
+      repositoryOpts: { repo: VERSIONS.charts.linkerdControlPlane.repo },
+      namespace: ns.metadata.name,
+      // The values carry the issuer's private key: secret in state, whatever the provider does with its outputs.
+      values: pulumi.secret(values),
+    },
+    { ...k8sOpts, dependsOn: [crds, ...dependsOn] },
+  );
+
+  const webhookRules =
+    args.controlPlaneSecurityGroupId !== undefined && args.nodeSecurityGroupId !== undefined
+      ? LINKERD_DEFAULTS.webhookPorts.map(
+          (port) =>
+            new aws.vpc.SecurityGroupIngressRule(
+              `${name}-webhook-${port}`,
+              {
+                securityGroupId: args.nodeSecurityGroupId!,
+                referencedSecurityGroupId: args.controlPlaneSecurityGroupId!,
+                ipProtocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                description: `EKS control plane to Linkerd admission webhooks (${port})`,
+              },
+              { parent, provider },
+            ),
+        )
+      : [];
+
+  return { namespace, trustAnchorKey, trustAnchor, issuerKey, issuer, ns, crds, controlPlane, webhookRules };
+}

@@ -1,0 +1,110 @@
+// The AWS Load Balancer Controller, installed only to register pods in target groups the program owns.
+//
+// Creates:
+//   - the controller's IAM role, delivered by EKS Pod Identity to `kube-system/aws-load-balancer-controller`, with
+//     the policy the controller publishes for its version (components/load-balancer-controller-policy.ts);
+//   - the Helm release (pinned in components/versions.ts; its CRDs, TargetGroupBinding among them, come with it),
+//     two replicas on the system node group.
+//
+// eventstack creates the internal NLB, its listener and target group in Pulumi (components/edge) and binds pods to
+// the target group with a TargetGroupBinding. The controller is told the VPC and region explicitly: the nodes' IMDS
+// hop limit of 1 keeps pods from discovering them through IMDS (components/system-nodes.ts). Its Service mutating
+// webhook is off: no Service of type LoadBalancer is meant to exist, and with the webhook on, the controller would
+// provision an NLB for any that appeared.
+//
+// Expects from its caller: the AWS provider, the cluster's name and ARN, its Kubernetes provider and the VPC.
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { loadBalancerControllerPolicy } from "./load-balancer-controller-policy";
+import { createPodIdentityRole } from "./pod-identity";
+import { systemPlacement } from "./system-nodes";
+import { VERSIONS } from "./versions";
+
+export interface LoadBalancerControllerArgs {
+  /** The EKS cluster's name (an output of the cluster, so the release waits for it). */
+  clusterName: pulumi.Input<string>;
+  /** The EKS cluster's ARN: the Pod Identity role trusts sessions of this cluster only. */
+  clusterArn: pulumi.Input<string>;
+  /** The cluster's Kubernetes provider. */
+  kubernetesProvider: k8s.Provider;
+  /** The VPC the controller manages targets in. */
+  vpcId: pulumi.Input<string>;
+  /** Controller replicas; 2 survives a system node drain (the chart's PDB keeps one). Default 2. */
+  replicas?: number;
+  /** Resources to wait for (the system nodes, the Pod Identity agent). Default []. */
+  dependsOn?: pulumi.Resource[];
+}
+
+export const LOAD_BALANCER_CONTROLLER_DEFAULTS = {
+  namespace: "kube-system",
+  serviceAccount: "aws-load-balancer-controller",
+  replicas: 2,
+} as const;
+
+/** The chart values: identity, placement, and nothing beyond what a TargetGroupBinding needs. */
+export function loadBalancerControllerValues(v: { clusterName: string; region: string; vpcId: string; replicas: number }) {
+  return {
+    clusterName: v.clusterName,
+    region: v.region,
+    vpcId: v.vpcId,
+    replicaCount: v.replicas,
+    serviceAccount: { create: true, name: LOAD_BALANCER_CONTROLLER_DEFAULTS.serviceAccount },
+    podDisruptionBudget: { maxUnavailable: 1 },
+    enableServiceMutatorWebhook: false,
+    nodeSelector: systemPlacement.nodeSelector,
+    tolerations: systemPlacement.tolerations,
+  };
+}
+
+export class LoadBalancerController extends pulumi.ComponentResource {
+  readonly roleArn: pulumi.Output<string>;
+  /** Depend on this before declaring TargetGroupBindings: the CRD and the controller's webhook must exist. */
+  readonly ready: pulumi.Resource[];
+
+  constructor(name: string, args: LoadBalancerControllerArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:edge:LoadBalancerController", name, {}, opts);
+    const out = createLoadBalancerController(name, args, this, opts.provider);
+    this.roleArn = out.identity.role.arn;
+    this.ready = [out.release];
+    this.registerOutputs({ roleArn: this.roleArn });
+  }
+}
+
+export function createLoadBalancerController(name: string, args: LoadBalancerControllerArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const opts = { parent, provider };
+  const replicas = args.replicas ?? LOAD_BALANCER_CONTROLLER_DEFAULTS.replicas;
+  const partition = aws.getPartitionOutput({}, opts).partition;
+  const region = aws.getRegionOutput({}, opts).region;
+
+  const identity = createPodIdentityRole(
+    `${name}-role`,
+    {
+      clusterName: args.clusterName,
+      clusterArn: args.clusterArn,
+      namespace: LOAD_BALANCER_CONTROLLER_DEFAULTS.namespace,
+      serviceAccount: LOAD_BALANCER_CONTROLLER_DEFAULTS.serviceAccount,
+      description: "AWS Load Balancer Controller: registers eventstack pods in their target groups",
+      policies: { controller: partition.apply(loadBalancerControllerPolicy) },
+    },
+    opts,
+  );
+
+  const release = new k8s.helm.v3.Release(
+    `${name}-release`,
+    {
+      name: "aws-load-balancer-controller",
+      chart: VERSIONS.charts.awsLoadBalancerController.chart,
+      version: VERSIONS.charts.awsLoadBalancerController.version,
+      repositoryOpts: { repo: VERSIONS.charts.awsLoadBalancerController.repo },
+      namespace: LOAD_BALANCER_CONTROLLER_DEFAULTS.namespace,
+      values: pulumi
+        .all([args.clusterName, region, args.vpcId])
+        .apply(([clusterName, r, vpcId]) => loadBalancerControllerValues({ clusterName, region: r, vpcId, replicas })),
+    },
+    // The controller must have its credentials before it starts reconciling.
+    { parent, provider: args.kubernetesProvider, dependsOn: [identity.association, ...(args.dependsOn ?? [])] },
+  );
+
+  return { identity, release };
+}
