@@ -99,7 +99,10 @@ test("SIGTERM: stop accepting, finish the in-flight request (202, event on the t
   const shutdownAt = messages.indexOf("shutting down: not ready, finishing in-flight requests, flushing Kafka");
   const completedAt = logs.findIndex((l) => l.msg === "request completed" && l.requestId === "req-in-flight");
   const doneAt = messages.indexOf("shutdown complete");
-  assert.ok(shutdownAt >= 0 && completedAt > shutdownAt && doneAt > completedAt, `log order: ${JSON.stringify(messages)}`);
+  // The 202 above and the exit code prove the request finished before the process ended. The access log line
+  // is written by fastify's onResponse hook, which can run after the server's close callback, so its position
+  // relative to "shutdown complete" is not part of the contract.
+  assert.ok(shutdownAt >= 0 && completedAt > shutdownAt && doneAt > shutdownAt, `log order: ${JSON.stringify(messages)}`);
   assert.equal(logs[completedAt]?.statusCode, 202);
   assert.equal(logs[shutdownAt]?.signal, "SIGTERM");
 });
