@@ -40,6 +40,16 @@ describe("GitHub Actions workflows", () => {
     expect(pulumi.with).toMatchObject({ command: "preview", "comment-on-pr": true, "stack-name": "${{ vars.PULUMI_ORG }}/eventstack/${{ matrix.stack }}" });
     expect(job.steps.map((s: any) => s.run).filter(Boolean)).toEqual(["npm ci"]);
   });
+
+  test("preview runs the policy pack with the stack's own policy config, and both exist", () => {
+    const pulumi = parse(workflow("preview.yml")).jobs.preview.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
+    expect(pulumi.with.policyPacks).toBe("policy");
+    expect(pulumi.with.policyPackConfigs).toBe("policy/config/${{ matrix.stack }}.json");
+    for (const stack of ["dev", "prod"]) {
+      expect(() => JSON.parse(readFileSync(path.join(ROOT, "policy/config", `${stack}.json`), "utf8"))).not.toThrow();
+    }
+    expect(readFileSync(path.join(ROOT, "policy/PulumiPolicy.yaml"), "utf8")).toMatch(/^runtime: nodejs$/m);
+  });
 });
 
 describe(".ci/run", () => {
