@@ -21,7 +21,7 @@ import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { down, up } from "./services.mjs";
+import { down, settings as servicesSettings, up } from "./services.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -115,15 +115,15 @@ export function ensureBuilt(log) {
 
 // ---------------------------------------------------------------- database
 
-/** node-postgres as the processor resolves it, so this script depends on nothing of its own. */
-async function pgModule() {
+/** A dependency of the processor (pg, ioredis, @platformatic/kafka), resolved as the processor resolves it. */
+export async function processorDependency(name) {
   const require = createRequire(path.join(root, APPS.processor.dir, "package.json"));
-  return (await import(pathToFileURL(require.resolve("pg")).href)).default;
+  return import(pathToFileURL(require.resolve(name)).href);
 }
 
 /** Creates `database` unless it exists; connects to the maintenance database as PGUSER. */
 export async function ensureDatabase(database, env = process.env) {
-  const pg = await pgModule();
+  const pg = (await processorDependency("pg")).default;
   const where = `${env.PGHOST ?? "127.0.0.1"}:${env.PGPORT ?? 5432}`;
   const client = new pg.Client({
     host: env.PGHOST ?? "127.0.0.1",
@@ -314,10 +314,13 @@ export function serviceEnv(base, { kafkaBootstrap, database, host, port }) {
  */
 export async function startPipeline({ env = process.env, log = () => {}, onLine = () => {}, restart = () => false, signal } = {}) {
   const s = localSettings(env);
+  // Before anything is started or built, so that this mistake costs nothing.
+  await assertPortFree(s.host, s.processorPort, "PROCESSOR_PORT");
+  await assertPortFree(s.host, s.ingestPort, "INGEST_PORT");
   ensureBuilt(log);
   let services;
   try {
-    services = await up();
+    services = await up(servicesSettings(env));
   } catch (err) {
     throw new LocalError(err.message);
   }
@@ -326,8 +329,8 @@ export async function startPipeline({ env = process.env, log = () => {}, onLine 
     const exits = {};
     // Ingest first, so no event is accepted that the processor would not be there to consume; then the
     // processor, which commits its current batch; Kafka last, and only if this run started it.
-    for (const svc of started.reverse()) exits[svc.name] = await svc.stop(s.stopTimeoutMs);
-    const kafka = services.kafka === "started" ? (await down()).kafka : "left running";
+    for (const svc of [...started].reverse()) exits[svc.name] = await svc.stop(s.stopTimeoutMs);
+    const kafka = services.kafka === "started" ? (await down(servicesSettings(env))).kafka : "left running";
     return { exits, kafka };
   };
   try {
@@ -337,8 +340,6 @@ export async function startPipeline({ env = process.env, log = () => {}, onLine 
     const common = { kafkaBootstrap: services.kafkaBootstrap, database: s.database, host: s.host };
     await runMigrations(serviceEnv(env, { ...common, port: s.processorPort }), onLine);
     throwIfAborted(signal);
-    await assertPortFree(s.host, s.processorPort, "PROCESSOR_PORT");
-    await assertPortFree(s.host, s.ingestPort, "INGEST_PORT");
     const make = (name, port) =>
       new Service(name, path.join(root, APPS[name].dir, APPS[name].server), {
         env: serviceEnv(env, { ...common, port }),
@@ -378,7 +379,7 @@ export function exampleCommands(urls, now = new Date()) {
     "# binary mode: attributes as ce-* headers, the body is the data",
     `curl -i ${urls.ingest}/v1/events -H 'content-type: application/json' -H 'ce-specversion: 1.0' -H 'ce-id: order-4' -H 'ce-source: /shop/checkout' -H 'ce-type: com.example.shop.order.placed' -H 'ce-time: ${time}' -H 'ce-subject: order-4' -d '{"total":5}'`,
     "# the count: 4 (sending any of the above again changes nothing, the processor deduplicates by source and id)",
-    `curl '${urls.processor}/v1/stats?type=com.example.shop.order.placed&from=${iso(hour)}&to=${iso(new Date(hour.getTime() + 3_600_000))}&granularity=hour'`,
+    `curl -s '${urls.processor}/v1/stats?type=com.example.shop.order.placed&from=${iso(hour)}&to=${iso(new Date(hour.getTime() + 3_600_000))}&granularity=hour'`,
   ];
 }
 
@@ -459,6 +460,14 @@ async function main() {
   };
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
+  // `npm run local` runs this through `sh -c`, and a SIGTERM sent to npm reaches only that shell, which dies
+  // without passing it on. Losing the parent is therefore taken as the signal.
+  const parent = process.ppid;
+  const orphaned = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(orphaned);
+    onSignal("parent exited");
+  }, 1_000).unref();
 
   try {
     pipeline = await startPipeline({ log: say, onLine, restart, signal: startup.signal });
