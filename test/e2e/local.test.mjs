@@ -3,7 +3,7 @@
 // Everything is real: the built services as processes, the Kafka broker, PostgreSQL and Redis.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -191,6 +191,12 @@ describe("npm run local, as a user runs it", () => {
     assert.deepEqual(await Promise.all([canConnect("127.0.0.1", Number(t.env.INGEST_PORT)), canConnect("127.0.0.1", Number(t.env.PROCESSOR_PORT))]), [false, false]);
     assert.equal(await canConnect(settings().kafkaHost, settings().kafkaPort), true);
   });
+});
+
+test("the README gives the commands these tests run, exactly", () => {
+  const readme = readFileSync(path.join(root, "README.md"), "utf8");
+  assert.ok(readme.includes("\n```\nnpm ci && npm run local\n```\n"));
+  assert.ok(readme.includes("\n```\nnpm run demo\n```\n"));
 });
 
 describe("npm run local refuses to start, with the reason and exit code 1", () => {
