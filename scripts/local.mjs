@@ -383,18 +383,21 @@ export function exampleCommands(urls, now = new Date()) {
   ];
 }
 
-function banner(p) {
+function banner(p, env = process.env) {
   const kafka = p.services.kafka === "started" ? "started by this run, stopped with it" : "already running, left running";
+  const svc = servicesSettings(env);
+  const s = p.settings;
+  const ports = s.ingestPort !== DEFAULTS.INGEST_PORT || s.processorPort !== DEFAULTS.PROCESSOR_PORT ? `INGEST_PORT=${s.ingestPort} PROCESSOR_PORT=${s.processorPort} ` : "";
   return [
     "",
     "eventstack is running locally:",
     `  ingest     ${p.urls.ingest}     POST /v1/events   (also /healthz, /readyz, /metrics)`,
     `  processor  ${p.urls.processor}     GET  /v1/stats    (also /healthz, /readyz, /metrics)`,
-    `  Kafka ${p.services.kafkaBootstrap} (${kafka}); PostgreSQL database "${p.settings.database}"; Redis`,
+    `  Kafka ${p.services.kafkaBootstrap} (${kafka}), PostgreSQL ${svc.pgHost}:${svc.pgPort} database "${s.database}", Redis ${svc.redisHost}:${svc.redisPort}`,
     "",
     ...exampleCommands(p.urls).map((l) => `  ${l}`),
     "",
-    `  A realistic stream with replays and invalid events: npm run demo${p.settings.ingestPort !== 8080 || p.settings.processorPort !== 8081 ? ` (with INGEST_PORT=${p.settings.ingestPort} PROCESSOR_PORT=${p.settings.processorPort})` : ""}`,
+    `  A realistic stream with replays and invalid events: ${ports}npm run demo`,
     "",
     `[local] ready: ingest ${p.urls.ingest}, processor ${p.urls.processor} (Ctrl-C stops everything this run started)`,
   ].join("\n");
