@@ -4,10 +4,12 @@
 //   2. bring up the local services (PostgreSQL, Redis, a real Kafka broker);
 //   3. run the infrastructure tests (jest over Pulumi mocks, test/);
 //   4. run each service's tests (node:test against the real services);
-//   5. print one closing line `N passed, N failed` and exit non-zero on any failure.
+//   5. run the end-to-end and fault-injection tests (test/e2e/*.test.mjs, node:test): the built services as
+//      processes through scripts/local.mjs, with faults injected into Kafka, the processor, PostgreSQL, Redis;
+//   6. print one closing line `N passed, N failed` and exit non-zero on any failure.
 // A broker this run started is stopped at the end; one that was already running is left running.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, existsSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { up, down } from "./services.mjs";
@@ -25,6 +27,22 @@ function run(title, cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: opts.capture ? ["ignore", "pipe", "inherit"] : "inherit", encoding: "utf8", ...opts });
   if (opts.capture) process.stdout.write(r.stdout ?? "");
   return r;
+}
+
+/** A node:test run, counted by its closing summary: `# pass N` / `# fail N` (TAP) or `ℹ pass N` / `ℹ fail N` (spec). */
+function nodeTests(title, cmd, args, env) {
+  const r = run(title, cmd, args, { capture: true, env });
+  const count = (word) => Number(r.stdout.match(new RegExp(`^(?:#|ℹ) ${word} (\\d+)`, "m"))?.[1] ?? NaN);
+  const [p, f] = [count("pass"), count("fail")];
+  if (Number.isNaN(p) || Number.isNaN(f)) {
+    failed += 1;
+    return;
+  }
+  passed += p;
+  failed += f;
+  // A failing hook or a crashed file is not in the counts, but makes the run exit non-zero.
+  if (r.status !== 0 && f === 0) failed += 1;
+  if (p + f === 0) failed += 1;
 }
 
 function step(title, cmd, args) {
@@ -55,6 +73,7 @@ try {
     failed += 1;
   }
 
+  const env = { ...process.env, KAFKA_BOOTSTRAP: process.env.KAFKA_BOOTSTRAP ?? services.kafkaBootstrap };
   for (const ws of workspaces) {
     if (!built) {
       failed += 1;
@@ -62,21 +81,13 @@ try {
     }
     const pkg = JSON.parse(readFileSync(path.join(root, ws, "package.json"), "utf8"));
     if (!pkg.scripts?.test) continue;
-    const r = run(`${pkg.name} tests (node:test, real Kafka/PostgreSQL/Redis)`, "npm", ["test", "-w", ws], {
-      capture: true,
-      env: { ...process.env, KAFKA_BOOTSTRAP: process.env.KAFKA_BOOTSTRAP ?? services.kafkaBootstrap },
-    });
-    // node:test closes with `# pass N` / `# fail N` (TAP) or `ℹ pass N` / `ℹ fail N` (spec).
-    const count = (word) => Number(r.stdout.match(new RegExp(`^(?:#|ℹ) ${word} (\\d+)`, "m"))?.[1] ?? NaN);
-    const [p, f] = [count("pass"), count("fail")];
-    if (Number.isNaN(p) || Number.isNaN(f)) failed += 1;
-    else {
-      passed += p;
-      failed += f;
-      if (r.status !== 0 && f === 0) failed += 1;
-      if (p + f === 0) failed += 1;
-    }
+    nodeTests(`${pkg.name} tests (node:test, real Kafka/PostgreSQL/Redis)`, "npm", ["test", "-w", ws], env);
   }
+
+  // One file at a time: the fault tests restart the machine's PostgreSQL and flush Redis.
+  const e2e = readdirSync(path.join(root, "test/e2e")).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => `test/e2e/${f}`);
+  if (built) nodeTests("end-to-end and fault-injection tests (node:test, the built services as processes)", process.execPath, ["--test", "--test-concurrency=1", ...e2e], env);
+  else failed += 1;
 } finally {
   if (services.kafka === "started") await down();
 }
