@@ -169,6 +169,11 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
     case "tls:index/selfSignedCert:SelfSignedCert":
     case "tls:index/locallySignedCert:LocallySignedCert":
       return { ...base, certPem: `-----BEGIN CERTIFICATE-----\n${fakeHex(name, 64)}\n-----END CERTIFICATE-----\n` };
+    case "docker-build:index:Image":
+      // What the build pushes: the manifest digest, and the first tag as the reference.
+      return { ...base, digest: `sha256:${fakeHex(name, 64)}`, ref: `${inputs.tags?.[0] ?? name}@sha256:${fakeHex(name, 64)}` };
+    case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+      return { ...base, associationId: `a-${fakeHex(name, 17)}`, associationArn: `arn:${PARTITION}:eks:${region}:${ACCOUNT}:podidentityassociation/${inputs.clusterName}/a-${fakeHex(name, 17)}` };
     case "random:index/randomPassword:RandomPassword":
       return { ...base, result: fakeHex(name, 32) };
     default:
