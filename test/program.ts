@@ -103,7 +103,9 @@ function captureParents(pulumi: Pulumi, mocks: RecordingMocks) {
 async function resolveAll(pulumi: Pulumi, program: Record<string, unknown>): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) {
-    out[key] = pulumi.Output.isInstance(value) ? await new Promise((resolve) => value.apply(resolve)) : value;
+    // pulumi.output unwraps Outputs nested in plain objects too (e.g. a record of role ARNs), as the engine does.
+    const resolved = pulumi.output(value as pulumi.Input<unknown>);
+    out[key] = await new Promise((resolve) => resolved.apply(resolve));
   }
   return out;
 }
