@@ -15,7 +15,16 @@ import { LoadBalancerController } from "./components/load-balancer-controller";
 import { MigrateJob } from "./components/migrate-job";
 import { Network } from "./components/network";
 import { awsProvider, ownershipTags, stackName } from "./components/provider";
-import { DATABASE_ROLES, ingestEnv, migrateEnv, processorEnv, SERVICE_PORTS } from "./components/service-env";
+import {
+  DATABASE_ROLES,
+  INGEST_DEREGISTRATION_DELAY_SECONDS,
+  ingestEnv,
+  migrateEnv,
+  processorEnv,
+  SERVICE_DRAIN,
+  SERVICE_PORTS,
+  terminationGracePeriodSeconds,
+} from "./components/service-env";
 import { Workload } from "./components/workload";
 import { WorkloadIam } from "./components/workload-iam";
 
@@ -140,6 +149,7 @@ const edge = new Edge(
     nodeSecurityGroupId: cluster.nodeSecurityGroupId,
     clusterName: cluster.name,
     targetPort: SERVICE_PORTS.ingest,
+    deregistrationDelaySeconds: INGEST_DEREGISTRATION_DELAY_SECONDS,
     throttleRateLimit: config.api.throttleRateLimit,
     throttleBurstLimit: config.api.throttleBurstLimit,
     corsOrigins: config.api.corsOrigins,
@@ -204,9 +214,8 @@ const ingest = new Workload(
     port: SERVICE_PORTS.ingest,
     resources: { cpuRequest: "250m", memoryRequest: "256Mi", memoryLimit: "512Mi" },
     autoscaler: { kind: "hpa", minReplicas: config.ingest.minReplicas, maxReplicas: config.ingest.maxReplicas, targetCpuUtilization: config.ingest.targetCpuUtilization },
-    // The NLB deregisters a terminating pod within the preStop window, then ingest drains (SHUTDOWN_TIMEOUT_MS 25 s).
-    preStopSleepSeconds: 20,
-    terminationGracePeriodSeconds: 55,
+    preStopSleepSeconds: SERVICE_DRAIN.ingest.preStopSleepSeconds,
+    terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.ingest),
     dataPorts: [kafka.port],
     edge: {
       targetGroupArn: edge.targetGroupArn,
@@ -250,10 +259,8 @@ const processor = new Workload(
       awsRegion: config.region,
       dependsOn: autoscaling.kedaReady,
     },
-    // Serves the read API behind its Service: a short delay for endpoint removal, then the consumer finishes its
-    // batch, commits and leaves the group (SHUTDOWN_TIMEOUT_MS 25 s).
-    preStopSleepSeconds: 5,
-    terminationGracePeriodSeconds: 40,
+    preStopSleepSeconds: SERVICE_DRAIN.processor.preStopSleepSeconds,
+    terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.processor),
     dataPorts: [database.port, cache.port, kafka.port],
     awsApis: true,
     dependsOn: [migrate.job, cache, ...cluster.systemReady],

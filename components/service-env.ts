@@ -14,6 +14,27 @@ import { WORKLOAD_IAM_DEFAULTS } from "./workload-iam";
 export const SERVICE_PORTS = { ingest: 8080, processor: 8081 } as const;
 
 /**
+ * How each service drains when its pod terminates. `preStopSleepSeconds`: the pod keeps serving while it leaves the
+ * Service's endpoints and (ingest) the NLB's target group; the AWS Load Balancer Controller deregisters it within a
+ * few seconds and the NLB stops opening new flows to it. Then SIGTERM: the service stops taking requests, finishes what
+ * it has (ingest: every accepted event acknowledged by Kafka; processor: the batch committed, the group left) within
+ * its SHUTDOWN_TIMEOUT_MS default of 25 s. The grace period adds a margin before SIGKILL.
+ */
+export const SERVICE_DRAIN = {
+  ingest: { preStopSleepSeconds: 20, shutdownSeconds: 25, marginSeconds: 10 },
+  processor: { preStopSleepSeconds: 5, shutdownSeconds: 25, marginSeconds: 10 },
+} as const;
+
+export const terminationGracePeriodSeconds = (d: { preStopSleepSeconds: number; shutdownSeconds: number; marginSeconds: number }) =>
+  d.preStopSleepSeconds + d.shutdownSeconds + d.marginSeconds;
+
+/**
+ * The NLB's deregistration delay for ingest: as long as a deregistered pod still serves (preStop and shutdown), so the
+ * NLB closes leftover flows exactly when ingest has finished, never while it is still answering.
+ */
+export const INGEST_DEREGISTRATION_DELAY_SECONDS = SERVICE_DRAIN.ingest.preStopSleepSeconds + SERVICE_DRAIN.ingest.shutdownSeconds;
+
+/**
  * The PostgreSQL roles the migrate Job creates (apps/processor DB_PROCESSOR_ROLE, DB_READER_ROLE): the processor's,
  * which its IAM policy may log in as, and a read-only one for people and tools.
  */

@@ -116,9 +116,11 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       // Grace = preStop + the services' SHUTDOWN_TIMEOUT_MS (25 s default) + a margin.
       expect(ingest.terminationGracePeriodSeconds).toBe(55);
       expect(processor.terminationGracePeriodSeconds).toBe(40);
-      // The NLB stops sending to a deregistered pod before it is killed: its drain fits in the grace period.
+      // The NLB keeps a deregistered pod's flows exactly as long as the pod serves (preStop + shutdown), and gives up
+      // on it before the kubelet kills it.
       const tg = mocks.get("aws:lb/targetGroup:TargetGroup", "edge-tg").inputs;
-      expect(tg.deregistrationDelay).toBeLessThanOrEqual(ingest.terminationGracePeriodSeconds - 20 + 25);
+      expect(tg.deregistrationDelay).toBe(20 + 25);
+      expect(tg.deregistrationDelay).toBeLessThan(ingest.terminationGracePeriodSeconds);
     });
 
     test("images are the pushed ECR images, by digest", () => {

@@ -279,6 +279,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly parents = new Map<string, string>();
   /** Dependency URNs by `type::name`, captured the same way. */
   readonly dependencies = new Map<string, string[]>();
+  /** Per-property dependency URNs by `type::name` (what stack policies follow when a value is unknown). */
+  readonly propertyDependencies = new Map<string, Record<string, string[]>>();
 
   constructor(readonly region: string) {}
 
