@@ -98,7 +98,8 @@ export function kafkaScaledObject(meta: Meta, a: KafkaScaledObjectArgs) {
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: a.deploymentName },
       minReplicaCount: a.minReplicas,
       maxReplicaCount: a.maxReplicas,
-      pollingInterval: 15,
+      // KEDA's default poll; docs/autoscaling.md budgets 30-45 s from lag to new replicas with it.
+      pollingInterval: 30,
       cooldownPeriod: 300,
       triggers: [
         {
