@@ -419,6 +419,19 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     });
   });
 
+  test("every child of the apps' components is parented to its component and uses the stack's providers", () => {
+    const components = ["eventstack:apps:Workload", "eventstack:apps:MigrateJob", "eventstack:apps:AppsNamespace", "eventstack:edge:Edge", "eventstack:edge:LoadBalancerController", "eventstack:mesh:Linkerd"];
+    const children = mocks.resources.filter((r) => r.custom && components.some((c) => r.parent.includes(`::${c}::`) || r.parent.endsWith(c)));
+    expect(children.length).toBeGreaterThan(40);
+    for (const r of children) {
+      const expected = r.type.startsWith("aws:") ? /[$:]pulumi:providers:aws::aws::/ : r.type.startsWith("kubernetes:") ? /[$:]pulumi:providers:kubernetes::cluster-k8s::/ : undefined;
+      if (expected) expect([r.type, r.name, r.provider]).toEqual([r.type, r.name, expect.stringMatching(expected)]);
+      // Named after the component that owns it (`<component>-<role>`).
+      const owner = r.parent.split("::").pop()!;
+      expect([r.name, r.name.startsWith(`${owner}-`) || r.name === owner]).toEqual([r.name, true]);
+    }
+  });
+
   describe("data services as wired (issue 4)", () => {
     test("Aurora, the cache and MSK sit in the isolated subnets and admit only the cluster's node security group", () => {
       const nodeSg = mocks.get("eks:index:Cluster", "cluster-eks").state.nodeSecurityGroupId;
