@@ -104,8 +104,6 @@ export interface ContainerArgs {
   probes?: { port: string; livenessPath: string; readinessPath: string };
   /** Seconds kubelet waits in preStop before SIGTERM (the LoadBalancer/Service drain window). */
   preStopSleepSeconds?: number;
-  /** A ConfigMap whose keys become environment variables. */
-  envFromConfigMap?: pulumi.Input<string>;
 }
 
 /**
@@ -122,7 +120,6 @@ export function container(a: ContainerArgs): Container {
     ...(a.command ? { command: a.command } : {}),
     ...(a.port ? { ports: [{ name: a.port.name, containerPort: a.port.containerPort, protocol: "TCP" }] } : {}),
     env: envList(a.env),
-    ...(a.envFromConfigMap ? { envFrom: [{ configMapRef: { name: a.envFromConfigMap } }] } : {}),
     resources: resourceRequirements(a.resources),
     securityContext: restrictedContainerSecurityContext(),
     volumeMounts: [{ name: TMP_VOLUME.name, mountPath: TMP_VOLUME.mountPath }],
