@@ -1,16 +1,38 @@
 // eventstack: the composition root. It reads and validates the stack configuration, creates one component
 // per concern, and exports what a platform team needs. No resource is declared here directly.
+import { AppsNamespace } from "./components/apps-namespace";
 import { PodAutoscaling } from "./components/autoscaling";
+import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
 import { loadConfig } from "./components/config";
+import { Database } from "./components/database";
+import { Edge } from "./components/edge";
+import { ServiceImages } from "./components/images";
+import { Kafka } from "./components/kafka";
 import { Karpenter } from "./components/karpenter";
+import { Linkerd } from "./components/linkerd";
+import { LoadBalancerController } from "./components/load-balancer-controller";
+import { MigrateJob } from "./components/migrate-job";
 import { Network } from "./components/network";
 import { awsProvider, ownershipTags, stackName } from "./components/provider";
+import {
+  DATABASE_ROLES,
+  INGEST_DEREGISTRATION_DELAY_SECONDS,
+  ingestEnv,
+  migrateEnv,
+  processorEnv,
+  SERVICE_DRAIN,
+  SERVICE_PORTS,
+  terminationGracePeriodSeconds,
+} from "./components/service-env";
+import { Workload } from "./components/workload";
+import { WorkloadIam } from "./components/workload-iam";
 
 const config = loadConfig();
 const provider = awsProvider(config);
 const clusterName = stackName();
 
+// ---------------------------------------------------------------- network, cluster, node and pod autoscaling
 const network = new Network(
   "network",
   {
@@ -59,7 +81,7 @@ const karpenter = new Karpenter(
   { provider },
 );
 
-new PodAutoscaling(
+const autoscaling = new PodAutoscaling(
   "autoscaling",
   {
     cluster,
@@ -72,7 +94,184 @@ new PodAutoscaling(
   { provider },
 );
 
+// ---------------------------------------------------------------- data services: isolated subnets, reachable from the nodes only
+const dataPlacement = {
+  vpcId: network.vpcId,
+  subnetIds: network.isolatedSubnetIds,
+  clientSecurityGroupIds: [cluster.nodeSecurityGroupId],
+};
+const database = new Database("database", { identifier: clusterName, ...dataPlacement, ...config.aurora, logRetentionDays: config.logRetentionDays }, { provider });
+const cache = new Cache("cache", { identifier: clusterName, ...dataPlacement, ...config.cache }, { provider });
+const kafka = new Kafka(
+  "kafka",
+  {
+    identifier: clusterName,
+    ...dataPlacement,
+    version: config.kafka.version,
+    brokers: config.kafka.brokers,
+    instanceType: config.kafka.instanceType,
+    volumeSizeGiB: config.kafka.volumeSizeGiB,
+    maxVolumeSizeGiB: config.kafka.maxVolumeSizeGiB,
+    replicationFactor: config.kafka.replicationFactor,
+    minInsyncReplicas: config.kafka.minInsyncReplicas,
+    eventsTopic: { name: config.kafka.eventsTopic, partitions: config.kafka.eventsPartitions, retentionHours: config.kafka.eventsRetentionHours },
+    deadLetterTopic: { name: config.kafka.deadLetterTopic, partitions: config.kafka.deadLetterPartitions, retentionHours: config.kafka.deadLetterRetentionHours },
+    logRetentionDays: config.logRetentionDays,
+  },
+  { provider },
+);
+const workloadIam = new WorkloadIam("workloads", { clusterName: cluster.name, kafka, consumerGroup: config.kafka.consumerGroup, database, cache }, { provider });
+
+// ---------------------------------------------------------------- mesh, load balancer controller, edge, images
+const mesh = new Linkerd(
+  "mesh",
+  {
+    kubernetesProvider: cluster.provider,
+    clusterNetworks: network.vpcCidr,
+    highAvailability: config.mesh.highAvailability,
+    issuerValidityHours: config.mesh.issuerValidityHours,
+    dependsOn: cluster.systemReady,
+  },
+  { provider },
+);
+
+const loadBalancerController = new LoadBalancerController(
+  "load-balancer-controller",
+  { clusterName: cluster.name, clusterArn: cluster.clusterArn, kubernetesProvider: cluster.provider, vpcId: network.vpcId, dependsOn: cluster.systemReady },
+  { provider },
+);
+
+const edge = new Edge(
+  "edge",
+  {
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    nodeSecurityGroupId: cluster.nodeSecurityGroupId,
+    clusterName: cluster.name,
+    targetPort: SERVICE_PORTS.ingest,
+    deregistrationDelaySeconds: INGEST_DEREGISTRATION_DELAY_SECONDS,
+    throttleRateLimit: config.api.throttleRateLimit,
+    throttleBurstLimit: config.api.throttleBurstLimit,
+    corsOrigins: config.api.corsOrigins,
+    jwtIssuer: config.api.jwtIssuer,
+    jwtAudiences: config.api.jwtAudiences,
+    domainName: config.api.domainName,
+    hostedZoneId: config.api.hostedZoneId,
+    logRetentionDays: config.logRetentionDays,
+  },
+  { provider },
+);
+
+const images = new ServiceImages(
+  "images",
+  { services: ["ingest", "processor"], architectures: config.karpenter.architectures, repositoryPrefix: clusterName },
+  { provider },
+);
+
+// ---------------------------------------------------------------- the apps: namespace, migrate Job, ingest, processor
+const apps = new AppsNamespace("apps", { kubernetesProvider: cluster.provider, name: workloadIam.serviceAccounts.ingest.namespace, dependsOn: mesh.ready });
+
+const kafkaRefs = { bootstrapBrokers: kafka.bootstrapBrokersSaslIam, region: config.region, eventsTopic: kafka.eventsTopic };
+const dbRefs = { host: database.endpoint, port: database.port, database: database.databaseName };
+const common = { namespace: apps.name, kubernetesProvider: cluster.provider, clusterName: cluster.name, vpcCidr: network.vpcCidr, meshReady: mesh.ready };
+
+const migrate = new MigrateJob(
+  "migrate",
+  {
+    ...common,
+    image: images.reference("processor"),
+    version: images.tags.processor!,
+    roleArn: workloadIam.roleArns.migrate,
+    serviceAccountName: workloadIam.serviceAccounts.migrate.name,
+    env: migrateEnv({
+      ...kafkaRefs,
+      deadLetterTopic: kafka.deadLetterTopic,
+      eventsPartitions: config.kafka.eventsPartitions,
+      replicationFactor: config.kafka.replicationFactor,
+      db: dbRefs,
+      masterUser: database.masterUsername,
+      masterSecretArn: database.masterSecretArn,
+      processorRole: DATABASE_ROLES.processor,
+      readerRole: DATABASE_ROLES.reader,
+    }),
+    dataPorts: [database.port, kafka.port],
+    dependsOn: [database, kafka, ...cluster.systemReady],
+  },
+  { provider },
+);
+
+const ingest = new Workload(
+  "ingest",
+  {
+    ...common,
+    name: "ingest",
+    component: "api",
+    image: images.reference("ingest"),
+    version: images.tags.ingest!,
+    roleArn: workloadIam.roleArns.ingest,
+    serviceAccountName: workloadIam.serviceAccounts.ingest.name,
+    env: ingestEnv({ ...kafkaRefs, maxBodyBytes: config.ingest.maxBodyBytes, maxBatchEvents: config.ingest.maxBatchEvents, maxEventDataBytes: config.ingest.maxEventDataBytes }),
+    port: SERVICE_PORTS.ingest,
+    resources: { cpuRequest: "250m", memoryRequest: "256Mi", memoryLimit: "512Mi" },
+    autoscaler: { kind: "hpa", minReplicas: config.ingest.minReplicas, maxReplicas: config.ingest.maxReplicas, targetCpuUtilization: config.ingest.targetCpuUtilization },
+    preStopSleepSeconds: SERVICE_DRAIN.ingest.preStopSleepSeconds,
+    terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.ingest),
+    dataPorts: [kafka.port],
+    edge: {
+      targetGroupArn: edge.targetGroupArn,
+      loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
+      clientCidrs: [network.vpcCidr],
+      dependsOn: loadBalancerController.ready,
+    },
+    dependsOn: [migrate.job, ...cluster.systemReady],
+  },
+  { provider },
+);
+
+const processor = new Workload(
+  "processor",
+  {
+    ...common,
+    name: "processor",
+    component: "consumer",
+    image: images.reference("processor"),
+    version: images.tags.processor!,
+    roleArn: workloadIam.roleArns.processor,
+    serviceAccountName: workloadIam.serviceAccounts.processor.name,
+    env: processorEnv({
+      ...kafkaRefs,
+      deadLetterTopic: kafka.deadLetterTopic,
+      consumerGroup: config.kafka.consumerGroup,
+      db: dbRefs,
+      dbUser: DATABASE_ROLES.processor,
+      cache: { host: cache.primaryEndpoint, port: cache.port, authSecretArn: cache.secretArns.processor! },
+    }),
+    port: SERVICE_PORTS.processor,
+    resources: { cpuRequest: "500m", memoryRequest: "512Mi", memoryLimit: "1Gi" },
+    autoscaler: {
+      kind: "keda",
+      minReplicas: config.processor.minReplicas,
+      maxReplicas: config.processor.maxReplicas,
+      bootstrapServers: kafka.bootstrapBrokersSaslIam,
+      consumerGroup: config.kafka.consumerGroup,
+      topic: config.kafka.eventsTopic,
+      lagThreshold: config.processor.lagThreshold,
+      awsRegion: config.region,
+      dependsOn: autoscaling.kedaReady,
+    },
+    preStopSleepSeconds: SERVICE_DRAIN.processor.preStopSleepSeconds,
+    terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.processor),
+    dataPorts: [database.port, cache.port, kafka.port],
+    awsApis: true,
+    dependsOn: [migrate.job, cache, ...cluster.systemReady],
+  },
+  { provider },
+);
+
+// ---------------------------------------------------------------- outputs
 export const region = config.region;
+export const apiUrl = edge.apiUrl;
+export const apiAccessLogGroup = edge.accessLogGroupName;
 export const vpcId = network.vpcId;
 export const privateSubnetIds = network.privateSubnetIds;
 export const isolatedSubnetIds = network.isolatedSubnetIds;
@@ -80,3 +279,27 @@ export { clusterName };
 export const kubeconfig = cluster.kubeconfig; // a secret
 export const nodeSecurityGroupId = cluster.nodeSecurityGroupId;
 export const karpenterNodeRoleName = karpenter.nodeRoleName;
+export const appsNamespace = apps.name;
+export const ingestService = ingest.serviceUrl;
+export const processorReadApi = processor.serviceUrl;
+export const ingestImage = images.reference("ingest");
+export const processorImage = images.reference("processor");
+export const meshTrustAnchorPem = mesh.trustAnchorPem;
+export const meshIssuerValidUntil = mesh.issuerValidUntil;
+
+export const databaseEndpoint = database.endpoint;
+export const databaseReaderEndpoint = database.readerEndpoint;
+export const databasePort = database.port;
+export const databaseName = database.databaseName;
+export const databaseMasterSecretArn = database.masterSecretArn; // for the migrate Job only
+export const cachePrimaryEndpoint = cache.primaryEndpoint;
+export const cacheReaderEndpoint = cache.readerEndpoint;
+export const cachePort = cache.port;
+export const cacheProcessorUser = cache.users.processor!.userName;
+export const cacheProcessorSecretArn = cache.secretArns.processor;
+export const kafkaBootstrapBrokers = kafka.bootstrapBrokersSaslIam;
+export const kafkaClusterArn = kafka.clusterArn;
+export const eventsTopic = kafka.eventsTopic;
+export const deadLetterTopic = kafka.deadLetterTopic;
+export const workloadRoleArns = workloadIam.roleArns;
+export const workloadServiceAccounts = workloadIam.serviceAccounts;

@@ -200,7 +200,9 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
       createOidcProvider: false,
       // Every add-on is an EKS managed add-on at a pinned version; nothing self-managed to take over later.
       bootstrapSelfManagedAddons: false,
-      vpcCniOptions: { addonVersion: addonVersions["vpc-cni"] },
+      // The VPC CNI's network policy agent enforces the apps' NetworkPolicies (components/workload); without it
+      // Kubernetes accepts NetworkPolicy objects and silently enforces nothing.
+      vpcCniOptions: { addonVersion: addonVersions["vpc-cni"], enableNetworkPolicy: true },
       kubeProxyAddonOptions: { version: addonVersions["kube-proxy"] },
       // CoreDNS can only become ACTIVE once a node exists, so it is created below, after the node group.
       corednsAddonOptions: { enabled: false },

@@ -98,6 +98,8 @@ export function contentTag(root: string, service: string): string {
 export interface BuiltImage {
   repository: aws.ecr.Repository;
   image: dockerBuild.Image;
+  /** The content tag pushed (`src-<hash>`), also what `app.kubernetes.io/version` shows. */
+  tag: string;
   /** `<repositoryUrl>@sha256:...`: what a Deployment references. */
   reference: pulumi.Output<string>;
 }
@@ -106,13 +108,23 @@ export class ServiceImages extends pulumi.ComponentResource {
   /** Per service: `<repositoryUrl>@<digest>`. */
   readonly references: Record<string, pulumi.Output<string>>;
   readonly repositoryUrls: Record<string, pulumi.Output<string>>;
+  /** Per service: the content tag of the image (see contentTag). */
+  readonly tags: Record<string, string>;
 
   constructor(name: string, args: ServiceImagesArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:images:ServiceImages", name, {}, opts);
     const built = createServiceImages(name, args, this, opts.provider);
     this.references = Object.fromEntries(Object.entries(built).map(([s, b]) => [s, b.reference]));
     this.repositoryUrls = Object.fromEntries(Object.entries(built).map(([s, b]) => [s, b.repository.repositoryUrl]));
-    this.registerOutputs({ references: this.references, repositoryUrls: this.repositoryUrls });
+    this.tags = Object.fromEntries(Object.entries(built).map(([s, b]) => [s, b.tag]));
+    this.registerOutputs({ references: this.references, repositoryUrls: this.repositoryUrls, tags: this.tags });
+  }
+
+  /** The image reference of a service, or an error naming the services this component builds. */
+  reference(service: string): pulumi.Output<string> {
+    const found = this.references[service];
+    if (!found) throw new Error(`ServiceImages: no image for "${service}" (built: ${Object.keys(this.references).join(", ")})`);
+    return found;
   }
 }
 
@@ -142,6 +154,7 @@ export function createServiceImages(name: string, args: ServiceImagesArgs, paren
 
     // A short-lived token (12 h) fetched at each deployment; Pulumi stores it as a secret.
     const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, opts);
+    const tag = contentTag(contextPath, service);
     const image = new dockerBuild.Image(
       `${name}-${service}`,
       {
@@ -150,12 +163,12 @@ export function createServiceImages(name: string, args: ServiceImagesArgs, paren
         platforms,
         push: true,
         buildOnPreview: false,
-        tags: [pulumi.interpolate`${repository.repositoryUrl}:${contentTag(contextPath, service)}`],
+        tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],
         registries: [{ address: repository.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) }],
       },
       { parent },
     );
-    out[service] = { repository, image, reference: pulumi.interpolate`${repository.repositoryUrl}@${image.digest}` };
+    out[service] = { repository, image, tag, reference: pulumi.interpolate`${repository.repositoryUrl}@${image.digest}` };
   }
   return out;
 }

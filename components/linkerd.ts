@@ -113,7 +113,7 @@ export function controlPlaneValues(v: ControlPlaneValuesInput): Record<string, u
     identity: { issuer: { tls: { crtPEM: v.issuerCertPem, keyPEM: v.issuerKeyPem } } },
     clusterNetworks: v.clusterNetworks,
     // The chart's default stays (all-unauthenticated) for namespaces that say nothing; the apps' namespace sets its
-    // own with the config.linkerd.io/default-inbound-policy annotation (components/services.ts, docs/mesh.md).
+    // own with the config.linkerd.io/default-inbound-policy annotation (components/apps-namespace.ts, docs/mesh.md).
     proxy: {
       resources: {
         cpu: { request: v.proxyResources.cpuRequest },
@@ -141,7 +141,10 @@ export class Linkerd extends pulumi.ComponentResource {
   /** The identity issuer certificate (public) and its expiry (RFC 3339). */
   readonly issuerCertPem: pulumi.Output<string>;
   readonly issuerValidUntil: pulumi.Output<string>;
-  /** Depend on this before creating meshed pods: the proxy injector must be serving. */
+  /**
+   * Depend on this before creating meshed pods or Linkerd policy objects: the CRDs exist and the proxy injector and
+   * policy validator are serving.
+   */
   readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: LinkerdArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
@@ -151,7 +154,7 @@ export class Linkerd extends pulumi.ComponentResource {
     this.trustAnchorPem = out.trustAnchor.certPem;
     this.issuerCertPem = out.issuer.certPem;
     this.issuerValidUntil = out.issuer.validityEndTime;
-    this.ready = [out.controlPlane];
+    this.ready = [out.crds, out.controlPlane];
     this.registerOutputs({
       namespace: this.namespace,
       trustAnchorPem: this.trustAnchorPem,
@@ -217,10 +220,12 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
     { ...k8sOpts, dependsOn },
   );
 
-  const crds = new k8s.helm.v3.Release(
+  // The CRDs as Pulumi-managed objects (helm.v4.Chart renders each one as a resource), not a Helm Release: the apps'
+  // Server and AuthorizationPolicy objects are declared in this same program, and the provider must know their kinds
+  // when it creates them (pulumi-kubernetes #3188/#3176; components/karpenter/index.ts has the whole argument).
+  const crds = new k8s.helm.v4.Chart(
     `${name}-crds`,
     {
-      name: "linkerd-crds",
       chart: VERSIONS.charts.linkerdCrds.chart,
       version: VERSIONS.charts.linkerdCrds.version,
       repositoryOpts: { repo: VERSIONS.charts.linkerdCrds.repo },
@@ -229,7 +234,7 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
       // them, so the Linkerd release that is known to be compatible does (docs/mesh.md, "Gateway API").
       values: { installGatewayAPI: true },
     },
-    k8sOpts,
+    { ...k8sOpts, dependsOn: [ns] },
   );
 
   const values = pulumi
@@ -245,6 +250,8 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
       version: VERSIONS.charts.linkerdControlPlane.version,
       repositoryOpts: { repo: VERSIONS.charts.linkerdControlPlane.repo },
       namespace: ns.metadata.name,
+      // The CRDs belong to the chart above; Helm must never own (or delete) them.
+      skipCrds: true,
       // The values carry the issuer's private key: secret in state, whatever the provider does with its outputs.
       values: pulumi.secret(values),
     },

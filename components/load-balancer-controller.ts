@@ -3,8 +3,10 @@
 // Creates:
 //   - the controller's IAM role, delivered by EKS Pod Identity to `kube-system/aws-load-balancer-controller`, with
 //     the policy the controller publishes for its version (components/load-balancer-controller-policy.ts);
-//   - the Helm release (pinned in components/versions.ts; its CRDs, TargetGroupBinding among them, come with it),
-//     two replicas on the system node group.
+//   - the controller's CRDs (TargetGroupBinding, IngressClassParams) as Pulumi-managed objects, from the chart's own
+//     crds.yaml at the pinned version, for the reason Karpenter's are (components/karpenter/index.ts): the ingest
+//     TargetGroupBinding is declared in this same program and the provider must know its kind;
+//   - the Helm release (pinned in components/versions.ts, `skipCrds`), two replicas on the system node group.
 //
 // eventstack creates the internal NLB, its listener and target group in Pulumi (components/edge) and binds pods to
 // the target group with a TargetGroupBinding. The controller is told the VPC and region explicitly: the nodes' IMDS
@@ -57,16 +59,21 @@ export function loadBalancerControllerValues(v: { clusterName: string; region: s
   };
 }
 
+/** The CRDs the chart ships (helm/aws-load-balancer-controller/crds/crds.yaml), at the controller's release tag. */
+export function loadBalancerControllerCrdsUrl(appVersion: string): string {
+  return `https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/${appVersion}/helm/aws-load-balancer-controller/crds/crds.yaml`;
+}
+
 export class LoadBalancerController extends pulumi.ComponentResource {
   readonly roleArn: pulumi.Output<string>;
-  /** Depend on this before declaring TargetGroupBindings: the CRD and the controller's webhook must exist. */
+  /** Depend on this before declaring TargetGroupBindings: the CRDs and the controller's webhooks must exist. */
   readonly ready: pulumi.Resource[];
 
   constructor(name: string, args: LoadBalancerControllerArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:edge:LoadBalancerController", name, {}, opts);
     const out = createLoadBalancerController(name, args, this, opts.provider);
     this.roleArn = out.identity.role.arn;
-    this.ready = [out.release];
+    this.ready = [out.crds, out.release];
     this.registerOutputs({ roleArn: this.roleArn });
   }
 }
@@ -90,6 +97,9 @@ export function createLoadBalancerController(name: string, args: LoadBalancerCon
     opts,
   );
 
+  const k8sOpts = { parent, provider: args.kubernetesProvider };
+  const crds = new k8s.yaml.v2.ConfigFile(`${name}-crds`, { file: loadBalancerControllerCrdsUrl(VERSIONS.charts.awsLoadBalancerController.appVersion) }, k8sOpts);
+
   const release = new k8s.helm.v3.Release(
     `${name}-release`,
     {
@@ -98,13 +108,14 @@ export function createLoadBalancerController(name: string, args: LoadBalancerCon
       version: VERSIONS.charts.awsLoadBalancerController.version,
       repositoryOpts: { repo: VERSIONS.charts.awsLoadBalancerController.repo },
       namespace: LOAD_BALANCER_CONTROLLER_DEFAULTS.namespace,
+      skipCrds: true,
       values: pulumi
         .all([args.clusterName, region, args.vpcId])
         .apply(([clusterName, r, vpcId]) => loadBalancerControllerValues({ clusterName, region: r, vpcId, replicas })),
     },
     // The controller must have its credentials before it starts reconciling.
-    { parent, provider: args.kubernetesProvider, dependsOn: [identity.association, ...(args.dependsOn ?? [])] },
+    { ...k8sOpts, dependsOn: [crds, identity.association, ...(args.dependsOn ?? [])] },
   );
 
-  return { identity, release };
+  return { identity, crds, release };
 }

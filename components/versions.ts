@@ -18,6 +18,8 @@ export interface PinnedChart {
   chart: string;
   version: string;
   repo?: string;
+  /** The application release the chart installs, where the program fetches that release's files (CRDs). */
+  appVersion?: string;
 }
 
 export const VERSIONS = {
@@ -52,7 +54,7 @@ export const VERSIONS = {
      * AWS Load Balancer Controller v2.14.0. Its IAM policy in components/load-balancer-controller-policy.ts follows
      * this version's docs/install/iam_policy.json; bump them together.
      */
-    awsLoadBalancerController: { chart: "aws-load-balancer-controller", version: "1.14.0", repo: "https://aws.github.io/eks-charts" },
+    awsLoadBalancerController: { chart: "aws-load-balancer-controller", version: "1.14.0", repo: "https://aws.github.io/eks-charts", appVersion: "v2.14.0" },
   },
   /** The AL2023 EKS AMI release Karpenter's nodes boot (EC2NodeClass amiSelectorTerms alias). */
   karpenterAmiAlias: "al2023@v20251110",

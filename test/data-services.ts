@@ -1,7 +1,7 @@
 // Runs the data-service components (Aurora, ElastiCache, MSK, workload IAM) under the mocks with a stack's real
 // configuration, wired the way index.ts wires them, with fixed fakes for what other components provide.
 import type { CacheAuthentication } from "../components/cache";
-import { type ProgramRun, runWithMocks } from "./program";
+import { type ProgramRun, runWithMocks, sharedRun } from "./program";
 
 /** The EKS cluster's node security group, as the cluster component will hand it over. */
 export const CLIENT_SG = "sg-0123456789abcdef0";
@@ -14,6 +14,10 @@ export interface DataServicesOptions {
 }
 
 export function runDataServices(stack: string, overrides: Record<string, unknown> = {}, options: DataServicesOptions = {}): Promise<ProgramRun> {
+  return sharedRun(["data-services", stack, overrides, options], () => evaluateDataServices(stack, overrides, options));
+}
+
+function evaluateDataServices(stack: string, overrides: Record<string, unknown>, options: DataServicesOptions): Promise<ProgramRun> {
   return runWithMocks(stack, overrides, () => {
     const { loadConfig } = require("../components/config") as typeof import("../components/config");
     const { awsProvider, stackName } = require("../components/provider") as typeof import("../components/provider");

@@ -9,6 +9,16 @@
 //
 // Only the group/version modules the objects use are imported (the whole core package takes seconds to load).
 // To cover another CRD package, add its groups to THIRD_PARTY (and the package to devDependencies).
+//
+// Custom resources with no model package on npm (the AWS Load Balancer Controller's TargetGroupBinding, Linkerd's
+// policy kinds) are checked against their CRD's published openAPIV3Schema, committed as test/fixtures/crds/*.json
+// with the repository, path and commit it was taken from. Kubernetes prunes unknown fields instead of rejecting
+// them, which would hide a misspelt field; here an unknown field is an error (additionalProperties: false wherever
+// the schema lists properties and does not say x-kubernetes-preserve-unknown-fields).
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Ajv from "ajv";
 
 /** API groups served by third-party model packages: group → package. Everything else is kubernetes-models. */
 const THIRD_PARTY = {
@@ -26,6 +36,38 @@ function moduleFor(apiVersion) {
   return `${THIRD_PARTY[group] ?? "kubernetes-models"}/${group}/${version}`;
 }
 
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", "crds");
+
+/** Kubernetes' structural-schema extensions in JSON Schema terms, and unknown fields rejected. */
+function strict(schema) {
+  if (Array.isArray(schema)) return schema.map(strict);
+  if (!schema || typeof schema !== "object") return schema;
+  const out = {};
+  for (const [k, v] of Object.entries(schema)) {
+    // OpenAPI formats such as int64 have no JSON Schema validator; the type still applies.
+    if (k === "format") continue;
+    out[k] = k === "properties" ? Object.fromEntries(Object.entries(v).map(([p, s]) => [p, strict(s)])) : strict(v);
+  }
+  if (out["x-kubernetes-int-or-string"] && !out.anyOf) out.anyOf = [{ type: "integer" }, { type: "string" }];
+  if (out.properties && out.additionalProperties === undefined && !out["x-kubernetes-preserve-unknown-fields"]) out.additionalProperties = false;
+  return out;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const crdSchemas = new Map(
+  readdirSync(FIXTURES)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => JSON.parse(readFileSync(path.join(FIXTURES, f), "utf8")))
+    .map((fixture) => [`${fixture.apiVersion}/${fixture.kind}`, ajv.compile(strict(fixture.schema))]),
+);
+
+function validateCrd(object) {
+  const check = crdSchemas.get(`${object?.apiVersion}/${object?.kind}`);
+  if (!check) return undefined;
+  if (check(object)) return null;
+  return check.errors.map((e) => `${e.instancePath || "/"} ${e.message}${e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : ""}`).join("; ");
+}
+
 const modules = new Map();
 async function modelFor(apiVersion, kind) {
   const specifier = typeof apiVersion === "string" ? moduleFor(apiVersion) : undefined;
@@ -39,6 +81,8 @@ async function modelFor(apiVersion, kind) {
 async function validate(object) {
   const kind = object?.kind ?? "(no kind)";
   const name = object?.metadata?.name ?? "(no name)";
+  const crdError = validateCrd(object);
+  if (crdError !== undefined) return { kind, name, error: crdError };
   const Model = await modelFor(object?.apiVersion, object?.kind);
   if (!Model) return { kind, name, error: `no schema for apiVersion "${object?.apiVersion}" kind "${object?.kind}"` };
   try {

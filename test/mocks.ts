@@ -168,7 +168,13 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
       return { ...base, privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${fakeHex(name, 64)}\n-----END PRIVATE KEY-----\n`, publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${fakeHex(name + "p", 64)}\n-----END PUBLIC KEY-----\n` };
     case "tls:index/selfSignedCert:SelfSignedCert":
     case "tls:index/locallySignedCert:LocallySignedCert":
-      return { ...base, certPem: `-----BEGIN CERTIFICATE-----\n${fakeHex(name, 64)}\n-----END CERTIFICATE-----\n` };
+      // Seeded apart from the key of the same name, so a test can tell a certificate from a private key.
+      return { ...base, certPem: `-----BEGIN CERTIFICATE-----\n${fakeHex(`${name}/cert`, 64)}\n-----END CERTIFICATE-----\n` };
+    case "docker-build:index:Image":
+      // What the build pushes: the manifest digest, and the first tag as the reference.
+      return { ...base, digest: `sha256:${fakeHex(name, 64)}`, ref: `${inputs.tags?.[0] ?? name}@sha256:${fakeHex(name, 64)}` };
+    case "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+      return { ...base, associationId: `a-${fakeHex(name, 17)}`, associationArn: `arn:${PARTITION}:eks:${region}:${ACCOUNT}:podidentityassociation/${inputs.clusterName}/a-${fakeHex(name, 17)}` };
     case "random:index/randomPassword:RandomPassword":
       return { ...base, result: fakeHex(name, 32) };
     default:
@@ -273,6 +279,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly parents = new Map<string, string>();
   /** Dependency URNs by `type::name`, captured the same way. */
   readonly dependencies = new Map<string, string[]>();
+  /** Per-property dependency URNs by `type::name` (what stack policies follow when a value is unknown). */
+  readonly propertyDependencies = new Map<string, Record<string, string[]>>();
 
   constructor(readonly region: string) {}
 
@@ -283,6 +291,9 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     else if (type === "eks:index:Cluster") state = { ...inputs, ...eksComponentOutputs(name, inputs, this.region) };
     else if (args.custom) state = { ...inputs, ...computed(type, name, inputs, this.region) };
     else state = { ...inputs };
+    const id = args.custom ? (state.id ?? `${name}-id`) : undefined;
+    // The id the engine sees, recorded with the state so tests can follow references by id.
+    if (id !== undefined) state = { ...state, id };
     this.resources.push({
       type,
       name,
@@ -293,7 +304,6 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       dependencies: this.dependencies.get(`${type}::${name}`) ?? [],
       custom: args.custom ?? false,
     });
-    const id = args.custom ? (state.id ?? `${name}-id`) : undefined;
     return { id, state };
   }
 

@@ -11,11 +11,10 @@
 // `programStack` turns a whole program run under test/mocks.ts into the resources a stack policy receives:
 // URNs as the SDK builds them, parent and provider links, property dependencies, and props that are the
 // recorded inputs for custom resources (what a preview's planned state holds) and the outputs for components.
-import path from "node:path";
 import type { EnforcementLevel, Policies, PolicyPackConfig, PolicyProviderResource, PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
 import type { RecordingMocks } from "./mocks";
-import { PROJECT, ROOT, runWithMocks } from "./program";
+import { PROJECT, runProgram } from "./program";
 
 type AnyPolicy = Policies[number];
 
@@ -198,26 +197,14 @@ export interface Dependencies {
 }
 
 /**
- * Evaluates index.ts for a stack exactly as runProgram does, and also records what the SDK sends the engine
- * about each resource's dependencies (which test/mocks.ts does not keep): stack policies follow them to find
- * the VPC a flow log names or the cluster an instance joins when the value is an unknown id.
+ * Evaluates index.ts for a stack (runProgram, shared with the other test files) with what the SDK sends the engine
+ * about each resource's dependencies: stack policies follow them to find the VPC a flow log names or the cluster an
+ * instance joins when the value is an unknown id.
  */
 export async function runProgramForPolicies(stack: string, overrides: Record<string, unknown> = {}) {
+  const run = await runProgram(stack, overrides);
   const deps = new Map<string, Dependencies>();
-  const run = await runWithMocks(stack, overrides, () => {
-    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-    const monitor = (pulumi.runtime as any).getMonitor();
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, callback: any) => {
-      const propertyDependencies: Record<string, string[]> = {};
-      req.getPropertydependenciesMap().forEach((v: any, k: string) => {
-        propertyDependencies[k] = v.getUrnsList();
-      });
-      deps.set(`${req.getType()}::${req.getName()}`, { dependencies: req.getDependenciesList(), propertyDependencies });
-      return register(req, callback);
-    };
-    return require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
-  });
+  for (const [key, dependencies] of run.mocks.dependencies) deps.set(key, { dependencies, propertyDependencies: run.mocks.propertyDependencies.get(key) ?? {} });
   return { ...run, dependencies: deps };
 }
 

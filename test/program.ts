@@ -1,7 +1,8 @@
 // Evaluates the whole Pulumi program (index.ts) under resource mocks with a given stack's configuration,
 // the way `pulumi preview` would hand it over: Pulumi.yaml's declared defaults, then the stack file's values,
 // then any overrides, every value as the string the engine passes (arrays and objects as JSON).
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { RecordingMocks } from "./mocks";
@@ -52,9 +53,78 @@ export interface ProgramRun {
 /**
  * Runs index.ts in a fresh module registry with the mocks installed and waits until every resource has been
  * registered. `overrides` replace stack values by full key; `undefined` removes a key.
+ *
+ * The program is deterministic under the mocks, and most test files evaluate it for the same stacks, so within one
+ * jest run each (stack, overrides) is evaluated once and shared between files and workers through
+ * PROGRAM_CACHE_DIR (set by test/global-setup.mjs, removed by the teardown). A worker that finds another one
+ * evaluating the same run waits for its result. Without the variable (a file run on its own by another runner),
+ * every call evaluates.
  */
 export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
-  return runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>);
+  return sharedRun(["program", stack, overrides], () => runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>));
+}
+
+/**
+ * Evaluates once per jest run for a given key (a JSON-able description of what is evaluated), sharing the result
+ * between test files and workers through PROGRAM_CACHE_ENV; see runProgram. Errors are not shared.
+ */
+export async function sharedRun(key: unknown, evaluate: () => Promise<ProgramRun>): Promise<ProgramRun> {
+  const dir = process.env[PROGRAM_CACHE_ENV];
+  if (!dir) return evaluate();
+  const file = path.join(dir, `${createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 24)}.json`);
+  const lock = `${file}.lock`;
+  try {
+    closeSync(openSync(lock, "wx"));
+  } catch {
+    // Another worker evaluates this run: wait for its result, or evaluate after all if it gave up.
+    for (let waited = 0; waited < 180_000 && !existsSync(file) && existsSync(lock); waited += 100) await new Promise((r) => setTimeout(r, 100));
+    if (existsSync(file)) return revive(JSON.parse(readFileSync(file, "utf8")));
+    return evaluate();
+  }
+  try {
+    const run = await evaluate();
+    writeFileSync(`${file}.tmp`, JSON.stringify(serialize(run)));
+    renameSync(`${file}.tmp`, file);
+    return run;
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** The environment variable naming the per-run directory runProgram shares evaluations through. */
+export const PROGRAM_CACHE_ENV = "EVENTSTACK_PROGRAM_CACHE_DIR";
+
+interface SerializedRun {
+  region: string;
+  resources: RecordingMocks["resources"];
+  calls: RecordingMocks["calls"];
+  parents: [string, string][];
+  dependencies: [string, string[]][];
+  propertyDependencies: [string, Record<string, string[]>][];
+  outputs: Record<string, unknown>;
+}
+
+function serialize(run: ProgramRun): SerializedRun {
+  const m = run.mocks;
+  return {
+    region: m.region,
+    resources: m.resources,
+    calls: m.calls,
+    parents: [...m.parents],
+    dependencies: [...m.dependencies],
+    propertyDependencies: [...m.propertyDependencies],
+    outputs: run.outputs,
+  };
+}
+
+function revive(s: SerializedRun): ProgramRun {
+  const mocks = new RecordingMocks(s.region);
+  mocks.resources.push(...s.resources);
+  mocks.calls.push(...s.calls);
+  for (const [k, v] of s.parents) mocks.parents.set(k, v);
+  for (const [k, v] of s.dependencies) mocks.dependencies.set(k, v);
+  for (const [k, v] of s.propertyDependencies) mocks.propertyDependencies.set(k, v);
+  return { mocks, outputs: s.outputs };
 }
 
 /**
@@ -89,13 +159,19 @@ async function jestIsolated(body: (pulumi: Pulumi) => Promise<void>): Promise<vo
   await body(pulumi);
 }
 
-/** Records each resource's parent URN and dependencies: the mock interface itself does not pass them on. */
+/** Records each resource's parent URN and dependencies (per resource and per property): the mock interface does not pass them on. */
 function captureParents(pulumi: Pulumi, mocks: RecordingMocks) {
   const monitor = (pulumi.runtime as any).getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: any) => {
-    mocks.parents.set(`${req.getType()}::${req.getName()}`, req.getParent());
-    mocks.dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+    const key = `${req.getType()}::${req.getName()}`;
+    mocks.parents.set(key, req.getParent());
+    mocks.dependencies.set(key, req.getDependenciesList());
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((v: any, k: string) => {
+      propertyDependencies[k] = v.getUrnsList();
+    });
+    mocks.propertyDependencies.set(key, propertyDependencies);
     return register(req, callback);
   };
 }
@@ -103,7 +179,9 @@ function captureParents(pulumi: Pulumi, mocks: RecordingMocks) {
 async function resolveAll(pulumi: Pulumi, program: Record<string, unknown>): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) {
-    out[key] = pulumi.Output.isInstance(value) ? await new Promise((resolve) => value.apply(resolve)) : value;
+    // pulumi.output unwraps Outputs nested in plain objects too (e.g. a record of role ARNs), as the engine does.
+    const resolved = pulumi.output(value) as import("@pulumi/pulumi").Output<unknown>;
+    out[key] = await new Promise((resolve) => resolved.apply(resolve));
   }
   return out;
 }

@@ -2,7 +2,7 @@
 //
 // Creates the NLB, its listener, target group and security groups (./load-balancer.ts) and the HTTP API with its
 // VPC link, authorizer, routes, stage, access logs and optional custom domain (./http-api.ts). The pods are bound
-// to `targetGroupArn` by a TargetGroupBinding, created with the workloads (components/services.ts), which admits
+// to `targetGroupArn` by a TargetGroupBinding, created with ingest's Workload (components/workload), which admits
 // `loadBalancerSecurityGroupId` on the pods' port.
 //
 // Expects from its caller: the AWS provider, the VPC and its private subnets, the nodes' security group and the

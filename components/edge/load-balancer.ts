@@ -1,7 +1,7 @@
 // The internal Network Load Balancer between API Gateway's VPC link and the ingest pods.
 //
 // Pulumi owns the NLB, its listener and its target group (target type `ip`: pod IPs, no NodePort hop); the AWS Load
-// Balancer Controller only registers and deregisters pods through a TargetGroupBinding (components/services.ts).
+// Balancer Controller only registers and deregisters pods through a TargetGroupBinding (components/workload).
 // No Service of type LoadBalancer exists, so nothing creates a second load balancer behind the program's back.
 //
 // Security groups, the whole path:
@@ -26,7 +26,7 @@ export interface InternalLoadBalancerArgs {
   healthCheckPath?: string;
   /** The listener's port. Default 80 (plain TCP inside the VPC; TLS ends at API Gateway). */
   listenerPort?: number;
-  /** Seconds the NLB keeps draining a deregistered pod's connections. Default 60 (see components/services.ts). */
+  /** Seconds the NLB keeps draining a deregistered pod's connections. Default 60; index.ts keeps it within ingest's preStop delay plus its shutdown timeout. */
   deregistrationDelaySeconds?: number;
 }
 

@@ -1,0 +1,101 @@
+// The pre-deploy step: the processor image's `migrate` command (apps/processor/src/migrate.ts), as a Kubernetes Job.
+//
+// It applies the SQL migrations, creates the least-privilege database roles (the processor's and a read-only one,
+// granted rds_iam so they log in with IAM auth tokens) and checks the Kafka topics (Pulumi creates them through MSK's
+// topic API, components/kafka.ts, so it finds them present). Every step is idempotent. It connects as the master user,
+// whose password RDS keeps in Secrets Manager: the Job gets the secret's ARN, never its value, and reads it with its
+// own Pod Identity role (components/workload-iam.ts, `migrate`).
+//
+// Pulumi waits for the Job to complete, and both Deployments depend on it, so new pods never start against an
+// unmigrated schema. The Job is replaced, so it runs again, whenever its pod template changes (a new image digest or
+// new settings); its name is generated for that reason.
+//
+// Expects from its caller: the Kubernetes and AWS providers, the cluster name, the namespace, the processor image, the
+// migrate role ARN and the non-secret environment (endpoints, names, the master secret's ARN).
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createPodIdentity, type PodWorkloadArgs } from "./workload/identity";
+import { networkPolicy } from "./workload/manifests";
+import { container, meshAnnotations, podSpec, recommendedLabels, type Resources, selectorLabels, WORKLOAD_NODE_SELECTOR } from "./workload/pod";
+
+export interface MigrateJobArgs extends PodWorkloadArgs {
+  /** The command. Default `node dist/src/migrate.js` (apps/processor/package.json "migrate"). */
+  command?: string[];
+  /** Container resources. Default 100m CPU, 256Mi requested, 512Mi limit. */
+  resources?: Resources;
+  /** Attempts before the Job fails. Default 3. */
+  backoffLimit?: number;
+  /** Wall-clock bound of the whole Job (seconds). Default 900: a paused Aurora Serverless v2 takes ~15 s to resume. */
+  activeDeadlineSeconds?: number;
+}
+
+export const MIGRATE_JOB_DEFAULTS = {
+  name: "migrate",
+  serviceAccountName: "migrate",
+  command: ["node", "dist/src/migrate.js"],
+  resources: { cpuRequest: "100m", memoryRequest: "256Mi", memoryLimit: "512Mi" } satisfies Resources,
+  backoffLimit: 3,
+  activeDeadlineSeconds: 900,
+  terminationGracePeriodSeconds: 30,
+};
+
+export class MigrateJob extends pulumi.ComponentResource {
+  /** Depend on this to start only after the migrations and roles are in place. */
+  readonly job: k8s.batch.v1.Job;
+  readonly serviceAccountName: string;
+
+  constructor(name: string, args: MigrateJobArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:apps:MigrateJob", name, {}, opts);
+    const out = createMigrateJob(name, args, this, opts.provider);
+    this.job = out.job;
+    this.serviceAccountName = out.serviceAccountName;
+    this.registerOutputs({ jobName: out.job.metadata.name, serviceAccountName: this.serviceAccountName });
+  }
+}
+
+export function createMigrateJob(name: string, args: MigrateJobArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const d = MIGRATE_JOB_DEFAULTS;
+  const serviceAccountName = args.serviceAccountName ?? d.serviceAccountName;
+  const k8sOpts = { parent, provider: args.kubernetesProvider };
+  const namespace = args.namespace as string;
+  const labels = recommendedLabels({ name: d.name, component: "migration", version: args.version });
+
+  const { serviceAccount, association } = createPodIdentity(
+    name,
+    { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn },
+    { parent, provider, kubernetesProvider: args.kubernetesProvider },
+  );
+  new k8s.networking.v1.NetworkPolicy(
+    `${name}-network-policy`,
+    networkPolicy(
+      { name: d.name, namespace, labels },
+      { podSelector: selectorLabels(d.name), ingressPorts: [], vpcCidr: args.vpcCidr, dataPorts: args.dataPorts, awsApis: true },
+    ),
+    k8sOpts,
+  );
+
+  const job = new k8s.batch.v1.Job(
+    `${name}-job`,
+    {
+      // No name: Pulumi generates one, so a changed template creates a new Job (which runs) before the old is deleted.
+      metadata: { namespace, labels },
+      spec: {
+        backoffLimit: args.backoffLimit ?? d.backoffLimit,
+        activeDeadlineSeconds: args.activeDeadlineSeconds ?? d.activeDeadlineSeconds,
+        template: {
+          metadata: { labels, annotations: meshAnnotations(args.dataPorts) },
+          spec: podSpec({
+            serviceAccountName,
+            restartPolicy: "Never",
+            terminationGracePeriodSeconds: d.terminationGracePeriodSeconds,
+            nodeSelector: WORKLOAD_NODE_SELECTOR,
+            containers: [container({ name: d.name, image: args.image, command: args.command ?? d.command, env: args.env, resources: args.resources ?? d.resources })],
+          }),
+        },
+      },
+    },
+    { ...k8sOpts, dependsOn: [association, ...args.meshReady, ...(args.dependsOn ?? [])] },
+  );
+  return { serviceAccount, association, job, serviceAccountName };
+}
