@@ -232,7 +232,9 @@ export const FIELDS = {
   "ingest.targetCpuUtilization": f("integer", integer(10, 95)),
   "ingest.maxBatchEvents": f("integer", integer(1, 10000)),
   "ingest.maxBodyBytes": f("integer", integer(1024, 10 * 1024 * 1024)),
-  "ingest.maxEventDataBytes": f("integer", integer(1, 1024 * 1024)),
+  // A record carries the data plus the CloudEvents headers and must fit ingest's KAFKA_MAX_BATCH_BYTES (1,000,000,
+  // under MSK's default message.max.bytes of 1 MiB); ingest itself refuses to start past that, so refuse it here.
+  "ingest.maxEventDataBytes": f("integer", integer(1, 900_000, "an integer from 1 to 900000 (its Kafka record, headers included, must stay under 1,000,000 bytes)")),
   "processor.minReplicas": f("integer", integer(1, 1000)),
   "processor.maxReplicas": f("integer", integer(1, 1000)),
   "processor.lagThreshold": f("integer", integer(1)),
