@@ -20,8 +20,14 @@ describe("GitHub Actions workflows", () => {
   });
 
   test("ci runs the services script, the type-check and the README's test command", () => {
-    const steps = parse(workflow("ci.yml")).jobs.test.steps.map((s: any) => s.run).filter(Boolean);
-    expect(steps).toEqual(["npm ci", "npm run typecheck", "npm run services:up", "npm test", "npm run services:down"]);
+    const job = parse(workflow("ci.yml")).jobs.test;
+    const steps = job.steps.map((s: any) => s.run).filter(Boolean);
+    expect(steps.slice(1)).toEqual(["npm ci", "npm run typecheck", "npm run services:up", "npm test", "npm run services:down"]);
+    // PostgreSQL and Redis are installed on the machine (the fault tests restart them), never service containers.
+    expect(job.container).toBe("debian:12");
+    expect(job).not.toHaveProperty("services");
+    expect(steps[0]).toMatch(/apt-get install -y --no-install-recommends .*\bpostgresql redis-server openjdk-17-jdk-headless maven\b/);
+    expect(steps[0]).toContain("/etc/postgresql/*/main/pg_hba.conf");
     expect(parse(workflow("ci.yml")).permissions).toEqual({ contents: "read" });
   });
 
