@@ -90,8 +90,8 @@ async function applyMigrations(client: pg.Client, log: Logger): Promise<{ applie
 
 /**
  * Two login roles without passwords (on Aurora they authenticate with IAM tokens via rds_iam; locally trust
- * auth applies): the processor may SELECT/INSERT/UPDATE exactly its tables (no DELETE, no DDL); the reader
- * may only SELECT them. Role names are validated identifiers (config.ts) and quoted here.
+ * auth applies): the processor may SELECT/INSERT/UPDATE exactly its tables (no DELETE, no DDL outside its
+ * own session's temporary staging table); the reader may only SELECT them. Role names are validated identifiers (config.ts) and quoted here.
  */
 async function ensureRoles(client: pg.Client, config: Config): Promise<MigrationResult["roles"]> {
   const processor = client.escapeIdentifier(config.roles.processor);
@@ -107,6 +107,9 @@ async function ensureRoles(client: pg.Client, config: Config): Promise<Migration
   }
   const tables = TABLES.map((t) => client.escapeIdentifier(t)).join(", ");
   await client.query(`GRANT SELECT, INSERT, UPDATE ON ${tables} TO ${processor}`);
+  // The processor stages each batch in a temporary table (store.ts). PUBLIC has TEMPORARY by default, but a
+  // hardened database revokes it from PUBLIC, so the grant is explicit.
+  await client.query(`GRANT TEMPORARY ON DATABASE ${database} TO ${processor}`);
   await client.query(`GRANT SELECT ON ${tables} TO ${reader}`);
   return { processor: config.roles.processor, reader: config.roles.reader, rdsIam };
 }
