@@ -8,6 +8,7 @@ import { loadConfig, type Config } from "./config.js";
 import { ConfigError, ErrorCodes, ProcessorError } from "./errors.js";
 import { ensureTopics, type TopicPlan } from "./kafka.js";
 import { createLogger } from "./logger.js";
+import { resolveSecrets } from "./secrets.js";
 import { poolConfig } from "./store.js";
 
 /**
@@ -124,14 +125,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(78);
   }
   const log = createLogger(config.logLevel, { command: "migrate" });
-  migrate(config, log).then(
-    (r) => {
-      log.info({ applied: r.applied, alreadyApplied: r.alreadyApplied.length }, "migrate finished");
-      process.exit(0);
-    },
-    (err) => {
-      log.fatal({ err, code: (err as ProcessorError).code }, "migrate failed");
-      process.exit(1);
-    },
-  );
+  resolveSecrets(config)
+    .then((resolved) => migrate(resolved, log))
+    .then(
+      (r) => {
+        log.info({ applied: r.applied, alreadyApplied: r.alreadyApplied.length }, "migrate finished");
+        process.exit(0);
+      },
+      (err) => {
+        log.fatal({ err, code: (err as ProcessorError).code }, "migrate failed");
+        process.exit(err instanceof ConfigError ? 78 : 1);
+      },
+    );
 }
