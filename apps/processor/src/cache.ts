@@ -36,6 +36,16 @@ export interface CachedMinute {
   subjects: number;
 }
 
+/**
+ * After an ElastiCache failover the primary endpoint's DNS name points at the promoted replica, but an open
+ * connection still reaches the old primary, now a replica answering READONLY (or LOADING while it resyncs).
+ * Reconnecting resolves the name again and reaches the new primary. The failed command is not re-sent (with
+ * the offline queue off it could not be): a write is repaired later, a read falls back to PostgreSQL.
+ */
+export function reconnectOnError(err: Error): boolean {
+  return err.message.startsWith("READONLY") || err.message.startsWith("LOADING");
+}
+
 export function redisOptions(config: Config): RedisOptions {
   const c = config.redis;
   return {
@@ -55,6 +65,7 @@ export function redisOptions(config: Config): RedisOptions {
     retryStrategy: (attempt) => Math.min(attempt * 200, CACHE_DEFAULTS.maxReconnectDelayMs),
     // The ready check runs INFO, which ElastiCache allows; nothing here issues CONFIG (which it forbids).
     enableReadyCheck: true,
+    reconnectOnError,
   };
 }
 

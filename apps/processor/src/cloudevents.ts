@@ -9,6 +9,8 @@
  * lengths for the key columns (a btree entry must fit in a page).
  */
 
+import { parseRfc3339 } from "./timestamp.js";
+
 export type DecodeFailureReason = "undecodable" | "invalid_cloudevent";
 
 export interface CloudEvent {
@@ -18,6 +20,10 @@ export interface CloudEvent {
   specversion: "1.0";
   /** RFC 3339 text as sent, or the Kafka record timestamp when the event has no `time` (see docs). */
   time: string;
+  /** `time` as epoch microseconds (what PostgreSQL stores). */
+  timeMicros: bigint;
+  /** Start of the UTC minute of `time`, epoch milliseconds: the event's rollup minute. */
+  minuteMs: number;
   timeFromRecord: boolean;
   subject: string | null;
   datacontenttype: string | null;
@@ -45,7 +51,6 @@ export const LIMITS = {
 
 const STRUCTURED = "application/cloudevents+json";
 const CONTEXT_ATTRIBUTES = new Set(["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema"]);
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -79,6 +84,10 @@ export function decodeCloudEvent(record: RecordLike): DecodeResult {
 function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
   const out = new Map<string, string>();
   for (const [k, v] of raw) {
+    // Every header this reads starts with c (ce_*, content-type) or t (traceparent, tracestate): others
+    // (x-request-id, an application's own) are skipped without decoding.
+    const first = typeof k === "string" ? k.charCodeAt(0) : k[0];
+    if (first !== 0x63 && first !== 0x74) continue;
     const key = typeof k === "string" ? k : decodeUtf8(k, "a header name");
     // Kafka header names are case-sensitive, the binding's ce_ prefix and content-type are lower case.
     if (!key.startsWith("ce_") && key !== "content-type" && key !== "traceparent" && key !== "tracestate") continue;
@@ -88,6 +97,10 @@ function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
 }
 
 function decodeUtf8(bytes: Buffer, what: string): string {
+  // toString replaces every invalid sequence with U+FFFD, so a result without one proves the bytes valid;
+  // only then (invalid bytes, or a genuine U+FFFD) does the slower strict decoder decide.
+  const text = bytes.toString("utf8");
+  if (!text.includes("\uFFFD")) return text;
   try {
     return utf8.decode(bytes);
   } catch {
@@ -224,14 +237,20 @@ function validate(
     subject = keyAttribute(a.subject, label("subject"));
   }
   let time: string;
+  let timeMicros: bigint;
+  let minuteMs: number;
   let timeFromRecord = false;
   if (a.time !== undefined) {
-    if (!RFC3339.test(a.time) || Number.isNaN(Date.parse(a.time))) {
-      throw new Invalid("invalid_cloudevent", `${label("time")} is not an RFC 3339 timestamp: "${a.time}"`);
-    }
+    const parsed = parseRfc3339(a.time);
+    if (!parsed.ok) throw new Invalid("invalid_cloudevent", `${label("time")} is not an RFC 3339 timestamp (${parsed.why}): "${a.time}"`);
     time = a.time;
+    timeMicros = parsed.micros;
+    minuteMs = parsed.minuteMs;
   } else {
-    time = new Date(Number(record.timestamp)).toISOString();
+    const ms = Number(record.timestamp);
+    time = new Date(ms).toISOString();
+    timeMicros = record.timestamp * 1000n;
+    minuteMs = Math.floor(ms / 60_000) * 60_000;
     timeFromRecord = true;
   }
   for (const [name, v] of [["datacontenttype", a.datacontenttype], ["dataschema", a.dataschema]] as const) {
@@ -243,6 +262,8 @@ function validate(
     type,
     specversion: "1.0",
     time,
+    timeMicros,
+    minuteMs,
     timeFromRecord,
     subject,
     datacontenttype: a.datacontenttype ?? null,

@@ -14,7 +14,7 @@ export const DEFAULTS = {
   CONSUMER_GROUP: "eventstack-processor",
   KAFKA_TOPIC_PARTITIONS: 6,
   BATCH_MAX_RECORDS: 5000,
-  KAFKA_FETCH_MAX_BYTES: 8 * 1024 * 1024,
+  KAFKA_FETCH_MAX_BYTES: 1024 * 1024,
   KAFKA_SESSION_TIMEOUT_MS: 30_000,
   PGHOST: "127.0.0.1",
   PGPORT: 5432,
@@ -76,6 +76,10 @@ export interface Config {
     tls: PgTls;
     caFile: string | undefined;
     poolMax: number;
+    /** Secrets Manager secret {"username","password"} to log in with (secrets.ts); the migrate Job's master secret. */
+    passwordSecretArn: string | undefined;
+    /** Whether PGUSER was given (otherwise the user comes from the secret, or the default). */
+    userFromEnv: boolean;
   };
   redis: {
     host: string;
@@ -83,6 +87,8 @@ export interface Config {
     tls: boolean;
     username: string | undefined;
     password: string | undefined;
+    /** Secrets Manager secret {"username","password"} of the ElastiCache RBAC user (secrets.ts). */
+    authSecretArn: string | undefined;
     keyPrefix: string;
     ttlSeconds: number;
   };
@@ -101,6 +107,7 @@ type Env = Record<string, string | undefined>;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const ROLE = /^[a-z_][a-z0-9_]{0,62}$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+$/;
 
 /**
  * Reads and validates the environment. Every problem is collected and reported at once; each message names
@@ -181,6 +188,18 @@ export function loadConfig(env: Env = process.env): Config {
   const redisUsername = read("REDIS_USERNAME");
   const redisPassword = read("REDIS_PASSWORD");
   if (redisUsername && !redisPassword) problems.push(`REDIS_PASSWORD is required when REDIS_USERNAME is set (ElastiCache RBAC users authenticate with both)`);
+  const secretArn = (name: string) => {
+    const raw = read(name);
+    if (raw !== undefined && !SECRET_ARN.test(raw)) problems.push(`${name} must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>), got "${raw}"`);
+    return raw;
+  };
+  const redisSecretArn = secretArn("REDIS_AUTH_SECRET_ARN");
+  if (redisSecretArn && (redisUsername || redisPassword)) {
+    problems.push(`REDIS_AUTH_SECRET_ARN cannot be combined with REDIS_USERNAME or REDIS_PASSWORD (the secret holds both)`);
+  }
+  const pgSecretArn = secretArn("PG_MASTER_SECRET_ARN");
+  if (pgSecretArn && read("PGPASSWORD")) problems.push(`PG_MASTER_SECRET_ARN cannot be combined with PGPASSWORD (the secret holds the password)`);
+  if (pgSecretArn && pgAuth === "iam") problems.push(`PG_MASTER_SECRET_ARN cannot be combined with PG_AUTH "iam" (IAM authentication uses no password)`);
 
   const fault = read("PROCESSOR_FAULT_AFTER_DB_COMMIT");
   if (fault !== undefined && fault !== "exit") problems.push(`PROCESSOR_FAULT_AFTER_DB_COMMIT must be "exit" or unset, got "${fault}"`);
@@ -210,6 +229,8 @@ export function loadConfig(env: Env = process.env): Config {
       tls: pgTls,
       caFile: read("PG_CA_FILE"),
       poolMax: int("PG_POOL_MAX", DEFAULTS.PG_POOL_MAX, 2, 100) as number,
+      passwordSecretArn: pgSecretArn,
+      userFromEnv: read("PGUSER") !== undefined,
     },
     redis: {
       host: read("REDIS_HOST") ?? DEFAULTS.REDIS_HOST,
@@ -217,6 +238,7 @@ export function loadConfig(env: Env = process.env): Config {
       tls: bool("REDIS_TLS", DEFAULTS.REDIS_TLS),
       username: redisUsername,
       password: redisPassword,
+      authSecretArn: redisSecretArn,
       keyPrefix: env.REDIS_KEY_PREFIX ?? DEFAULTS.REDIS_KEY_PREFIX,
       ttlSeconds: int("CACHE_TTL_SECONDS", DEFAULTS.CACHE_TTL_SECONDS, 60, 90 * 24 * 3600) as number,
     },

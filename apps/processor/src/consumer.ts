@@ -19,6 +19,8 @@ import { isPermanentDataError, type MinuteRollup, type Store, type StoredEvent, 
 import { contextFromTraceHeaders, tracer } from "./tracing.js";
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+/** What a batch's store step achieved, summed over its attempts and bisection halves. */
+type StoreTotals = Pick<WriteResult, "inserted" | "rollups">;
 type DeadLetterReason = DecodeFailureReason | "store_rejected";
 
 interface Decoded extends StoredEvent {
@@ -35,6 +37,8 @@ export const CONSUMER_DEFAULTS = {
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 60_000,
   fetchMaxWaitMs: 1_000,
+  /** Floor of the per-partition fetch limit (see fetchSizes). */
+  minPartitionFetchBytes: 64 * 1024,
   /** Failed cache writes awaiting repair; beyond this the oldest entries are left to expire by TTL. */
   maxRepairEntries: 100_000,
   repairIntervalMs: 2_000,
@@ -80,7 +84,7 @@ export class Processor {
       sessionTimeout: config.kafka.sessionTimeoutMs,
       rebalanceTimeout: Math.max(CONSUMER_DEFAULTS.rebalanceTimeoutMs, config.kafka.sessionTimeoutMs),
       heartbeatInterval: CONSUMER_DEFAULTS.heartbeatIntervalMs,
-      maxBytes: config.kafka.fetchMaxBytes,
+      ...fetchSizes(config),
       maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
     });
     this.#producer = createDlqProducer(config);
@@ -187,9 +191,12 @@ export class Processor {
     });
     const eventSpans = this.#eventSpans(good, batchSpan);
 
-    const result: WriteResult = { inserted: 0, rollups: [] };
+    const result: StoreTotals = { inserted: 0, rollups: [] };
+    const decoded = performance.now();
+    let stored = decoded;
     try {
       await this.#untilDone("store", () => this.#storeBisecting(good, bad, result));
+      stored = performance.now();
       if (bad.length > 0) await this.#untilDone("dead_letter", () => this.#deadLetter(bad));
     } catch (err) {
       for (const s of [batchSpan, ...eventSpans]) s.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }).end();
@@ -202,18 +209,29 @@ export class Processor {
     // the Kafka offset commit, the window an at-least-once consumer must survive.
     if (this.#deps.config.faultAfterDbCommit === "exit") process.kill(process.pid, "SIGKILL");
 
+    const deadLettered = performance.now();
     await this.#commitOffsets(messages);
+    const committed = performance.now();
     const rejected = bad.filter((b) => b.reason === "store_rejected").length;
     const duplicates = good.length - rejected - result.inserted;
     await this.#writeCache(await this.#rollupsToCache(good, result, duplicates));
 
     metrics.events.inc({ outcome: "stored" }, result.inserted);
     metrics.events.inc({ outcome: "duplicate" }, duplicates);
+    const finished = performance.now();
     metrics.batchSize.observe(messages.length);
-    metrics.batchDuration.observe((performance.now() - started) / 1000);
+    metrics.batchDuration.observe((finished - started) / 1000);
     batchSpan.setAttribute("eventstack.events.inserted", result.inserted);
     for (const s of [batchSpan, ...eventSpans]) s.end();
-    log.debug({ records: messages.length, inserted: result.inserted, deadLetters: bad.length, trace_id: batchSpan.spanContext().traceId }, "batch committed");
+    if (log.isLevelEnabled("debug")) {
+      // Where a batch's time goes, for profiling (the benchmark reads these lines): retries are inside store.
+      const ms = (a: number, b: number) => Math.round((b - a) * 100) / 100;
+      const stagesMs = { decode: ms(started, decoded), store: ms(decoded, stored), deadLetter: ms(stored, deadLettered), offsets: ms(deadLettered, committed), cache: ms(committed, finished) };
+      log.debug(
+        { records: messages.length, inserted: result.inserted, deadLetters: bad.length, durationMs: ms(started, finished), stagesMs, trace_id: batchSpan.spanContext().traceId },
+        "batch committed",
+      );
+    }
   }
 
   /**
@@ -255,7 +273,7 @@ export class Processor {
    * Results accumulate in `acc` across retries, so halves committed before an outage interrupted the
    * bisection still reach the cache and the counters.
    */
-  async #storeBisecting(events: Decoded[], deadLetters: DeadLetter[], acc: WriteResult): Promise<void> {
+  async #storeBisecting(events: Decoded[], deadLetters: DeadLetter[], acc: StoreTotals): Promise<void> {
     // Dead letters found by an attempt that then failed are found again by the retry: do not keep both.
     const before = deadLetters.length;
     try {
@@ -266,9 +284,11 @@ export class Processor {
     }
   }
 
-  async #storeOrBisect(events: Decoded[], deadLetters: DeadLetter[], acc: WriteResult): Promise<void> {
+  async #storeOrBisect(events: Decoded[], deadLetters: DeadLetter[], acc: StoreTotals): Promise<void> {
     try {
       const r = await this.#deps.store.writeBatch(events);
+      if (r.copyConflict) this.#deps.metrics.storeWrites.inc({ path: "copy_conflict" });
+      this.#deps.metrics.storeWrites.inc({ path: r.path });
       acc.inserted += r.inserted;
       acc.rollups.push(...r.rollups);
     } catch (err) {
@@ -337,13 +357,13 @@ export class Processor {
    * and then died (or lost the COMMIT reply) before its cache write, which would otherwise stay missing or
    * stale in Redis.
    */
-  async #rollupsToCache(good: Decoded[], result: WriteResult, duplicates: number): Promise<MinuteRollup[]> {
+  async #rollupsToCache(good: Decoded[], result: StoreTotals, duplicates: number): Promise<MinuteRollup[]> {
     const changed = latestRollups(result.rollups);
     if (duplicates <= 0) return changed;
     const have = new Set(changed.map((r) => rollupKey(r.type, r.minute)));
     const missing = new Map<string, { type: string; minute: Date }>();
     for (const { event } of good) {
-      const minute = new Date(Math.floor(Date.parse(event.time) / 60_000) * 60_000);
+      const minute = new Date(event.minuteMs);
       const key = rollupKey(event.type, minute);
       if (!have.has(key)) missing.set(key, { type: event.type, minute });
     }
@@ -433,6 +453,17 @@ export class Processor {
     }
     return out;
   }
+}
+
+/**
+ * Fetch response limits. The client's cost of parsing a response grows faster than its size (each read
+ * walks the response's chunk list from the start: @platformatic/dynamic-buffer 0.3.1), so responses are kept
+ * small: KAFKA_FETCH_MAX_BYTES in all (1 MiB by default, measured in docs/processor.md#benchmark) and a quarter
+ * of that per partition, so that a backlogged partition does not fill every response alone.
+ */
+export function fetchSizes(config: Config): { maxBytes: number; maxBytesPerPartition: number } {
+  const maxBytes = config.kafka.fetchMaxBytes;
+  return { maxBytes, maxBytesPerPartition: Math.max(CONSUMER_DEFAULTS.minPartitionFetchBytes, Math.floor(maxBytes / 4)) };
 }
 
 /** For each rollup key the value with the highest count, i.e. the latest committed one. */

@@ -66,6 +66,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly storeWrites = new Counter({
+    name: "processor_store_writes_total",
+    help: "PostgreSQL batch transactions by path: copy (every event new), merge (batch with stored duplicates), copy_conflict (a copy rolled back on a stored duplicate, then merged).",
+    labelNames: ["path"] as const,
+    registers: [this.registry],
+  });
+
   readonly offsetCommitErrors = new Counter({
     name: "processor_offset_commit_errors_total",
     help: "Kafka offset commits that failed after the data was stored (the records will be redelivered and deduplicated).",

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from "./config.js";
 import { ConfigError, ErrorCodes, ProcessorError } from "./errors.js";
 import { ensureTopics, type TopicPlan } from "./kafka.js";
 import { createLogger } from "./logger.js";
+import { resolveSecrets } from "./secrets.js";
 import { poolConfig } from "./store.js";
 
 /**
@@ -90,8 +91,8 @@ async function applyMigrations(client: pg.Client, log: Logger): Promise<{ applie
 
 /**
  * Two login roles without passwords (on Aurora they authenticate with IAM tokens via rds_iam; locally trust
- * auth applies): the processor may SELECT/INSERT/UPDATE exactly its tables (no DELETE, no DDL); the reader
- * may only SELECT them. Role names are validated identifiers (config.ts) and quoted here.
+ * auth applies): the processor may SELECT/INSERT/UPDATE exactly its tables (no DELETE, no DDL outside its
+ * own session's temporary staging table); the reader may only SELECT them. Role names are validated identifiers (config.ts) and quoted here.
  */
 async function ensureRoles(client: pg.Client, config: Config): Promise<MigrationResult["roles"]> {
   const processor = client.escapeIdentifier(config.roles.processor);
@@ -107,6 +108,9 @@ async function ensureRoles(client: pg.Client, config: Config): Promise<Migration
   }
   const tables = TABLES.map((t) => client.escapeIdentifier(t)).join(", ");
   await client.query(`GRANT SELECT, INSERT, UPDATE ON ${tables} TO ${processor}`);
+  // The processor stages each batch in a temporary table (store.ts). PUBLIC has TEMPORARY by default, but a
+  // hardened database revokes it from PUBLIC, so the grant is explicit.
+  await client.query(`GRANT TEMPORARY ON DATABASE ${database} TO ${processor}`);
   await client.query(`GRANT SELECT ON ${tables} TO ${reader}`);
   return { processor: config.roles.processor, reader: config.roles.reader, rdsIam };
 }
@@ -121,14 +125,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(78);
   }
   const log = createLogger(config.logLevel, { command: "migrate" });
-  migrate(config, log).then(
-    (r) => {
-      log.info({ applied: r.applied, alreadyApplied: r.alreadyApplied.length }, "migrate finished");
-      process.exit(0);
-    },
-    (err) => {
-      log.fatal({ err, code: (err as ProcessorError).code }, "migrate failed");
-      process.exit(1);
-    },
-  );
+  resolveSecrets(config)
+    .then((resolved) => migrate(resolved, log))
+    .then(
+      (r) => {
+        log.info({ applied: r.applied, alreadyApplied: r.alreadyApplied.length }, "migrate finished");
+        process.exit(0);
+      },
+      (err) => {
+        log.fatal({ err, code: (err as ProcessorError).code }, "migrate failed");
+        process.exit(err instanceof ConfigError ? 78 : 1);
+      },
+    );
 }

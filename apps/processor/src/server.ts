@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { createLogger } from "./logger.js";
+import { resolveSecrets } from "./secrets.js";
 import { startService } from "./service.js";
 import { startTracing } from "./tracing.js";
 
@@ -17,6 +18,10 @@ try {
 }
 
 const log = createLogger(config.logLevel);
+config = await resolveSecrets(config).catch((err) => {
+  log.fatal({ err: { message: (err as Error).message } }, "reading secrets failed");
+  process.exit(78);
+});
 const tracing = startTracing(config);
 const service = await startService(config, log).catch((err) => {
   log.fatal({ err }, "start-up failed");

@@ -4,6 +4,7 @@ import { Signer } from "@aws-sdk/rds-signer";
 import type { Logger } from "pino";
 import type { CloudEvent } from "./cloudevents.js";
 import type { Config } from "./config.js";
+import { CREATE_STAGING, isUniqueViolation, uniqueInKeyOrder, writeByCopy, writeByMerge } from "./write-batch.js";
 
 /** A type-minute rollup as PostgreSQL holds it after a commit: the authoritative value for the cache. */
 export interface MinuteRollup {
@@ -24,6 +25,10 @@ export interface WriteResult {
   inserted: number;
   /** Every rollup this batch changed, with its value after the commit. */
   rollups: MinuteRollup[];
+  /** Which write path stored it (write-batch.ts). */
+  path: "copy" | "merge";
+  /** A COPY was tried first and rolled back because the batch held an event already stored. */
+  copyConflict: boolean;
 }
 
 const STORE_DEFAULTS = {
@@ -31,41 +36,6 @@ const STORE_DEFAULTS = {
   connectionTimeoutMs: 5_000,
   idleTimeoutMs: 30_000,
 } as const;
-
-/**
- * One statement is the batch's transaction: the events insert, the new-subject insert and the rollup upsert
- * are data-modifying CTEs of a single INSERT, so they commit or roll back together, and the rollups are
- * computed only from the rows the events insert actually returned (new ones; ON CONFLICT DO NOTHING returns
- * nothing for a duplicate). Rows are inserted in key order so two consumers writing overlapping batches
- * during a rebalance take row locks in the same order and do not deadlock.
- */
-const WRITE_BATCH = `
-WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[],
-                       $8::bytea[], $9::jsonb[], $10::int[], $11::bigint[])
-    AS t(source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset)
-),
-inserted AS (
-  INSERT INTO events (source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset)
-  SELECT * FROM input ORDER BY source, id
-  ON CONFLICT (source, id) DO NOTHING
-  RETURNING type, date_trunc('minute', time, 'UTC') AS minute, subject
-),
-new_subjects AS (
-  INSERT INTO rollup_minute_subjects (type, minute, subject)
-  SELECT DISTINCT type, minute, subject FROM inserted WHERE subject IS NOT NULL ORDER BY 1, 2, 3
-  ON CONFLICT DO NOTHING
-  RETURNING type, minute
-),
-deltas AS (
-  SELECT e.type, e.minute, e.n, COALESCE(s.n, 0) AS s
-  FROM (SELECT type, minute, count(*) AS n FROM inserted GROUP BY 1, 2) e
-  LEFT JOIN (SELECT type, minute, count(*) AS n FROM new_subjects GROUP BY 1, 2) s USING (type, minute)
-)
-INSERT INTO rollup_minute AS r (type, minute, count, subjects)
-SELECT type, minute, n, s FROM deltas ORDER BY type, minute
-ON CONFLICT (type, minute) DO UPDATE SET count = r.count + EXCLUDED.count, subjects = r.subjects + EXCLUDED.subjects
-RETURNING type, minute, count, subjects, (SELECT count(*) FROM inserted) AS inserted`;
 
 const READ_RANGE = `
 SELECT minute, count, subjects FROM rollup_minute
@@ -109,6 +79,9 @@ export function poolConfig(config: Config, applicationName: string): pg.PoolConf
 
 export class Store {
   readonly pool: pg.Pool;
+  /** Pooled connections whose session already has the merge path's staging table. */
+  readonly #staged = new WeakSet<pg.PoolClient>();
+  #expectDuplicates = false;
 
   constructor(config: Config, log: Logger) {
     this.pool = new pg.Pool(poolConfig(config, "eventstack-processor"));
@@ -117,18 +90,52 @@ export class Store {
     this.pool.on("error", (err) => log.warn({ err }, "idle PostgreSQL connection lost"));
   }
 
+  /**
+   * Stores a batch in one transaction (see write-batch.ts): by COPY while batches hold only new events, by
+   * merge when the COPY met a stored duplicate and for the following batches until one holds no stored
+   * duplicate again (the redelivery after a restart or rebalance is over).
+   */
   async writeBatch(events: StoredEvent[]): Promise<WriteResult> {
-    if (events.length === 0) return { inserted: 0, rollups: [] };
-    const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(events.length));
-    events.forEach(({ event: e, partition, offset }, i) => {
-      const row = [e.source, e.id, e.type, e.time, e.subject, e.datacontenttype, e.dataschema, e.data, JSON.stringify(e.extensions), partition, offset.toString()];
-      row.forEach((v, c) => ((cols[c] as unknown[])[i] = v));
-    });
-    const res = await this.pool.query<{ type: string; minute: Date; count: string; subjects: string; inserted: string }>(WRITE_BATCH, cols);
-    return {
-      inserted: Number(res.rows[0]?.inserted ?? 0),
-      rollups: res.rows.map((r) => ({ type: r.type, minute: r.minute, count: Number(r.count), subjects: Number(r.subjects) })),
-    };
+    if (events.length === 0) return { inserted: 0, rollups: [], path: "copy", copyConflict: false };
+    const rows = uniqueInKeyOrder(events);
+    let copyConflict = false;
+    if (!this.#expectDuplicates) {
+      try {
+        return { ...(await this.#transaction(false, (client) => writeByCopy(client, rows))), path: "copy", copyConflict };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        copyConflict = true;
+      }
+    }
+    const result = await this.#transaction(true, (client) => writeByMerge(client, rows));
+    this.#expectDuplicates = result.inserted < rows.length;
+    return { ...result, path: "merge", copyConflict };
+  }
+
+  async #transaction<T>(staging: boolean, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      if (staging && !this.#staged.has(client)) {
+        await client.query(CREATE_STAGING);
+        this.#staged.add(client);
+      }
+      await client.query("BEGIN");
+      try {
+        const result = await fn(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch((e: Error) => (broken = e));
+        throw err;
+      }
+    } catch (err) {
+      // A connection that failed outside SQL (reset, timeout) is not returned to the pool.
+      if (!isSqlError(err)) broken ??= err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** Minute rollups of one type in [from, to), ascending; minutes without events are absent. */
@@ -162,9 +169,14 @@ export class Store {
  * offending event (which is dead-lettered) rather than retried forever. Anything unrecognised (a missing
  * grant, a bug) is retried: dead-lettering good events because of our own fault would lose them.
  */
-export function isPermanentDataError(err: unknown): boolean {
+/** Whether PostgreSQL answered with an error (SQLSTATE): the connection is then still usable. */
+function isSqlError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return false;
-  const cls = code.slice(0, 2);
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
+}
+
+export function isPermanentDataError(err: unknown): boolean {
+  if (!isSqlError(err)) return false;
+  const cls = (err as { code: string }).code.slice(0, 2);
   return cls === "22" || cls === "23" || cls === "54";
 }

@@ -69,6 +69,11 @@ describe("exactly-once effect", () => {
     const byOutcome = Object.fromEntries(metric.values.map((v) => [v.labels.outcome, v.value]));
     assert.equal(byOutcome.stored, 600);
     assert.equal(byOutcome.duplicate, 1200);
+    // The new events went by COPY; the replay's first COPY met stored events, rolled back, and went by merge.
+    const byPath = Object.fromEntries((await service.metrics.storeWrites.get()).values.map((v) => [v.labels.path, v.value]));
+    assert.ok((byPath.copy ?? 0) >= 1, JSON.stringify(byPath));
+    assert.ok((byPath.copy_conflict ?? 0) >= 1, JSON.stringify(byPath));
+    assert.ok((byPath.merge ?? 0) >= 1, JSON.stringify(byPath));
   });
 
   test("rollups per type-minute match an independent count, distinct subjects included", async () => {
@@ -173,6 +178,7 @@ describe("exactly-once effect", () => {
       "processor_dead_letters_total",
       'processor_cache_requests_total{result="hit"}',
       'processor_cache_requests_total{result="miss"}',
+      'processor_store_writes_total{path="copy"}',
     ]) {
       assert.ok(metrics.includes(name), `metrics lack ${name}`);
     }

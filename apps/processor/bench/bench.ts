@@ -1,0 +1,280 @@
+/**
+ * `npm run bench:processor`: the processor's sustained throughput into PostgreSQL and Redis, and its
+ * produce→commit latency, against the real local broker, PostgreSQL and Redis, next to two ceilings measured
+ * in the same run on the same data (bench/ceilings.ts): Kafka's ConsumerPerformance on the same topic, a raw
+ * COPY of the same rows into PostgreSQL, and the processor's own Kafka client consuming the topic alone.
+ *
+ *   1. throughput: BENCH_EVENTS events are produced first, then the real processor (dist/src/server.js, a
+ *      child process, as the least-privilege role) drains the backlog; the rate is read from the group's
+ *      committed offsets, polled from outside (bench/measure.ts).
+ *   2. latency: events are produced at a steady BENCH_PACED_FRACTION of the measured rate for BENCH_PACED_S
+ *      seconds; each record's latency runs from its send to the offset commit that covers it.
+ *   3. integrity: PostgreSQL rows and rollups, every Redis cache entry and the read API are checked against
+ *      totals computed independently from what was produced (bench/workload.ts); any difference is reported.
+ *   4. ceilings, then docs/bench-processor.json and docs/bench-processor.md (bench/report.ts).
+ *
+ * A script, not a test: it asserts nothing, it reports what it measured, missed targets included. Run it
+ * under the shared services lock (it uses the machine's PostgreSQL and Redis).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Admin } from "@platformatic/kafka";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { DEFAULTS, loadConfig } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
+import { migrate } from "../src/migrate.js";
+import { consumerPerformance, copyCeiling, nodeClientCeiling } from "./ceilings.js";
+import { BatchLog, CommitWatcher, machine, percentiles } from "./measure.js";
+import { freePort } from "../test/helpers.js";
+import { markdown, type BenchResult } from "./report.js";
+import { produce, Workload } from "./workload.js";
+
+const SETTINGS = {
+  events: Number(process.env.BENCH_EVENTS ?? 200_000),
+  pacedSeconds: Number(process.env.BENCH_PACED_S ?? 20),
+  pacedFraction: Number(process.env.BENCH_PACED_FRACTION ?? 0.25),
+  types: Number(process.env.BENCH_TYPES ?? 8),
+  subjects: Number(process.env.BENCH_SUBJECTS ?? 1000),
+  dataBytes: Number(process.env.BENCH_DATA_BYTES ?? 256),
+  partitions: Number(process.env.BENCH_PARTITIONS ?? DEFAULTS.KAFKA_TOPIC_PARTITIONS),
+  batchMaxRecords: Number(process.env.BATCH_MAX_RECORDS ?? DEFAULTS.BATCH_MAX_RECORDS),
+  fetchMaxBytes: Number(process.env.KAFKA_FETCH_MAX_BYTES ?? DEFAULTS.KAFKA_FETCH_MAX_BYTES),
+  pollMs: Number(process.env.BENCH_POLL_MS ?? 25),
+  copyRepetitions: Number(process.env.BENCH_COPY_REPETITIONS ?? 3),
+  bootstrap: process.env.KAFKA_BOOTSTRAP ?? DEFAULTS.KAFKA_BOOTSTRAP,
+  /** A file to copy the processor's log to (its per-batch lines are the profile). */
+  processorLog: process.env.BENCH_PROCESSOR_LOG,
+  /** Extra Node.js arguments for the processor, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
+  processorNodeArgs: (process.env.BENCH_PROCESSOR_NODE_ARGS ?? "").split(" ").filter(Boolean),
+};
+const TARGETS = { processorVsCopy: 0.5 };
+
+const root = path.resolve(process.cwd(), "../..");
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Services {
+  up(): Promise<unknown>;
+  kafkaClasspath(): string;
+}
+
+async function pgAdmin<T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  child.kill("SIGTERM");
+  const code = await Promise.race([exited, sleep(30_000).then(() => undefined)]);
+  if (code === undefined) {
+    child.kill("SIGKILL");
+    return null;
+  }
+  return code;
+}
+
+/** Every check of the end state against the independently computed expectation; each failure is listed. */
+async function verify(database: string, workload: Workload, keyPrefix: string, httpPort: number, produced: number, committed: number) {
+  const problems: string[] = [];
+  const [row] = await pgAdmin(database, async (c) =>
+    (await c.query<{ events: string; rollup: string }>("SELECT (SELECT count(*) FROM events) AS events, (SELECT coalesce(sum(count), 0) FROM rollup_minute) AS rollup")).rows,
+  );
+  const events = Number(row?.events);
+  const rollup = Number(row?.rollup);
+  if (events !== produced) problems.push(`events table holds ${events} rows, ${produced} were produced`);
+  if (rollup !== produced) problems.push(`rollups count ${rollup} events, ${produced} were produced`);
+  if (committed !== produced) problems.push(`${committed} offsets committed, ${produced} records produced`);
+
+  const rollups = await pgAdmin(database, async (c) => (await c.query<{ type: string; minute: Date; count: string; subjects: string }>("SELECT type, minute, count, subjects FROM rollup_minute")).rows);
+  const inPg = new Map(rollups.map((r) => [`${r.type}|${r.minute.toISOString()}`, r]));
+  const redis = new Redis({ host: "127.0.0.1", port: 6379, maxRetriesPerRequest: 1 });
+  let cacheChecked = 0;
+  try {
+    for (const [key, e] of workload.expected) {
+      const p = inPg.get(key);
+      if (!p || Number(p.count) !== e.count || Number(p.subjects) !== e.subjects.size) {
+        problems.push(`PostgreSQL rollup ${key} is ${p ? `${p.count}:${p.subjects}` : "missing"}, expected ${e.count}:${e.subjects.size}`);
+      }
+      const minute = new Date(e.minute);
+      const cached = await redis.hget(`${keyPrefix}rollup:{${e.type}}:${minute.toISOString().slice(0, 10)}`, String(minute.getUTCHours() * 60 + minute.getUTCMinutes()));
+      if (cached !== `${e.count}:${e.subjects.size}`) problems.push(`Redis rollup ${key} is ${cached ?? "missing"}, expected ${e.count}:${e.subjects.size}`);
+      cacheChecked++;
+    }
+    if (inPg.size !== workload.expected.size) problems.push(`PostgreSQL holds ${inPg.size} type-minutes, ${workload.expected.size} expected`);
+  } finally {
+    redis.disconnect();
+  }
+
+  const minutes = [...workload.expected.values()].map((e) => e.minute);
+  const from = new Date(Math.min(...minutes)).toISOString();
+  const to = new Date(Math.max(...minutes) + 60_000).toISOString();
+  let apiChecked = 0;
+  for (const [type, count] of workload.totalsByType()) {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/v1/stats?type=${encodeURIComponent(type)}&from=${from}&to=${to}&granularity=hour`);
+    const body = (await res.json()) as { total?: number };
+    if (res.status !== 200 || body.total !== count) problems.push(`read API total for ${type} is ${res.status} ${body.total}, expected ${count}`);
+    apiChecked++;
+  }
+  return { events, rollupCount: rollup, committed, typeMinutes: workload.expected.size, cacheEntriesChecked: cacheChecked, readApiTypesChecked: apiChecked, problems, exact: problems.length === 0 };
+}
+
+/** The processor's own counters at the end (dead letters and duplicates must both be zero here). */
+async function scrape(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const pick = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    stored: pick(/^processor_events_total\{outcome="stored"\} (\d+)/m),
+    duplicate: pick(/^processor_events_total\{outcome="duplicate"\} (\d+)/m),
+    deadLettered: pick(/^processor_events_total\{outcome="dead_lettered"\} (\d+)/m),
+    batchRetries: [...text.matchAll(/^processor_batch_retries_total\{[^}]*\} (\d+)/gm)].reduce((s, m) => s + Number(m[1]), 0),
+    cacheWriteErrors: pick(/^processor_cache_write_errors_total (\d+)/m),
+  };
+}
+
+async function cleanup(database: string, topics: string[], keyPrefix: string) {
+  const admin = new Admin({ clientId: "bench-cleanup", bootstrapBrokers: loadConfig({ KAFKA_BOOTSTRAP: SETTINGS.bootstrap }).kafka.brokers });
+  await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.close();
+  await pgAdmin("postgres", (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(database)} WITH (FORCE)`));
+  const redis = new Redis({ host: "127.0.0.1", port: 6379, maxRetriesPerRequest: 1 });
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const loadBefore = os.loadavg()[0] ?? 0;
+  const services = (await import(pathToFileURL(path.join(root, "scripts/services.mjs")).href)) as Services;
+  await services.up();
+  const stamp = `${Date.now().toString(36)}`;
+  const database = `bench_processor_${stamp}`;
+  const keyPrefix = `bench:${stamp}:`;
+  const env: Record<string, string> = {
+    KAFKA_BOOTSTRAP: SETTINGS.bootstrap,
+    EVENTS_TOPIC: `bench.${stamp}.events`,
+    DLQ_TOPIC: `bench.${stamp}.dlq`,
+    CONSUMER_GROUP: `bench-processor-${stamp}`,
+    KAFKA_TOPIC_PARTITIONS: String(SETTINGS.partitions),
+    BATCH_MAX_RECORDS: String(SETTINGS.batchMaxRecords),
+    KAFKA_FETCH_MAX_BYTES: String(SETTINGS.fetchMaxBytes),
+    PGHOST: "127.0.0.1",
+    PGDATABASE: database,
+    PGUSER: DEFAULTS.DB_PROCESSOR_ROLE,
+    REDIS_HOST: "127.0.0.1",
+    REDIS_KEY_PREFIX: keyPrefix,
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "debug",
+  };
+  const config = loadConfig(env);
+  await pgAdmin("postgres", (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(database)}`));
+  const topics = [config.kafka.eventsTopic, config.kafka.dlqTopic];
+  let child: ChildProcess | undefined;
+  try {
+    // The pre-deploy step as in production: schema, roles, topics (run as the admin user).
+    await migrate(loadConfig({ ...env, PGUSER: "postgres" }), createLogger("warn"));
+    const workload = new Workload({ types: SETTINGS.types, subjects: SETTINGS.subjects, dataBytes: SETTINGS.dataBytes }, `bench-${stamp}`);
+    const recordBytes = workload.recordBytes(config.kafka.eventsTopic);
+
+    log(`producing the backlog: ${SETTINGS.events} events of ${recordBytes} bytes into ${SETTINGS.partitions} partitions`);
+    const backlog = await produce(workload, config.kafka.brokers, config.kafka.eventsTopic, SETTINGS.partitions, { count: SETTINGS.events });
+    log(`backlog produced in ${backlog.seconds} s`);
+
+    const watcher = new CommitWatcher(config.kafka.brokers, config.kafka.groupId, config.kafka.eventsTopic, SETTINGS.pollMs);
+    watcher.start();
+    const batchLog = new BatchLog();
+    const port = await freePort();
+    child = spawn(process.execPath, [...SETTINGS.processorNodeArgs, "dist/src/server.js"], { env: { PATH: process.env.PATH ?? "", ...env, PORT: String(port) }, stdio: ["ignore", "pipe", "inherit"] });
+    const logCopy = SETTINGS.processorLog ? createWriteStream(SETTINGS.processorLog) : undefined;
+    child.stdout?.on("data", (d: Buffer) => {
+      batchLog.feed(d);
+      logCopy?.write(d);
+    });
+    const drainStart = Date.now();
+    const drainEnd = await watcher.waitFor(SETTINGS.events, 600_000);
+    const drain = watcher.throughput(drainStart, drainEnd + 1);
+    log(`drained ${SETTINGS.events} in ${drain.seconds} s after the first commit: ${drain.recordsPerSec} events/s`);
+
+    const rate = Math.max(100, Math.round(drain.recordsPerSec * SETTINGS.pacedFraction));
+    log(`latency phase: ${rate} events/s for ${SETTINGS.pacedSeconds} s`);
+    const pacedStart = Date.now();
+    const paced = await produce(workload, config.kafka.brokers, config.kafka.eventsTopic, SETTINGS.partitions, { ratePerSec: rate, seconds: SETTINGS.pacedSeconds });
+    const total = SETTINGS.events + paced.records;
+    const pacedEnd = await watcher.waitFor(total, 120_000);
+    const latency = percentiles(watcher.latencies(paced));
+    log(`latency p50 ${latency.p50} ms, p99 ${latency.p99} ms over ${latency.count} events`);
+
+    log("verifying totals in PostgreSQL, Redis and the read API");
+    const integrity = await verify(database, workload, keyPrefix, port, total, watcher.total);
+    const counters = await scrape(port);
+    if (counters.stored !== total) integrity.problems.push(`the processor counted ${counters.stored} stored events, ${total} expected`);
+    if (counters.duplicate !== 0 || counters.deadLettered !== 0) integrity.problems.push(`${counters.duplicate} duplicates and ${counters.deadLettered} dead letters, 0 expected`);
+    integrity.exact = integrity.problems.length === 0;
+    log(integrity.exact ? "totals exact" : `totals NOT exact:\n  ${integrity.problems.slice(0, 20).join("\n  ")}`);
+    const exitCode = await stopChild(child);
+    await watcher.stop();
+
+    log(`ConsumerPerformance on ${config.kafka.eventsTopic} (${total} records)`);
+    const cp = consumerPerformance(services.kafkaClasspath(), SETTINGS.bootstrap, config.kafka.eventsTopic, total);
+    log(`ConsumerPerformance: ${cp.recordsPerSec} records/s`);
+    const nodeClient = await nodeClientCeiling(config, total);
+    log(`Node client alone: ${nodeClient.recordsPerSec} records/s`);
+    log(`raw COPY of the same rows (${SETTINGS.copyRepetitions} times)`);
+    const copy = await copyCeiling(database, SETTINGS.copyRepetitions);
+    log(`COPY: ${copy.rowsPerSec} rows/s (median of ${copy.repetitions.join(", ")})`);
+
+    const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+    const ratios = {
+      processorVsCopy: ratio(drain.recordsPerSec, copy.rowsPerSec),
+      processorVsConsumerPerformance: ratio(drain.recordsPerSec, cp.recordsPerSec),
+      processorVsNodeClient: ratio(drain.recordsPerSec, nodeClient.recordsPerSec),
+    };
+    const result: BenchResult = {
+      date: new Date().toISOString(),
+      machine: machine(loadBefore),
+      settings: { ...SETTINGS, recordBytes, pacedRatePerSec: rate },
+      processor: {
+        throughput: drain,
+        batchesDuringThroughput: batchLog.summary(drainStart, drainEnd + 1),
+        latency: { ...latency, resolutionMs: { pollIntervalMs: watcher.intervalMs, pollRoundTripMs: watcher.roundTripMs }, events: paced.records, seconds: paced.seconds },
+        batchesDuringLatency: batchLog.summary(pacedStart, pacedEnd + 1),
+        counters,
+        exitCode,
+      },
+      consumerPerformance: cp,
+      nodeClient,
+      copy,
+      integrity,
+      targets: TARGETS,
+      ratios,
+      met: { processorVsCopy: ratios.processorVsCopy !== null && ratios.processorVsCopy >= TARGETS.processorVsCopy },
+    };
+    const docs = path.join(root, "docs");
+    mkdirSync(docs, { recursive: true });
+    writeFileSync(path.join(docs, "bench-processor.json"), JSON.stringify(result, null, 2) + "\n");
+    writeFileSync(path.join(docs, "bench-processor.md"), markdown(result));
+    log("wrote docs/bench-processor.json and docs/bench-processor.md");
+  } finally {
+    if (child) await stopChild(child);
+    await cleanup(database, topics, keyPrefix).catch((err) => log(`cleanup failed: ${(err as Error).message}`));
+  }
+}
+
+await main();

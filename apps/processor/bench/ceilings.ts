@@ -1,0 +1,137 @@
+/**
+ * The ceilings the processor is compared with, measured in the same run on the same data:
+ *
+ *   ConsumerPerformance  Kafka's own consumer benchmark (org.apache.kafka.tools.ConsumerPerformance, Java
+ *                        client, from the broker's Maven artifacts) reading the same topic: how fast records
+ *                        can leave the broker at all.
+ *   raw COPY             the same rows the processor stored, copied by PostgreSQL's COPY (binary format, from
+ *                        memory) into an empty table of the same shape and primary key: how fast PostgreSQL
+ *                        can take these rows at all, with no deduplication, rollups, cache or Kafka.
+ *   Node client          the processor's own Kafka client (@platformatic/kafka) with the processor's fetch
+ *                        settings, reading the same topic and doing nothing with the records: the most one
+ *                        processor process can consume, whatever it does with the records.
+ */
+import { spawnSync } from "node:child_process";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { Consumer, MessagesStreamModes } from "@platformatic/kafka";
+import pg from "pg";
+import copyStreams from "pg-copy-streams";
+import type { Config } from "../src/config.js";
+import { CONSUMER_DEFAULTS, fetchSizes } from "../src/consumer.js";
+
+export interface ConsumerPerformanceResult {
+  records: number;
+  /** Records/s over the fetch time only (the tool's fetch.nMsg.sec: group join excluded). */
+  recordsPerSec: number;
+  /** Records/s over the whole run including the group join (nMsg.sec). */
+  recordsPerSecWithJoin: number;
+  mbPerSec: number;
+  fetchTimeMs: number;
+  rebalanceTimeMs: number;
+}
+
+export function consumerPerformance(classpath: string, bootstrap: string, topic: string, records: number): ConsumerPerformanceResult {
+  const r = spawnSync(
+    "java",
+    ["-Xmx512m", "-cp", classpath, "org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", bootstrap, "--topic", topic, "--messages", String(records), "--group", `bench-cp-${Date.now()}`, "--timeout", "30000"],
+    { encoding: "utf8", timeout: 300_000 },
+  );
+  // Header then one line: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec,
+  // rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  const lines = r.stdout.trim().split("\n");
+  const header = lines.findIndex((l) => l.includes("fetch.nMsg.sec"));
+  const values = header >= 0 ? (lines[header + 1] ?? "").split(",").map((s) => s.trim()) : [];
+  if (values.length < 10) throw new Error(`ConsumerPerformance output not understood (exit ${r.status}):\n${(r.stdout + r.stderr).slice(-2000)}`);
+  const n = (i: number) => Number(values[i]);
+  return {
+    records: n(4),
+    recordsPerSecWithJoin: Math.round(n(5)),
+    mbPerSec: Math.round(n(8) * 10) / 10,
+    rebalanceTimeMs: n(6),
+    fetchTimeMs: n(7),
+    recordsPerSec: Math.round(n(9)),
+  };
+}
+
+export interface CopyResult {
+  rows: number;
+  bytes: number;
+  /** Median of the repetitions. */
+  seconds: number;
+  rowsPerSec: number;
+  /** Rows/s of every repetition, in order. */
+  repetitions: number[];
+}
+
+const COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
+
+/** COPY of every row of `events` into a fresh table like it, `repetitions` times; only the COPY FROM is timed. */
+export async function copyCeiling(database: string, repetitions: number): Promise<CopyResult> {
+  const client = new pg.Client({ host: "127.0.0.1", port: 5432, user: "postgres", database });
+  await client.connect();
+  try {
+    const chunks: Buffer[] = [];
+    await pipeline(client.query(copyStreams.to(`COPY (SELECT ${COLUMNS} FROM events) TO STDOUT (FORMAT binary)`)), async function* (source) {
+      for await (const c of source) chunks.push(c as Buffer);
+    });
+    const bytes = chunks.reduce((s, c) => s + c.length, 0);
+    const runs: { seconds: number; rows: number }[] = [];
+    for (let i = 0; i < repetitions; i++) {
+      await client.query("DROP TABLE IF EXISTS copy_ceiling");
+      await client.query("CREATE TABLE copy_ceiling (LIKE events INCLUDING ALL)");
+      const started = performance.now();
+      await client.query("BEGIN");
+      await pipeline(Readable.from(chunks), client.query(copyStreams.from(`COPY copy_ceiling (${COLUMNS}) FROM STDIN (FORMAT binary)`)));
+      await client.query("COMMIT");
+      const seconds = (performance.now() - started) / 1000;
+      const rows = Number((await client.query<{ n: string }>("SELECT count(*) AS n FROM copy_ceiling")).rows[0]?.n);
+      runs.push({ seconds, rows });
+    }
+    await client.query("DROP TABLE copy_ceiling");
+    const median = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)] as { seconds: number; rows: number };
+    return {
+      rows: median.rows,
+      bytes,
+      seconds: Math.round(median.seconds * 1000) / 1000,
+      rowsPerSec: Math.round(median.rows / median.seconds),
+      repetitions: runs.map((r) => Math.round(r.rows / r.seconds)),
+    };
+  } finally {
+    await client.end();
+  }
+}
+
+export interface NodeClientResult {
+  records: number;
+  /** From the first record received to the last (the group join excluded). */
+  recordsPerSec: number;
+  seconds: number;
+}
+
+/** Consumes `records` records with the processor's client and fetch settings, and drops them. */
+export async function nodeClientCeiling(config: Config, records: number): Promise<NodeClientResult> {
+  const consumer = new Consumer({
+    clientId: "bench-node-client",
+    groupId: `bench-node-client-${Date.now()}`,
+    bootstrapBrokers: config.kafka.brokers,
+    autocommit: false,
+    ...fetchSizes(config),
+    maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
+  });
+  try {
+    const stream = await consumer.consume({ topics: [config.kafka.eventsTopic], mode: MessagesStreamModes.EARLIEST, autocommit: false, highWaterMark: config.kafka.batchMaxRecords });
+    let n = 0;
+    let first = 0;
+    const timer = setTimeout(() => void stream.close(), 300_000);
+    for await (const _ of stream) {
+      if (n === 0) first = performance.now();
+      if (++n >= records) break;
+    }
+    clearTimeout(timer);
+    const seconds = (performance.now() - first) / 1000;
+    return { records: n, recordsPerSec: Math.round((n - 1) / seconds), seconds: Math.round(seconds * 100) / 100 };
+  } finally {
+    await consumer.close(true);
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * What the benchmark measures from outside the processor: the consumer group's committed offsets (polled),
+ * from which it derives throughput and each record's produce→commit latency, and the processor's own
+ * per-batch debug lines (exact batch durations and where the time went).
+ */
+import os from "node:os";
+import { Admin } from "@platformatic/kafka";
+import type { Broker } from "../src/config.js";
+import type { Produced } from "./workload.js";
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** Exact percentiles (nearest rank) of a sample. */
+export function percentiles(values: number[]): Percentiles {
+  const v = Float64Array.from(values).sort();
+  const at = (q: number) => (v.length === 0 ? 0 : (v[Math.min(v.length - 1, Math.ceil(q * v.length) - 1)] as number));
+  const round = (x: number) => Math.round(x * 10) / 10;
+  const sum = v.reduce((a, b) => a + b, 0);
+  return { count: v.length, p50: round(at(0.5)), p90: round(at(0.9)), p99: round(at(0.99)), max: round(at(1)), mean: round(v.length ? sum / v.length : 0) };
+}
+
+interface Advance {
+  at: number;
+  partition: number;
+  from: bigint;
+  to: bigint;
+}
+
+/**
+ * Polls the group's committed offsets every `intervalMs`. Each advance of a partition's offset from a to b
+ * means records a..b-1 are in PostgreSQL and committed; the poll time is their commit time, late by at most
+ * one interval plus the request's round trip (reported as the resolution).
+ */
+export class CommitWatcher {
+  readonly advances: Advance[] = [];
+  readonly #admin: Admin;
+  readonly #group: string;
+  readonly #topic: string;
+  readonly #committed = new Map<number, bigint>();
+  readonly #intervalMs: number;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #roundTrips: number[] = [];
+
+  constructor(brokers: Broker[], group: string, topic: string, intervalMs: number) {
+    this.#admin = new Admin({ clientId: "bench-commit-watcher", bootstrapBrokers: brokers });
+    this.#group = group;
+    this.#topic = topic;
+    this.#intervalMs = intervalMs;
+  }
+
+  get total(): number {
+    let sum = 0;
+    for (const v of this.#committed.values()) sum += Number(v);
+    return sum;
+  }
+
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
+
+  /** Median time one poll took (request round trip), the other half of the latency resolution. */
+  get roundTripMs(): number {
+    return percentiles(this.#roundTrips).p50;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#loop = (async () => {
+      while (this.#running) {
+        const t0 = Date.now();
+        const groups = await this.#admin.listConsumerGroupOffsets({ groups: [this.#group] }).catch(() => []);
+        const at = Date.now();
+        this.#roundTrips.push(at - t0);
+        for (const t of groups[0]?.topics ?? []) {
+          if (t.name !== this.#topic) continue;
+          for (const p of t.partitions) {
+            const prev = this.#committed.get(p.partitionIndex) ?? 0n;
+            if (p.committedOffset > prev) {
+              this.advances.push({ at, partition: p.partitionIndex, from: prev, to: p.committedOffset });
+              this.#committed.set(p.partitionIndex, p.committedOffset);
+            }
+          }
+        }
+        await new Promise((r) => setTimeout(r, Math.max(0, this.#intervalMs - (Date.now() - t0))));
+      }
+    })();
+  }
+
+  /** Resolves when `total` committed offsets reach `target`, or rejects after `timeoutMs`. */
+  async waitFor(target: number, timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.total < target) {
+      if (Date.now() > deadline) throw new Error(`only ${this.total} of ${target} records committed after ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return Date.now();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    await this.#admin.close();
+  }
+
+  /**
+   * Sustained throughput over the advances seen in [from, to): records committed after the first advance
+   * of the window divided by the time from that advance to the last (the first advance only marks the start,
+   * so the processor's start-up and group join are not counted against it).
+   */
+  throughput(fromMs = 0, toMs = Number.POSITIVE_INFINITY): { recordsPerSec: number; records: number; seconds: number } {
+    const window = this.advances.filter((a) => a.at >= fromMs && a.at < toMs);
+    const first = window[0];
+    const last = window.at(-1);
+    if (!first || !last || last.at === first.at) return { recordsPerSec: 0, records: 0, seconds: 0 };
+    const records = window.filter((a) => a.at !== first.at).reduce((s, a) => s + Number(a.to - a.from), 0);
+    const seconds = (last.at - first.at) / 1000;
+    return { recordsPerSec: Math.round(records / seconds), records, seconds: Math.round(seconds * 100) / 100 };
+  }
+
+  /** Produce→commit latency (ms) of every record of `produced` whose commit was observed. */
+  latencies(produced: Produced): number[] {
+    const out: number[] = [];
+    for (const a of this.advances) {
+      const sent = produced.sentAt.get(a.partition);
+      if (!sent) continue;
+      for (let o = a.from; o < a.to; o++) {
+        const t = sent.get(o);
+        if (t !== undefined) out.push(a.at - t);
+      }
+    }
+    return out;
+  }
+}
+
+export interface BatchLine {
+  time: number;
+  records: number;
+  durationMs: number;
+  stagesMs: { decode: number; store: number; deadLetter: number; offsets: number; cache: number };
+}
+
+/** Collects the processor's "batch committed" debug lines from its stdout. */
+export class BatchLog {
+  readonly batches: BatchLine[] = [];
+  #partial = "";
+
+  feed(chunk: Buffer | string): void {
+    const text = this.#partial + chunk.toString();
+    const lines = text.split("\n");
+    this.#partial = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.includes('"batch committed"')) continue;
+      try {
+        const j = JSON.parse(line) as { time: string; records: number; durationMs: number; stagesMs: BatchLine["stagesMs"] };
+        this.batches.push({ time: Date.parse(j.time), records: j.records, durationMs: j.durationMs, stagesMs: j.stagesMs });
+      } catch {
+        // Not a JSON line: ignore.
+      }
+    }
+  }
+
+  /** Batch sizes, durations and the mean time per stage, over batches logged in [from, to). */
+  summary(fromMs = 0, toMs = Number.POSITIVE_INFINITY) {
+    const b = this.batches.filter((x) => x.time >= fromMs && x.time < toMs);
+    const mean = (f: (x: BatchLine) => number) => (b.length ? Math.round((b.reduce((s, x) => s + f(x), 0) / b.length) * 10) / 10 : 0);
+    return {
+      batches: b.length,
+      records: percentiles(b.map((x) => x.records)),
+      durationMs: percentiles(b.map((x) => x.durationMs)),
+      meanStageMs: {
+        decode: mean((x) => x.stagesMs.decode),
+        store: mean((x) => x.stagesMs.store),
+        deadLetter: mean((x) => x.stagesMs.deadLetter),
+        offsets: mean((x) => x.stagesMs.offsets),
+        cache: mean((x) => x.stagesMs.cache),
+      },
+    };
+  }
+}
+
+/** The facts that make a number comparable: the machine and how busy it was. */
+export function machine(loadBefore: number) {
+  const cpu = os.cpus();
+  return {
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    // Other work on the machine skews every number; the 1-minute load average before and after says how much.
+    loadAverage1m: { before: Math.round(loadBefore * 100) / 100, after: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
+  };
+}
