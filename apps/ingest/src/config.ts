@@ -20,7 +20,6 @@ export const DEFAULTS = {
   KAFKA_MAX_BATCH_BYTES: 1_000_000,
   // Idempotent producer sessions, each with one produce request in flight (src/kafka.ts says why one).
   KAFKA_PRODUCERS: 4,
-  KAFKA_LINGER_MS: 2,
   MAX_BODY_BYTES: 1024 * 1024,
   MAX_BATCH_EVENTS: 500,
   MAX_EVENT_DATA_BYTES: 64 * 1024,
@@ -63,8 +62,6 @@ export interface Config {
     maxBatchBytes: number;
     /** Idempotent producer sessions (clients), each with at most one produce request in flight. */
     producers: number;
-    /** How long a produce request that is not full waits for more events. */
-    lingerMs: number;
   };
   limits: {
     maxBodyBytes: number;
@@ -179,7 +176,6 @@ export function loadConfig(env: Env = process.env): Config {
       connectTimeoutMs: int("KAFKA_CONNECT_TIMEOUT_MS", DEFAULTS.KAFKA_CONNECT_TIMEOUT_MS, 100, 60_000),
       maxBatchBytes,
       producers: int("KAFKA_PRODUCERS", DEFAULTS.KAFKA_PRODUCERS, 1, 16),
-      lingerMs: int("KAFKA_LINGER_MS", DEFAULTS.KAFKA_LINGER_MS, 0, 100),
     },
     limits: {
       maxBodyBytes: int("MAX_BODY_BYTES", DEFAULTS.MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),

@@ -31,7 +31,6 @@ describe("loadConfig", () => {
     assert.equal(c.kafka.tls, false);
     assert.equal(c.kafka.ackTimeoutMs, DEFAULTS.KAFKA_ACK_TIMEOUT_MS);
     assert.equal(c.kafka.producers, 4);
-    assert.equal(c.kafka.lingerMs, 2);
     assert.deepEqual(c.limits, { maxBodyBytes: 1048576, maxBatchEvents: 500, maxEventDataBytes: 65536, maxPendingEvents: 10000 });
     assert.equal(c.otel.endpoint, undefined);
   });
@@ -82,18 +81,12 @@ describe("loadConfig", () => {
     ]);
   });
 
-  test("producer sessions 1-16 and linger 0-100 ms: out of range or not an integer is refused", () => {
-    assert.deepEqual(problems({ KAFKA_PRODUCERS: "0", KAFKA_LINGER_MS: "101" }), [
-      'KAFKA_PRODUCERS must be an integer from 1 to 16, got "0"',
-      'KAFKA_LINGER_MS must be an integer from 0 to 100, got "101"',
-    ]);
-    assert.deepEqual(problems({ KAFKA_PRODUCERS: "17", KAFKA_LINGER_MS: "1.5" }), [
-      'KAFKA_PRODUCERS must be an integer from 1 to 16, got "17"',
-      'KAFKA_LINGER_MS must be an integer from 0 to 100, got "1.5"',
-    ]);
-    const c = loadConfig({ KAFKA_PRODUCERS: "16", KAFKA_LINGER_MS: "0" });
-    assert.equal(c.kafka.producers, 16);
-    assert.equal(c.kafka.lingerMs, 0);
+  test("KAFKA_PRODUCERS is 1 to 16 producer sessions: out of range or not an integer is refused", () => {
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "0" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "0"']);
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "17" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "17"']);
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "2.5" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "2.5"']);
+    assert.equal(loadConfig({ KAFKA_PRODUCERS: "16" }).kafka.producers, 16);
+    assert.equal(loadConfig({ KAFKA_PRODUCERS: "1" }).kafka.producers, 1);
   });
 
   test("OTLP endpoints: the base endpoint and the traces endpoint are kept apart", () => {
