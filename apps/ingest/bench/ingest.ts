@@ -3,13 +3,24 @@
  * the ceilings measured in the same run on the same broker:
  *
  *   producer-performance  Kafka's own ProducerPerformance (Java client), same record size, acks=all, idempotent
+ *   node-client           the service's own producer (src/kafka.ts on @platformatic/kafka) without HTTP: batch
+ *                         mode's produce() calls straight from the benchmark process
  *   bare-http             a Node HTTP server that answers 202 without doing anything (the HTTP ceiling)
+ *   fastify               fastify configured like the service, answering 202 without decoding (bench/fastify-floor.ts)
  *   strimzi-bridge        the Strimzi Kafka Bridge (HTTP to Kafka peer), acks=all, idempotent, when resolvable
- *   ingest single/batch   this service, one event per request / BENCH_BATCH events per request
+ *   ingest single/batch   this service, one event per request / BENCH_BATCH events per request, with the
+ *                         KAFKA_PRODUCERS sessions it is configured with and, for comparison, with one session
+ *
+ * The machine is shared (2 cores for the broker, the load generator and the server under test, plus whatever
+ * else runs), so one run of each says little. The benchmark runs BENCH_ROUNDS rounds, alternating the order of
+ * the runs from one round to the next so no run always goes first, and reports each figure's median with its
+ * spread (min-max). A target's ratio is taken within each round (ingest and its ceiling measured minutes apart,
+ * not a quarter of an hour) and the verdict uses the median of those per-round ratios. Each run also records how
+ * the CPU time was split (service, broker, load generator, the rest of the machine, idle), from /proc.
  *
  * Writes docs/bench-ingest.json and docs/bench-ingest.md. A script, not a test: it asserts nothing, it reports
  * what it measured, including missed targets. Bounded: each HTTP run lasts BENCH_DURATION_S seconds after a
- * short warm-up; ProducerPerformance sends BENCH_PP_RECORDS records.
+ * short warm-up; ProducerPerformance sends BENCH_PP_RECORDS records per round.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -20,28 +31,49 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import { Admin, Consumer } from "@platformatic/kafka";
+import type { FastifyBaseLogger } from "fastify";
+import { loadConfig } from "../src/config.js";
 import { parseRequest } from "../src/http-binding.js";
-import { toKafkaRecord } from "../src/kafka-record.js";
+import { EventProducer } from "../src/kafka.js";
+import { toKafkaRecord, type KafkaRecord } from "../src/kafka-record.js";
+import { createMetrics } from "../src/metrics.js";
 
 const SETTINGS = {
+  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
   durationS: Number(process.env.BENCH_DURATION_S ?? 10),
   warmupS: Number(process.env.BENCH_WARMUP_S ?? 2),
   connections: Number(process.env.BENCH_CONNECTIONS ?? 32),
   batch: Number(process.env.BENCH_BATCH ?? 100),
   dataBytes: Number(process.env.BENCH_DATA_BYTES ?? 256),
-  ppRecords: Number(process.env.BENCH_PP_RECORDS ?? 1_000_000),
+  ppRecords: Number(process.env.BENCH_PP_RECORDS ?? 500_000),
   bootstrap: process.env.KAFKA_BOOTSTRAP ?? "127.0.0.1:9092",
+  // The service's own default unless the environment sets it, so the benchmark measures what is deployed.
+  producers: loadConfig({ KAFKA_PRODUCERS: process.env.KAFKA_PRODUCERS }).kafka.producers,
   bridgeVersion: process.env.BENCH_BRIDGE_VERSION ?? "0.33.1",
 };
 const TARGETS = { batchVsProducerPerformance: 0.6, singleVsBareHttp: 0.5 };
 
 const root = path.resolve(process.cwd(), "../..");
-const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Services {
   up(): Promise<unknown>;
   kafkaClasspath(): string;
+  settings(): { stateDir: string };
+}
+
+/**
+ * CPU used during a run, in cores (CPU seconds per wall second). `other` is the rest of this machine's processes;
+ * `steal` is time the hypervisor gave to other virtual machines while this one wanted the CPU.
+ */
+interface CpuSplit {
+  service: number | null;
+  broker: number | null;
+  loadGenerator: number | null;
+  other: number;
+  steal: number;
+  idle: number;
 }
 
 interface HttpRun {
@@ -55,7 +87,72 @@ interface HttpRun {
   durationS: number;
   /** 2xx answers during the warm-up, which also wrote events. */
   warmupOk: number;
+  cpu: CpuSplit;
 }
+
+// ---- CPU accounting from /proc (Linux) ----
+
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** utime + stime of a process in seconds, or undefined when it is gone. */
+function procCpuS(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy, stolen and total CPU seconds of the whole machine since boot (/proc/stat, first line). */
+function machineCpuS(): { busy: number; steal: number; total: number } {
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const f = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1, 9).map(Number);
+  const at = (i: number) => f[i] ?? 0;
+  const busy = at(0) + at(1) + at(2) + at(5) + at(6);
+  return { busy: busy / CLK_TCK, steal: at(7) / CLK_TCK, total: f.reduce((a, b) => a + b, 0) / CLK_TCK };
+}
+
+interface CpuMark {
+  at: number;
+  service: number | undefined;
+  broker: number | undefined;
+  self: number;
+  machine: { busy: number; steal: number; total: number };
+}
+
+function cpuMark(servicePid: number | undefined, brokerPid: number | undefined): CpuMark {
+  const u = process.cpuUsage();
+  return { at: performance.now(), service: procCpuS(servicePid), broker: procCpuS(brokerPid), self: (u.user + u.system) / 1e6, machine: machineCpuS() };
+}
+
+/** The split between two marks; `selfIsLoad` says whether this process generated the load (autocannon runs in it). */
+function cpuSplit(a: CpuMark, b: CpuMark, selfIsLoad: boolean): CpuSplit {
+  const wall = (b.at - a.at) / 1000;
+  const cores = (x: number) => Math.round((x / wall) * 100) / 100;
+  const diff = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? undefined : y - x);
+  const service = diff(a.service, b.service);
+  const broker = diff(a.broker, b.broker);
+  const self = b.self - a.self;
+  const busy = b.machine.busy - a.machine.busy;
+  const steal = b.machine.steal - a.machine.steal;
+  const total = b.machine.total - a.machine.total;
+  const accounted = (service ?? 0) + (broker ?? 0) + self;
+  return {
+    service: service === undefined ? (selfIsLoad ? null : cores(self)) : cores(service),
+    broker: broker === undefined ? null : cores(broker),
+    loadGenerator: selfIsLoad ? cores(self) : null,
+    other: cores(Math.max(0, busy - accounted)),
+    steal: cores(steal),
+    // /proc/stat counts CPU seconds of all cores together: per wall second it sums to the number of cores.
+    idle: cores(Math.max(0, total - busy - steal)),
+  };
+}
+
+// ---- processes and load ----
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -89,10 +186,12 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill("SIGKILL");
 }
 
-async function load(url: string, body: string, headers: Record<string, string>, eventsPerRequest: number): Promise<HttpRun> {
+async function load(url: string, body: string, headers: Record<string, string>, eventsPerRequest: number, servicePid: number | undefined, brokerPid: number | undefined): Promise<HttpRun> {
   const options = { url, method: "POST", headers, body, connections: SETTINGS.connections, timeout: 30 };
   const warmup = await autocannon({ ...options, duration: SETTINGS.warmupS });
+  const before = cpuMark(servicePid, brokerPid);
   const r = await autocannon({ ...options, duration: SETTINGS.durationS });
+  const cpu = cpuSplit(before, cpuMark(servicePid, brokerPid), true);
   const rps = r["2xx"] / r.duration;
   return {
     requestsPerSec: Math.round(rps),
@@ -104,6 +203,7 @@ async function load(url: string, body: string, headers: Record<string, string>, 
     errors: r.errors + r.timeouts,
     durationS: r.duration,
     warmupOk: warmup["2xx"],
+    cpu,
   };
 }
 
@@ -138,19 +238,32 @@ function sampleEvent(i: number): Record<string, unknown> {
   };
 }
 
+/** The Kafka records the service makes of a body, as it makes them (same decoding, same record builder). */
+function recordsOf(body: string, contentType: string): KafkaRecord[] {
+  const parsed = parseRequest({ "content-type": contentType }, Buffer.from(body), { maxBatchEvents: 100_000, maxEventDataBytes: 1 << 20 });
+  if (!parsed.ok) throw new Error("the benchmark events are invalid");
+  return parsed.events.map((e) => toKafkaRecord(e, { requestId: "00000000-0000-4000-8000-000000000000", traceparent: undefined, tracestate: undefined }));
+}
+
 /** Bytes of the Kafka record (value + key + headers) one benchmark event becomes, to size ProducerPerformance's. */
 function recordBytes(body: string): number {
-  const parsed = parseRequest({ "content-type": "application/cloudevents+json" }, Buffer.from(body), { maxBatchEvents: 1, maxEventDataBytes: 1 << 20 });
-  if (!parsed.ok || !parsed.events[0]) throw new Error("the benchmark event is invalid");
-  const r = toKafkaRecord(parsed.events[0], { requestId: "00000000-0000-4000-8000-000000000000", traceparent: undefined, tracestate: undefined });
+  const r = recordsOf(body, "application/cloudevents+json")[0] as KafkaRecord;
   let bytes = r.key.length + (r.value?.length ?? 0);
   for (const [k, v] of r.headers) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
   return bytes;
 }
 
-function producerPerformance(cp: string, topic: string, recordSize: number) {
-  log(`ProducerPerformance: ${SETTINGS.ppRecords} records of ${recordSize} bytes, acks=all, idempotent`);
-  const r = spawnSync(
+interface PpRun {
+  records: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  cpu: CpuSplit;
+}
+
+async function producerPerformance(cp: string, topic: string, recordSize: number, brokerPid: number | undefined): Promise<PpRun> {
+  const child = spawn(
     "java",
     [
       "-Xmx1g",
@@ -170,51 +283,84 @@ function producerPerformance(cp: string, topic: string, recordSize: number) {
       "acks=all",
       "enable.idempotence=true",
     ],
-    { encoding: "utf8", timeout: 180_000 },
+    { stdio: ["ignore", "pipe", "pipe"] },
   );
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (out += c));
+  // The Java process's own CPU is read while it runs (it is gone once it exits); JVM start-up included.
+  const before = cpuMark(child.pid, brokerPid);
+  let last = before;
+  const sampler = setInterval(() => {
+    const m = cpuMark(child.pid, brokerPid);
+    if (m.service !== undefined) last = m;
+  }, 200);
+  const code = await Promise.race([new Promise<number | null>((r) => child.once("exit", r)), sleep(180_000).then(() => "timeout" as const)]);
+  clearInterval(sampler);
+  if (code === "timeout") child.kill("SIGKILL");
   // Last summary line: "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency, p50 ms 50th, p95 ms 95th, p99 ms 99th, ..."
-  const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(r.stdout);
-  if (!m) throw new Error(`ProducerPerformance output not understood (exit ${r.status}):\n${(r.stdout + r.stderr).slice(-2000)}`);
+  const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(out);
+  if (!m) throw new Error(`ProducerPerformance output not understood (exit ${code}):\n${out.slice(-2000)}`);
+  const split = cpuSplit(before, last, false);
   return {
     records: Number(m[1]),
     recordsPerSec: Math.round(Number(m[2])),
     mbPerSec: Number(m[3]),
     latencyP50Ms: Number(m[6]),
     latencyP99Ms: Number(m[8]),
-    note: "latency here is per record inside the Java client's batches (send to ack), not per HTTP request",
+    // Here "service" is the Java producer process itself.
+    cpu: split,
   };
 }
 
-async function bareHttp(body: string) {
-  const port = await freePort();
-  const script = `require("node:http").createServer((q,s)=>{q.resume();q.on("end",()=>{s.writeHead(202,{"content-type":"application/json"});s.end('{"accepted":1}')})}).listen(${port},"127.0.0.1")`;
-  const child = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
+interface ClientRun {
+  recordsPerSec: number;
+  produceCalls: number;
+  cpu: CpuSplit;
+}
+
+/**
+ * The service's producer without HTTP: SETTINGS.connections concurrent produce() calls of one batch's records each,
+ * each call reissued when it resolves (what batch mode's connections do), for the warm-up and then the timed run.
+ */
+async function nodeClient(topic: string, records: KafkaRecord[], brokerPid: number | undefined): Promise<ClientRun> {
+  const config = loadConfig({ KAFKA_BOOTSTRAP: SETTINGS.bootstrap, EVENTS_TOPIC: topic, KAFKA_PRODUCERS: String(SETTINGS.producers) });
+  const silent = { warn() {}, debug() {}, info() {}, error() {}, fatal() {}, trace() {} } as unknown as FastifyBaseLogger;
+  const producer = new EventProducer({ kafka: config.kafka, awsRegion: undefined, maxPendingEvents: 10_000_000, metrics: createMetrics(), logger: silent });
   try {
-    await waitHttp(`http://127.0.0.1:${port}/`, child, "bare HTTP server");
-    log("bare HTTP server: single requests");
-    return await load(`http://127.0.0.1:${port}/`, body, { "content-type": "application/cloudevents+json" }, 1);
+    const drive = async (seconds: number) => {
+      const end = performance.now() + seconds * 1000;
+      let calls = 0;
+      await Promise.all(
+        Array.from({ length: SETTINGS.connections }, async () => {
+          while (performance.now() < end) {
+            await producer.produce(records);
+            calls++;
+          }
+        }),
+      );
+      return calls;
+    };
+    await drive(SETTINGS.warmupS);
+    const before = cpuMark(undefined, brokerPid);
+    const started = performance.now();
+    const calls = await drive(SETTINGS.durationS);
+    const seconds = (performance.now() - started) / 1000;
+    return { recordsPerSec: Math.round((calls * records.length) / seconds), produceCalls: calls, cpu: cpuSplit(before, cpuMark(undefined, brokerPid), false) };
   } finally {
-    await stop(child);
+    await producer.close(30_000);
   }
 }
 
-async function ingest(topic: string, single: string, batch: string) {
+/** Starts a server on a free port, given to it as its last argument, or as PORT when `env` is set (the service). */
+async function startServer(args: string[], env: NodeJS.ProcessEnv | undefined, readyPath: string, what: string): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["dist/src/server.js"], {
-    env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), EVENTS_TOPIC: topic, KAFKA_BOOTSTRAP: SETTINGS.bootstrap, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" },
+  const child = spawn(process.execPath, env ? args : [...args, String(port)], {
+    env: { ...process.env, ...env, ...(env ? { PORT: String(port) } : {}) },
     stdio: ["ignore", "ignore", "inherit"],
   });
-  try {
-    await waitHttp(`http://127.0.0.1:${port}/readyz`, child, "ingest service");
-    const url = `http://127.0.0.1:${port}/v1/events`;
-    log("ingest: single mode (structured, 1 event per request)");
-    const singleRun = await load(url, single, { "content-type": "application/cloudevents+json" }, 1);
-    log(`ingest: batch mode (${SETTINGS.batch} events per request)`);
-    const batchRun = await load(url, batch, { "content-type": "application/cloudevents-batch+json" }, SETTINGS.batch);
-    return { single: singleRun, batch: batchRun };
-  } finally {
-    await stop(child);
-  }
+  await waitHttp(`http://127.0.0.1:${port}${readyPath}`, child, what);
+  return { child, port };
 }
 
 /** The Strimzi Kafka Bridge, resolved with Maven from bench/strimzi/pom.xml; undefined with the reason if it cannot be. */
@@ -226,13 +372,19 @@ function bridgeClasspath(): { cp?: string; reason?: string } {
     { encoding: "utf8", timeout: 300_000 },
   );
   if (r.status !== 0 || !existsSync(out)) {
-    const why = /Could not resolve dependencies[^\n]*|was not found in [^\n]*/.exec(r.stdout + r.stderr)?.[0] ?? `mvn exited ${r.status}`;
-    return { reason: `io.strimzi:kafka-bridge:${SETTINGS.bridgeVersion} could not be resolved from Maven Central: ${why.slice(0, 300)}` };
+    // Maven's own message is a paragraph; the reason fits in one line. Only a "not found" is called that.
+    // Maven says "Could not find artifact" on a fresh lookup and "was not found in" while that 404 is cached.
+    const notFound = /Could not find artifact io\.strimzi:kafka-bridge|kafka-bridge:jar:\S+ was not found in/.test(r.stdout + r.stderr);
+    return {
+      reason: notFound
+        ? `io.strimzi:kafka-bridge:${SETTINGS.bridgeVersion} is not on Maven Central (404; no version from 0.28.0 to 0.34.0 is), the only Maven repository reachable here`
+        : `io.strimzi:kafka-bridge:${SETTINGS.bridgeVersion} could not be resolved (mvn exited ${r.status})`,
+    };
   }
   return { cp: readFileSync(out, "utf8").trim() };
 }
 
-async function strimziBridge(cp: string, topic: string, eventSingle: Record<string, unknown>, batchEvents: Record<string, unknown>[]) {
+async function strimziBridge(cp: string, topic: string, eventSingle: Record<string, unknown>, batchEvents: Record<string, unknown>[], brokerPid: number | undefined) {
   const port = await freePort();
   const dir = path.join(os.tmpdir(), "eventstack-bench-bridge");
   mkdirSync(dir, { recursive: true });
@@ -258,43 +410,143 @@ async function strimziBridge(cp: string, topic: string, eventSingle: Record<stri
     const headers = { "content-type": "application/vnd.kafka.json.v2+json" };
     const rec = (e: Record<string, unknown>) => ({ key: e.subject, value: e });
     log("Strimzi bridge: single");
-    const single = await load(url, JSON.stringify({ records: [rec(eventSingle)] }), headers, 1);
+    const single = await load(url, JSON.stringify({ records: [rec(eventSingle)] }), headers, 1, child.pid, brokerPid);
     log("Strimzi bridge: batch");
-    const batch = await load(url, JSON.stringify({ records: batchEvents.map(rec) }), headers, SETTINGS.batch);
+    const batch = await load(url, JSON.stringify({ records: batchEvents.map(rec) }), headers, SETTINGS.batch, child.pid, brokerPid);
     return { single, batch };
   } finally {
     await stop(child);
   }
 }
 
+// ---- summaries ----
+
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  rounds: number[];
+}
+
+function stat(xs: number[]): Stat {
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { median: r(median(xs)), min: r(Math.min(...xs)), max: r(Math.max(...xs)), rounds: xs };
+}
+
+function cpuMedian(splits: CpuSplit[]): CpuSplit {
+  const m = (pick: (c: CpuSplit) => number | null) => {
+    const xs = splits.map(pick).filter((x): x is number => x !== null);
+    return xs.length === 0 ? null : Math.round(median(xs) * 100) / 100;
+  };
+  return {
+    service: m((c) => c.service),
+    broker: m((c) => c.broker),
+    loadGenerator: m((c) => c.loadGenerator),
+    other: m((c) => c.other) ?? 0,
+    steal: m((c) => c.steal) ?? 0,
+    idle: m((c) => c.idle) ?? 0,
+  };
+}
+
+function httpSummary(runs: HttpRun[]) {
+  return {
+    eventsPerSec: stat(runs.map((r) => r.eventsPerSec)),
+    requestsPerSec: stat(runs.map((r) => r.requestsPerSec)),
+    latencyP50Ms: median(runs.map((r) => r.latencyP50Ms)),
+    latencyP99Ms: median(runs.map((r) => r.latencyP99Ms)),
+    non2xxAndErrors: runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
+    cpu: cpuMedian(runs.map((r) => r.cpu)),
+    runs,
+  };
+}
 
 async function main(): Promise<void> {
   const loadBefore = os.loadavg()[0] ?? 0;
   const services = (await import(pathToFileURL(path.join(root, "scripts/services.mjs")).href)) as Services;
   await services.up();
+  const pidFile = path.join(services.settings().stateDir, "kafka.pid");
+  const brokerPid = existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : undefined;
   const stamp = Date.now();
-  const topics = { ingest: `bench-ingest-${stamp}`, pp: `bench-pp-${stamp}`, bridge: `bench-bridge-${stamp}` };
+  const topics = { ingest: `bench-ingest-${stamp}`, pp: `bench-pp-${stamp}`, client: `bench-client-${stamp}`, bridge: `bench-bridge-${stamp}` };
   await createTopics(Object.values(topics));
 
   const single = JSON.stringify(sampleEvent(0));
   const batchEvents = Array.from({ length: SETTINGS.batch }, (_, i) => sampleEvent(i));
   const batch = JSON.stringify(batchEvents);
   const recordSize = recordBytes(single);
+  const batchRecords = recordsOf(batch, "application/cloudevents-batch+json");
+  const cp = services.kafkaClasspath();
 
-  const pp = producerPerformance(services.kafkaClasspath(), topics.pp, recordSize);
-  log(`ProducerPerformance: ${pp.recordsPerSec} records/s`);
-  const bare = await bareHttp(single);
-  log(`bare HTTP: ${bare.requestsPerSec} req/s`);
-  const ing = await ingest(topics.ingest, single, batch);
-  log(`ingest: single ${ing.single.eventsPerSec} events/s, batch ${ing.batch.eventsPerSec} events/s`);
+  const bare = await startServer(
+    ["-e", `require("node:http").createServer((q,s)=>{q.resume();q.on("end",()=>{s.writeHead(202,{"content-type":"application/json"});s.end('{"accepted":1}')})}).listen(Number(process.argv[1]),"127.0.0.1")`],
+    undefined,
+    "/",
+    "bare HTTP server",
+  );
+  const fastify = await startServer(["dist/bench/fastify-floor.js"], undefined, "/", "fastify floor");
+  const ingest = await startServer(
+    ["dist/src/server.js"],
+    { HOST: "127.0.0.1", EVENTS_TOPIC: topics.ingest, KAFKA_BOOTSTRAP: SETTINGS.bootstrap, KAFKA_PRODUCERS: String(SETTINGS.producers), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" },
+    "/readyz",
+    "ingest service",
+  );
+  // The same service with one producer session, writing to the same topic: what the sessions change here.
+  const ingestOne = await startServer(
+    ["dist/src/server.js"],
+    { HOST: "127.0.0.1", EVENTS_TOPIC: topics.ingest, KAFKA_BOOTSTRAP: SETTINGS.bootstrap, KAFKA_PRODUCERS: "1", LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" },
+    "/readyz",
+    "ingest service (one session)",
+  );
+
+  const pp: PpRun[] = [];
+  const client: ClientRun[] = [];
+  const runs = { bare: [] as HttpRun[], fastify: [] as HttpRun[], single: [] as HttpRun[], batch: [] as HttpRun[], singleOne: [] as HttpRun[], batchOne: [] as HttpRun[] };
+  const batchHeaders = { "content-type": "application/cloudevents-batch+json" };
+  const structured = { "content-type": "application/cloudevents+json" };
+  const steps: [string, () => Promise<void>][] = [
+    ["ProducerPerformance", async () => void pp.push(await producerPerformance(cp, topics.pp, recordSize, brokerPid))],
+    ["node client", async () => void client.push(await nodeClient(topics.client, batchRecords, brokerPid))],
+    ["bare HTTP", async () => void runs.bare.push(await load(`http://127.0.0.1:${bare.port}/`, single, structured, 1, bare.child.pid, brokerPid))],
+    ["fastify", async () => void runs.fastify.push(await load(`http://127.0.0.1:${fastify.port}/v1/events`, single, structured, 1, fastify.child.pid, brokerPid))],
+    ["ingest single", async () => void runs.single.push(await load(`http://127.0.0.1:${ingest.port}/v1/events`, single, structured, 1, ingest.child.pid, brokerPid))],
+    [
+      "ingest batch",
+      async () => void runs.batch.push(await load(`http://127.0.0.1:${ingest.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingest.child.pid, brokerPid)),
+    ],
+    ["ingest single, one session", async () => void runs.singleOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, single, structured, 1, ingestOne.child.pid, brokerPid))],
+    ["ingest batch, one session", async () => void runs.batchOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingestOne.child.pid, brokerPid))],
+  ];
+  const loadByRound: number[] = [];
+  try {
+    for (let round = 0; round < SETTINGS.rounds; round++) {
+      loadByRound.push(Math.round((os.loadavg()[0] ?? 0) * 100) / 100);
+      const order = round % 2 === 0 ? steps : [...steps].reverse();
+      for (const [name, run] of order) {
+        log(`round ${round + 1}/${SETTINGS.rounds}: ${name}`);
+        await run();
+      }
+      log(
+        `round ${round + 1}: PP ${pp.at(-1)?.recordsPerSec} records/s, node client ${client.at(-1)?.recordsPerSec} records/s, bare ${runs.bare.at(-1)?.requestsPerSec} req/s, fastify ${runs.fastify.at(-1)?.requestsPerSec} req/s, single ${runs.single.at(-1)?.requestsPerSec} req/s, batch ${runs.batch.at(-1)?.eventsPerSec} events/s; one session: single ${runs.singleOne.at(-1)?.requestsPerSec} req/s, batch ${runs.batchOne.at(-1)?.eventsPerSec} events/s`,
+      );
+    }
+  } finally {
+    await Promise.all([stop(bare.child), stop(fastify.child), stop(ingest.child), stop(ingestOne.child)]);
+  }
   const written = await recordCount(topics.ingest);
 
   const bridgeCp = bridgeClasspath();
   let bridge: { single: HttpRun; batch: HttpRun } | { status: "not run"; reason: string };
   if (bridgeCp.cp) {
     try {
-      bridge = await strimziBridge(bridgeCp.cp, topics.bridge, sampleEvent(0), batchEvents);
+      bridge = await strimziBridge(bridgeCp.cp, topics.bridge, sampleEvent(0), batchEvents, brokerPid);
     } catch (err) {
       bridge = { status: "not run", reason: `the bridge failed: ${(err as Error).message}` };
     }
@@ -303,35 +555,71 @@ async function main(): Promise<void> {
   }
   log("status" in bridge ? `Strimzi bridge not run: ${bridge.reason}` : `Strimzi bridge: single ${bridge.single.eventsPerSec}, batch ${bridge.batch.eventsPerSec} events/s`);
 
+  const perRound = {
+    batchVsProducerPerformance: runs.batch.map((r, i) => ratio(r.eventsPerSec, pp[i]?.recordsPerSec ?? 0) ?? 0),
+    singleVsBareHttp: runs.single.map((r, i) => ratio(r.requestsPerSec, runs.bare[i]?.requestsPerSec ?? 0) ?? 0),
+    batchVsNodeClient: runs.batch.map((r, i) => ratio(r.eventsPerSec, client[i]?.recordsPerSec ?? 0) ?? 0),
+    singleVsFastify: runs.single.map((r, i) => ratio(r.requestsPerSec, runs.fastify[i]?.requestsPerSec ?? 0) ?? 0),
+    fastifyVsBareHttp: runs.fastify.map((r, i) => ratio(r.requestsPerSec, runs.bare[i]?.requestsPerSec ?? 0) ?? 0),
+    nodeClientVsProducerPerformance: client.map((c, i) => ratio(c.recordsPerSec, pp[i]?.recordsPerSec ?? 0) ?? 0),
+  };
   const ratios = {
-    batchVsProducerPerformance: ratio(ing.batch.eventsPerSec, pp.recordsPerSec),
-    singleVsBareHttp: ratio(ing.single.requestsPerSec, bare.requestsPerSec),
-    singleVsBridge: "status" in bridge ? null : ratio(ing.single.eventsPerSec, bridge.single.eventsPerSec),
-    batchVsBridge: "status" in bridge ? null : ratio(ing.batch.eventsPerSec, bridge.batch.eventsPerSec),
+    batchVsProducerPerformance: stat(perRound.batchVsProducerPerformance),
+    singleVsBareHttp: stat(perRound.singleVsBareHttp),
+    batchVsNodeClient: stat(perRound.batchVsNodeClient),
+    singleVsFastify: stat(perRound.singleVsFastify),
+    fastifyVsBareHttp: stat(perRound.fastifyVsBareHttp),
+    nodeClientVsProducerPerformance: stat(perRound.nodeClientVsProducerPerformance),
+    singleVsBridge: "status" in bridge ? null : ratio(median(runs.single.map((r) => r.eventsPerSec)), bridge.single.eventsPerSec),
+    batchVsBridge: "status" in bridge ? null : ratio(median(runs.batch.map((r) => r.eventsPerSec)), bridge.batch.eventsPerSec),
   };
   const result = {
     date: new Date().toISOString(),
     machine: {
-      // Other work on the machine skews every number; the 1-minute load average before and after says how much.
-      loadAverage1m: { before: Math.round(loadBefore * 100) / 100, after: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
-      cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+      // Other work on the machine skews every number; the 1-minute load average before, per round and after says how much.
+      loadAverage1m: { before: Math.round(loadBefore * 100) / 100, atRoundStart: loadByRound, after: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
     settings: { ...SETTINGS, recordBytes: recordSize, eventBodyBytes: Buffer.byteLength(single), batchBodyBytes: Buffer.byteLength(batch) },
-    producerPerformance: pp,
-    bareHttp: bare,
+    producerPerformance: {
+      recordsPerSec: stat(pp.map((r) => r.recordsPerSec)),
+      latencyP50Ms: median(pp.map((r) => r.latencyP50Ms)),
+      latencyP99Ms: median(pp.map((r) => r.latencyP99Ms)),
+      cpu: cpuMedian(pp.map((r) => r.cpu)),
+      note: "latency here is per record inside the Java client's batches (send to ack), not per HTTP request; cpu.service is the Java producer process, JVM start-up included",
+      runs: pp,
+    },
+    nodeClient: {
+      recordsPerSec: stat(client.map((r) => r.recordsPerSec)),
+      cpu: cpuMedian(client.map((r) => r.cpu)),
+      note: `src/kafka.ts with ${SETTINGS.producers} sessions, ${SETTINGS.connections} concurrent produce() calls of ${SETTINGS.batch} records, no HTTP; cpu.service is the benchmark process that calls it`,
+      runs: client,
+    },
+    bareHttp: httpSummary(runs.bare),
+    fastify: httpSummary(runs.fastify),
     ingest: {
-      ...ing,
+      single: httpSummary(runs.single),
+      batch: httpSummary(runs.batch),
+      singleOneSession: httpSummary(runs.singleOne),
+      batchOneSession: httpSummary(runs.batchOne),
       recordsOnTopic: written,
-      acceptedEvents: ing.single.ok + ing.single.warmupOk + (ing.batch.ok + ing.batch.warmupOk) * SETTINGS.batch,
+      acceptedEvents:
+        [...runs.single, ...runs.singleOne].reduce((n, r) => n + r.ok + r.warmupOk, 0) + [...runs.batch, ...runs.batchOne].reduce((n, r) => n + r.ok + r.warmupOk, 0) * SETTINGS.batch,
       // When a timed run ends, the load generator drops the requests still in flight; the service completes them
-      // (they are written) but nobody reads their 202. At most one request per connection, per run (4 runs).
-      cutOffAtMost: 2 * SETTINGS.connections * (1 + SETTINGS.batch),
+      // (they are written) but nobody reads their 202. At most one request per connection, per run (warm-up and
+      // timed run, single and batch, both services, every round).
+      cutOffAtMost: SETTINGS.rounds * 2 * 2 * SETTINGS.connections * (1 + SETTINGS.batch),
     },
     strimziBridge: bridge,
     targets: TARGETS,
     ratios,
     met: {
-      batchVsProducerPerformance: ratios.batchVsProducerPerformance !== null && ratios.batchVsProducerPerformance >= TARGETS.batchVsProducerPerformance,
-      singleVsBareHttp: ratios.singleVsBareHttp !== null && ratios.singleVsBareHttp >= TARGETS.singleVsBareHttp,
+      batchVsProducerPerformance: ratios.batchVsProducerPerformance.median >= TARGETS.batchVsProducerPerformance,
+      singleVsBareHttp: ratios.singleVsBareHttp.median >= TARGETS.singleVsBareHttp,
       aheadOfBridge: ratios.singleVsBridge === null ? null : ratios.singleVsBridge > 1 && (ratios.batchVsBridge ?? 0) > 1,
     },
   };
@@ -344,44 +632,78 @@ async function main(): Promise<void> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the result object built just above
 function markdown(r: any): string {
-  const row = (name: string, x: HttpRun | undefined, unit = "events/s") =>
-    x ? `| ${name} | ${x.eventsPerSec.toLocaleString("en-US")} ${unit} | ${x.requestsPerSec.toLocaleString("en-US")} | ${x.latencyP50Ms} | ${x.latencyP99Ms} | ${x.non2xx + x.errors} |` : `| ${name} | not run | | | | |`;
+  const n = (x: number) => Math.round(x).toLocaleString("en-US");
+  const spread = (s: Stat) => `${n(s.min)}–${n(s.max)}`;
   const pct = (v: number | null) => (v === null ? "n/a" : `${Math.round(v * 1000) / 10}%`);
+  const pctStat = (s: Stat) => `${pct(s.median)} (${pct(s.min)}–${pct(s.max)})`;
+  const httpRow = (name: string, x: ReturnType<typeof httpSummary>) =>
+    `| ${name} | ${n(x.eventsPerSec.median)} events/s | ${spread(x.eventsPerSec)} | ${n(x.requestsPerSec.median)} | ${x.latencyP50Ms} | ${x.latencyP99Ms} | ${x.non2xxAndErrors} |`;
+  const c = (v: number | null) => (v === null ? "—" : v.toFixed(2));
+  const cpuRow = (name: string, x: CpuSplit, service: string) => `| ${name} | ${service}: ${c(x.service)} | ${c(x.broker)} | ${c(x.loadGenerator)} | ${c(x.other)} | ${c(x.steal)} | ${c(x.idle)} |`;
   const b = r.strimziBridge;
+  const diff = r.ingest.recordsOnTopic - r.ingest.acceptedEvents;
   return `# Ingest benchmark
 
 Generated by \`npm run bench:ingest\` (apps/ingest/bench/ingest.ts) on ${r.date}. Do not edit by hand; the
 analysis is in [ingest.md](ingest.md#benchmark).
 
 Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform};
-1-minute load average ${r.machine.loadAverage1m.before} before the run and ${r.machine.loadAverage1m.after} after (other work shares the CPUs).
-Everything ran on this one machine: the broker (single node, KRaft), the load generator (autocannon, ${r.settings.connections}
-connections, ${r.settings.durationS} s per run after ${r.settings.warmupS} s warm-up) and the server under test.
+1-minute load average ${r.machine.loadAverage1m.before} before the run, ${r.machine.loadAverage1m.atRoundStart.join(", ")} at the start of each round and ${r.machine.loadAverage1m.after} after
+(other work shares the CPUs). Everything ran on this one machine: the broker (single node, KRaft), the load generator
+(autocannon, ${r.settings.connections} connections, ${r.settings.durationS} s per run after ${r.settings.warmupS} s warm-up) and the server under test.
+${r.settings.rounds} rounds, the order of the runs reversed every other round; each figure is the median of the rounds, with
+the range over the rounds. The service ran with KAFKA_PRODUCERS=${r.settings.producers}.
 
 Event: structured CloudEvent of ${r.settings.eventBodyBytes} bytes with ${r.settings.dataBytes} bytes of data; it becomes a Kafka record of
 ${r.settings.recordBytes} bytes (key + value + headers), the record size given to ProducerPerformance. Batch mode sends
 ${r.settings.batch} events per request (${r.settings.batchBodyBytes} bytes). All producers use acks=all and idempotence.
 
-| run | throughput | requests/s | p50 ms | p99 ms | non-2xx + errors |
-| --- | ---: | ---: | ---: | ---: | ---: |
-| Kafka ProducerPerformance (Java client) | ${r.producerPerformance.recordsPerSec.toLocaleString("en-US")} records/s | | ${r.producerPerformance.latencyP50Ms} | ${r.producerPerformance.latencyP99Ms} | |
-${row("bare Node HTTP server (202, no work)", r.bareHttp)}
-${row("ingest, single (1 event/request)", r.ingest.single)}
-${row(`ingest, batch (${r.settings.batch} events/request)`, r.ingest.batch)}
-${"status" in b ? `| Strimzi Kafka Bridge | not run: ${b.reason} | | | | |` : `${row("Strimzi bridge, single", b.single)}\n${row(`Strimzi bridge, batch (${r.settings.batch} records/request)`, b.batch)}`}
+| run | throughput (median) | range over rounds | requests/s | p50 ms | p99 ms | non-2xx + errors |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| Kafka ProducerPerformance (Java client, ${n(r.settings.ppRecords)} records) | ${n(r.producerPerformance.recordsPerSec.median)} records/s | ${spread(r.producerPerformance.recordsPerSec)} | | ${r.producerPerformance.latencyP50Ms} | ${r.producerPerformance.latencyP99Ms} | |
+| the service's producer without HTTP (src/kafka.ts) | ${n(r.nodeClient.recordsPerSec.median)} records/s | ${spread(r.nodeClient.recordsPerSec)} | | | | |
+${httpRow("bare Node HTTP server (202, no work)", r.bareHttp)}
+${httpRow("fastify as configured by the service (202, no work)", r.fastify)}
+${httpRow("ingest, single (1 event/request)", r.ingest.single)}
+${httpRow(`ingest, batch (${r.settings.batch} events/request)`, r.ingest.batch)}
+${httpRow("ingest with one producer session, single", r.ingest.singleOneSession)}
+${httpRow(`ingest with one producer session, batch`, r.ingest.batchOneSession)}
+${"status" in b ? `| Strimzi Kafka Bridge | not run: ${b.reason} | | | | | |` : `${httpRow("Strimzi bridge, single (one round)", httpSummary([b.single]))}\n${httpRow(`Strimzi bridge, batch (${r.settings.batch} records/request, one round)`, httpSummary([b.batch]))}`}
 
 ProducerPerformance latencies are per record inside the Java client's own batches, not per HTTP request.
 
-Integrity: the load generator received 202 for ${r.ingest.acceptedEvents.toLocaleString("en-US")} events (warm-ups included); the topic holds
-${r.ingest.recordsOnTopic.toLocaleString("en-US")} records. The difference, ${(r.ingest.recordsOnTopic - r.ingest.acceptedEvents).toLocaleString("en-US")}, is the requests in flight when each timed
-run stopped (dropped by the load generator, completed and written by the service): at most ${r.ingest.cutOffAtMost.toLocaleString("en-US")}
-(one request per connection per run)${r.ingest.recordsOnTopic - r.ingest.acceptedEvents >= 0 && r.ingest.recordsOnTopic - r.ingest.acceptedEvents <= r.ingest.cutOffAtMost ? ", so no event was lost or written twice" : " — **outside that bound: investigate**"}.
-
-| target | ratio | target | met |
+| target | ratio: median of the rounds (range) | target | met |
 | --- | ---: | ---: | --- |
-| batch events/s vs ProducerPerformance records/s | ${pct(r.ratios.batchVsProducerPerformance)} | ≥ ${pct(r.targets.batchVsProducerPerformance)} | ${r.met.batchVsProducerPerformance ? "yes" : "**no**"} |
-| single requests/s vs bare HTTP requests/s | ${pct(r.ratios.singleVsBareHttp)} | ≥ ${pct(r.targets.singleVsBareHttp)} | ${r.met.singleVsBareHttp ? "yes" : "**no**"} |
+| batch events/s vs ProducerPerformance records/s | ${pctStat(r.ratios.batchVsProducerPerformance)} | ≥ ${pct(r.targets.batchVsProducerPerformance)} | ${r.met.batchVsProducerPerformance ? "yes" : "**no**"} |
+| single requests/s vs bare HTTP requests/s | ${pctStat(r.ratios.singleVsBareHttp)} | ≥ ${pct(r.targets.singleVsBareHttp)} | ${r.met.singleVsBareHttp ? "yes" : "**no**"} |
 | ahead of the Strimzi bridge (single, batch) | ${pct(r.ratios.singleVsBridge)}, ${pct(r.ratios.batchVsBridge)} | > 100% | ${r.met.aheadOfBridge === null ? "not measured" : r.met.aheadOfBridge ? "yes" : "**no**"} |
+
+| other ratio (median of the rounds, range) | value |
+| --- | ---: |
+| the service's producer without HTTP vs ProducerPerformance | ${pctStat(r.ratios.nodeClientVsProducerPerformance)} |
+| ingest batch vs the service's producer without HTTP | ${pctStat(r.ratios.batchVsNodeClient)} |
+| fastify (no work) vs bare HTTP | ${pctStat(r.ratios.fastifyVsBareHttp)} |
+| ingest single vs fastify (no work) | ${pctStat(r.ratios.singleVsFastify)} |
+
+CPU during the timed runs, in cores (CPU seconds per second, medians of the rounds; ${r.machine.cpus} cores in all, from /proc).
+"other" is the rest of this machine's processes, "steal" the time the hypervisor ran other virtual machines instead; for
+ProducerPerformance the first column is the Java producer, JVM start-up included.
+
+| run | process under test | broker | load generator | other | steal | idle |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${cpuRow("ProducerPerformance", r.producerPerformance.cpu, "Java producer")}
+${cpuRow("service's producer without HTTP", r.nodeClient.cpu, "Node producer")}
+${cpuRow("bare Node HTTP server", r.bareHttp.cpu, "server")}
+${cpuRow("fastify (no work)", r.fastify.cpu, "server")}
+${cpuRow("ingest, single", r.ingest.single.cpu, "service")}
+${cpuRow("ingest, batch", r.ingest.batch.cpu, "service")}
+${cpuRow("ingest, one session, single", r.ingest.singleOneSession.cpu, "service")}
+${cpuRow("ingest, one session, batch", r.ingest.batchOneSession.cpu, "service")}
+
+Integrity (both services wrote to one topic): the load generator received 202 for ${n(r.ingest.acceptedEvents)} events (warm-ups included); the topic holds
+${n(r.ingest.recordsOnTopic)} records. The difference, ${n(diff)}, is the requests in flight when each timed
+run stopped (dropped by the load generator, completed and written by the service): at most ${n(r.ingest.cutOffAtMost)}
+(one request per connection per run)${diff >= 0 && diff <= r.ingest.cutOffAtMost ? ": consistent with no event lost and none written twice" : " — **outside that bound: investigate**"}.
 `;
 }
 

@@ -18,6 +18,8 @@ export const DEFAULTS = {
   // Below Kafka's default message.max.bytes (1048588, also MSK's), which bounds one partition's record batch;
   // capping the whole produce request below it keeps every batch inside it whatever the partitioning.
   KAFKA_MAX_BATCH_BYTES: 1_000_000,
+  // Idempotent producer sessions, each with one produce request in flight (src/kafka.ts says why one).
+  KAFKA_PRODUCERS: 4,
   MAX_BODY_BYTES: 1024 * 1024,
   MAX_BATCH_EVENTS: 500,
   MAX_EVENT_DATA_BYTES: 64 * 1024,
@@ -58,6 +60,8 @@ export interface Config {
     ackTimeoutMs: number;
     connectTimeoutMs: number;
     maxBatchBytes: number;
+    /** Idempotent producer sessions (clients), each with at most one produce request in flight. */
+    producers: number;
   };
   limits: {
     maxBodyBytes: number;
@@ -171,6 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
       ackTimeoutMs: int("KAFKA_ACK_TIMEOUT_MS", DEFAULTS.KAFKA_ACK_TIMEOUT_MS, 100, 120_000),
       connectTimeoutMs: int("KAFKA_CONNECT_TIMEOUT_MS", DEFAULTS.KAFKA_CONNECT_TIMEOUT_MS, 100, 60_000),
       maxBatchBytes,
+      producers: int("KAFKA_PRODUCERS", DEFAULTS.KAFKA_PRODUCERS, 1, 16),
     },
     limits: {
       maxBodyBytes: int("MAX_BODY_BYTES", DEFAULTS.MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),

@@ -67,8 +67,12 @@ function skipValue(buf: Buffer, i: number): number {
 function isDataKey(buf: Buffer, start: number, end: number): boolean {
   if (end - start === DATA_KEY.length && buf.compare(DATA_KEY, 0, DATA_KEY.length, start, end) === 0) return true;
   // An escaped spelling such as "\u0064ata" is still the key "data" to JSON.parse; decode the rare escaped key.
-  const escape = buf.indexOf(BACKSLASH, start);
-  return escape !== -1 && escape < end && JSON.parse(buf.toString("utf8", start, end)) === "data";
+  // The search stays inside the key: buf.indexOf would scan to the end of the body for every key of every event,
+  // which made a 100-event batch quadratic in its size.
+  for (let i = start + 1; i < end - 1; i++) {
+    if (buf[i] === BACKSLASH) return JSON.parse(buf.toString("utf8", start, end)) === "data";
+  }
+  return false;
 }
 
 /** `i` is at `{`; returns the bytes of its last `data` member (JSON.parse keeps the last duplicate) and the end. */

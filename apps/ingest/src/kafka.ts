@@ -2,19 +2,27 @@
  * The Kafka producer behind POST /v1/events: `produce(records)` resolves only once Kafka acknowledged every record
  * (idempotent producer, acks=all), and rejects with a 503-class error when it cannot within KAFKA_ACK_TIMEOUT_MS.
  *
- * One produce request at a time. @platformatic/kafka 1.35 reads an idempotent partition's sequence number when
- * it builds a request, and advances it only on the response: two concurrent send() calls to one partition carry
- * the same sequence, the broker takes the second for a retry of the first, and acknowledges it without writing it
- * (platformatic/kafka#326; we reproduced it against the local broker: 20 concurrent sends, 20 acks, 1 record).
- * So requests that arrive while a produce request is in flight wait, and all of them go out together in the next
- * one. That is the batching a Kafka producer does anyway (linger), it bounds in-flight data, and under load it
- * makes fewer, larger produce requests.
+ * One produce request at a time per producer session. @platformatic/kafka 1.35 reads an idempotent partition's
+ * sequence number when it builds a request, and advances it only on the response: two concurrent send() calls to
+ * one partition from one client carry the same sequence, the broker takes the second for a retry of the first, and
+ * acknowledges it without writing it (platformatic/kafka#326; we reproduced it against the local broker: 20
+ * concurrent sends, 20 acks, 1 record). Sequence numbers belong to a producer id, so the constraint is per client:
+ * KAFKA_PRODUCERS clients (sessions), each its own producer id, each with at most one produce request in flight.
+ * Requests that arrive while every session is busy wait in one queue, and the next session to become idle takes
+ * all of them that fit one produce request. That is the batching a Kafka producer does anyway (linger), it bounds
+ * in-flight data (at most KAFKA_PRODUCERS requests), and under load it makes fewer, larger produce requests, while
+ * the sessions keep the broker's request handling and the network round trip overlapped.
  *
- * A failed or timed-out produce request ends the idempotent session: the client is closed and a new one (new
- * producer id) takes over. The library keeps the failed request's sequence numbers otherwise, so the next batch
- * could reuse them and be acknowledged as a "duplicate" without being written if the failed one did land; it also
- * does not recover by itself from UNKNOWN_PRODUCER_ID (platformatic/kafka#309, fixed only in 2.x). Events of a
- * failed request are answered 503 and never resent by us: the client's retry may duplicate them, never lose them.
+ * Order: the parts of one produce() call (a batch larger than KAFKA_MAX_BATCH_BYTES) never travel in two sessions
+ * at once, so a batch's events with one key stay in order. Two requests in flight at the same time have no order
+ * between them (the client did not wait for the first's 202), so they may go through different sessions.
+ *
+ * A failed or timed-out produce request ends its idempotent session: that client is closed and a new one (new
+ * producer id) takes its place; the other sessions go on. The library keeps the failed request's sequence numbers
+ * otherwise, so the next batch could reuse them and be acknowledged as a "duplicate" without being written if the
+ * failed one did land; it also does not recover by itself from UNKNOWN_PRODUCER_ID (platformatic/kafka#309, fixed
+ * only in 2.x). Events of a failed request are answered 503 and never resent by us: the client's retry may
+ * duplicate them, never lose them.
  */
 import { ProduceAcks, Producer, compatibilityPartitioner, stringSerializer, type MessageToProduce } from "@platformatic/kafka";
 import type { FastifyBaseLogger } from "fastify";
@@ -25,29 +33,40 @@ import type { KafkaRecord } from "./kafka-record.js";
 import type { Metrics } from "./metrics.js";
 
 type Client = Producer<Buffer, Buffer, string, string>;
+type Message = MessageToProduce<Buffer, Buffer, string, string>;
 
 /** One produce() call. `parts` is how many of its parts are not yet acknowledged. */
 interface Job {
   events: number;
   parts: number;
   settled: boolean;
+  /** The produce request that carries some of its parts now; its other parts wait for that one (order). */
+  carrier: InFlight | undefined;
   timer: NodeJS.Timeout;
   resolve: () => void;
   reject: (error: Error) => void;
 }
 
-/** A slice of a job's records that fits one produce request. */
+/** A slice of a job's records that fits one produce request, already in the library's message form. */
 interface Part {
   job: Job;
-  records: KafkaRecord[];
+  messages: Message[];
   bytes: number;
 }
 
 interface InFlight {
-  session: number;
+  session: Session;
   parts: Part[];
   watchdog: NodeJS.Timeout;
-  startedAt: bigint;
+  startedAt: number;
+}
+
+/** One idempotent producer (one producer id) with at most one produce request in flight. */
+interface Session {
+  index: number;
+  /** Replaced after a failed request; an answer for a request that is no longer `inFlight` is ignored. */
+  client: Client;
+  inFlight: InFlight | undefined;
 }
 
 export interface EventProducerOptions {
@@ -73,11 +92,9 @@ const CLIENT_DEFAULTS = {
 
 export class EventProducer {
   readonly #options: EventProducerOptions;
-  #client: Client;
-  /** Incremented each time the client is replaced; answers from an older session are ignored. */
-  #session = 0;
+  readonly #sessions: Session[];
   #queue: Part[] = [];
-  #inFlight: InFlight | undefined;
+  #pumpScheduled = false;
   #pendingEvents = 0;
   #closing = false;
   #idle: (() => void)[] = [];
@@ -85,7 +102,11 @@ export class EventProducer {
 
   constructor(options: EventProducerOptions) {
     this.#options = options;
-    this.#client = this.#createClient();
+    this.#sessions = Array.from({ length: options.kafka.producers }, (_, index) => ({
+      index,
+      client: this.#createClient(),
+      inFlight: undefined,
+    }));
   }
 
   get pendingEvents(): number {
@@ -126,25 +147,44 @@ export class EventProducer {
       );
     }
     return new Promise<void>((resolve, reject) => {
-      const job: Job = { events: records.length, parts: 0, settled: false, timer: undefined as unknown as NodeJS.Timeout, resolve, reject };
-      let part: Part = { job, records: [], bytes: 0 };
-      for (const record of records) {
-        if (part.records.length > 0 && part.bytes + record.size > kafka.maxBatchBytes) {
-          this.#queue.push(part);
-          job.parts++;
-          part = { job, records: [], bytes: 0 };
+      const job: Job = { events: records.length, parts: 0, settled: false, carrier: undefined, timer: undefined as unknown as NodeJS.Timeout, resolve, reject };
+      const topic = kafka.topic;
+      let part: Part = { job, messages: [], bytes: 0 };
+      for (const r of records) {
+        if (part.messages.length > 0 && part.bytes + r.size > kafka.maxBatchBytes) {
+          this.#enqueue(part);
+          part = { job, messages: [], bytes: 0 };
         }
-        part.records.push(record);
-        part.bytes += record.size;
+        // A record without value (an event without data) must still name `value` for the library's validator.
+        part.messages.push({ topic, key: r.key, value: r.value as Buffer, headers: r.headers });
+        part.bytes += r.size;
       }
-      this.#queue.push(part);
-      job.parts++;
+      this.#enqueue(part);
       job.timer = setTimeout(() => {
         metrics.produceErrors.inc({ reason: "timeout" }, job.events);
         this.#settle(job, new KafkaUnavailableError(ErrorCodes.KAFKA_TIMEOUT, `Kafka did not acknowledge the events within ${kafka.ackTimeoutMs} ms`));
       }, kafka.ackTimeoutMs);
       this.#pendingEvents += job.events;
       metrics.pendingEvents.set(this.#pendingEvents);
+      this.#schedulePump();
+    });
+  }
+
+  #enqueue(part: Part): void {
+    this.#queue.push(part);
+    part.job.parts++;
+  }
+
+  /**
+   * Pumps once the current turn of the event loop is over (setImmediate runs after the poll phase): every request
+   * whose body was read in this turn joins the same produce request instead of taking a session each. Measured
+   * under load, per-request produce calls cost more CPU in the client library than the HTTP handling itself.
+   */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
       this.#pump();
     });
   }
@@ -159,78 +199,91 @@ export class EventProducer {
     else job.resolve();
   }
 
-  /** Starts the next produce request with every queued part that fits, unless one is in flight. */
+  /** Gives queued parts to idle sessions, one produce request each, until no session is idle or nothing can go. */
   #pump(): void {
-    if (this.#inFlight) return;
-    const parts: Part[] = [];
-    let bytes = 0;
     while (this.#queue.length > 0) {
-      const next = this.#queue[0] as Part;
-      if (next.job.settled) {
-        this.#queue.shift(); // its job already failed (timed out): never produce it late
+      const session = this.#sessions.find((s) => s.inFlight === undefined);
+      if (!session) return; // the next session to finish pumps again
+      if (!this.#send(session)) break;
+    }
+    if (this.#queue.length === 0 && this.#sessions.every((s) => s.inFlight === undefined)) {
+      for (const wake of this.#idle.splice(0)) wake();
+    }
+  }
+
+  /** Starts a produce request on the idle session with the queued parts that fit; false when none could go. */
+  #send(session: Session): boolean {
+    const { maxBatchBytes } = this.#options.kafka;
+    const inFlight: InFlight = { session, parts: [], watchdog: undefined as unknown as NodeJS.Timeout, startedAt: 0 };
+    const parts = inFlight.parts;
+    let bytes = 0;
+    const kept: Part[] = [];
+    let i = 0;
+    for (; i < this.#queue.length; i++) {
+      const next = this.#queue[i] as Part;
+      if (next.job.settled) continue; // its job already failed (timed out): never produce it late
+      if (next.job.carrier !== undefined && next.job.carrier !== inFlight) {
+        kept.push(next); // an earlier part of its job is in flight in another session: keep the job's order
         continue;
       }
-      if (parts.length > 0 && bytes + next.bytes > this.#options.kafka.maxBatchBytes) break;
+      if (parts.length > 0 && bytes + next.bytes > maxBatchBytes) break;
       parts.push(next);
       bytes += next.bytes;
-      this.#queue.shift();
+      next.job.carrier = inFlight;
     }
-    if (parts.length === 0) {
-      for (const wake of this.#idle.splice(0)) wake();
-      return;
-    }
+    this.#queue = kept.length === 0 && i === 0 ? this.#queue : kept.concat(this.#queue.slice(i));
+    if (parts.length === 0) return false;
 
     const { kafka, metrics } = this.#options;
-    const messages: MessageToProduce<Buffer, Buffer, string, string>[] = [];
-    for (const part of parts) {
-      for (const r of part.records) {
-        // A record without value (an event without data) must still name `value` for the library's validator.
-        messages.push({ topic: kafka.topic, key: r.key, value: r.value as Buffer, headers: r.headers });
-      }
+    let messages: Message[];
+    if (parts.length === 1) {
+      messages = (parts[0] as Part).messages;
+    } else {
+      messages = [];
+      for (const part of parts) for (const m of part.messages) messages.push(m);
     }
-    const session = this.#session;
-    const inFlight: InFlight = {
-      session,
-      parts,
-      startedAt: process.hrtime.bigint(),
-      watchdog: setTimeout(() => this.#onWatchdog(inFlight), kafka.ackTimeoutMs),
-    };
-    this.#inFlight = inFlight;
+    inFlight.startedAt = performance.now();
+    inFlight.watchdog = setTimeout(() => this.#onWatchdog(inFlight), kafka.ackTimeoutMs);
+    session.inFlight = inFlight;
     metrics.sendEvents.observe(messages.length);
-    this.#client.send({ messages }).then(
+    session.client.send({ messages }).then(
       () => this.#onSent(inFlight, undefined),
       (error: unknown) => this.#onSent(inFlight, error),
     );
+    return true;
   }
 
   #onSent(inFlight: InFlight, error: unknown): void {
-    if (this.#inFlight !== inFlight) return; // abandoned by the watchdog; its jobs were answered already
+    const { session } = inFlight;
+    if (session.inFlight !== inFlight) return; // abandoned by the watchdog; its jobs were answered already
     clearTimeout(inFlight.watchdog);
-    this.#inFlight = undefined;
+    session.inFlight = undefined;
     const { metrics, logger } = this.#options;
-    metrics.sendDuration.observe(Number(process.hrtime.bigint() - inFlight.startedAt) / 1e9);
+    metrics.sendDuration.observe((performance.now() - inFlight.startedAt) / 1e3);
     if (error === undefined) {
       let produced = 0;
       for (const part of inFlight.parts) {
-        produced += part.records.length;
+        produced += part.messages.length;
+        if (part.job.carrier === inFlight) part.job.carrier = undefined;
         if (--part.job.parts === 0) this.#settle(part.job);
       }
       metrics.eventsProduced.inc(produced);
     } else {
-      logger.warn({ err: error, events: countRecords(inFlight.parts) }, "Kafka produce request failed; answering 503 and starting a new producer session");
+      logger.warn({ err: error, events: countMessages(inFlight.parts), session: session.index }, "Kafka produce request failed; answering 503 and starting a new producer session");
       this.#failParts(inFlight.parts, new KafkaUnavailableError(ErrorCodes.KAFKA_UNAVAILABLE, "Kafka did not accept the events", { cause: error }), "error");
-      this.#reset("error");
+      this.#reset(session, "error");
     }
     this.#pump();
   }
 
-  /** The produce request outlived KAFKA_ACK_TIMEOUT_MS: stop waiting for it and go on with a fresh client. */
+  /** The produce request outlived KAFKA_ACK_TIMEOUT_MS: stop waiting for it and give the session a fresh client. */
   #onWatchdog(inFlight: InFlight): void {
-    if (this.#inFlight !== inFlight) return;
-    this.#inFlight = undefined;
-    this.#options.logger.warn({ events: countRecords(inFlight.parts), timeoutMs: this.#options.kafka.ackTimeoutMs }, "Kafka produce request timed out; answering 503 and starting a new producer session");
+    const { session } = inFlight;
+    if (session.inFlight !== inFlight) return;
+    session.inFlight = undefined;
+    this.#options.logger.warn({ events: countMessages(inFlight.parts), timeoutMs: this.#options.kafka.ackTimeoutMs, session: session.index }, "Kafka produce request timed out; answering 503 and starting a new producer session");
     this.#failParts(inFlight.parts, new KafkaUnavailableError(ErrorCodes.KAFKA_TIMEOUT, `Kafka did not acknowledge the events within ${this.#options.kafka.ackTimeoutMs} ms`), "timeout");
-    this.#reset("timeout");
+    this.#reset(session, "timeout");
     this.#pump();
   }
 
@@ -241,10 +294,9 @@ export class EventProducer {
     }
   }
 
-  #reset(reason: "error" | "timeout"): void {
-    const old = this.#client;
-    this.#session++;
-    this.#client = this.#createClient();
+  #reset(session: Session, reason: "error" | "timeout"): void {
+    const old = session.client;
+    session.client = this.#createClient();
     this.#readiness = undefined;
     this.#options.metrics.producerResets.inc({ reason });
     old.close(true, (err) => {
@@ -253,23 +305,30 @@ export class EventProducer {
   }
 
   /**
-   * Whether Kafka can take events now: fresh metadata for the topic, with a leader for every partition. Concurrent
-   * probes share one metadata request, so a flood of probes never becomes a flood of connection attempts.
+   * Whether Kafka can take events now: every session's client gets fresh metadata for the topic, with a leader
+   * for every partition (a session that cannot would fail the requests it takes). Concurrent probes share one
+   * round of metadata requests, so a flood of probes never becomes a flood of connection attempts.
    */
   checkReady(): Promise<Readiness> {
-    this.#readiness ??= this.#probe().finally(() => {
+    this.#readiness ??= this.#probeAll().finally(() => {
       this.#readiness = undefined;
     });
     return this.#readiness;
   }
 
-  async #probe(): Promise<Readiness> {
+  async #probeAll(): Promise<Readiness> {
+    const results = await Promise.all(this.#sessions.map((s) => this.#probe(s.client)));
+    // The first session's detail when all are ready; otherwise the first reason a session is not.
+    return results.find((r) => !r.ready) ?? (results[0] as Readiness);
+  }
+
+  async #probe(client: Client): Promise<Readiness> {
     const { topic, ackTimeoutMs } = this.#options.kafka;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Readiness>((resolve) => {
       timer = setTimeout(() => resolve({ ready: false, detail: `no metadata from Kafka within ${ackTimeoutMs} ms` }), ackTimeoutMs);
     });
-    const probe = this.#client.metadata({ topics: [topic], forceUpdate: true }).then(
+    const probe = client.metadata({ topics: [topic], forceUpdate: true }).then(
       (metadata): Readiness => {
         const t = metadata.topics.get(topic);
         if (!t) return { ready: false, detail: `topic ${topic} does not exist` };
@@ -292,12 +351,12 @@ export class EventProducer {
 
   /**
    * Stops taking events, waits until every queued event is acknowledged or failed (at most `timeoutMs`), then
-   * closes the client. Jobs still waiting at the deadline are answered 503.
+   * closes every session's client. Jobs still waiting at the deadline are answered 503.
    */
   async close(timeoutMs: number): Promise<void> {
     this.#closing = true;
     const drained = new Promise<void>((resolve) => {
-      if (!this.#inFlight && this.#queue.every((p) => p.job.settled)) resolve();
+      if (this.#sessions.every((s) => s.inFlight === undefined) && this.#queue.every((p) => p.job.settled)) resolve();
       else this.#idle.push(resolve);
     });
     let timer: NodeJS.Timeout | undefined;
@@ -307,18 +366,20 @@ export class EventProducer {
     const outcome = await Promise.race([drained, deadline]);
     clearTimeout(timer);
     if (outcome === "timeout") {
-      const parts = [...(this.#inFlight?.parts ?? []), ...this.#queue];
+      const parts = [...this.#sessions.flatMap((s) => s.inFlight?.parts ?? []), ...this.#queue];
       this.#failParts(parts, new KafkaUnavailableError(ErrorCodes.KAFKA_TIMEOUT, "the service shut down before Kafka acknowledged the events"), "timeout");
-      if (this.#inFlight) clearTimeout(this.#inFlight.watchdog);
-      this.#inFlight = undefined;
+      for (const s of this.#sessions) {
+        if (s.inFlight) clearTimeout(s.inFlight.watchdog);
+        s.inFlight = undefined;
+      }
       this.#queue = [];
     }
-    await new Promise<void>((resolve) => this.#client.close(true, () => resolve()));
+    await Promise.all(this.#sessions.map((s) => new Promise<void>((resolve) => s.client.close(true, () => resolve()))));
   }
 }
 
-function countRecords(parts: Part[]): number {
-  return parts.reduce((n, p) => n + p.records.length, 0);
+function countMessages(parts: Part[]): number {
+  return parts.reduce((n, p) => n + p.messages.length, 0);
 }
 
 function describe(err: unknown): string {

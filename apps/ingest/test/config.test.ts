@@ -30,6 +30,7 @@ describe("loadConfig", () => {
     assert.equal(c.kafka.auth, "none");
     assert.equal(c.kafka.tls, false);
     assert.equal(c.kafka.ackTimeoutMs, DEFAULTS.KAFKA_ACK_TIMEOUT_MS);
+    assert.equal(c.kafka.producers, 4);
     assert.deepEqual(c.limits, { maxBodyBytes: 1048576, maxBatchEvents: 500, maxEventDataBytes: 65536, maxPendingEvents: 10000 });
     assert.equal(c.otel.endpoint, undefined);
   });
@@ -78,6 +79,14 @@ describe("loadConfig", () => {
     assert.deepEqual(problems({ SHUTDOWN_DELAY_MS: "5000", SHUTDOWN_TIMEOUT_MS: "5000" }), [
       "SHUTDOWN_DELAY_MS (5000) must be less than SHUTDOWN_TIMEOUT_MS (5000), or in-flight requests get no time to finish",
     ]);
+  });
+
+  test("KAFKA_PRODUCERS is 1 to 16 producer sessions: out of range or not an integer is refused", () => {
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "0" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "0"']);
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "17" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "17"']);
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "2.5" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "2.5"']);
+    assert.equal(loadConfig({ KAFKA_PRODUCERS: "16" }).kafka.producers, 16);
+    assert.equal(loadConfig({ KAFKA_PRODUCERS: "1" }).kafka.producers, 1);
   });
 
   test("OTLP endpoints: the base endpoint and the traces endpoint are kept apart", () => {

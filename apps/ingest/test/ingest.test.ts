@@ -147,6 +147,40 @@ describe("accepted events are on the topic, as the CloudEvents Kafka binding say
     assert.equal(await recordCount(topic), 60, "exactly 60: nothing written twice");
   });
 
+  test("several producer sessions: a burst of single and batch requests writes exactly the accepted events, each once", async (t) => {
+    // Each session has its own producer id, so the #326 constraint (one request in flight) holds per session while
+    // requests overlap. A small KAFKA_MAX_BATCH_BYTES splits the two large batches into several produce requests;
+    // their parts must not overtake each other, so one key's events keep the batch's order.
+    const topic = uniqueTopic("sessions");
+    await createTopic(topic, 3);
+    const app = await appFor(t, topic, { KAFKA_PRODUCERS: "4", KAFKA_MAX_BATCH_BYTES: "65536", MAX_EVENT_DATA_BYTES: "60000" });
+    const singles = Array.from({ length: 40 }, (_, i) => post(app, STRUCTURED, JSON.stringify(sampleEvent({ id: `s-${i}`, partitionkey: `k-${i % 4}` }))));
+    const smallBatches = Array.from({ length: 8 }, (_, b) =>
+      post(app, BATCH, JSON.stringify(Array.from({ length: 10 }, (_, i) => sampleEvent({ id: `b-${b}-${i}`, subject: `order-${i}` })))),
+    );
+    const bigBatches = Array.from({ length: 2 }, (_, b) =>
+      post(app, BATCH, JSON.stringify(Array.from({ length: 20 }, (_, i) => sampleEvent({ id: `o-${b}-${i}`, partitionkey: `ordered-${b}`, data: "x".repeat(8000) })))),
+    );
+    const responses = await Promise.all([...singles, ...smallBatches, ...bigBatches]);
+    assert.deepEqual(
+      responses.map((r) => [r.statusCode, r.body]),
+      [...singles.map(() => [202, '{"accepted":1}']), ...smallBatches.map(() => [202, '{"accepted":10}']), ...bigBatches.map(() => [202, '{"accepted":20}'])],
+    );
+
+    const records = await readTopic(topic);
+    const expected = [
+      ...Array.from({ length: 40 }, (_, i) => `s-${i}`),
+      ...Array.from({ length: 80 }, (_, n) => `b-${Math.floor(n / 10)}-${n % 10}`),
+      ...Array.from({ length: 40 }, (_, n) => `o-${Math.floor(n / 20)}-${n % 20}`),
+    ].sort();
+    assert.deepEqual(records.map((r) => r.headers.ce_id).sort(), expected);
+    assert.equal(await recordCount(topic), 160, "exactly 160: nothing written twice");
+    for (const b of [0, 1]) {
+      const ordered = records.filter((r) => r.key === `ordered-${b}`).map((r) => r.headers.ce_id);
+      assert.deepEqual(ordered, Array.from({ length: 20 }, (_, i) => `o-${b}-${i}`), `batch ${b} in order on its partition`);
+    }
+  });
+
   test("an empty batch is accepted with 0 and writes nothing", async (t) => {
     const topic = uniqueTopic("empty");
     await createTopic(topic);
