@@ -91,6 +91,12 @@ export function uniqueInKeyOrder(events: StoredEvent[]): StoredEvent[] {
   return sorted.filter((e, i) => i === 0 || e.event.source !== sorted[i - 1]?.event.source || e.event.id !== sorted[i - 1]?.event.id);
 }
 
+/** The extensions as JSON; most events have none, and "{}" needs no serializer. */
+function extensionsJson(extensions: Record<string, unknown>): string {
+  for (const _ in extensions) return JSON.stringify(extensions);
+  return "{}";
+}
+
 function encode(rows: StoredEvent[], withOrd: boolean): Buffer {
   const w = new BinaryCopyWriter(rows.length);
   rows.forEach(({ event: e, partition, offset }, i) => {
@@ -104,7 +110,7 @@ function encode(rows: StoredEvent[], withOrd: boolean): Buffer {
       .text(e.datacontenttype)
       .text(e.dataschema)
       .bytea(e.data)
-      .text(JSON.stringify(e.extensions), true)
+      .text(extensionsJson(e.extensions), true)
       .int4(partition)
       .int8(offset);
   });
