@@ -139,8 +139,8 @@ export class Processor {
   }
 
   /**
-   * Graceful stop (SIGTERM): the batch in progress finishes and commits, buffered records are left for the
-   * next owner, the stream closes and the consumer leaves the group so partitions move at once instead of
+   * Graceful stop (SIGTERM): the batches already started (in their transaction or committing offsets)
+   * finish and commit; a batch decoded but not started and buffered records are left for the next owner; the stream closes and the consumer leaves the group so partitions move at once instead of
    * after the session timeout. A batch stuck retrying an outage is abandoned uncommitted.
    */
   async stop(): Promise<void> {
