@@ -11,7 +11,10 @@
  *      seconds; each record's latency runs from its send to the offset commit that covers it.
  *   3. integrity: PostgreSQL rows and rollups, every Redis cache entry and the read API are checked against
  *      totals computed independently from what was produced (bench/workload.ts); any difference is reported.
- *   4. ceilings, then docs/bench-processor.json and docs/bench-processor.md (bench/report.ts).
+ *   4. ceilings;
+ *   5. the consumer-group run: a second backlog of the same shape drained by BENCH_GROUP_PROCESSORS processes
+ *      in one consumer group (how KEDA scales the processor), reported next to, not instead of, the single
+ *      process; then docs/bench-processor.json and docs/bench-processor.md (bench/report.ts).
  *
  * A script, not a test: it asserts nothing, it reports what it measured, missed targets included. Run it
  * under the shared services lock (it uses the machine's PostgreSQL and Redis).
@@ -28,9 +31,9 @@ import { DEFAULTS, loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { migrate } from "../src/migrate.js";
 import { consumerPerformance, copyCeiling, nodeClientCeiling } from "./ceilings.js";
-import { BatchLog, CommitWatcher, machine, percentiles } from "./measure.js";
+import { BatchLog, CommitWatcher, CpuSampler, machine, percentiles } from "./measure.js";
 import { freePort } from "../test/helpers.js";
-import { markdown, type BenchResult } from "./report.js";
+import { markdown, type BenchResult, type GroupResult } from "./report.js";
 import { produce, Workload } from "./workload.js";
 
 const SETTINGS = {
@@ -48,6 +51,8 @@ const SETTINGS = {
   bootstrap: process.env.KAFKA_BOOTSTRAP ?? DEFAULTS.KAFKA_BOOTSTRAP,
   /** A file to copy the processor's log to (its per-batch lines are the profile). */
   processorLog: process.env.BENCH_PROCESSOR_LOG,
+  /** Processes in the consumer-group run (0 skips it): the same backlog drained by that many members. */
+  groupProcessors: Number(process.env.BENCH_GROUP_PROCESSORS ?? 2),
   /** Extra Node.js arguments for the processor, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
   processorNodeArgs: (process.env.BENCH_PROCESSOR_NODE_ARGS ?? "").split(" ").filter(Boolean),
 };
@@ -160,14 +165,108 @@ async function cleanup(database: string, topics: string[], keyPrefix: string) {
   }
 }
 
-async function main(): Promise<void> {
-  const loadBefore = os.loadavg()[0] ?? 0;
-  const services = (await import(pathToFileURL(path.join(root, "scripts/services.mjs")).href)) as Services;
-  await services.up();
-  const stamp = `${Date.now().toString(36)}`;
-  const database = `bench_processor_${stamp}`;
-  const keyPrefix = `bench:${stamp}:`;
+function spawnProcessor(env: Record<string, string>, port: number, onStdout: (d: Buffer) => void): ChildProcess {
+  const child = spawn(process.execPath, [...SETTINGS.processorNodeArgs, "dist/src/server.js"], { env: { PATH: process.env.PATH ?? "", ...env, PORT: String(port) }, stdio: ["ignore", "pipe", "inherit"] });
+  child.stdout?.on("data", onStdout);
+  return child;
+}
+
+/**
+ * The consumer-group run: a fresh backlog of the same shape (own topic, group, database and key prefix),
+ * drained by `members` processor processes in one consumer group, as KEDA scales the Deployment, measured
+ * like the main run (first offset commit to last) with the group formed before the backlog arrives; totals
+ * are verified as in the main run.
+ */
+async function groupRun(stamp: string, members: number): Promise<GroupResult> {
+  const database = `bench_processor_${stamp}_group`;
+  const keyPrefix = `bench:${stamp}:group:`;
   const env: Record<string, string> = {
+    ...processorEnv(stamp, database, keyPrefix),
+    EVENTS_TOPIC: `bench.${stamp}.group.events`,
+    DLQ_TOPIC: `bench.${stamp}.group.dlq`,
+    CONSUMER_GROUP: `bench-processor-${stamp}-group`,
+  };
+  const config = loadConfig(env);
+  await pgAdmin("postgres", (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(database)}`));
+  const children: ChildProcess[] = [];
+  try {
+    await migrate(loadConfig({ ...env, PGUSER: "postgres" }), createLogger("warn"));
+    const workload = new Workload({ types: SETTINGS.types, subjects: SETTINGS.subjects, dataBytes: SETTINGS.dataBytes }, `bench-${stamp}-group`);
+    // The members join the group on the empty topic first and settle, then are suspended (SIGSTOP) while the
+    // backlog is produced, and resumed together: the drain then starts with the group already stable, as it
+    // is when a scaled-out Deployment meets a burst. The suspension (a few seconds) is far below the session
+    // timeout, so the broker keeps both members.
+    const joins: number[] = [];
+    const ports: number[] = [];
+    const cpu = new CpuSampler([]);
+    let joinedMembers = 0;
+    for (let m = 0; m < members; m++) {
+      const port = await freePort();
+      ports.push(port);
+      let partial = "";
+      let joined = false;
+      children.push(
+        spawnProcessor(env, port, (d) => {
+          const lines = (partial + d.toString()).split("\n");
+          partial = lines.pop() ?? "";
+          for (const line of lines) {
+            if (!line.includes('"joined consumer group"')) continue;
+            joins.push(Date.now());
+            if (!joined) {
+              joined = true;
+              joinedMembers++;
+            }
+          }
+        }),
+      );
+      const pid = children.at(-1)?.pid;
+      if (pid !== undefined) cpu.watch(pid);
+    }
+    const settleDeadline = Date.now() + 120_000;
+    // Settled: every member has joined and no rebalance for 5 s (longer than a heartbeat interval).
+    while (joinedMembers < members || Date.now() - Math.max(...joins) < 5_000) {
+      if (Date.now() > settleDeadline) throw new Error(`group run: the ${members} members did not settle in the group`);
+      await sleep(100);
+    }
+    const settledJoins = joins.length;
+    for (const child of children) child.kill("SIGSTOP");
+    log(`group run: ${members} members settled (${settledJoins} joins); producing ${SETTINGS.events} events while they are suspended`);
+    try {
+      await produce(workload, config.kafka.brokers, config.kafka.eventsTopic, SETTINGS.partitions, { count: SETTINGS.events });
+    } finally {
+      for (const child of children) child.kill("SIGCONT");
+    }
+    const drainStart = Date.now();
+    const watcher = new CommitWatcher(config.kafka.brokers, config.kafka.groupId, config.kafka.eventsTopic, SETTINGS.pollMs);
+    watcher.start();
+    const drainEnd = await watcher.waitFor(SETTINGS.events, 600_000);
+    const drain = watcher.throughput(drainStart, drainEnd + 1);
+    cpu.stop();
+    const drainCpu = cpu.usage(drainEnd - drain.seconds * 1000, drainEnd);
+    const rebalances = joins.length - settledJoins;
+    log(`group run: drained ${SETTINGS.events} in ${drain.seconds} s after the first commit: ${drain.recordsPerSec} events/s (${rebalances} group joins during the drain)`);
+    const integrity = await verify(database, workload, keyPrefix, ports[0] as number, SETTINGS.events, watcher.total);
+    const counters = { stored: 0, duplicate: 0, deadLettered: 0, batchRetries: 0, cacheWriteErrors: 0 };
+    for (const port of ports) for (const [k, v] of Object.entries(await scrape(port))) counters[k as keyof typeof counters] += v;
+    // A rebalance may redeliver a few records to the new owner: duplicates are allowed here, but every
+    // event must be stored exactly once across the members, and nothing dead-lettered.
+    if (counters.stored !== SETTINGS.events) integrity.problems.push(`the members counted ${counters.stored} stored events, ${SETTINGS.events} expected`);
+    if (counters.deadLettered !== 0) integrity.problems.push(`${counters.deadLettered} dead letters, 0 expected`);
+    integrity.exact = integrity.problems.length === 0;
+    log(integrity.exact ? "group run: totals exact" : `group run: totals NOT exact:\n  ${integrity.problems.slice(0, 20).join("\n  ")}`);
+    const exitCodes: (number | null)[] = [];
+    for (const child of children) exitCodes.push(await stopChild(child));
+    await watcher.stop();
+    return { members, throughput: drain, cpuDuringThroughput: drainCpu, joinsDuringDrain: rebalances, integrity, counters, exitCodes };
+  } finally {
+    for (const child of children) await stopChild(child);
+    await cleanup(database, [config.kafka.eventsTopic, config.kafka.dlqTopic], keyPrefix).catch((err) => log(`cleanup failed: ${(err as Error).message}`));
+  }
+}
+
+/** The processor's environment in the benchmark: its own topics, group, database and key prefix. */
+function processorEnv(stamp: string, database: string, keyPrefix: string): Record<string, string> {
+  return {
     KAFKA_BOOTSTRAP: SETTINGS.bootstrap,
     EVENTS_TOPIC: `bench.${stamp}.events`,
     DLQ_TOPIC: `bench.${stamp}.dlq`,
@@ -183,6 +282,16 @@ async function main(): Promise<void> {
     HOST: "127.0.0.1",
     LOG_LEVEL: "debug",
   };
+}
+
+async function main(): Promise<void> {
+  const loadBefore = os.loadavg()[0] ?? 0;
+  const services = (await import(pathToFileURL(path.join(root, "scripts/services.mjs")).href)) as Services;
+  await services.up();
+  const stamp = `${Date.now().toString(36)}`;
+  const database = `bench_processor_${stamp}`;
+  const keyPrefix = `bench:${stamp}:`;
+  const env = processorEnv(stamp, database, keyPrefix);
   const config = loadConfig(env);
   await pgAdmin("postgres", (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(database)}`));
   const topics = [config.kafka.eventsTopic, config.kafka.dlqTopic];
@@ -201,15 +310,17 @@ async function main(): Promise<void> {
     watcher.start();
     const batchLog = new BatchLog();
     const port = await freePort();
-    child = spawn(process.execPath, [...SETTINGS.processorNodeArgs, "dist/src/server.js"], { env: { PATH: process.env.PATH ?? "", ...env, PORT: String(port) }, stdio: ["ignore", "pipe", "inherit"] });
     const logCopy = SETTINGS.processorLog ? createWriteStream(SETTINGS.processorLog) : undefined;
-    child.stdout?.on("data", (d: Buffer) => {
+    child = spawnProcessor(env, port, (d) => {
       batchLog.feed(d);
       logCopy?.write(d);
     });
+    const cpu = new CpuSampler(child.pid === undefined ? [] : [child.pid]);
     const drainStart = Date.now();
     const drainEnd = await watcher.waitFor(SETTINGS.events, 600_000);
     const drain = watcher.throughput(drainStart, drainEnd + 1);
+    cpu.stop();
+    const drainCpu = cpu.usage(drainEnd - drain.seconds * 1000, drainEnd);
     log(`drained ${SETTINGS.events} in ${drain.seconds} s after the first commit: ${drain.recordsPerSec} events/s`);
 
     const rate = Math.max(100, Math.round(drain.recordsPerSec * SETTINGS.pacedFraction));
@@ -240,9 +351,12 @@ async function main(): Promise<void> {
     const copy = await copyCeiling(database, SETTINGS.copyRepetitions);
     log(`COPY: ${copy.rowsPerSec} rows/s (median of ${copy.repetitions.join(", ")})`);
 
+    const group = SETTINGS.groupProcessors > 0 ? await groupRun(stamp, SETTINGS.groupProcessors) : undefined;
+
     const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
     const ratios = {
       processorVsCopy: ratio(drain.recordsPerSec, copy.rowsPerSec),
+      groupVsCopy: group ? ratio(group.throughput.recordsPerSec, copy.rowsPerSec) : null,
       processorVsConsumerPerformance: ratio(drain.recordsPerSec, cp.recordsPerSec),
       processorVsNodeClient: ratio(drain.recordsPerSec, nodeClient.recordsPerSec),
     };
@@ -252,6 +366,7 @@ async function main(): Promise<void> {
       settings: { ...SETTINGS, recordBytes, pacedRatePerSec: rate },
       processor: {
         throughput: drain,
+        cpuDuringThroughput: drainCpu,
         batchesDuringThroughput: batchLog.summary(drainStart, drainEnd + 1),
         latency: { ...latency, resolutionMs: { pollIntervalMs: watcher.intervalMs, pollRoundTripMs: watcher.roundTripMs }, events: paced.records, seconds: paced.seconds },
         batchesDuringLatency: batchLog.summary(pacedStart, pacedEnd + 1),
@@ -262,9 +377,13 @@ async function main(): Promise<void> {
       nodeClient,
       copy,
       integrity,
+      group,
       targets: TARGETS,
       ratios,
-      met: { processorVsCopy: ratios.processorVsCopy !== null && ratios.processorVsCopy >= TARGETS.processorVsCopy },
+      met: {
+        processorVsCopy: ratios.processorVsCopy !== null && ratios.processorVsCopy >= TARGETS.processorVsCopy,
+        groupVsCopy: ratios.groupVsCopy !== null && ratios.groupVsCopy >= TARGETS.processorVsCopy,
+      },
     };
     const docs = path.join(root, "docs");
     mkdirSync(docs, { recursive: true });

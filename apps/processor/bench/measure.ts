@@ -3,6 +3,7 @@
  * from which it derives throughput and each record's produce→commit latency, and the processor's own
  * per-batch debug lines (exact batch durations and where the time went).
  */
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { Admin } from "@platformatic/kafka";
 import type { Broker } from "../src/config.js";
@@ -198,4 +199,87 @@ export function machine(loadBefore: number) {
     // Other work on the machine skews every number; the 1-minute load average before and after says how much.
     loadAverage1m: { before: Math.round(loadBefore * 100) / 100, after: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
   };
+}
+
+interface CpuSample {
+  at: number;
+  /** CPU seconds used so far by the watched processes, by PostgreSQL's processes, and by the whole machine. */
+  processes: number;
+  postgres: number;
+  busy: number;
+  total: number;
+}
+
+/**
+ * Samples CPU time from /proc (Linux) while a run goes on, so that a report can say what was busy during its
+ * measured window: the processor process(es), PostgreSQL (server and backends) and the machine as a whole.
+ * Without /proc it reports nothing rather than guessing.
+ */
+export class CpuSampler {
+  readonly #samples: CpuSample[] = [];
+  readonly #pids: number[];
+  readonly #tick: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(pids: number[], intervalMs = 100) {
+    this.#pids = pids;
+    // USER_HZ is 100 on every Linux architecture Node supports.
+    this.#tick = 100;
+    this.#sample();
+    this.#timer = setInterval(() => this.#sample(), intervalMs);
+  }
+
+  watch(pid: number): void {
+    this.#pids.push(pid);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#sample();
+  }
+
+  /**
+   * Mean use over [fromMs, toMs], in CPUs (1 = one core fully busy): the watched processes, PostgreSQL, the
+   * machine, and the machine's CPU count; undefined without samples on both sides of the window.
+   */
+  usage(fromMs: number, toMs: number): { processes: number; postgres: number; machine: number; cpus: number } | undefined {
+    const a = [...this.#samples].reverse().find((s) => s.at <= fromMs) ?? this.#samples[0];
+    const b = this.#samples.find((s) => s.at >= toMs) ?? this.#samples.at(-1);
+    if (!a || !b || b.at <= a.at) return undefined;
+    const seconds = (b.at - a.at) / 1000;
+    const r = (x: number) => Math.round((x / seconds) * 100) / 100;
+    return { processes: r(b.processes - a.processes), postgres: r(b.postgres - a.postgres), machine: r(b.busy - a.busy), cpus: os.cpus().length };
+  }
+
+  #sample(): void {
+    try {
+      const cpu = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+      // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+      const total = cpu.slice(0, 8).reduce((s, x) => s + x, 0);
+      const busy = total - (cpu[3] ?? 0) - (cpu[4] ?? 0);
+      let processes = 0;
+      let postgres = 0;
+      for (const entry of readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        const pid = Number(entry);
+        const watched = this.#pids.includes(pid);
+        let stat: string;
+        try {
+          stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        } catch {
+          continue; // exited meanwhile
+        }
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        if (!watched && comm !== "postgres") continue;
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name.
+        const seconds = (Number(fields[11]) + Number(fields[12])) / this.#tick;
+        if (watched) processes += seconds;
+        else postgres += seconds;
+      }
+      this.#samples.push({ at: Date.now(), processes, postgres, busy: busy / this.#tick, total: total / this.#tick });
+    } catch {
+      // No /proc: no samples, usage() is undefined.
+    }
+  }
 }

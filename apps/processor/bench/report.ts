@@ -9,12 +9,28 @@ interface BatchSummary {
   meanStageMs: Record<"decode" | "store" | "deadLetter" | "offsets" | "cache", number>;
 }
 
+/** The consumer-group run: the same backlog drained by several processor processes in one group. */
+/** Mean CPUs in use during a drain (1 = one core busy), from /proc. */
+export type CpuUsage = { processes: number; postgres: number; machine: number; cpus: number } | undefined;
+
+export interface GroupResult {
+  members: number;
+  throughput: { recordsPerSec: number; records: number; seconds: number };
+  cpuDuringThroughput: CpuUsage;
+  /** "joined consumer group" log lines during the drain (each member logs one per rebalance): 0 = stable group. */
+  joinsDuringDrain: number;
+  integrity: BenchResult["integrity"];
+  counters: Record<string, number>;
+  exitCodes: (number | null)[];
+}
+
 export interface BenchResult {
   date: string;
   machine: { cpus: number; cpuModel: string | undefined; memoryGiB: number; node: string; platform: string; loadAverage1m: { before: number; after: number } };
   settings: { events: number; pacedSeconds: number; pacedFraction: number; types: number; subjects: number; dataBytes: number; partitions: number; batchMaxRecords: number; fetchMaxBytes: number; recordBytes: number; pacedRatePerSec: number; copyRepetitions: number };
   processor: {
     throughput: { recordsPerSec: number; records: number; seconds: number };
+    cpuDuringThroughput: CpuUsage;
     batchesDuringThroughput: BatchSummary;
     latency: Percentiles & { resolutionMs: { pollIntervalMs: number; pollRoundTripMs: number }; events: number; seconds: number };
     batchesDuringLatency: BatchSummary;
@@ -25,9 +41,10 @@ export interface BenchResult {
   nodeClient: NodeClientResult;
   copy: CopyResult;
   integrity: { events: number; rollupCount: number; committed: number; typeMinutes: number; cacheEntriesChecked: number; readApiTypesChecked: number; problems: string[]; exact: boolean };
+  group: GroupResult | undefined;
   targets: { processorVsCopy: number };
-  ratios: { processorVsCopy: number | null; processorVsConsumerPerformance: number | null; processorVsNodeClient: number | null };
-  met: { processorVsCopy: boolean };
+  ratios: { processorVsCopy: number | null; groupVsCopy: number | null; processorVsConsumerPerformance: number | null; processorVsNodeClient: number | null };
+  met: { processorVsCopy: boolean; groupVsCopy: boolean };
 }
 
 const n = (x: number) => x.toLocaleString("en-US");
@@ -36,6 +53,26 @@ const pct = (v: number | null) => (v === null ? "n/a" : `${Math.round(v * 1000) 
 function batchRow(name: string, b: BatchSummary): string {
   const s = b.meanStageMs;
   return `| ${name} | ${n(b.batches)} | ${b.records.mean} (p50 ${b.records.p50}, max ${b.records.max}) | ${b.durationMs.p50} | ${b.durationMs.p90} | ${b.durationMs.p99} | ${s.decode} / ${s.store} / ${s.offsets} / ${s.cache} |`;
+}
+
+function cpuLine(what: string, c: CpuUsage): string {
+  if (!c) return "";
+  return `CPU during ${what} (from /proc, in CPUs, 1 = one core busy): the processor process${what.includes("group") ? "es" : ""} ${c.processes}, PostgreSQL (server and backends) ${c.postgres}, the whole machine ${c.machine} of ${c.cpus}.\n`;
+}
+
+function groupRow(g: GroupResult | undefined): string {
+  if (!g) return "";
+  return `| ${g.members} processors, one consumer group (${g.members} processes, how KEDA scales the Deployment; not the single-process figure) | ${n(g.throughput.recordsPerSec)} | ${n(g.throughput.records)} events in ${g.throughput.seconds} s, a second backlog of the same shape, the group formed before it arrived, first offset commit to last; ${g.joinsDuringDrain} group joins during the drain; totals ${g.integrity.exact ? "exact" : "**NOT exact**"} (${n(g.counters.stored ?? 0)} stored, ${n(g.counters.duplicate ?? 0)} duplicates) |\n`;
+}
+
+function groupRatioRow(r: BenchResult): string {
+  if (!r.group) return "";
+  return `| ${r.group.members} processors in one group vs raw COPY | ${pct(r.ratios.groupVsCopy)} | ≥ ${pct(r.targets.processorVsCopy)} | ${r.met.groupVsCopy ? "yes" : "**no**"} |\n`;
+}
+
+function groupProblems(g: GroupResult | undefined): string {
+  if (!g || g.integrity.problems.length === 0) return "";
+  return `\nProblems found in the consumer-group run:\n\n${g.integrity.problems.slice(0, 30).map((x) => `- ${x}`).join("\n")}\n`;
 }
 
 export function markdown(r: BenchResult): string {
@@ -50,7 +87,7 @@ Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} 
 1-minute load average ${r.machine.loadAverage1m.before} before the run and ${r.machine.loadAverage1m.after} after (other work shares the CPUs).
 Everything ran on this one machine: the broker (single node, KRaft), PostgreSQL, Redis, the load generator and
 the processor (one process, \`dist/src/server.js\`, as the least-privilege role, BATCH_MAX_RECORDS=${r.settings.batchMaxRecords},
-KAFKA_FETCH_MAX_BYTES=${r.settings.fetchMaxBytes}).
+KAFKA_FETCH_MAX_BYTES=${r.settings.fetchMaxBytes})${r.group ? `; in the consumer-group run, ${r.group.members} such processes in one group on a second backlog of the same shape` : ""}.
 
 Workload: ${n(r.settings.events)} binary-mode CloudEvents (the ingest service's record shape, ${r.settings.recordBytes} bytes
 each, ${r.settings.dataBytes} bytes of JSON data) over ${r.settings.types} types and ${n(r.settings.subjects)} subjects, produced into
@@ -60,22 +97,23 @@ ${n(r.settings.pacedRatePerSec)} events/s (${Math.round(r.settings.pacedFraction
 | run | events/s | notes |
 | --- | ---: | --- |
 | **processor** (Kafka → PostgreSQL + Redis, offsets committed) | **${n(p.throughput.recordsPerSec)}** | ${n(p.throughput.records)} events in ${p.throughput.seconds} s, from the first offset commit to the last |
-| Kafka ConsumerPerformance (Java client, same topic) | ${n(r.consumerPerformance.recordsPerSec)} | ${n(r.consumerPerformance.records)} records, ${r.consumerPerformance.mbPerSec} MB/s, fetch time only (${n(r.consumerPerformance.recordsPerSecWithJoin)}/s with the group join) |
+${groupRow(r.group)}| Kafka ConsumerPerformance (Java client, same topic) | ${n(r.consumerPerformance.recordsPerSec)} | ${n(r.consumerPerformance.records)} records, ${r.consumerPerformance.mbPerSec} MB/s, fetch time only (${n(r.consumerPerformance.recordsPerSecWithJoin)}/s with the group join) |
 | raw \`COPY\` of the same rows into PostgreSQL | ${n(r.copy.rowsPerSec)} | ${n(r.copy.rows)} rows (${Math.round(r.copy.bytes / 2 ** 20)} MiB, binary format) in ${r.copy.seconds} s, one transaction, same primary key; median of ${r.copy.repetitions.map(n).join(", ")} rows/s |
 | the processor's Kafka client alone (@platformatic/kafka, records dropped) | ${n(r.nodeClient.recordsPerSec)} | ${n(r.nodeClient.records)} records in ${r.nodeClient.seconds} s, the processor's fetch settings, one Node.js thread |
 
 | ratio | value | target | met |
 | --- | ---: | ---: | --- |
 | processor vs raw COPY | ${pct(r.ratios.processorVsCopy)} | ≥ ${pct(r.targets.processorVsCopy)} | ${r.met.processorVsCopy ? "yes" : "**no**"} |
-| processor vs ConsumerPerformance | ${pct(r.ratios.processorVsConsumerPerformance)} | | |
+${groupRatioRow(r)}| processor vs ConsumerPerformance | ${pct(r.ratios.processorVsConsumerPerformance)} | | |
 | processor vs its Kafka client alone | ${pct(r.ratios.processorVsNodeClient)} | | |
 
+${cpuLine("the single-process drain", p.cpuDuringThroughput)}${r.group ? cpuLine("the consumer-group drain", r.group.cpuDuringThroughput) : ""}
 End-to-end latency at ${n(r.settings.pacedRatePerSec)} events/s, from the producer's send to the Kafka offset commit
 (which follows the PostgreSQL commit), over ${n(p.latency.count)} events: p50 **${p.latency.p50} ms**, p90 ${p.latency.p90} ms,
 p99 **${p.latency.p99} ms**, max ${p.latency.max} ms. Commits are observed by polling the group's offsets every
 ${p.latency.resolutionMs.pollIntervalMs} ms (median poll round trip ${p.latency.resolutionMs.pollRoundTripMs} ms), so each figure is late by at most about that much.
 
-Batches, from the processor's own per-batch log lines (stages: decode / PostgreSQL transaction / offset commit / Redis write, mean ms):
+Batches, from the processor's own per-batch log lines (stages: decode and COPY encoding / PostgreSQL transaction / offset commit / Redis write, mean ms; the batches are pipelined, so one batch's decoding and offset commit overlap its neighbours' transactions and a batch's duration includes its waits):
 
 | phase | batches | records per batch: mean | p50 ms | p90 ms | p99 ms | stages ms |
 | --- | ---: | --- | ---: | ---: | ---: | --- |
@@ -87,5 +125,5 @@ count ${n(i.rollupCount)}; ${n(i.committed)} offsets are committed; all ${n(i.ty
 subjects) match an independent count in PostgreSQL and in Redis (${n(i.cacheEntriesChecked)} cache entries read); the read API
 total of each of the ${i.readApiTypesChecked} types matches. The processor counted ${n(p.counters.stored ?? 0)} stored, ${n(p.counters.duplicate ?? 0)} duplicates,
 ${n(p.counters.deadLettered ?? 0)} dead letters, ${n(p.counters.batchRetries ?? 0)} batch retries; it exited with code ${p.exitCode} on SIGTERM.
-${i.problems.length > 0 ? `\nProblems found:\n\n${i.problems.slice(0, 30).map((x) => `- ${x}`).join("\n")}\n` : ""}`;
+${i.problems.length > 0 ? `\nProblems found:\n\n${i.problems.slice(0, 30).map((x) => `- ${x}`).join("\n")}\n` : ""}${groupProblems(r.group)}`;
 }

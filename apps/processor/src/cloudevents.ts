@@ -81,6 +81,28 @@ export function decodeCloudEvent(record: RecordLike): DecodeResult {
   }
 }
 
+/**
+ * The header names this reads, by length, as bytes: a header name is recognised by comparing bytes, which
+ * costs less than decoding every name to a string first (this runs for every header of every record).
+ */
+const KNOWN_NAMES: (readonly [Buffer, string])[][] = [];
+for (const name of [
+  "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_dataschema",
+  "ce_traceparent", "ce_tracestate", "content-type", "traceparent", "tracestate",
+]) {
+  (KNOWN_NAMES[name.length] ??= []).push([Buffer.from(name, "latin1"), name]);
+}
+
+function knownName(k: Buffer): string | undefined {
+  const candidates = KNOWN_NAMES[k.length];
+  if (candidates === undefined) return undefined;
+  outer: for (const [bytes, name] of candidates) {
+    for (let i = k.length - 1; i >= 0; i--) if (k[i] !== bytes[i]) continue outer;
+    return name;
+  }
+  return undefined;
+}
+
 function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
   const out = new Map<string, string>();
   for (const [k, v] of raw) {
@@ -88,7 +110,12 @@ function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
     // (x-request-id, an application's own) are skipped without decoding.
     const first = typeof k === "string" ? k.charCodeAt(0) : k[0];
     if (first !== 0x63 && first !== 0x74) continue;
-    const key = typeof k === "string" ? k : decodeUtf8(k, "a header name");
+    let key: string;
+    if (typeof k === "string") key = k;
+    else {
+      // Only the other names starting with c or t (extensions, mostly) are decoded.
+      key = knownName(k) ?? decodeUtf8(k, "a header name");
+    }
     // Kafka header names are case-sensitive, the binding's ce_ prefix and content-type are lower case.
     if (!key.startsWith("ce_") && key !== "content-type" && key !== "traceparent" && key !== "tracestate") continue;
     out.set(key, v === undefined ? "" : decodeUtf8(v, `header ${key}`));
@@ -277,7 +304,8 @@ function validate(
 
 function keyAttribute(value: string, what: string): string {
   noNul(value, what);
-  if (Buffer.byteLength(value) > LIMITS.keyAttributeBytes) {
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes, so a short string needs no byte count.
+  if (value.length * 3 > LIMITS.keyAttributeBytes && Buffer.byteLength(value) > LIMITS.keyAttributeBytes) {
     throw new Invalid("invalid_cloudevent", `${what} is longer than ${LIMITS.keyAttributeBytes} bytes`);
   }
   return value;

@@ -13,9 +13,10 @@ import type { Cache } from "./cache.js";
 import { decodeCloudEvent, type DecodeFailureReason } from "./cloudevents.js";
 import type { Config } from "./config.js";
 import { ErrorCodes, ProcessorError } from "./errors.js";
+import { BatchPipeline } from "./pipeline.js";
 import { createDlqProducer, kafkaBaseOptions } from "./kafka.js";
 import type { Metrics } from "./metrics.js";
-import { isPermanentDataError, type MinuteRollup, type Store, type StoredEvent, type WriteResult } from "./store.js";
+import { isPermanentDataError, Store, type MinuteRollup, type StoredEvent, type WriteResult } from "./store.js";
 import { contextFromTraceHeaders, tracer } from "./tracing.js";
 
 type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
@@ -25,6 +26,21 @@ type DeadLetterReason = DecodeFailureReason | "store_rejected";
 
 interface Decoded extends StoredEvent {
   message: KafkaMessage;
+}
+
+type PreparedWrite = ReturnType<typeof Store.prepare>;
+
+/** A batch from decoding to its cache write, with the times of its stages (for the debug log line). */
+interface PreparedBatch {
+  messages: KafkaMessage[];
+  good: Decoded[];
+  bad: DeadLetter[];
+  /** `good` ready for the copy path (dedup, COPY payload, rollup aggregates). */
+  write: PreparedWrite;
+  batchSpan: Span;
+  eventSpans: Span[];
+  result: StoreTotals;
+  t: { started: number; prepared: number; storeStart: number; stored: number; deadLettered: number };
 }
 
 interface DeadLetter {
@@ -61,6 +77,8 @@ export interface ProcessorDeps {
  *   5. Redis gets the rollups' committed values (best effort; repaired later if Redis is down).
  * Steps 2 and 3 retry with backoff while their dependency is down, consumption paused and nothing committed.
  * A crash anywhere before 4 means redelivery, and redelivery is harmless because of the (source, id) key.
+ * Step 1 of the next batch overlaps steps 2-5 of the current one, and 4-5 overlap the next batch's 2-3
+ * (src/pipeline.ts); the order of the steps of each batch, and of the batches, is unchanged.
  */
 export class Processor {
   readonly #deps: ProcessorDeps;
@@ -70,7 +88,7 @@ export class Processor {
   readonly #repair = new Map<string, { type: string; minute: Date }>();
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   #loop: Promise<void> | undefined;
-  #inBatch = false;
+  readonly #pipeline = new BatchPipeline<PreparedBatch>({ store: (b) => this.#storeStage(b), commit: (b) => this.#commitStage(b) });
   #paused = false;
   #repairTimer: NodeJS.Timeout | undefined;
 
@@ -121,15 +139,18 @@ export class Processor {
   }
 
   /**
-   * Graceful stop (SIGTERM): the batch in progress finishes and commits, buffered records are left for the
-   * next owner, the stream closes and the consumer leaves the group so partitions move at once instead of
+   * Graceful stop (SIGTERM): the batches already started (in their transaction or committing offsets)
+   * finish and commit; a batch decoded but not started and buffered records are left for the next owner; the stream closes and the consumer leaves the group so partitions move at once instead of
    * after the session timeout. A batch stuck retrying an outage is abandoned uncommitted.
    */
   async stop(): Promise<void> {
     if (this.#abort.signal.aborted) return this.#loop?.catch(() => undefined);
     this.#abort.abort();
     clearInterval(this.#repairTimer);
-    if (!this.#inBatch) await this.#stream?.close().catch(() => undefined);
+    // The batches already launched finish (a stage retrying an outage gives up at once on abort), then the
+    // stream closes, which ends the loop even when it is waiting for records.
+    await this.#pipeline.idle();
+    await this.#stream?.close().catch(() => undefined);
     await this.#loop?.catch(() => undefined);
     // force=true: close any stream still open, then send LeaveGroup.
     await new Promise<void>((resolve) =>
@@ -142,34 +163,65 @@ export class Processor {
     this.#deps.metrics.setLagSource(undefined);
   }
 
+  /**
+   * Batches are pipelined one deep (src/pipeline.ts): while batch N is in its PostgreSQL transaction (mostly
+   * waiting on the server), batch N+1 is collected, decoded and encoded here, and its transaction starts as
+   * soon as N's has committed. The order of side effects per batch does not change (store, then dead letters,
+   * then offsets, then the cache), transactions run one at a time in batch order, and batch N+1's offsets are
+   * committed only after N's offset commit has finished: committed offsets only ever cover stored records, in
+   * order. N's offset commit and cache write may overlap N+1's transaction, which needs neither.
+   */
   async #run(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
     const max = this.#deps.config.kafka.batchMaxRecords;
     let batch: KafkaMessage[] = [];
+    // Records are taken from the stream buffer synchronously, as many as it holds, rather than one per
+    // promise through an async iterator (which costs two microtask turns per record). A single 'readable'
+    // listener stays attached for the whole loop: removing the last one would set the stream's flowing state
+    // back to null, which stops the client's fetch loop.
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const events = ["readable", "end", "close"];
+    const emitter = stream as unknown as NodeJS.EventEmitter;
+    for (const e of events) emitter.on(e, notify);
+    // Kept after the loop too: a stream failing later must not become an uncaught 'error' event.
+    emitter.on("error", notify);
     try {
-      for await (const message of stream) {
-        if (this.#abort.signal.aborted) break;
+      while (!this.#abort.signal.aborted) {
+        const message = stream.read() as KafkaMessage | null;
+        if (message === null) {
+          if (stream.errored) throw stream.errored;
+          if (stream.readableEnded || stream.destroyed) break;
+          await new Promise<void>((resolve) => (wake = resolve));
+          continue;
+        }
         batch.push(message);
         // A fetch response lands in the stream buffer at once, so "buffer empty" is the natural end of a
         // batch: large under load, a single record when idle, and no timer needed.
         if (batch.length >= max || stream.readableLength === 0) {
-          this.#inBatch = true;
-          try {
-            await this.#processBatch(batch);
-          } finally {
-            this.#inBatch = false;
-          }
+          const prepared = this.#prepare(batch);
           batch = [];
-          if (this.#abort.signal.aborted) break;
+          // Stopping: a batch prepared but not started is left uncommitted for the next owner.
+          if (!(await this.#pipeline.push(prepared, () => !this.#abort.signal.aborted))) break;
         }
       }
     } catch (err) {
       if (this.#abort.signal.aborted) return;
       throw new ProcessorError(ErrorCodes.CONSUMER, `the Kafka stream failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      for (const e of events) emitter.off(e, notify);
     }
+    // The batches already started finish; one that failed (only possible while stopping) surfaces here.
+    await this.#pipeline.drained().catch((err: unknown) => {
+      if (!this.#abort.signal.aborted) throw err;
+    });
   }
 
-  async #processBatch(messages: KafkaMessage[]): Promise<void> {
-    const { metrics, log } = this.#deps;
+  /** Decoding, trace spans and the COPY encoding of a batch: CPU work, no I/O. */
+  #prepare(messages: KafkaMessage[]): PreparedBatch {
     const started = performance.now();
     const good: Decoded[] = [];
     const bad: DeadLetter[] = [];
@@ -178,7 +230,6 @@ export class Processor {
       if (r.ok) good.push({ event: r.event, partition: message.partition, offset: message.offset, message });
       else bad.push({ message, reason: r.reason, error: r.error });
     }
-
     const batchSpan = tracer().startSpan("events process", {
       kind: SpanKind.CONSUMER,
       attributes: {
@@ -190,16 +241,27 @@ export class Processor {
       },
     });
     const eventSpans = this.#eventSpans(good, batchSpan);
+    const write = Store.prepare(good);
+    return { messages, good, bad, write, batchSpan, eventSpans, result: { inserted: 0, rollups: [] }, t: { started, prepared: performance.now(), storeStart: 0, stored: 0, deadLettered: 0 } };
+  }
 
-    const result: StoreTotals = { inserted: 0, rollups: [] };
-    const decoded = performance.now();
-    let stored = decoded;
+  /** The PostgreSQL transaction and the dead letters of a batch, retried until done (or stopping). */
+  async #storeStage(p: PreparedBatch): Promise<void> {
+    const { metrics } = this.#deps;
+    const { good, bad, result } = p;
+    p.t.storeStart = performance.now();
     try {
-      await this.#untilDone("store", () => this.#storeBisecting(good, bad, result));
-      stored = performance.now();
+      // The first attempt uses the batch as prepared; a retry or a bisection prepares again what it writes.
+      let prepared: typeof p.write | undefined = p.write;
+      await this.#untilDone("store", () => {
+        const input = prepared ?? good;
+        prepared = undefined;
+        return this.#storeBisecting(good, input, bad, result);
+      });
+      p.t.stored = performance.now();
       if (bad.length > 0) await this.#untilDone("dead_letter", () => this.#deadLetter(bad));
     } catch (err) {
-      for (const s of [batchSpan, ...eventSpans]) s.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }).end();
+      for (const s of [p.batchSpan, ...p.eventSpans]) s.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }).end();
       throw err;
     }
     const committedAt = Date.now();
@@ -208,8 +270,14 @@ export class Processor {
     // Fault-injection hook for the tests (docs/processor.md): die exactly between the PostgreSQL commit and
     // the Kafka offset commit, the window an at-least-once consumer must survive.
     if (this.#deps.config.faultAfterDbCommit === "exit") process.kill(process.pid, "SIGKILL");
+    p.t.deadLettered = performance.now();
+  }
 
-    const deadLettered = performance.now();
+  /** The offset commit and the cache write of a stored batch, then its metrics, span and log line. */
+  async #commitStage(p: PreparedBatch): Promise<void> {
+    const { metrics, log } = this.#deps;
+    const { messages, good, bad, result, batchSpan, eventSpans, t } = p;
+    const offsetsStart = performance.now();
     await this.#commitOffsets(messages);
     const committed = performance.now();
     const rejected = bad.filter((b) => b.reason === "store_rejected").length;
@@ -220,15 +288,24 @@ export class Processor {
     metrics.events.inc({ outcome: "duplicate" }, duplicates);
     const finished = performance.now();
     metrics.batchSize.observe(messages.length);
-    metrics.batchDuration.observe((finished - started) / 1000);
+    metrics.batchDuration.observe((finished - t.started) / 1000);
     batchSpan.setAttribute("eventstack.events.inserted", result.inserted);
     for (const s of [batchSpan, ...eventSpans]) s.end();
     if (log.isLevelEnabled("debug")) {
-      // Where a batch's time goes, for profiling (the benchmark reads these lines): retries are inside store.
+      // Where a batch's time goes, for profiling (the benchmark reads these lines): retries are inside store;
+      // waits are the time spent queued behind the previous batch (before the transaction, before the offsets).
       const ms = (a: number, b: number) => Math.round((b - a) * 100) / 100;
-      const stagesMs = { decode: ms(started, decoded), store: ms(decoded, stored), deadLetter: ms(stored, deadLettered), offsets: ms(deadLettered, committed), cache: ms(committed, finished) };
+      const stagesMs = {
+        decode: ms(t.started, t.prepared),
+        store: ms(t.storeStart, t.stored),
+        deadLetter: ms(t.stored, t.deadLettered),
+        offsets: ms(offsetsStart, committed),
+        cache: ms(committed, finished),
+        waitStore: ms(t.prepared, t.storeStart),
+        waitOffsets: ms(t.deadLettered, offsetsStart),
+      };
       log.debug(
-        { records: messages.length, inserted: result.inserted, deadLetters: bad.length, durationMs: ms(started, finished), stagesMs, trace_id: batchSpan.spanContext().traceId },
+        { records: messages.length, inserted: result.inserted, deadLetters: bad.length, durationMs: ms(t.started, finished), stagesMs, trace_id: batchSpan.spanContext().traceId },
         "batch committed",
       );
     }
@@ -273,20 +350,21 @@ export class Processor {
    * Results accumulate in `acc` across retries, so halves committed before an outage interrupted the
    * bisection still reach the cache and the counters.
    */
-  async #storeBisecting(events: Decoded[], deadLetters: DeadLetter[], acc: StoreTotals): Promise<void> {
+  async #storeBisecting(events: Decoded[], input: Decoded[] | PreparedWrite, deadLetters: DeadLetter[], acc: StoreTotals): Promise<void> {
     // Dead letters found by an attempt that then failed are found again by the retry: do not keep both.
     const before = deadLetters.length;
     try {
-      await this.#storeOrBisect(events, deadLetters, acc);
+      await this.#storeOrBisect(events, deadLetters, acc, input);
     } catch (err) {
       deadLetters.length = before;
       throw err;
     }
   }
 
-  async #storeOrBisect(events: Decoded[], deadLetters: DeadLetter[], acc: StoreTotals): Promise<void> {
+  /** `input` is `events` prepared ahead (the first attempt at a whole batch), else `events` are prepared here. */
+  async #storeOrBisect(events: Decoded[], deadLetters: DeadLetter[], acc: StoreTotals, input: Decoded[] | PreparedWrite = events): Promise<void> {
     try {
-      const r = await this.#deps.store.writeBatch(events);
+      const r = await this.#deps.store.writeBatch(input);
       if (r.copyConflict) this.#deps.metrics.storeWrites.inc({ path: "copy_conflict" });
       this.#deps.metrics.storeWrites.inc({ path: r.path });
       acc.inserted += r.inserted;

@@ -10,6 +10,8 @@
 import { toPgTimestamp } from "./timestamp.js";
 
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+/** Strings up to this length are copied byte by byte when ASCII (see text()). */
+const ASCII_LOOP_MAX = 128;
 /** Initial buffer size per row; the buffer grows when a row does not fit. */
 const ROW_ESTIMATE_BYTES = 768;
 
@@ -41,9 +43,21 @@ export class BinaryCopyWriter {
     this.#ensure(4 + 1 + v.length * 3);
     const start = this.#o + 4;
     let o = start;
-    if (jsonb) o = this.#buf.writeUInt8(1, o); // jsonb binary format version 1, then the JSON text
-    o += this.#buf.write(v, o, "utf8");
-    this.#buf.writeInt32BE(o - start, this.#o);
+    const buf = this.#buf;
+    if (jsonb) buf[o++] = 1; // jsonb binary format version 1, then the JSON text
+    // Attribute values are short and nearly always ASCII: copying their code units in JS costs less than a
+    // call into the UTF-8 encoder per field. Anything else goes through the encoder.
+    const n = v.length;
+    let i = 0;
+    if (n <= ASCII_LOOP_MAX) {
+      for (; i < n; i++) {
+        const c = v.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[o + i] = c;
+      }
+    }
+    o += i === n ? n : buf.write(v, o, "utf8");
+    buf.writeInt32BE(o - start, this.#o);
     this.#o = o;
     return this;
   }

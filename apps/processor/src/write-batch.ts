@@ -91,6 +91,12 @@ export function uniqueInKeyOrder(events: StoredEvent[]): StoredEvent[] {
   return sorted.filter((e, i) => i === 0 || e.event.source !== sorted[i - 1]?.event.source || e.event.id !== sorted[i - 1]?.event.id);
 }
 
+/** The extensions as JSON; most events have none, and "{}" needs no serializer. */
+function extensionsJson(extensions: Record<string, unknown>): string {
+  for (const _ in extensions) return JSON.stringify(extensions);
+  return "{}";
+}
+
 function encode(rows: StoredEvent[], withOrd: boolean): Buffer {
   const w = new BinaryCopyWriter(rows.length);
   rows.forEach(({ event: e, partition, offset }, i) => {
@@ -104,7 +110,7 @@ function encode(rows: StoredEvent[], withOrd: boolean): Buffer {
       .text(e.datacontenttype)
       .text(e.dataschema)
       .bytea(e.data)
-      .text(JSON.stringify(e.extensions), true)
+      .text(extensionsJson(e.extensions), true)
       .int4(partition)
       .int8(offset);
   });
@@ -123,9 +129,22 @@ export interface PathResult {
 }
 const toRollup = (r: RollupRow): MinuteRollup => ({ type: r.type, minute: r.minute, count: Number(r.count), subjects: Number(r.subjects) });
 
-/** The copy path, inside the caller's transaction. Rejects with unique_violation if any event is stored already. */
-export async function writeByCopy(client: pg.PoolClient, rows: StoredEvent[]): Promise<PathResult> {
-  await copyIn(client, COPY_EVENTS, encode(rows, false));
+/**
+ * A batch made ready for the copy path before its transaction starts: the distinct events in key order, their
+ * COPY payload and the rollup aggregates. Everything here is CPU work in the processor, so the consumer does
+ * it for the next batch while the current one's transaction runs in PostgreSQL (consumer.ts).
+ */
+export interface PreparedBatch {
+  /** The batch's distinct events in (source, id) order (uniqueInKeyOrder). */
+  rows: StoredEvent[];
+  /** The rows as one binary COPY payload for `events`. */
+  copyPayload: Buffer;
+  /** Parameters of ROLLUPS_FROM_AGGREGATES: the distinct (type, minute, subject) and the count per (type, minute). */
+  rollupParams: [string[], string[], string[], string[], string[], number[]];
+}
+
+export function prepareBatch(events: StoredEvent[]): PreparedBatch {
+  const rows = uniqueInKeyOrder(events);
   // type → minute → events and distinct subjects; nested maps, so no composite key string per event.
   const byType = new Map<string, Map<number, { n: number; subjects: Set<string> }>>();
   for (const { event } of rows) {
@@ -151,8 +170,14 @@ export async function writeByCopy(client: pg.PoolClient, rows: StoredEvent[]): P
       }
     }
   }
-  const res = await client.query<RollupRow>(ROLLUPS_FROM_AGGREGATES, [s.type, s.minute, s.subject, c.type, c.minute, c.n]);
-  return { inserted: rows.length, rollups: res.rows.map(toRollup) };
+  return { rows, copyPayload: encode(rows, false), rollupParams: [s.type, s.minute, s.subject, c.type, c.minute, c.n] };
+}
+
+/** The copy path, inside the caller's transaction. Rejects with unique_violation if any event is stored already. */
+export async function writeByCopy(client: pg.PoolClient, batch: PreparedBatch): Promise<PathResult> {
+  await copyIn(client, COPY_EVENTS, batch.copyPayload);
+  const res = await client.query<RollupRow>(ROLLUPS_FROM_AGGREGATES, batch.rollupParams);
+  return { inserted: batch.rows.length, rollups: res.rows.map(toRollup) };
 }
 
 /** The merge path, inside the caller's transaction; the staging table must exist (CREATE_STAGING). */
