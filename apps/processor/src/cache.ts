@@ -40,7 +40,7 @@ export interface CachedMinute {
  * After an ElastiCache failover the primary endpoint's DNS name points at the promoted replica, but an open
  * connection still reaches the old primary, now a replica answering READONLY (or LOADING while it resyncs).
  * Reconnecting resolves the name again and reaches the new primary. The failed command is not re-sent (with
- * the offline queue off it could not be): a write is repaired later, a read falls back to PostgreSQL.
+ * the offline queue off it could not be): a write is made good by the cache sync, a read falls back to PostgreSQL.
  */
 export function reconnectOnError(err: Error): boolean {
   return err.message.startsWith("READONLY") || err.message.startsWith("LOADING");

@@ -100,6 +100,8 @@ export interface Config {
   roles: { processor: string; reader: string };
   /** Test-only fault injection, see docs/processor.md. */
   faultAfterDbCommit: "exit" | undefined;
+  /** Test hook: SIGKILL right after a batch's offset commit, before its cache write (docs/processor.md). */
+  faultBeforeCacheWrite: "exit" | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -203,6 +205,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const fault = read("PROCESSOR_FAULT_AFTER_DB_COMMIT");
   if (fault !== undefined && fault !== "exit") problems.push(`PROCESSOR_FAULT_AFTER_DB_COMMIT must be "exit" or unset, got "${fault}"`);
+  const faultCache = read("PROCESSOR_FAULT_BEFORE_CACHE_WRITE");
+  if (faultCache !== undefined && faultCache !== "exit") problems.push(`PROCESSOR_FAULT_BEFORE_CACHE_WRITE must be "exit" or unset, got "${faultCache}"`);
 
   const config: Config = {
     kafka: {
@@ -259,6 +263,7 @@ export function loadConfig(env: Env = process.env): Config {
       reader: matching("DB_READER_ROLE", ROLE, "a lower-case PostgreSQL role name", DEFAULTS.DB_READER_ROLE),
     },
     faultAfterDbCommit: fault === "exit" ? "exit" : undefined,
+    faultBeforeCacheWrite: faultCache === "exit" ? "exit" : undefined,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

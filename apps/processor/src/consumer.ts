@@ -55,9 +55,11 @@ export const CONSUMER_DEFAULTS = {
   fetchMaxWaitMs: 1_000,
   /** Floor of the per-partition fetch limit (see fetchSizes). */
   minPartitionFetchBytes: 64 * 1024,
-  /** Failed cache writes awaiting repair; beyond this the oldest entries are left to expire by TTL. */
-  maxRepairEntries: 100_000,
-  repairIntervalMs: 2_000,
+  /** How often the durable cache marks are synced to Redis (see #syncCache). */
+  cacheSyncIntervalMs: 2_000,
+  /** Marks read per query; a sync reads at most cacheSyncMaxPages of them, the next tick goes on. */
+  cacheSyncPage: 1_000,
+  cacheSyncMaxPages: 10,
 } as const;
 
 export interface ProcessorDeps {
@@ -74,7 +76,8 @@ export interface ProcessorDeps {
  *   2. one PostgreSQL transaction stores the new events and moves the rollups by the new events only;
  *   3. dead letters are produced and acknowledged (acks=all);
  *   4. the Kafka offsets are committed;
- *   5. Redis gets the rollups' committed values (best effort; repaired later if Redis is down).
+ *   5. Redis gets the rollups' committed values (best effort: the durable cache marks of step 2 make the cache
+ *      sync write them later if this write fails or the process dies before it).
  * Steps 2 and 3 retry with backoff while their dependency is down, consumption paused and nothing committed.
  * A crash anywhere before 4 means redelivery, and redelivery is harmless because of the (source, id) key.
  * Step 1 of the next batch overlaps steps 2-5 of the current one, and 4-5 overlap the next batch's 2-3
@@ -85,12 +88,12 @@ export class Processor {
   readonly #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   readonly #abort = new AbortController();
-  readonly #repair = new Map<string, { type: string; minute: Date }>();
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   #loop: Promise<void> | undefined;
   readonly #pipeline = new BatchPipeline<PreparedBatch>({ store: (b) => this.#storeStage(b), commit: (b) => this.#commitStage(b) });
   #paused = false;
-  #repairTimer: NodeJS.Timeout | undefined;
+  #syncTimer: NodeJS.Timeout | undefined;
+  #syncing = false;
 
   constructor(deps: ProcessorDeps) {
     this.#deps = deps;
@@ -123,7 +126,11 @@ export class Processor {
       autocommit: false,
       highWaterMark: config.kafka.batchMaxRecords,
     });
-    this.#repairTimer = setInterval(() => void this.#repairCache(), CONSUMER_DEFAULTS.repairIntervalMs).unref();
+    // With the test hook that kills the process before its cache write, nothing else may write the cache
+    // either: the test needs Redis left exactly as the killed batch left it.
+    if (config.faultBeforeCacheWrite !== "exit") {
+      this.#syncTimer = setInterval(() => void this.#syncCache(), CONSUMER_DEFAULTS.cacheSyncIntervalMs).unref();
+    }
     this.#loop = this.#run(this.#stream);
     log.info({ topic: config.kafka.eventsTopic, group: config.kafka.groupId }, "consuming");
   }
@@ -146,7 +153,7 @@ export class Processor {
   async stop(): Promise<void> {
     if (this.#abort.signal.aborted) return this.#loop?.catch(() => undefined);
     this.#abort.abort();
-    clearInterval(this.#repairTimer);
+    clearInterval(this.#syncTimer);
     // The batches already launched finish (a stage retrying an outage gives up at once on abort), then the
     // stream closes, which ends the loop even when it is waiting for records.
     await this.#pipeline.idle();
@@ -279,6 +286,9 @@ export class Processor {
     const { messages, good, bad, result, batchSpan, eventSpans, t } = p;
     const offsetsStart = performance.now();
     await this.#commitOffsets(messages);
+    // Fault-injection hook for the tests (docs/processor.md): die after the offset commit and before the cache
+    // write, the window the durable cache marks cover.
+    if (this.#deps.config.faultBeforeCacheWrite === "exit") process.kill(process.pid, "SIGKILL");
     const committed = performance.now();
     const rejected = bad.filter((b) => b.reason === "store_rejected").length;
     const duplicates = good.length - rejected - result.inserted;
@@ -432,8 +442,8 @@ export class Processor {
   /**
    * The rollups to push to Redis: those this batch changed, plus, when the batch held duplicates, the
    * current values of the duplicates' type-minutes. A duplicate usually means an earlier attempt committed
-   * and then died (or lost the COMMIT reply) before its cache write, which would otherwise stay missing or
-   * stale in Redis.
+   * and then died (or lost the COMMIT reply) before its cache write; its marks would bring Redis up to date at
+   * the next sync anyway, this only does it at once.
    */
   async #rollupsToCache(good: Decoded[], result: StoreTotals, duplicates: number): Promise<MinuteRollup[]> {
     const changed = latestRollups(result.rollups);
@@ -449,34 +459,50 @@ export class Processor {
     try {
       return [...changed, ...(await this.#deps.store.readKeys([...missing.values()]))];
     } catch {
-      for (const [key, k] of missing) this.#repair.set(key, k);
+      // PostgreSQL is away again: the marks left by the earlier attempt's commit cover these type-minutes.
       return changed;
     }
   }
 
+  /** The fast path of the cache: right after the offset commit. A failure is only counted; the marks cover it. */
   async #writeCache(rollups: MinuteRollup[]): Promise<void> {
     try {
       await this.#deps.cache.write(rollups);
     } catch {
       this.#deps.metrics.cacheWriteErrors.inc();
-      for (const r of rollups) {
-        if (this.#repair.size >= CONSUMER_DEFAULTS.maxRepairEntries) break;
-        this.#repair.set(rollupKey(r.type, r.minute), { type: r.type, minute: r.minute });
-      }
     }
   }
 
-  /** Rewrites cache entries whose write failed, with values read back from PostgreSQL, once Redis is back. */
-  async #repairCache(): Promise<void> {
-    if (this.#repair.size === 0 || !this.#deps.cache.ready) return;
-    const keys = [...this.#repair.entries()];
+  /**
+   * The durable path of the cache. Every batch transaction marks the type-minutes it moved, with their new
+   * counts, in rollup_cache_pending (write-batch.ts). Every few seconds, while Redis is up, this writes the
+   * committed values of the marked type-minutes to Redis (max-merge, so a value the fast path already wrote
+   * changes nothing) and deletes the marks those values cover. Whatever happened to the batch's own cache write
+   * (the process killed before it, Redis down, a failover losing it), the value reaches Redis at the next sync
+   * of any member once Redis is reachable; the marks live in PostgreSQL, so a restart does not forget them.
+   */
+  async #syncCache(): Promise<void> {
+    const { store, cache, metrics, log } = this.#deps;
+    if (this.#syncing || !cache.ready) return;
+    this.#syncing = true;
     try {
-      const fresh = await this.#deps.store.readKeys(keys.map(([, k]) => k));
-      await this.#deps.cache.write(fresh);
-      for (const [id] of keys) this.#repair.delete(id);
-      this.#deps.log.info({ entries: keys.length }, "cache entries repaired");
-    } catch {
-      // Still down; the next tick tries again.
+      let synced = 0;
+      for (let page = 0; page < CONSUMER_DEFAULTS.cacheSyncMaxPages; page++) {
+        const pending = await store.readCachePending(CONSUMER_DEFAULTS.cacheSyncPage);
+        if (pending.length === 0) break;
+        await cache.write(pending);
+        synced += await store.clearCachePending(pending);
+        if (pending.length < CONSUMER_DEFAULTS.cacheSyncPage) break;
+      }
+      if (synced > 0) {
+        metrics.cacheSynced.inc(synced);
+        log.debug({ entries: synced }, "cache entries synced");
+      }
+    } catch (err) {
+      // PostgreSQL or Redis away: the marks stay, the next tick tries again.
+      log.debug({ err }, "cache sync failed; retrying at the next tick");
+    } finally {
+      this.#syncing = false;
     }
   }
 

@@ -88,7 +88,12 @@ export class Metrics {
 
   readonly cacheWriteErrors = new Counter({
     name: "processor_cache_write_errors_total",
-    help: "Failed Redis writes (consumer and read-path fills); the entries are repaired once Redis is back.",
+    help: "Failed Redis writes (consumer and read-path fills); the consumer's are synced from PostgreSQL once Redis is back.",
+    registers: [this.registry],
+  });
+  readonly cacheSynced = new Counter({
+    name: "processor_cache_synced_total",
+    help: "Type-minutes written to Redis by the cache sync from their durable marks (rollup_cache_pending).",
     registers: [this.registry],
   });
 

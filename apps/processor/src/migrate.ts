@@ -25,7 +25,7 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL("../../migrations/", import.
 const ADVISORY_LOCK_KEY = 7_401_230_412;
 
 /** Tables the processor writes, and which of them the read-only role may read. */
-const TABLES = ["events", "rollup_minute", "rollup_minute_subjects"] as const;
+const TABLES = ["events", "rollup_minute", "rollup_minute_subjects", "rollup_cache_pending"] as const;
 
 export interface MigrationResult {
   applied: string[];
@@ -91,8 +91,8 @@ async function applyMigrations(client: pg.Client, log: Logger): Promise<{ applie
 
 /**
  * Two login roles without passwords (on Aurora they authenticate with IAM tokens via rds_iam; locally trust
- * auth applies): the processor may SELECT/INSERT/UPDATE exactly its tables (no DELETE, no DDL outside its
- * own session's temporary staging table); the reader may only SELECT them. Role names are validated identifiers (config.ts) and quoted here.
+ * auth applies): the processor may SELECT/INSERT/UPDATE exactly its tables, DELETE only the cache marks (never
+ * events or rollups), and no DDL outside its own session's temporary staging table; the reader may only SELECT. Role names are validated identifiers (config.ts) and quoted here.
  */
 async function ensureRoles(client: pg.Client, config: Config): Promise<MigrationResult["roles"]> {
   const processor = client.escapeIdentifier(config.roles.processor);
@@ -108,6 +108,7 @@ async function ensureRoles(client: pg.Client, config: Config): Promise<Migration
   }
   const tables = TABLES.map((t) => client.escapeIdentifier(t)).join(", ");
   await client.query(`GRANT SELECT, INSERT, UPDATE ON ${tables} TO ${processor}`);
+  await client.query(`GRANT DELETE ON rollup_cache_pending TO ${processor}`);
   // The processor stages each batch in a temporary table (store.ts). PUBLIC has TEMPORARY by default, but a
   // hardened database revokes it from PUBLIC, so the grant is explicit.
   await client.query(`GRANT TEMPORARY ON DATABASE ${database} TO ${processor}`);

@@ -49,6 +49,30 @@ SELECT r.type, r.minute, r.count, r.subjects
 FROM rollup_minute r
 JOIN unnest($1::text[], $2::timestamptz[]) AS k(type, minute) USING (type, minute)`;
 
+/**
+ * The committed values of marked type-minutes (write-batch.ts, MOVE_ROLLUPS_AND_MARK). One snapshot reads both
+ * tables, so each value is at least the count of its mark.
+ */
+const READ_CACHE_PENDING = `
+SELECT r.type, r.minute, r.count, r.subjects
+FROM rollup_cache_pending p JOIN rollup_minute r USING (type, minute)
+ORDER BY p.type COLLATE "C", p.minute
+LIMIT $1`;
+
+/**
+ * Deletes the marks that Redis now covers: those whose count is at most the value written. A mark a batch has
+ * raised meanwhile stays (its count is higher); one a batch holds locked is skipped, never waited for.
+ */
+const CLEAR_CACHE_PENDING = `
+DELETE FROM rollup_cache_pending
+WHERE (type, minute) IN (
+  SELECT p.type, p.minute
+  FROM rollup_cache_pending p
+  JOIN unnest($1::text[], $2::timestamptz[], $3::bigint[]) AS w(type, minute, count) USING (type, minute)
+  WHERE p.count <= w.count
+  FOR UPDATE OF p SKIP LOCKED
+)`;
+
 /** TLS and credentials for node-postgres, shared by the service and `migrate`. */
 export function poolConfig(config: Config, applicationName: string): pg.PoolConfig {
   const { pg: c } = config;
@@ -153,7 +177,7 @@ export class Store {
     return res.rows.map((r) => ({ type, minute: r.minute, count: Number(r.count), subjects: Number(r.subjects) }));
   }
 
-  /** The current values of specific rollups (used to repair cache entries a failed Redis write left stale). */
+  /** The current values of specific rollups (the type-minutes of a redelivered batch's duplicates). */
   async readKeys(keys: { type: string; minute: Date }[]): Promise<MinuteRollup[]> {
     if (keys.length === 0) return [];
     const res = await this.pool.query<{ type: string; minute: Date; count: string; subjects: string }>(READ_KEYS, [
@@ -161,6 +185,19 @@ export class Store {
       keys.map((k) => k.minute),
     ]);
     return res.rows.map((r) => ({ type: r.type, minute: r.minute, count: Number(r.count), subjects: Number(r.subjects) }));
+  }
+
+  /** Up to `limit` type-minutes whose committed value may be missing from Redis, with that value. */
+  async readCachePending(limit: number): Promise<MinuteRollup[]> {
+    const res = await this.pool.query<{ type: string; minute: Date; count: string; subjects: string }>(READ_CACHE_PENDING, [limit]);
+    return res.rows.map((r) => ({ type: r.type, minute: r.minute, count: Number(r.count), subjects: Number(r.subjects) }));
+  }
+
+  /** Forgets the marks that `written` (values now in Redis) covers; returns how many were deleted. */
+  async clearCachePending(written: MinuteRollup[]): Promise<number> {
+    if (written.length === 0) return 0;
+    const res = await this.pool.query(CLEAR_CACHE_PENDING, [written.map((r) => r.type), written.map((r) => r.minute), written.map((r) => r.count)]);
+    return res.rowCount ?? 0;
   }
 
   async ping(): Promise<void> {

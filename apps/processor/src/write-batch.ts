@@ -26,6 +26,27 @@ import type { MinuteRollup, StoredEvent } from "./store.js";
 const EVENT_COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
 const COPY_EVENTS = `COPY events (${EVENT_COLUMNS}) FROM STDIN (FORMAT binary)`;
 
+/**
+ * The last two CTEs of both paths' statements: the rollups move by `deltas`, and each moved type-minute is marked
+ * in rollup_cache_pending with its new count, in the same transaction. The mark is what makes the cache write
+ * survive a crash: it is deleted only once Redis holds at least that count (Store.clearCachePending), so a process
+ * that dies after this COMMIT and before its Redis write leaves the mark for any member's cache sync to finish.
+ * Batches lock a mark only while they hold the same type-minute's rollup row, so two batches never wait on each
+ * other for a mark; the sync skips marks a batch has locked (SKIP LOCKED) instead of waiting, so no cycle forms.
+ */
+const MOVE_ROLLUPS_AND_MARK = `,
+moved AS (
+  INSERT INTO rollup_minute AS r (type, minute, count, subjects)
+  SELECT type, minute, n, s FROM deltas ORDER BY type COLLATE "C", minute
+  ON CONFLICT (type, minute) DO UPDATE SET count = r.count + EXCLUDED.count, subjects = r.subjects + EXCLUDED.subjects
+  RETURNING type, minute, count, subjects
+),
+marked AS (
+  INSERT INTO rollup_cache_pending AS p (type, minute, count)
+  SELECT type, minute, count FROM moved
+  ON CONFLICT (type, minute) DO UPDATE SET count = GREATEST(p.count, EXCLUDED.count)
+)`;
+
 /** Moves the rollups by aggregates of a batch whose events were all new (the copy path). */
 const ROLLUPS_FROM_AGGREGATES = `
 WITH new_subjects AS (
@@ -40,10 +61,8 @@ deltas AS (
   FROM unnest($4::text[], $5::timestamptz[], $6::bigint[]) AS c(type, minute, n)
   LEFT JOIN (SELECT type, minute, count(*) AS n FROM new_subjects GROUP BY 1, 2) s USING (type, minute)
 )
-INSERT INTO rollup_minute AS r (type, minute, count, subjects)
-SELECT type, minute, n, s FROM deltas ORDER BY type COLLATE "C", minute
-ON CONFLICT (type, minute) DO UPDATE SET count = r.count + EXCLUDED.count, subjects = r.subjects + EXCLUDED.subjects
-RETURNING type, minute, count, subjects`;
+${MOVE_ROLLUPS_AND_MARK}
+SELECT type, minute, count, subjects FROM moved`;
 
 /** Per connection, created outside any transaction (so a rolled-back batch does not drop it); emptied at commit. */
 export const CREATE_STAGING = `
@@ -72,10 +91,8 @@ deltas AS (
   FROM (SELECT type, minute, count(*) AS n FROM inserted GROUP BY 1, 2) e
   LEFT JOIN (SELECT type, minute, count(*) AS n FROM new_subjects GROUP BY 1, 2) s USING (type, minute)
 )
-INSERT INTO rollup_minute AS r (type, minute, count, subjects)
-SELECT type, minute, n, s FROM deltas ORDER BY type COLLATE "C", minute
-ON CONFLICT (type, minute) DO UPDATE SET count = r.count + EXCLUDED.count, subjects = r.subjects + EXCLUDED.subjects
-RETURNING type, minute, count, subjects, (SELECT count(*) FROM inserted) AS inserted`;
+${MOVE_ROLLUPS_AND_MARK}
+SELECT type, minute, count, subjects, (SELECT count(*) FROM inserted) AS inserted FROM moved`;
 
 /**
  * The batch's distinct events in (source, id) order: the first occurrence of each key is kept (the sort is

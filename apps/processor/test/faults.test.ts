@@ -14,7 +14,9 @@ import {
   httpJson,
   pgCluster,
   produce,
+  query,
   quietLog,
+  redis,
   redisStop,
   sampleEvents,
   serverJs,
@@ -24,6 +26,7 @@ import {
   totals,
   waitFor,
   type TestEnv,
+  type TestEvent,
 } from "./helpers.js";
 
 before(servicesUp);
@@ -67,6 +70,73 @@ describe("SIGKILL between the PostgreSQL commit and the offset commit", () => {
     assert.deepEqual(stopped, { code: 0, signal: null }, restarted.output());
     assert.match(restarted.output(), /"msg":"shutting down: finishing the current batch"/);
     assert.match(restarted.output(), /"msg":"stopped"/);
+  });
+});
+
+describe("SIGKILL between the offset commit and the cache write", () => {
+  let t: TestEnv;
+  after(async () => t?.cleanup());
+
+  test("nothing is redelivered, yet Redis catches up with PostgreSQL: the next processor syncs the durable marks", async () => {
+    t = await createTestEnv("cachekill", { PGUSER: "eventstack_processor" });
+    const r = redis();
+    const port = await freePort();
+    const hour = (type: string) => `/v1/stats?type=${type}&from=2025-01-15T10:00:00Z&to=2025-01-15T11:00:00Z&granularity=hour`;
+    const readApiExact = async (events: TestEvent[]) => {
+      for (const [type, count] of expectedByType(events)) if ((await httpJson(port, hour(type))).body.total !== count) return false;
+      return true;
+    };
+    /** Type-minutes whose cached count differs from PostgreSQL's. */
+    const behind = async () => {
+      const out: string[] = [];
+      for (const row of await query<{ type: string; minute: Date; count: number }>(t.database, "SELECT type, minute, count::int FROM rollup_minute ORDER BY 1, 2")) {
+        const field = String(row.minute.getUTCHours() * 60 + row.minute.getUTCMinutes());
+        const cached = await r.hget(`${t.config.redis.keyPrefix}rollup:{${row.type}}:${row.minute.toISOString().slice(0, 10)}`, field);
+        if (cached === null || Number(cached.split(":")[0]) !== row.count) out.push(`${row.type}@${row.minute.toISOString()}: PostgreSQL ${row.count}, Redis ${cached}`);
+      }
+      return out;
+    };
+    try {
+      // 1. A normal run stores 300 events; reading the hour caches every minute of it.
+      const first = sampleEvents(300, { prefix: "c1" });
+      await produce(t.config, first.map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+      const normal = spawnNode(serverJs, { ...t.env, PORT: String(port) });
+      try {
+        await waitFor("300 committed", async () => sumOffsets(await committedOffsets(t.config)) === 300 || undefined);
+        await waitFor("the read API exact and cached", () => readApiExact(first));
+      } finally {
+        normal.child.kill("SIGTERM");
+      }
+      assert.deepEqual(await normal.exited, { code: 0, signal: null }, normal.output());
+
+      // 2. 60 more events for the same type-minutes, one partition and one produce request, hence one batch:
+      //    this processor commits them in PostgreSQL, commits their offsets, and dies before writing Redis.
+      const second = sampleEvents(60, { prefix: "c2" }).map((e) => ({ ...e, partition: 0 }));
+      await produce(t.config, second.map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+      const crashing = spawnNode(serverJs, { ...t.env, PORT: String(port), PROCESSOR_FAULT_BEFORE_CACHE_WRITE: "exit" });
+      assert.deepEqual(await crashing.exited, { code: null, signal: "SIGKILL" }, crashing.output());
+      assert.equal(sumOffsets(await committedOffsets(t.config)), 360);
+      assert.deepEqual(await totals(t.database), { events: 360, rollup: 360 });
+      // The window was hit: Redis holds the old counts of the batch's type-minutes (a read now would serve them)
+      // and no record will be redelivered to rewrite them; the marks are what is left.
+      const stale = await behind();
+      assert.equal(stale.length, 15, stale.join("\n"));
+      assert.deepEqual(await query(t.database, "SELECT count(*)::int AS n FROM rollup_cache_pending"), [{ n: 15 }]);
+
+      // 3. The next processor has nothing to consume; its cache sync writes the committed values.
+      const restarted = spawnNode(serverJs, { ...t.env, PORT: String(port) });
+      try {
+        await waitFor("Redis caught up with PostgreSQL", async () => (await behind()).length === 0 || undefined, 30_000);
+        assert.equal(await readApiExact([...first, ...second]), true);
+        await waitFor("every mark cleared", async () => (await query<{ n: number }>(t.database, "SELECT count(*)::int AS n FROM rollup_cache_pending"))[0]?.n === 0 || undefined);
+        assert.equal(sumOffsets(await committedOffsets(t.config)), 360);
+      } finally {
+        restarted.child.kill("SIGTERM");
+      }
+      assert.deepEqual(await restarted.exited, { code: 0, signal: null }, restarted.output());
+    } finally {
+      r.disconnect();
+    }
   });
 });
 

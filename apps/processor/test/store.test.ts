@@ -139,21 +139,74 @@ describe("write paths", () => {
   });
 });
 
+describe("cache marks (rollup_cache_pending)", () => {
+  const marks = (database: string) => query(database, "SELECT type, minute, count::int FROM rollup_cache_pending ORDER BY 1, 2");
+  const rollupCounts = (database: string) => query(database, "SELECT type, minute, count::int FROM rollup_minute ORDER BY 1, 2");
+
+  test("every moved type-minute is marked with its committed count; a mark goes only once Redis holds that count", async () => {
+    const env = await createTestEnv("store_marks");
+    const s = new Store(env.config, quietLog);
+    try {
+      // a: types t0-t2 over minutes 10:00-10:03 (copy path).
+      await s.writeBatch(batch("m", 24));
+      assert.deepEqual(await marks(env.database), await rollupCounts(env.database));
+      const synced = await s.readCachePending(1000);
+      assert.equal(synced.length, 12);
+
+      // b: more of type t0 at 10:00, half of them already stored (merge path): only that mark rises.
+      const t0 = (id: string) => stored({ id, type: "t0", time: "2025-01-15T10:00:00Z", subject: "s9" });
+      const r = await s.writeBatch([t0("m-0"), t0("m-extra-1"), t0("m-extra-2")]);
+      assert.equal(r.path, "merge");
+      assert.equal(r.inserted, 2);
+      const raised = (await marks(env.database)).find((m) => m.type === "t0" && (m.minute as Date).toISOString() === "2025-01-15T10:00:00.000Z");
+      assert.equal(raised?.count, synced.find((x) => x.type === "t0" && x.minute.toISOString() === "2025-01-15T10:00:00.000Z")!.count + 2);
+
+      // Clearing with the values read before b: eleven marks go, the raised one stays (its count is higher).
+      assert.equal(await s.clearCachePending(synced), 11);
+      assert.deepEqual(
+        (await marks(env.database)).map((m) => [m.type, (m.minute as Date).toISOString(), m.count]),
+        [["t0", "2025-01-15T10:00:00.000Z", raised!.count]],
+      );
+      // The next sync reads it with its committed value and clears it.
+      const next = await s.readCachePending(1000);
+      assert.deepEqual(next.map((x) => [x.type, x.minute.toISOString(), x.count]), [["t0", "2025-01-15T10:00:00.000Z", raised!.count]]);
+      assert.equal(await s.clearCachePending(next), 1);
+      assert.deepEqual(await marks(env.database), []);
+      // A batch of nothing but duplicates moves no rollup and marks nothing.
+      await s.writeBatch(batch("m", 24));
+      assert.deepEqual(await marks(env.database), []);
+    } finally {
+      await s.close();
+      await env.cleanup();
+    }
+  });
+});
+
 describe("two writers with overlapping batches", () => {
-  test("no deadlock, no error, and every event counted once", async () => {
+  test("no deadlock, no error, and every event counted once, with a cache sync clearing marks meanwhile", async () => {
     const env = await createTestEnv("store_race");
     const one = new Store(env.config, quietLog);
     const two = new Store(env.config, quietLog);
+    const sync = new Store(env.config, quietLog);
     try {
       const all = batch("race", 2800);
       // Round k: writer one takes events [k*200, k*200+300), writer two [k*200+100, k*200+400): every batch
-      // shares a third of its rows with the other writer's batch of the same round, written at the same time.
+      // shares a third of its rows with the other writer's batch of the same round, written at the same time,
+      // while a third connection syncs the marks as the consumer does (it must skip locked marks, not wait).
       for (let k = 0; k < 13; k++) {
-        await Promise.all([one.writeBatch(all.slice(k * 200, k * 200 + 300)), two.writeBatch(all.slice(k * 200 + 100, k * 200 + 400).reverse())]);
+        await Promise.all([
+          one.writeBatch(all.slice(k * 200, k * 200 + 300)),
+          two.writeBatch(all.slice(k * 200 + 100, k * 200 + 400).reverse()),
+          sync.readCachePending(1000).then((p) => sync.clearCachePending(p)),
+        ]);
       }
       assert.deepEqual(await totals(env.database), { events: 2800, rollup: 2800 });
       await rollupsMatchEvents(env.database);
+      // Whatever the sync cleared while the writers ran, the marks left are exactly the values not yet synced.
+      await sync.clearCachePending(await sync.readCachePending(1000));
+      assert.deepEqual(await query(env.database, "SELECT count(*)::int AS n FROM rollup_cache_pending"), [{ n: 0 }]);
     } finally {
+      await sync.close();
       await Promise.all([one.close(), two.close()]);
       await env.cleanup();
     }
