@@ -110,7 +110,8 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
   const publicEndpointCidrs = args.publicEndpointCidrs ?? DEFAULTS.publicEndpointCidrs;
   const adminPrincipalArns = args.adminPrincipalArns ?? DEFAULTS.adminPrincipalArns;
   const logTypes = args.logTypes ?? DEFAULTS.logTypes;
-  const addonVersions = eksAddonVersions(args.kubernetesVersion); // throws before any resource if unpinned
+  // components/config.ts already refuses an unpinned version; this guards direct use of the component.
+  const addonVersions = eksAddonVersions(args.kubernetesVersion);
   const account = aws.getCallerIdentityOutput({}, opts);
   const partition = aws.getPartitionOutput({}, opts).partition;
 

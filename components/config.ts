@@ -11,6 +11,8 @@
 //
 // Behaviour follows these values only; nothing in the program asks which stack it is.
 import * as pulumi from "@pulumi/pulumi";
+import { LINKERD_DEFAULTS } from "./linkerd";
+import { VERSIONS } from "./versions";
 
 export const PROJECT = "eventstack";
 
@@ -18,7 +20,7 @@ export const PROJECT = "eventstack";
 export type ConfigType = "string" | "integer" | "boolean" | "array";
 
 export interface StackConfig {
-  /** The AWS region, from the provider's own `aws:region` key. */
+  /** The AWS region: the provider's own `aws:region` key, else AWS_REGION / AWS_DEFAULT_REGION. */
   region: string;
   tags: { owner: string; costCenter: string };
   logRetentionDays: number;
@@ -214,7 +216,11 @@ export const FIELDS = {
   "network.natGateways": f("string", oneOf("single", "onePerAz")),
   "network.flowLogs": f("boolean", boolean),
   "network.interfaceEndpoints": f("boolean", boolean),
-  "cluster.kubernetesVersion": f("string", matching(/^1\.\d{2}$/, 'a Kubernetes minor version such as "1.34"')),
+  // Only a version whose managed add-ons are pinned in components/versions.ts can be deployed, so that is what
+  // validation accepts: an unpinned version is reported here with the rest, not later by the cluster component.
+  "cluster.kubernetesVersion": f("string", (raw) =>
+    raw in VERSIONS.eksAddons ? raw : new Invalid(`a Kubernetes minor version with pinned add-ons in components/versions.ts (${Object.keys(VERSIONS.eksAddons).map((k) => `"${k}"`).join(", ")})`),
+  ),
   "cluster.publicEndpointCidrs": f("array", list(ipv4Cidr(0, 32), "IPv4 CIDRs")),
   "cluster.adminPrincipalArns": f("array", list(iamPrincipalArn, "IAM role or user ARNs")),
   "cluster.systemInstanceTypes": f("array", list(matching(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, ""), "EC2 instance types", true)),
@@ -273,7 +279,9 @@ export const FIELDS = {
   "api.domainName": f("string", optional(matching(/^([a-z0-9-]+\.)+[a-z]{2,}$/, "a DNS name such as api.example.com"))),
   "api.hostedZoneId": f("string", optional(matching(/^Z[A-Z0-9]{1,31}$/, "a Route 53 hosted zone id such as Z0123456789ABC"))),
   "mesh.highAvailability": f("boolean", boolean),
-  "mesh.issuerValidityHours": f("integer", integer(24, 87600)),
+  // What components/linkerd.ts can issue: longer than its renewal time (a quarter of the validity, at least
+  // minimumRenewalHours) and shorter than the trust anchor it is signed by.
+  "mesh.issuerValidityHours": f("integer", integer(LINKERD_DEFAULTS.minimumRenewalHours + 1, LINKERD_DEFAULTS.trustAnchorValidityHours - 1)),
 } satisfies Record<string, Field<unknown>>;
 
 export type ConfigKey = keyof typeof FIELDS;
@@ -293,7 +301,8 @@ const show = (raw: string) => JSON.stringify(raw);
  * Reads every key, validates each and the relations between them, and returns the typed config.
  * Throws one ConfigError listing every problem.
  */
-export function loadConfig(read: ConfigReader = pulumiReader()): StackConfig {
+export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.ProcessEnv = process.env): StackConfig {
+  const readEnv = (name: string) => (env[name] === "" ? undefined : env[name]);
   const problems: string[] = [];
   const v = {} as Values;
   const raw = {} as Record<ConfigKey, string | undefined>;
@@ -310,9 +319,14 @@ export function loadConfig(read: ConfigReader = pulumiReader()): StackConfig {
     else (v as Record<string, unknown>)[key] = parsed;
   }
 
-  const region = read("aws:region");
+  // The region is the stack's aws:region, or else the environment's AWS_REGION / AWS_DEFAULT_REGION, the same
+  // fallback the AWS provider applies. The committed stack files name no region, so CI (the preview workflow
+  // exports AWS_REGION with its credentials) and each user choose it without editing them.
+  const region = read("aws:region") ?? readEnv("AWS_REGION") ?? readEnv("AWS_DEFAULT_REGION");
   if (region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
-    problems.push(`aws:region must be an AWS region such as eu-west-1, set with \`pulumi config set aws:region <region>\` (got ${region === undefined ? "nothing" : show(region)})`);
+    problems.push(
+      `aws:region must be an AWS region such as eu-west-1, from \`pulumi config set aws:region <region>\` or AWS_REGION in the environment (got ${region === undefined ? "nothing" : show(region)})`,
+    );
 
   // Relations between keys: checked when both sides parsed, reported against the dependent key.
   const ok = (...keys: ConfigKey[]) => keys.every((k) => k in v);

@@ -8,10 +8,10 @@ const reader = (stack: string, overrides: Record<string, unknown> = {}) => {
   return (key: string) => values[key];
 };
 
-/** The problems loadConfig reports for these overrides on the dev stack. */
-function problems(overrides: Record<string, unknown>): string[] {
+/** The problems loadConfig reports for these overrides on the dev stack (with an environment of `env` only). */
+function problems(overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): string[] {
   try {
-    loadConfig(reader("dev", overrides));
+    loadConfig(reader("dev", overrides), env);
   } catch (err) {
     if (err instanceof ConfigError) return err.problems;
     throw err;
@@ -113,6 +113,9 @@ describe("invalid configuration gives one error naming every bad key", () => {
     ["eventstack:logRetentionDays", "10", `eventstack:logRetentionDays must be one of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653) (got "10")`],
     ["eventstack:api.jwtIssuer", "http://issuer", 'eventstack:api.jwtIssuer must be an https URL (got "http://issuer")'],
     ["eventstack:ingest.maxEventDataBytes", "1048576", 'eventstack:ingest.maxEventDataBytes must be an integer from 1 to 900000 (its Kafka record, headers included, must stay under 1,000,000 bytes) (got "1048576")'],
+    ["eventstack:cluster.kubernetesVersion", "1.31", 'eventstack:cluster.kubernetesVersion must be a Kubernetes minor version with pinned add-ons in components/versions.ts ("1.34") (got "1.31")'],
+    ["eventstack:mesh.issuerValidityHours", "24", 'eventstack:mesh.issuerValidityHours must be an integer from 25 to 87599 (got "24")'],
+    ["eventstack:mesh.issuerValidityHours", "87600", 'eventstack:mesh.issuerValidityHours must be an integer from 25 to 87599 (got "87600")'],
     ["eventstack:kafka.eventsTopic", "events topic", 'eventstack:kafka.eventsTopic must be a Kafka topic or group name ([a-zA-Z0-9._-], 1 to 249 characters) (got "events topic")'],
   ])("%s = %j", (key, value, message) => {
     expect(problems({ [key]: value })).toEqual([message]);
@@ -135,8 +138,22 @@ describe("invalid configuration gives one error naming every bad key", () => {
   test("a missing region and a missing key are named", () => {
     expect(problems({ "aws:region": undefined, "eventstack:tags.owner": undefined })).toEqual([
       "eventstack:tags.owner is required; its default is declared in Pulumi.yaml, which the Pulumi CLI applies (got nothing)",
-      "aws:region must be an AWS region such as eu-west-1, set with `pulumi config set aws:region <region>` (got nothing)",
+      "aws:region must be an AWS region such as eu-west-1, from `pulumi config set aws:region <region>` or AWS_REGION in the environment (got nothing)",
     ]);
+  });
+
+  test("without aws:region the region comes from AWS_REGION, then AWS_DEFAULT_REGION; aws:region wins; a bad one is named", () => {
+    const region = (overrides: Record<string, unknown>, env: NodeJS.ProcessEnv) => loadConfig(reader("dev", overrides), env).region;
+    expect(region({ "aws:region": undefined }, { AWS_REGION: "eu-central-1", AWS_DEFAULT_REGION: "us-east-2" })).toBe("eu-central-1");
+    expect(region({ "aws:region": undefined }, { AWS_DEFAULT_REGION: "us-east-2" })).toBe("us-east-2");
+    expect(region({ "aws:region": "ap-southeast-2" }, { AWS_REGION: "eu-central-1" })).toBe("ap-southeast-2");
+    expect(problems({ "aws:region": undefined }, { AWS_REGION: "europe" })).toEqual([
+      'aws:region must be an AWS region such as eu-west-1, from `pulumi config set aws:region <region>` or AWS_REGION in the environment (got "europe")',
+    ]);
+  });
+
+  test("mesh.issuerValidityHours takes its bounds, which come from the Linkerd component's own limits", () => {
+    for (const hours of [25, 87599]) expect(loadConfig(reader("dev", { "eventstack:mesh.issuerValidityHours": hours }), {}).mesh.issuerValidityHours).toBe(hours);
   });
 
   test("several bad keys are reported together in one message", () => {

@@ -42,6 +42,10 @@ describe("GitHub Actions workflows", () => {
     const aws = job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@"));
     expect(aws.with["role-to-assume"]).toBe("${{ vars.AWS_PREVIEW_ROLE_ARN }}");
     expect(aws.with).not.toHaveProperty("aws-access-key-id");
+    // The region reaches the program as AWS_REGION (the stack files name none), and the runner can be one that
+    // reaches the private cluster endpoint.
+    expect(aws.with["aws-region"]).toBe("${{ vars.AWS_REGION }}");
+    expect(job["runs-on"]).toBe("${{ vars.PREVIEW_RUNNER || 'ubuntu-24.04' }}");
     const pulumi = job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
     expect(pulumi.with).toMatchObject({ command: "preview", "comment-on-pr": true, "stack-name": "${{ vars.PULUMI_ORG }}/eventstack/${{ matrix.stack }}" });
     expect(job.steps.map((s: any) => s.run).filter(Boolean)).toEqual(["npm ci"]);
