@@ -250,6 +250,23 @@ describe("npm run local stops the servers it started, and only those", () => {
       assert.equal(await canConnect("127.0.0.1", 6379), true);
     });
   });
+
+  test("SIGTERM to npm alone, as a supervisor sends it: npm ends at once, then ingest, the processor and the Redis the run started stop, both services exit 0", async () => {
+    await withOwnRedis("local_sigterm", async (local, own, env) => {
+      const ports = [Number(env.INGEST_PORT), Number(env.PROCESSOR_PORT)];
+      // To npm only, not its process group: npm's `sh -c` dies of it without passing it on, and scripts/local.mjs
+      // takes the loss of its parent as the signal. The output pipes close once local.mjs itself has exited.
+      process.kill(local.child.pid, "SIGTERM");
+      const exit = await local.closed;
+      assert.deepEqual(exit, { code: null, signal: "SIGTERM" });
+      assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
+      const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
+      const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: finishing the current batch/.test(l));
+      assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
+      assert.deepEqual(await Promise.all([...ports.map((p) => canConnect("127.0.0.1", p)), canConnect(own.redisHost, own.redisPort)]), [false, false, false]);
+      assert.equal(await canConnect(settings().kafkaHost, settings().kafkaPort), true);
+    });
+  });
 });
 
 describe("npm run services:up / services:down: down stops what up recorded it started, and nothing else", () => {
