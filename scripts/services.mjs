@@ -134,9 +134,37 @@ async function ensurePostgres(s) {
     await waitFor(`PostgreSQL on ${s.pgHost}:${s.pgPort}`, () => canConnect(s.pgHost, s.pgPort), 30_000);
     return "started";
   }
-  throw new Error(
+  throw new Error(postgresMissing(s, findPostgresBinary()));
+}
+
+/**
+ * A PostgreSQL server binary (pg_ctl or postgres) on PATH, or in Debian's /usr/lib/postgresql/<version>/bin,
+ * which is not on PATH; undefined when there is none.
+ */
+export function findPostgresBinary(libDir = "/usr/lib/postgresql") {
+  const onPath = which("pg_ctl") ?? which("postgres");
+  if (onPath) return onPath;
+  const versions = existsSync(libDir) ? readdirSync(libDir).sort().reverse() : [];
+  for (const v of versions) {
+    for (const bin of ["pg_ctl", "postgres"]) if (existsSync(path.join(libDir, v, "bin", bin))) return path.join(libDir, v, "bin", bin);
+  }
+  return undefined;
+}
+
+/**
+ * Why PostgreSQL cannot be used when nothing answers on PGHOST:PGPORT and there is no Debian cluster to start:
+ * installed but not running when a server binary exists (`binary`), otherwise not installed.
+ */
+export function postgresMissing(s, binary) {
+  if (binary) {
+    return (
+      `PostgreSQL is not reachable on ${s.pgHost}:${s.pgPort}; it looks installed (${binary}) but is not running. ` +
+      `Start it (pg_ctl -D <data directory> -l <log file> start, or the service manager that runs it) or point PGHOST/PGPORT at a running server.`
+    );
+  }
+  return (
     `PostgreSQL is not reachable on ${s.pgHost}:${s.pgPort} and is not installed here. ` +
-      `Install it (Debian/Ubuntu: apt-get install -y postgresql) or point PGHOST/PGPORT at a running server.`,
+    `Install it (Debian/Ubuntu: apt-get install -y postgresql) or point PGHOST/PGPORT at a running server.`
   );
 }
 

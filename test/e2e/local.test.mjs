@@ -3,13 +3,13 @@
 // Everything is real: the built services as processes, the Kafka broker, PostgreSQL and Redis.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { root } from "../../scripts/local.mjs";
-import { canConnect, down, settings, startedRecord, up } from "../../scripts/services.mjs";
+import { canConnect, down, postgresMissing, settings, startedRecord, up } from "../../scripts/services.mjs";
 import { GiveUp, caughtUp, freePort, isolated, sleep, total, waitFor, waitForTotals } from "./helpers.mjs";
 
 const kafkaBootstrap = () => `${settings().kafkaHost}:${settings().kafkaPort}`;
@@ -353,6 +353,40 @@ describe("npm run local refuses to start, with the reason and exit code 1", () =
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
+  });
+
+  test("PostgreSQL installed but not running, with no Debian cluster to start: how to start it, not that it is missing", async () => {
+    // A PATH with node, sh and a pg_ctl, but no pg_ctlcluster; a port where no PostgreSQL listens.
+    const bin = mkdtempSync(path.join(os.tmpdir(), "e2e-bin-"));
+    try {
+      symlinkSync(process.execPath, path.join(bin, "node"));
+      symlinkSync("/bin/sh", path.join(bin, "sh"));
+      writeFileSync(path.join(bin, "pg_ctl"), "#!/bin/sh\nexit 1\n");
+      chmodSync(path.join(bin, "pg_ctl"), 0o755);
+      const port = await freePort();
+      const r = await local({ ...process.env, PATH: bin, PGPORT: String(port) });
+      assert.deepEqual(r, {
+        code: 1,
+        signal: null,
+        output:
+          `[local] cannot start: PostgreSQL is not reachable on 127.0.0.1:${port}; it looks installed (${bin}/pg_ctl) but is not running. ` +
+          "Start it (pg_ctl -D <data directory> -l <log file> start, or the service manager that runs it) or point PGHOST/PGPORT at a running server.",
+      });
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  test("the PostgreSQL message: not installed without a server binary, not running with one", () => {
+    const s = settings({ PGHOST: "db.internal", PGPORT: "5433" });
+    assert.equal(
+      postgresMissing(s, undefined),
+      "PostgreSQL is not reachable on db.internal:5433 and is not installed here. Install it (Debian/Ubuntu: apt-get install -y postgresql) or point PGHOST/PGPORT at a running server.",
+    );
+    assert.equal(
+      postgresMissing(s, "/usr/lib/postgresql/16/bin/pg_ctl"),
+      "PostgreSQL is not reachable on db.internal:5433; it looks installed (/usr/lib/postgresql/16/bin/pg_ctl) but is not running. Start it (pg_ctl -D <data directory> -l <log file> start, or the service manager that runs it) or point PGHOST/PGPORT at a running server.",
+    );
   });
 
   test("a port already in use: the variable to change, before anything is started", async () => {
