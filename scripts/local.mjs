@@ -6,7 +6,8 @@
 //   4. starts the processor (consumer + read API) and ingest, waits until both answer /readyz with 200;
 //   5. prints the URLs and example curl commands, then streams both services' logs, one prefix per service;
 //   6. on Ctrl-C or SIGTERM stops ingest (in-flight requests finish), then the processor (the current batch
-//      commits), then the Kafka broker if this run started it. A broker that was already running is left alone.
+//      commits), then whichever of the Kafka broker, Redis and PostgreSQL this run started. A server that was
+//      already running is left alone.
 // A service that crashes after start-up is restarted, as Kubernetes would (a processor whose Kafka stream
 // failed exits 1 on purpose); a missing prerequisite ends the run with the reason and exit code 1.
 //
@@ -20,7 +21,7 @@ import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { down, settings as servicesSettings, up } from "./services.mjs";
+import { down, settings as servicesSettings, startedBy, up } from "./services.mjs";
 import { Service, formatLogLine } from "./supervisor.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -227,10 +228,11 @@ export async function startPipeline({ env = process.env, log = () => {}, onLine 
   const stop = async () => {
     const exits = {};
     // Ingest first, so no event is accepted that the processor would not be there to consume; then the
-    // processor, which commits its current batch; Kafka last, and only if this run started it.
+    // processor, which commits its current batch; then the servers, each only if this run started it
+    // (up() said "started"), so a PostgreSQL or Redis that was already running stays up.
     for (const svc of [...started].reverse()) exits[svc.name] = await svc.stop(s.stopTimeoutMs);
-    const kafka = services.kafka === "started" ? (await down(servicesSettings(env))).kafka : "left running";
-    return { exits, kafka };
+    const servers = { kafka: "left running", redis: "left running", postgres: "left running", ...(await down(servicesSettings(env), startedBy(services))) };
+    return { exits, servers };
   };
   try {
     throwIfAborted(signal);
@@ -284,6 +286,7 @@ export function exampleCommands(urls, now = new Date()) {
 
 function banner(p, env = process.env) {
   const kafka = p.services.kafka === "started" ? "started by this run, stopped with it" : "already running, left running";
+  const startedHere = (name) => (p.services[name] === "started" ? " (started by this run, stopped with it)" : "");
   const svc = servicesSettings(env);
   const s = p.settings;
   const ports = s.ingestPort !== DEFAULTS.INGEST_PORT || s.processorPort !== DEFAULTS.PROCESSOR_PORT ? `INGEST_PORT=${s.ingestPort} PROCESSOR_PORT=${s.processorPort} ` : "";
@@ -292,7 +295,7 @@ function banner(p, env = process.env) {
     "eventstack is running locally:",
     `  ingest     ${p.urls.ingest}     POST /v1/events   (also /healthz, /readyz, /metrics)`,
     `  processor  ${p.urls.processor}     GET  /v1/stats    (also /healthz, /readyz, /metrics)`,
-    `  Kafka ${p.services.kafkaBootstrap} (${kafka}), PostgreSQL ${svc.pgHost}:${svc.pgPort} database "${s.database}", Redis ${svc.redisHost}:${svc.redisPort}`,
+    `  Kafka ${p.services.kafkaBootstrap} (${kafka}), PostgreSQL ${svc.pgHost}:${svc.pgPort} database "${s.database}"${startedHere("postgres")}, Redis ${svc.redisHost}:${svc.redisPort}${startedHere("redis")}`,
     "",
     ...exampleCommands(p.urls).map((l) => `  ${l}`),
     "",
@@ -332,10 +335,13 @@ async function main() {
   };
   const shutdown = (code) =>
     (stopping ??= (async () => {
-      say("stopping: ingest first, then the processor, then Kafka if this run started it");
-      const { exits, kafka } = await pipeline.stop();
+      say("stopping: ingest first, then the processor, then what this run started of Kafka, Redis and PostgreSQL");
+      const { exits, servers } = await pipeline.stop();
       const describe = (e) => (e ? (e.signal ? `killed by ${e.signal}` : `exit ${e.code}`) : "not running");
-      say(`stopped: ingest ${describe(exits.ingest)}, processor ${describe(exits.processor)}, Kafka ${kafka}`);
+      say(
+        `stopped: ingest ${describe(exits.ingest)}, processor ${describe(exits.processor)}, ` +
+          `Kafka ${servers.kafka}, Redis ${servers.redis}, PostgreSQL ${servers.postgres}`,
+      );
       const clean = Object.values(exits).every((e) => e?.code === 0);
       process.exit(code || (clean ? 0 : 1));
     })());

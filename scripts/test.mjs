@@ -7,12 +7,12 @@
 //   5. run the end-to-end and fault-injection tests (test/e2e/*.test.mjs, node:test): the built services as
 //      processes through scripts/local.mjs, with faults injected into Kafka, the processor, PostgreSQL, Redis;
 //   6. print one closing line `N passed, N failed` and exit non-zero on any failure.
-// A broker this run started is stopped at the end; one that was already running is left running.
+// What this run started (the broker, Redis, PostgreSQL) is stopped at the end; what was already running is left running.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { up, down } from "./services.mjs";
+import { down, startedBy, up } from "./services.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const workspaces = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).workspaces;
@@ -89,7 +89,7 @@ try {
   if (built) nodeTests("end-to-end and fault-injection tests (node:test, the built services as processes)", process.execPath, ["--test", "--test-concurrency=1", ...e2e], env);
   else failed += 1;
 } finally {
-  if (services.kafka === "started") await down();
+  await down(undefined, startedBy(services));
 }
 
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);

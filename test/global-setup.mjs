@@ -3,11 +3,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { up } from "../scripts/services.mjs";
+import { startedBy, up } from "../scripts/services.mjs";
 
 export default async function globalSetup() {
   // Set before the workers start, so every worker inherits it (test/program.ts, PROGRAM_CACHE_ENV).
   process.env.EVENTSTACK_PROGRAM_CACHE_DIR = mkdtempSync(path.join(tmpdir(), "eventstack-program-"));
   const started = await up();
-  globalThis.__eventstackStartedKafka = started.kafka === "started";
+  globalThis.__eventstackStarted = startedBy(started);
 }

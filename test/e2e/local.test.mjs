@@ -2,14 +2,14 @@
 // ingest over HTTP, totals read back from the processor's read API, `npm run demo` against it, and Ctrl-C.
 // Everything is real: the built services as processes, the Kafka broker, PostgreSQL and Redis.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { root } from "../../scripts/local.mjs";
-import { canConnect, settings, up } from "../../scripts/services.mjs";
+import { canConnect, down, postgresMissing, settings, startedRecord, up } from "../../scripts/services.mjs";
 import { GiveUp, caughtUp, freePort, isolated, sleep, total, waitFor, waitForTotals } from "./helpers.mjs";
 
 const kafkaBootstrap = () => `${settings().kafkaHost}:${settings().kafkaPort}`;
@@ -179,10 +179,10 @@ describe("npm run local, as a user runs it", () => {
     assert.ok(demo.lines.includes("[demo] every count is as expected: replays counted once, invalid events not at all"));
   });
 
-  test("Ctrl-C: ingest stops first, then the processor, both exit 0; the broker it did not start stays up", async () => {
+  test("Ctrl-C: ingest stops first, then the processor, both exit 0; the broker, Redis and PostgreSQL it did not start stay up", async () => {
     process.kill(-local.child.pid, "SIGINT");
     await local.closed;
-    const stopped = local.lines.indexOf("[local]     stopped: ingest exit 0, processor exit 0, Kafka left running");
+    const stopped = local.lines.indexOf("[local]     stopped: ingest exit 0, processor exit 0, Kafka left running, Redis left running, PostgreSQL left running");
     assert.ok(stopped > 0, local.text().slice(-3000));
     const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
     const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: finishing the current batch/.test(l));
@@ -190,6 +190,133 @@ describe("npm run local, as a user runs it", () => {
     assert.ok(local.lines.some((l) => /^\[processor\] \S+ INFO +stopped$/.test(l)));
     assert.deepEqual(await Promise.all([canConnect("127.0.0.1", Number(t.env.INGEST_PORT)), canConnect("127.0.0.1", Number(t.env.PROCESSOR_PORT))]), [false, false]);
     assert.equal(await canConnect(settings().kafkaHost, settings().kafkaPort), true);
+    assert.deepEqual(await Promise.all([canConnect("127.0.0.1", 6379), canConnect("127.0.0.1", 5432)]), [true, true]);
+  });
+});
+
+describe("npm run local stops the servers it started, and only those", () => {
+  /**
+   * `npm run local` with a Redis port where nothing listens: to scripts/services.mjs that is Redis installed but
+   * not running, the same case as a stopped machine Redis, without stopping the Redis the other tests use. Whatever
+   * happens, no Redis of this test outlives it and the test's data is removed.
+   */
+  async function withOwnRedis(label, body) {
+    const t = await isolated(label, { LOG_LEVEL: "info" });
+    t.env.REDIS_PORT = String(await freePort());
+    const own = settings(t.env);
+    let local;
+    try {
+      assert.equal(await canConnect(own.redisHost, own.redisPort), false, "nothing listens on the test's Redis port yet");
+      // detached: its own process group, as in a terminal; a supervisor's SIGTERM goes to npm alone.
+      local = run("npm", ["run", "--silent", "local"], t.env, { detached: true });
+      local.closed.then(() => (local.done = true));
+      await waitFor("npm run local to print its ready line", () => {
+        if (local.child.exitCode !== null) throw new GiveUp(`npm run local exited ${local.child.exitCode}:\n${local.text()}`);
+        return local.lines.some((l) => l.startsWith("[local] ready:"));
+      }, 180_000);
+      await body(local, own, t.env);
+    } finally {
+      // A failed test may leave the run going: stop its process group (npm, or an orphaned local.mjs), then insist.
+      if (local && !local.done) {
+        try {
+          process.kill(-local.child.pid, "SIGINT");
+        } catch {
+          // The group is gone already.
+        }
+        await Promise.race([local.closed, sleep(45_000)]);
+        try {
+          process.kill(-local.child.pid, "SIGKILL");
+        } catch {
+          // Stopped in time.
+        }
+      }
+      await down(own, ["redis"]);
+      await t.cleanup({ kafkaBootstrap: kafkaBootstrap() });
+    }
+  }
+
+  const stoppedLine = "[local]     stopped: ingest exit 0, processor exit 0, Kafka left running, Redis stopped, PostgreSQL left running";
+
+  test("Redis not running beforehand: the run starts it, says so, and Ctrl-C stops it again; the machine's Redis stays up", async () => {
+    await withOwnRedis("local_redis", async (local, own) => {
+      assert.ok(local.lines.some((l) => l.endsWith(`Redis ${own.redisHost}:${own.redisPort} (started by this run, stopped with it)`)), local.text());
+      assert.equal(await canConnect(own.redisHost, own.redisPort), true);
+      assert.deepEqual(Object.keys(startedRecord(own)).filter((k) => k.startsWith("redis ")), [`redis ${own.redisHost}:${own.redisPort}`]);
+      process.kill(-local.child.pid, "SIGINT");
+      await local.closed;
+      assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
+      assert.equal(await canConnect(own.redisHost, own.redisPort), false);
+      assert.equal(startedRecord(own)[`redis ${own.redisHost}:${own.redisPort}`], undefined);
+      assert.equal(await canConnect("127.0.0.1", 6379), true);
+    });
+  });
+
+  test("SIGTERM to npm alone, as a supervisor sends it: npm ends at once, then ingest, the processor and the Redis the run started stop, both services exit 0", async () => {
+    await withOwnRedis("local_sigterm", async (local, own, env) => {
+      const ports = [Number(env.INGEST_PORT), Number(env.PROCESSOR_PORT)];
+      // To npm only, not its process group: npm's `sh -c` dies of it without passing it on, and scripts/local.mjs
+      // takes the loss of its parent as the signal. The output pipes close once local.mjs itself has exited.
+      process.kill(local.child.pid, "SIGTERM");
+      const exit = await local.closed;
+      assert.deepEqual(exit, { code: null, signal: "SIGTERM" });
+      assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
+      const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
+      const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: finishing the current batch/.test(l));
+      assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
+      assert.deepEqual(await Promise.all([...ports.map((p) => canConnect("127.0.0.1", p)), canConnect(own.redisHost, own.redisPort)]), [false, false, false]);
+      assert.equal(await canConnect(settings().kafkaHost, settings().kafkaPort), true);
+    });
+  });
+});
+
+describe("npm run services:up / services:down: down stops what up recorded it started, and nothing else", () => {
+  /** The CLI with its own state directory, so that its record (and no kafka.pid) is this test's alone. */
+  const cli = (command, env) => {
+    const r = spawnSync("npm", ["run", "--silent", `services:${command}`], { cwd: root, env, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const stateDir = () => mkdtempSync(path.join(os.tmpdir(), "e2e-services-"));
+
+  test("Redis started by up is stopped by down; the broker, PostgreSQL and the machine's Redis it found running stay up", async () => {
+    const env = { ...process.env, EVENTSTACK_STATE_DIR: stateDir(), REDIS_PORT: String(await freePort()) };
+    const own = settings(env);
+    try {
+      assert.deepEqual(cli("up", env), { postgres: "running", redis: "started", kafka: "running", kafkaBootstrap: kafkaBootstrap() });
+      assert.equal(await canConnect(own.redisHost, own.redisPort), true);
+      assert.deepEqual(cli("down", env), { kafka: "left running", redis: "stopped", postgres: "left running" });
+      assert.deepEqual([await canConnect(own.redisHost, own.redisPort), await canConnect(own.kafkaHost, own.kafkaPort)], [false, true]);
+      assert.deepEqual(startedRecord(own), {});
+      // Nothing recorded any more: a second down stops nothing.
+      assert.deepEqual(cli("down", env), { kafka: "left running", redis: "not running", postgres: "left running" });
+      assert.deepEqual(cli("down", { ...env, REDIS_PORT: "6379" }), { kafka: "left running", redis: "left running", postgres: "left running" });
+      assert.equal(await canConnect("127.0.0.1", 6379), true);
+    } finally {
+      await down(own, ["redis"]);
+      rmSync(own.stateDir, { recursive: true, force: true });
+    }
+  });
+
+  // Like the fault tests, this needs the machine's PostgreSQL to be a Debian cluster (pg_ctlcluster).
+  test("PostgreSQL stopped beforehand: up starts the cluster, down stops it again", async () => {
+    const env = { ...process.env, EVENTSTACK_STATE_DIR: stateDir() };
+    const own = settings(env);
+    const version = readdirSync("/etc/postgresql").sort().at(-1);
+    const cluster = (...action) => execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", version, "main", ...action], { stdio: "ignore" });
+    try {
+      cluster("stop", "-m", "fast");
+      assert.equal(await canConnect(own.pgHost, own.pgPort), false);
+      assert.deepEqual(cli("up", env), { postgres: "started", redis: "running", kafka: "running", kafkaBootstrap: kafkaBootstrap() });
+      assert.deepEqual(startedRecord(own), { [`postgres ${own.pgHost}:${own.pgPort}`]: { version } });
+      assert.deepEqual(cli("down", env), { kafka: "left running", redis: "left running", postgres: "stopped" });
+      assert.equal(await canConnect(own.pgHost, own.pgPort), false);
+      assert.deepEqual(startedRecord(own), {});
+    } finally {
+      // The other tests need the machine's PostgreSQL, whatever happened here.
+      if (!(await canConnect(own.pgHost, own.pgPort))) cluster("start");
+      await waitFor("PostgreSQL accepting connections again", () => canConnect(own.pgHost, own.pgPort), 60_000, 250);
+      rmSync(own.stateDir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -226,6 +353,40 @@ describe("npm run local refuses to start, with the reason and exit code 1", () =
     } finally {
       rmSync(bin, { recursive: true, force: true });
     }
+  });
+
+  test("PostgreSQL installed but not running, with no Debian cluster to start: how to start it, not that it is missing", async () => {
+    // A PATH with node, sh and a pg_ctl, but no pg_ctlcluster; a port where no PostgreSQL listens.
+    const bin = mkdtempSync(path.join(os.tmpdir(), "e2e-bin-"));
+    try {
+      symlinkSync(process.execPath, path.join(bin, "node"));
+      symlinkSync("/bin/sh", path.join(bin, "sh"));
+      writeFileSync(path.join(bin, "pg_ctl"), "#!/bin/sh\nexit 1\n");
+      chmodSync(path.join(bin, "pg_ctl"), 0o755);
+      const port = await freePort();
+      const r = await local({ ...process.env, PATH: bin, PGPORT: String(port) });
+      assert.deepEqual(r, {
+        code: 1,
+        signal: null,
+        output:
+          `[local] cannot start: PostgreSQL is not reachable on 127.0.0.1:${port}; it looks installed (${bin}/pg_ctl) but is not running. ` +
+          "Start it (pg_ctl -D <data directory> -l <log file> start, or the service manager that runs it) or point PGHOST/PGPORT at a running server.",
+      });
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  test("the PostgreSQL message: not installed without a server binary, not running with one", () => {
+    const s = settings({ PGHOST: "db.internal", PGPORT: "5433" });
+    assert.equal(
+      postgresMissing(s, undefined),
+      "PostgreSQL is not reachable on db.internal:5433 and is not installed here. Install it (Debian/Ubuntu: apt-get install -y postgresql) or point PGHOST/PGPORT at a running server.",
+    );
+    assert.equal(
+      postgresMissing(s, "/usr/lib/postgresql/16/bin/pg_ctl"),
+      "PostgreSQL is not reachable on db.internal:5433; it looks installed (/usr/lib/postgresql/16/bin/pg_ctl) but is not running. Start it (pg_ctl -D <data directory> -l <log file> start, or the service manager that runs it) or point PGHOST/PGPORT at a running server.",
+    );
   });
 
   test("a port already in use: the variable to change, before anything is started", async () => {
