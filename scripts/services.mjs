@@ -367,15 +367,15 @@ export function startedBy(result) {
 }
 
 /**
- * Stops each of `which` that this script started, as its record says (kafka.pid, started.json); a server it
+ * Stops each of `names` that this script started, as its record says (kafka.pid, started.json); a server it
  * did not start is left alone. Kafka first, the stores last. Resolves to what happened to each:
  * "stopped", "killed" (did not stop in time), "not running" (nothing to stop) or "left running" (running, but
  * not started by this script).
  */
-export async function down(s = settings(), which = SERVICES) {
+export async function down(s = settings(), names = SERVICES) {
   const stop = { kafka: stopKafka, redis: stopRedis, postgres: stopPostgres };
   const result = {};
-  for (const name of SERVICES) if (which.includes(name)) result[name] = await stop[name](s);
+  for (const name of SERVICES) if (names.includes(name)) result[name] = await stop[name](s);
   return result;
 }
 
