@@ -35,7 +35,7 @@ test("Kafka broker SIGKILLed and restarted under load: every 202 counted exactly
     await iso.cleanup();
   });
 
-  // Restart like Kubernetes would: a processor whose Kafka stream failed exits 1 on purpose.
+  // Restart like Kubernetes would: a processor whose Kafka fetching failed exits 1 on purpose.
   pipeline = await startPipeline({ env: iso.env, restart: () => true });
   assert.equal(pipeline.services.kafka, "started");
   const load = new Load(pipeline.urls.ingest).start();

@@ -7,18 +7,18 @@
  *   raw COPY             the same rows the processor stored, copied by PostgreSQL's COPY (binary format, from
  *                        memory) into an empty table of the same shape and primary key: how fast PostgreSQL
  *                        can take these rows at all, with no deduplication, rollups, cache or Kafka.
- *   Node client          the processor's own Kafka client (@platformatic/kafka) with the processor's fetch
- *                        settings, reading the same topic and doing nothing with the records: the most one
- *                        processor process can consume, whatever it does with the records.
+ *   Node client          the processor's own fetch path (@platformatic/kafka's Fetch through src/fetcher.ts)
+ *                        with the processor's fetch settings, reading the same topic and doing nothing with
+ *                        the records: the most one processor process can consume, whatever it does with them.
  */
 import { spawnSync } from "node:child_process";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { Consumer, MessagesStreamModes } from "@platformatic/kafka";
+import { Consumer } from "@platformatic/kafka";
 import pg from "pg";
 import copyStreams from "pg-copy-streams";
 import type { Config } from "../src/config.js";
-import { CONSUMER_DEFAULTS, fetchSizes } from "../src/consumer.js";
+import { createFetcher } from "../src/consumer.js";
 
 export interface ConsumerPerformanceResult {
   records: number;
@@ -109,29 +109,31 @@ export interface NodeClientResult {
   seconds: number;
 }
 
-/** Consumes `records` records with the processor's client and fetch settings, and drops them. */
+/** Consumes `records` records with the processor's fetch path and settings, and drops them. */
 export async function nodeClientCeiling(config: Config, records: number): Promise<NodeClientResult> {
-  const consumer = new Consumer({
-    clientId: "bench-node-client",
-    groupId: `bench-node-client-${Date.now()}`,
-    bootstrapBrokers: config.kafka.brokers,
-    autocommit: false,
-    ...fetchSizes(config),
-    maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
-  });
+  // A group of its own, with no commits: it starts at the earliest offset, like a new processor group.
+  const consumer = new Consumer({ clientId: "bench-node-client", groupId: `bench-node-client-${Date.now()}`, bootstrapBrokers: config.kafka.brokers, autocommit: false });
+  const fetcher = createFetcher(consumer, config);
   try {
-    const stream = await consumer.consume({ topics: [config.kafka.eventsTopic], mode: MessagesStreamModes.EARLIEST, autocommit: false, highWaterMark: config.kafka.batchMaxRecords });
+    await fetcher.start();
     let n = 0;
     let first = 0;
-    const timer = setTimeout(() => void stream.close(), 300_000);
-    for await (const _ of stream) {
-      if (n === 0) first = performance.now();
-      if (++n >= records) break;
+    let firstBatch = 0;
+    const timer = setTimeout(() => void fetcher.close(), 300_000);
+    while (n < records && !fetcher.closed) {
+      const got = fetcher.take(config.kafka.batchMaxRecords).length;
+      if (got === 0) {
+        await fetcher.wait();
+        continue;
+      }
+      if (n === 0) [first, firstBatch] = [performance.now(), got];
+      n += got;
     }
     clearTimeout(timer);
     const seconds = (performance.now() - first) / 1000;
-    return { records: n, recordsPerSec: Math.round((n - 1) / seconds), seconds: Math.round(seconds * 100) / 100 };
+    return { records: n, recordsPerSec: Math.round((n - firstBatch) / seconds), seconds: Math.round(seconds * 100) / 100 };
   } finally {
+    await fetcher.close();
     await consumer.close(true);
   }
 }

@@ -40,7 +40,8 @@ export type DecodeResult = { ok: true; event: CloudEvent } | { ok: false; reason
 /** The slice of a Kafka record that decoding needs; the consumer's messages satisfy it. */
 export interface RecordLike {
   value: Buffer | undefined | null;
-  headers: Map<Buffer | string, Buffer | undefined>;
+  /** Header pairs in record order: the fetcher's arrays, or a Map (tests). A null name or value is Kafka's null. */
+  headers: Iterable<readonly [Buffer | string | null, Buffer | null | undefined]>;
   timestamp: bigint;
 }
 
@@ -106,6 +107,7 @@ function knownName(k: Buffer): string | undefined {
 function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
   const out = new Map<string, string>();
   for (const [k, v] of raw) {
+    if (k === null) continue;
     // Every header this reads starts with c (ce_*, content-type) or t (traceparent, tracestate): others
     // (x-request-id, an application's own) are skipped without decoding.
     const first = typeof k === "string" ? k.charCodeAt(0) : k[0];
@@ -118,7 +120,7 @@ function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
     }
     // Kafka header names are case-sensitive, the binding's ce_ prefix and content-type are lower case.
     if (!key.startsWith("ce_") && key !== "content-type" && key !== "traceparent" && key !== "tracestate") continue;
-    out.set(key, v === undefined ? "" : decodeUtf8(v, `header ${key}`));
+    out.set(key, v === undefined || v === null ? "" : decodeUtf8(v, `header ${key}`));
   }
   return out;
 }

@@ -1,11 +1,4 @@
-import {
-  Consumer,
-  MessagesStreamFallbackModes,
-  MessagesStreamModes,
-  type Message,
-  type MessagesStream,
-  type Producer,
-} from "@platformatic/kafka";
+import { Consumer, type Producer } from "@platformatic/kafka";
 import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { backoffDelay, sleep } from "./backoff.js";
@@ -13,26 +6,38 @@ import type { Cache } from "./cache.js";
 import { decodeCloudEvent, type DecodeFailureReason } from "./cloudevents.js";
 import type { Config } from "./config.js";
 import { ErrorCodes, ProcessorError } from "./errors.js";
+import { RecordFetcher, type FetchedRecord } from "./fetcher.js";
 import { BatchPipeline } from "./pipeline.js";
 import { createDlqProducer, kafkaBaseOptions } from "./kafka.js";
 import type { Metrics } from "./metrics.js";
 import { isPermanentDataError, Store, type MinuteRollup, type StoredEvent, type WriteResult } from "./store.js";
 import { contextFromTraceHeaders, tracer } from "./tracing.js";
 
-type KafkaMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+type KafkaMessage = FetchedRecord;
 /** What a batch's store step achieved, summed over its attempts and bisection halves. */
 type StoreTotals = Pick<WriteResult, "inserted" | "rollups">;
 type DeadLetterReason = DecodeFailureReason | "store_rejected";
 
-interface Decoded extends StoredEvent {
-  message: KafkaMessage;
-}
+/**
+ * A decoded event. The fetched record itself is not kept past decoding: a batch's records are the largest set
+ * of objects it holds (a record, its header pairs, a Buffer per key, value, header name and value), and batches
+ * live across three pipeline stages, so every record kept would be copied by the garbage collector at least
+ * twice. The rare dead letter of a stored batch (PostgreSQL refusing an event) fetches its record again.
+ */
+type Decoded = StoredEvent;
+
+/** The offset to commit per partition: the one after the batch's last record. */
+type NextOffset = { topic: string; partition: number; offset: bigint };
 
 type PreparedWrite = ReturnType<typeof Store.prepare>;
 
 /** A batch from decoding to its cache write, with the times of its stages (for the debug log line). */
 interface PreparedBatch {
-  messages: KafkaMessage[];
+  /** Records in the batch, good and bad. */
+  records: number;
+  nextOffsets: NextOffset[];
+  /** Record timestamps (epoch ms) of `good`, for the produce-to-commit latency. */
+  timestamps: number[];
   good: Decoded[];
   bad: DeadLetter[];
   /** `good` ready for the copy path (dedup, COPY payload, rollup aggregates). */
@@ -88,7 +93,8 @@ export class Processor {
   readonly #consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   readonly #abort = new AbortController();
-  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  readonly #fetcher: RecordFetcher;
+  #started = false;
   #loop: Promise<void> | undefined;
   readonly #pipeline = new BatchPipeline<PreparedBatch>({ store: (b) => this.#storeStage(b), commit: (b) => this.#commitStage(b) });
   #paused = false;
@@ -105,61 +111,55 @@ export class Processor {
       sessionTimeout: config.kafka.sessionTimeoutMs,
       rebalanceTimeout: Math.max(CONSUMER_DEFAULTS.rebalanceTimeoutMs, config.kafka.sessionTimeoutMs),
       heartbeatInterval: CONSUMER_DEFAULTS.heartbeatIntervalMs,
-      ...fetchSizes(config),
-      maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
     });
+    this.#fetcher = createFetcher(this.#consumer, config);
     this.#producer = createDlqProducer(config);
     deps.metrics.setLagSource(() => this.#lag());
   }
 
-  /** Joins the group and starts consuming. Resolves once the stream exists; `done` settles when it ends. */
+  /** Joins the group and starts consuming. Resolves once fetching has started; `done` settles when it ends. */
   async start(): Promise<void> {
     const { config, log } = this.#deps;
     this.#consumer.on("consumer:group:join", ({ memberId, assignments }) =>
       log.info({ memberId, assignments: assignments?.map((a) => `${a.topic}[${a.partitions.join(",")}]`) }, "joined consumer group"),
     );
-    this.#stream = await this.#consumer.consume({
-      topics: [config.kafka.eventsTopic],
-      // Resume from the group's committed offsets; a new group starts at the beginning of the topic.
-      mode: MessagesStreamModes.COMMITTED,
-      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-      autocommit: false,
-      highWaterMark: config.kafka.batchMaxRecords,
-    });
+    // Resumes from the group's committed offsets; a new group starts at the beginning of the topic.
+    await this.#fetcher.start();
+    this.#started = true;
     // With the test hook that kills the process before its cache write, nothing else may write the cache
     // either: the test needs Redis left exactly as the killed batch left it.
     if (config.faultBeforeCacheWrite !== "exit") {
       this.#syncTimer = setInterval(() => void this.#syncCache(), CONSUMER_DEFAULTS.cacheSyncIntervalMs).unref();
     }
-    this.#loop = this.#run(this.#stream);
+    this.#loop = this.#run();
     log.info({ topic: config.kafka.eventsTopic, group: config.kafka.groupId }, "consuming");
   }
 
-  /** Settles when consumption ends: resolves after a graceful stop, rejects if the stream failed. */
+  /** Settles when consumption ends: resolves after a graceful stop, rejects if fetching failed. */
   get done(): Promise<void> {
     return this.#loop ?? Promise.resolve();
   }
 
   /** Ready means: in the group with an assignment round done, and not paused on a dependency outage. */
   get ready(): boolean {
-    return this.#stream !== undefined && !this.#abort.signal.aborted && !this.#paused && this.#consumer.isActive();
+    return this.#started && !this.#abort.signal.aborted && !this.#paused && this.#consumer.isActive();
   }
 
   /**
    * Graceful stop (SIGTERM): the batches already started (in their transaction or committing offsets)
-   * finish and commit; a batch decoded but not started and buffered records are left for the next owner; the stream closes and the consumer leaves the group so partitions move at once instead of
-   * after the session timeout. A batch stuck retrying an outage is abandoned uncommitted.
+   * finish and commit; a batch decoded but not started and buffered records are left for the next owner; the fetcher closes and the consumer leaves
+   * the group so partitions move at once instead of after the session timeout. A batch stuck retrying an outage is abandoned uncommitted.
    */
   async stop(): Promise<void> {
     if (this.#abort.signal.aborted) return this.#loop?.catch(() => undefined);
     this.#abort.abort();
     clearInterval(this.#syncTimer);
     // The batches already launched finish (a stage retrying an outage gives up at once on abort), then the
-    // stream closes, which ends the loop even when it is waiting for records.
+    // fetcher closes, which ends the loop even when it is waiting for records.
     await this.#pipeline.idle();
-    await this.#stream?.close().catch(() => undefined);
+    await this.#fetcher.close();
     await this.#loop?.catch(() => undefined);
-    // force=true: close any stream still open, then send LeaveGroup.
+    // force=true: send LeaveGroup without waiting for anything else.
     await new Promise<void>((resolve) =>
       this.#consumer.close(true, (err) => {
         if (err) this.#deps.log.warn({ err }, "leaving the consumer group failed");
@@ -178,48 +178,32 @@ export class Processor {
    * committed only after N's offset commit has finished: committed offsets only ever cover stored records, in
    * order. N's offset commit and cache write may overlap N+1's transaction, which needs neither.
    */
-  async #run(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>): Promise<void> {
+  async #run(): Promise<void> {
     const max = this.#deps.config.kafka.batchMaxRecords;
+    const fetcher = this.#fetcher;
     let batch: KafkaMessage[] = [];
-    // Records are taken from the stream buffer synchronously, as many as it holds, rather than one per
-    // promise through an async iterator (which costs two microtask turns per record). A single 'readable'
-    // listener stays attached for the whole loop: removing the last one would set the stream's flowing state
-    // back to null, which stops the client's fetch loop.
-    let wake: (() => void) | undefined;
-    const notify = () => {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    };
-    const events = ["readable", "end", "close"];
-    const emitter = stream as unknown as NodeJS.EventEmitter;
-    for (const e of events) emitter.on(e, notify);
-    // Kept after the loop too: a stream failing later must not become an uncaught 'error' event.
-    emitter.on("error", notify);
     try {
-      while (!this.#abort.signal.aborted) {
-        const message = stream.read() as KafkaMessage | null;
-        if (message === null) {
-          if (stream.errored) throw stream.errored;
-          if (stream.readableEnded || stream.destroyed) break;
-          await new Promise<void>((resolve) => (wake = resolve));
+      while (!this.#abort.signal.aborted && !fetcher.closed) {
+        const records = fetcher.take(max - batch.length);
+        if (records.length === 0) {
+          await fetcher.wait();
           continue;
         }
-        batch.push(message);
-        // A fetch response lands in the stream buffer at once, so "buffer empty" is the natural end of a
-        // batch: large under load, a single record when idle, and no timer needed.
-        if (batch.length >= max || stream.readableLength === 0) {
+        batch = batch.length === 0 ? records : batch.concat(records);
+        // What the fetched responses hold is the natural end of a batch: large under load, a single record when
+        // idle, and no timer needed.
+        if (batch.length >= max || fetcher.buffered === 0) {
           const prepared = this.#prepare(batch);
           batch = [];
           // Stopping: a batch prepared but not started is left uncommitted for the next owner.
           if (!(await this.#pipeline.push(prepared, () => !this.#abort.signal.aborted))) break;
         }
       }
+      // A fetcher failure surfaces through take(); one that failed while the loop waited surfaces here.
+      if (fetcher.error && !this.#abort.signal.aborted) throw fetcher.error;
     } catch (err) {
       if (this.#abort.signal.aborted) return;
-      throw new ProcessorError(ErrorCodes.CONSUMER, `the Kafka stream failed: ${(err as Error).message}`, { cause: err });
-    } finally {
-      for (const e of events) emitter.off(e, notify);
+      throw new ProcessorError(ErrorCodes.CONSUMER, `fetching from Kafka failed: ${(err as Error).message}`, { cause: err });
     }
     // The batches already started finish; one that failed (only possible while stopping) surfaces here.
     await this.#pipeline.drained().catch((err: unknown) => {
@@ -232,10 +216,17 @@ export class Processor {
     const started = performance.now();
     const good: Decoded[] = [];
     const bad: DeadLetter[] = [];
+    const timestamps: number[] = [];
+    const next = new Map<number, NextOffset>();
     for (const message of messages) {
       const r = decodeCloudEvent(message);
-      if (r.ok) good.push({ event: r.event, partition: message.partition, offset: message.offset, message });
-      else bad.push({ message, reason: r.reason, error: r.error });
+      if (r.ok) {
+        good.push({ event: r.event, partition: message.partition, offset: message.offset });
+        timestamps.push(Number(message.timestamp));
+      } else bad.push({ message, reason: r.reason, error: r.error });
+      const n = next.get(message.partition);
+      if (!n) next.set(message.partition, { topic: message.topic, partition: message.partition, offset: message.offset + 1n });
+      else if (n.offset <= message.offset) n.offset = message.offset + 1n;
     }
     const batchSpan = tracer().startSpan("events process", {
       kind: SpanKind.CONSUMER,
@@ -249,7 +240,7 @@ export class Processor {
     });
     const eventSpans = this.#eventSpans(good, batchSpan);
     const write = Store.prepare(good);
-    return { messages, good, bad, write, batchSpan, eventSpans, result: { inserted: 0, rollups: [] }, t: { started, prepared: performance.now(), storeStart: 0, stored: 0, deadLettered: 0 } };
+    return { records: messages.length, nextOffsets: [...next.values()], timestamps, good, bad, write, batchSpan, eventSpans, result: { inserted: 0, rollups: [] }, t: { started, prepared: performance.now(), storeStart: 0, stored: 0, deadLettered: 0 } };
   }
 
   /** The PostgreSQL transaction and the dead letters of a batch, retried until done (or stopping). */
@@ -272,7 +263,7 @@ export class Processor {
       throw err;
     }
     const committedAt = Date.now();
-    for (const { message } of good) metrics.eventLatency.observe(Math.max(0, committedAt - Number(message.timestamp)) / 1000);
+    for (const ts of p.timestamps) metrics.eventLatency.observe(Math.max(0, committedAt - ts) / 1000);
 
     // Fault-injection hook for the tests (docs/processor.md): die exactly between the PostgreSQL commit and
     // the Kafka offset commit, the window an at-least-once consumer must survive.
@@ -283,9 +274,9 @@ export class Processor {
   /** The offset commit and the cache write of a stored batch, then its metrics, span and log line. */
   async #commitStage(p: PreparedBatch): Promise<void> {
     const { metrics, log } = this.#deps;
-    const { messages, good, bad, result, batchSpan, eventSpans, t } = p;
+    const { records, good, bad, result, batchSpan, eventSpans, t } = p;
     const offsetsStart = performance.now();
-    await this.#commitOffsets(messages);
+    await this.#commitOffsets(p.nextOffsets);
     // Fault-injection hook for the tests (docs/processor.md): die after the offset commit and before the cache
     // write, the window the durable cache marks cover.
     if (this.#deps.config.faultBeforeCacheWrite === "exit") process.kill(process.pid, "SIGKILL");
@@ -297,7 +288,7 @@ export class Processor {
     metrics.events.inc({ outcome: "stored" }, result.inserted);
     metrics.events.inc({ outcome: "duplicate" }, duplicates);
     const finished = performance.now();
-    metrics.batchSize.observe(messages.length);
+    metrics.batchSize.observe(records);
     metrics.batchDuration.observe((finished - t.started) / 1000);
     batchSpan.setAttribute("eventstack.events.inserted", result.inserted);
     for (const s of [batchSpan, ...eventSpans]) s.end();
@@ -315,7 +306,7 @@ export class Processor {
         waitOffsets: ms(t.deadLettered, offsetsStart),
       };
       log.debug(
-        { records: messages.length, inserted: result.inserted, deadLetters: bad.length, durationMs: ms(t.started, finished), stagesMs, trace_id: batchSpan.spanContext().traceId },
+        { records, inserted: result.inserted, deadLetters: bad.length, durationMs: ms(t.started, finished), stagesMs, trace_id: batchSpan.spanContext().traceId },
         "batch committed",
       );
     }
@@ -327,7 +318,8 @@ export class Processor {
    */
   #eventSpans(good: Decoded[], batchSpan: Span): Span[] {
     const spans: Span[] = [];
-    for (const { event, message } of good) {
+    const topic = this.#deps.config.kafka.eventsTopic;
+    for (const { event, partition, offset } of good) {
       if (!event.traceparent) continue;
       const parent = contextFromTraceHeaders(event.traceparent, event.tracestate);
       if (!trace.getSpanContext(parent)) continue;
@@ -339,9 +331,9 @@ export class Processor {
             links: [{ context: batchSpan.spanContext() }],
             attributes: {
               "messaging.system": "kafka",
-              "messaging.destination.name": message.topic,
-              "messaging.destination.partition.id": String(message.partition),
-              "messaging.kafka.offset": Number(message.offset),
+              "messaging.destination.name": topic,
+              "messaging.destination.partition.id": String(partition),
+              "messaging.kafka.offset": Number(offset),
               "cloudevents.event_id": event.id,
               "cloudevents.event_source": event.source,
               "cloudevents.event_type": event.type,
@@ -382,7 +374,9 @@ export class Processor {
     } catch (err) {
       if (!isPermanentDataError(err)) throw err;
       if (events.length === 1) {
-        const { message } = events[0] as Decoded;
+        const { partition, offset } = events[0] as Decoded;
+        // The original bytes and headers go to the dead-letter topic; the record was not kept (see Decoded).
+        const message = await this.#fetcher.fetchRecord(partition, offset);
         deadLetters.push({ message, reason: "store_rejected", error: `PostgreSQL rejected the event: ${(err as Error).message}` });
         return;
       }
@@ -396,7 +390,8 @@ export class Processor {
     const { config, metrics, log } = this.#deps;
     await this.#producer.send({
       messages: deadLetters.map(({ message, reason, error }) => {
-        const headers = new Map<Buffer, Buffer>(message.headers);
+        const headers = new Map<Buffer, Buffer>();
+        for (const [k, v] of message.headers) if (k !== null) headers.set(k, v ?? EMPTY);
         const add = (k: string, v: string) => headers.set(Buffer.from(k), Buffer.from(v));
         add("dlq_reason", reason);
         add("dlq_error", error);
@@ -405,7 +400,7 @@ export class Processor {
         add("dlq_offset", message.offset.toString());
         add("dlq_timestamp", new Date(Number(message.timestamp)).toISOString());
         add("dlq_consumer_group", config.kafka.groupId);
-        return { topic: config.kafka.dlqTopic, key: message.key, value: message.value, headers };
+        return { topic: config.kafka.dlqTopic, key: message.key ?? undefined, value: message.value ?? undefined, headers };
       }),
     });
     for (const { message, reason, error } of deadLetters) {
@@ -421,15 +416,9 @@ export class Processor {
    * commit; the records it sees again are deduplicated by PostgreSQL. A failed commit is not retried: the
    * data is already stored, so the only cost is a redelivery.
    */
-  async #commitOffsets(messages: KafkaMessage[]): Promise<void> {
-    const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
-    for (const m of messages) {
-      const key = `${m.topic}:${m.partition}`;
-      const current = next.get(key);
-      if (!current || current.offset <= m.offset) next.set(key, { topic: m.topic, partition: m.partition, offset: m.offset + 1n });
-    }
+  async #commitOffsets(next: NextOffset[]): Promise<void> {
     const assigned = new Set((this.#consumer.assignments ?? []).flatMap((a) => a.partitions.map((p) => `${a.topic}:${p}`)));
-    const offsets = [...next.entries()].filter(([key]) => assigned.has(key)).map(([, o]) => ({ ...o, leaderEpoch: -1 }));
+    const offsets = next.filter((o) => assigned.has(`${o.topic}:${o.partition}`)).map((o) => ({ ...o, leaderEpoch: -1 }));
     if (offsets.length === 0) return;
     try {
       await this.#consumer.commit({ offsets });
@@ -515,7 +504,7 @@ export class Processor {
         if (this.#paused) {
           this.#paused = false;
           metrics.paused.set(0);
-          this.#stream?.resume();
+          this.#fetcher.resume();
           log.info({ stage, attempts: attempt }, "dependency back; consumption resumed");
         }
         return result;
@@ -525,7 +514,7 @@ export class Processor {
           metrics.paused.set(1);
           // Stop fetching: nothing more is read until this batch is stored; heartbeats continue, so the
           // partitions stay ours through a short outage.
-          this.#stream?.pause();
+          this.#fetcher.pause();
         }
         metrics.retries.inc({ stage });
         if (this.#abort.signal.aborted) throw err;
@@ -557,6 +546,21 @@ export class Processor {
     }
     return out;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The fetch loop over this member's partitions, with the consumer's connection settings (fetcher.ts). */
+export function createFetcher(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>, config: Config): RecordFetcher {
+  const base = kafkaBaseOptions(config, "consumer");
+  return new RecordFetcher(consumer, {
+    topic: config.kafka.eventsTopic,
+    clientId: base.clientId,
+    ...fetchSizes(config),
+    maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
+    maxBuffered: config.kafka.batchMaxRecords,
+    connection: { tls: base.tls, tlsServerName: base.tlsServerName, sasl: base.sasl },
+  });
 }
 
 /**

@@ -45,7 +45,7 @@ async function shutdown(signal: string) {
 process.once("SIGTERM", () => void shutdown("SIGTERM"));
 process.once("SIGINT", () => void shutdown("SIGINT"));
 
-// A consumer whose stream failed (broker gone for longer than the client's retries) exits non-zero so the
+// A consumer whose fetching failed (broker gone for longer than the client's retries) exits non-zero so the
 // orchestrator restarts it; uncommitted records are redelivered and deduplicated.
 service.processor.done.catch((err) => {
   log.fatal({ err }, "consumer stopped");
