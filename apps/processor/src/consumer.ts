@@ -3,14 +3,15 @@ import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { backoffDelay, sleep } from "./backoff.js";
 import type { Cache } from "./cache.js";
-import { decodeCloudEvent, type DecodeFailureReason } from "./cloudevents.js";
+import { assemble, BatchRows } from "./batch-rows.js";
+import type { DecodeFailureReason } from "./cloudevents.js";
 import type { Config } from "./config.js";
 import { ErrorCodes, ProcessorError } from "./errors.js";
 import { RecordFetcher, type FetchedRecord } from "./fetcher.js";
 import { BatchPipeline } from "./pipeline.js";
 import { createDlqProducer, kafkaBaseOptions } from "./kafka.js";
 import type { Metrics } from "./metrics.js";
-import { isPermanentDataError, Store, type MinuteRollup, type StoredEvent, type WriteResult } from "./store.js";
+import { isPermanentDataError, type MinuteRollup, type PreparedBatch as PreparedWrite, type Store, type WriteResult } from "./store.js";
 import { contextFromTraceHeaders, tracer } from "./tracing.js";
 
 type KafkaMessage = FetchedRecord;
@@ -18,34 +19,34 @@ type KafkaMessage = FetchedRecord;
 type StoreTotals = Pick<WriteResult, "inserted" | "rollups">;
 type DeadLetterReason = DecodeFailureReason | "store_rejected";
 
-/**
- * A decoded event. The fetched record itself is not kept past decoding: a batch's records are the largest set
- * of objects it holds (a record, its header pairs, a Buffer per key, value, header name and value), and batches
- * live across three pipeline stages, so every record kept would be copied by the garbage collector at least
- * twice. The rare dead letter of a stored batch (PostgreSQL refusing an event) fetches its record again.
- */
-type Decoded = StoredEvent;
-
 /** The offset to commit per partition: the one after the batch's last record. */
 type NextOffset = { topic: string; partition: number; offset: bigint };
 
-type PreparedWrite = ReturnType<typeof Store.prepare>;
+/** A batch being filled: each record becomes its row as it is taken (batch-rows.ts). */
+interface OpenBatch {
+  rows: BatchRows;
+  bad: DeadLetter[];
+  next: Map<number, NextOffset>;
+  records: number;
+  started: number;
+  /** Time spent decoding and encoding its records so far, ms. */
+  decodeMs: number;
+}
 
 /** A batch from decoding to its cache write, with the times of its stages (for the debug log line). */
 interface PreparedBatch {
   /** Records in the batch, good and bad. */
   records: number;
   nextOffsets: NextOffset[];
-  /** Record timestamps (epoch ms) of `good`, for the produce-to-commit latency. */
-  timestamps: number[];
-  good: Decoded[];
+  /** The good records as rows; the records themselves are not kept (batch-rows.ts says why). */
+  rows: BatchRows;
   bad: DeadLetter[];
-  /** `good` ready for the copy path (dedup, COPY payload, rollup aggregates). */
+  /** The rows ready for the copy path (dedup, COPY payload, rollup aggregates). */
   write: PreparedWrite;
   batchSpan: Span;
   eventSpans: Span[];
   result: StoreTotals;
-  t: { started: number; prepared: number; storeStart: number; stored: number; deadLettered: number };
+  t: { started: number; decodeMs: number; prepared: number; storeStart: number; stored: number; deadLettered: number };
 }
 
 interface DeadLetter {
@@ -58,6 +59,8 @@ export const CONSUMER_DEFAULTS = {
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 60_000,
   fetchMaxWaitMs: 1_000,
+  /** Records decoded in one go before I/O callbacks get the thread (see #run). */
+  decodeSliceRecords: 500,
   /** Floor of the per-partition fetch limit (see fetchSizes). */
   minPartitionFetchBytes: 64 * 1024,
   /** How often the durable cache marks are synced to Redis (see #syncCache). */
@@ -181,24 +184,37 @@ export class Processor {
   async #run(): Promise<void> {
     const max = this.#deps.config.kafka.batchMaxRecords;
     const fetcher = this.#fetcher;
-    let batch: KafkaMessage[] = [];
+    let open = this.#openBatch();
+    // The hand-over of the previous batch while it waits for the pipeline; meanwhile this one goes on filling.
+    let handing: Promise<boolean> | undefined;
     try {
       while (!this.#abort.signal.aborted && !fetcher.closed) {
-        const records = fetcher.take(max - batch.length);
-        if (records.length === 0) {
+        // Taken and decoded in one call, so no array of records stays referenced from here across an await.
+        if (this.#takeInto(open, max) === 0 && open.records === 0) {
           await fetcher.wait();
           continue;
         }
-        batch = batch.length === 0 ? records : batch.concat(records);
         // What the fetched responses hold is the natural end of a batch: large under load, a single record when
         // idle, and no timer needed.
-        if (batch.length >= max || fetcher.buffered === 0) {
-          const prepared = this.#prepare(batch);
-          batch = [];
-          // Stopping: a batch prepared but not started is left uncommitted for the next owner.
-          if (!(await this.#pipeline.push(prepared, () => !this.#abort.signal.aborted))) break;
+        const full = open.records >= max;
+        if (!full && fetcher.buffered > 0) {
+          // Decoding a whole response in one go would hold the thread for several milliseconds, and the batch
+          // in its transaction needs the thread at each of its round trips: let I/O run between slices.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
         }
+        if (handing) {
+          // The previous batch still waits for its turn: keep filling this one while records arrive.
+          if (!full && (await Promise.race([handing.then(() => false), fetcher.wait().then(() => true)]))) continue;
+          if (!(await handing)) break;
+          handing = undefined;
+        }
+        const prepared = this.#prepare(open);
+        open = this.#openBatch();
+        // Stopping: a batch prepared but not started is left uncommitted for the next owner.
+        handing = this.#pipeline.push(prepared, () => !this.#abort.signal.aborted);
       }
+      if (handing) await handing;
       // A fetcher failure surfaces through take(); one that failed while the loop waited surfaces here.
       if (fetcher.error && !this.#abort.signal.aborted) throw fetcher.error;
     } catch (err) {
@@ -211,23 +227,36 @@ export class Processor {
     });
   }
 
-  /** Decoding, trace spans and the COPY encoding of a batch: CPU work, no I/O. */
-  #prepare(messages: KafkaMessage[]): PreparedBatch {
-    const started = performance.now();
-    const good: Decoded[] = [];
-    const bad: DeadLetter[] = [];
-    const timestamps: number[] = [];
-    const next = new Map<number, NextOffset>();
-    for (const message of messages) {
-      const r = decodeCloudEvent(message);
-      if (r.ok) {
-        good.push({ event: r.event, partition: message.partition, offset: message.offset });
-        timestamps.push(Number(message.timestamp));
-      } else bad.push({ message, reason: r.reason, error: r.error });
-      const n = next.get(message.partition);
-      if (!n) next.set(message.partition, { topic: message.topic, partition: message.partition, offset: message.offset + 1n });
-      else if (n.offset <= message.offset) n.offset = message.offset + 1n;
+  #openBatch(): OpenBatch {
+    return { rows: new BatchRows(this.#deps.config.kafka.batchMaxRecords), bad: [], next: new Map(), records: 0, started: 0, decodeMs: 0 };
+  }
+
+  /** Takes what the fetcher holds (up to a full batch) into the open batch; returns how many records. */
+  #takeInto(open: OpenBatch, max: number): number {
+    const records = this.#fetcher.take(Math.min(CONSUMER_DEFAULTS.decodeSliceRecords, max - open.records));
+    if (records.length > 0) this.#add(open, records);
+    return records.length;
+  }
+
+  /** Decodes records into the open batch's rows (failures become dead letters); the records are not kept. */
+  #add(open: OpenBatch, records: KafkaMessage[]): void {
+    const t0 = performance.now();
+    if (open.records === 0) open.started = t0;
+    for (const record of records) {
+      const rejected = open.rows.addRecord(record, Number(record.timestamp));
+      if (rejected) open.bad.push({ message: record, reason: rejected.reason, error: rejected.error });
+      const n = open.next.get(record.partition);
+      if (!n) open.next.set(record.partition, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+      else if (n.offset <= record.offset) n.offset = record.offset + 1n;
     }
+    open.records += records.length;
+    open.decodeMs += performance.now() - t0;
+  }
+
+  /** Trace spans and the COPY payload of a filled batch: CPU work, no I/O. */
+  #prepare(open: OpenBatch): PreparedBatch {
+    const t0 = performance.now();
+    const { rows, bad } = open;
     const batchSpan = tracer().startSpan("events process", {
       kind: SpanKind.CONSUMER,
       attributes: {
@@ -235,27 +264,33 @@ export class Processor {
         "messaging.operation.type": "process",
         "messaging.destination.name": this.#deps.config.kafka.eventsTopic,
         "messaging.consumer.group.name": this.#deps.config.kafka.groupId,
-        "messaging.batch.message_count": messages.length,
+        "messaging.batch.message_count": open.records,
       },
     });
-    const eventSpans = this.#eventSpans(good, batchSpan);
-    const write = Store.prepare(good);
-    return { records: messages.length, nextOffsets: [...next.values()], timestamps, good, bad, write, batchSpan, eventSpans, result: { inserted: 0, rollups: [] }, t: { started, prepared: performance.now(), storeStart: 0, stored: 0, deadLettered: 0 } };
+    const eventSpans = this.#eventSpans(rows, batchSpan);
+    const write = assemble(rows);
+    const prepared = performance.now();
+    return {
+      records: open.records,
+      nextOffsets: [...open.next.values()],
+      rows,
+      bad,
+      write,
+      batchSpan,
+      eventSpans,
+      result: { inserted: 0, rollups: [] },
+      t: { started: open.started, decodeMs: open.decodeMs + (prepared - t0), prepared, storeStart: 0, stored: 0, deadLettered: 0 },
+    };
   }
 
   /** The PostgreSQL transaction and the dead letters of a batch, retried until done (or stopping). */
   async #storeStage(p: PreparedBatch): Promise<void> {
     const { metrics } = this.#deps;
-    const { good, bad, result } = p;
+    const { rows, bad, result } = p;
     p.t.storeStart = performance.now();
     try {
-      // The first attempt uses the batch as prepared; a retry or a bisection prepares again what it writes.
-      let prepared: typeof p.write | undefined = p.write;
-      await this.#untilDone("store", () => {
-        const input = prepared ?? good;
-        prepared = undefined;
-        return this.#storeBisecting(good, input, bad, result);
-      });
+      // A retry writes the same prepared batch again; a bisection assembles the halves it writes.
+      await this.#untilDone("store", () => this.#storeBisecting(rows, p.write, bad, result));
       p.t.stored = performance.now();
       if (bad.length > 0) await this.#untilDone("dead_letter", () => this.#deadLetter(bad));
     } catch (err) {
@@ -263,7 +298,7 @@ export class Processor {
       throw err;
     }
     const committedAt = Date.now();
-    for (const ts of p.timestamps) metrics.eventLatency.observe(Math.max(0, committedAt - ts) / 1000);
+    for (const ts of rows.timestamps) metrics.eventLatency.observe(Math.max(0, committedAt - ts) / 1000);
 
     // Fault-injection hook for the tests (docs/processor.md): die exactly between the PostgreSQL commit and
     // the Kafka offset commit, the window an at-least-once consumer must survive.
@@ -274,7 +309,7 @@ export class Processor {
   /** The offset commit and the cache write of a stored batch, then its metrics, span and log line. */
   async #commitStage(p: PreparedBatch): Promise<void> {
     const { metrics, log } = this.#deps;
-    const { records, good, bad, result, batchSpan, eventSpans, t } = p;
+    const { records, rows, bad, result, batchSpan, eventSpans, t } = p;
     const offsetsStart = performance.now();
     await this.#commitOffsets(p.nextOffsets);
     // Fault-injection hook for the tests (docs/processor.md): die after the offset commit and before the cache
@@ -282,8 +317,8 @@ export class Processor {
     if (this.#deps.config.faultBeforeCacheWrite === "exit") process.kill(process.pid, "SIGKILL");
     const committed = performance.now();
     const rejected = bad.filter((b) => b.reason === "store_rejected").length;
-    const duplicates = good.length - rejected - result.inserted;
-    await this.#writeCache(await this.#rollupsToCache(good, result, duplicates));
+    const duplicates = rows.length - rejected - result.inserted;
+    await this.#writeCache(await this.#rollupsToCache(p.write, result, duplicates));
 
     metrics.events.inc({ outcome: "stored" }, result.inserted);
     metrics.events.inc({ outcome: "duplicate" }, duplicates);
@@ -297,7 +332,7 @@ export class Processor {
       // waits are the time spent queued behind the previous batch (before the transaction, before the offsets).
       const ms = (a: number, b: number) => Math.round((b - a) * 100) / 100;
       const stagesMs = {
-        decode: ms(t.started, t.prepared),
+        decode: Math.round(t.decodeMs * 100) / 100,
         store: ms(t.storeStart, t.stored),
         deadLetter: ms(t.stored, t.deadLettered),
         offsets: ms(offsetsStart, committed),
@@ -306,7 +341,7 @@ export class Processor {
         waitOffsets: ms(t.deadLettered, offsetsStart),
       };
       log.debug(
-        { records, inserted: result.inserted, deadLetters: bad.length, durationMs: ms(t.started, finished), stagesMs, trace_id: batchSpan.spanContext().traceId },
+        { records, inserted: result.inserted, deadLetters: bad.length, slowDecodes: rows.slow, durationMs: ms(t.started, finished), stagesMs, trace_id: batchSpan.spanContext().traceId },
         "batch committed",
       );
     }
@@ -316,27 +351,26 @@ export class Processor {
    * One span per event that carries W3C trace context, parented on the producer's span (so the trace
    * continues from the HTTP request that created the event) and linked to the batch span.
    */
-  #eventSpans(good: Decoded[], batchSpan: Span): Span[] {
+  #eventSpans(rows: BatchRows, batchSpan: Span): Span[] {
     const spans: Span[] = [];
     const topic = this.#deps.config.kafka.eventsTopic;
-    for (const { event, partition, offset } of good) {
-      if (!event.traceparent) continue;
-      const parent = contextFromTraceHeaders(event.traceparent, event.tracestate);
+    for (const { row, traceparent, tracestate, id, source, type } of rows.traces) {
+      const parent = contextFromTraceHeaders(traceparent, tracestate);
       if (!trace.getSpanContext(parent)) continue;
       spans.push(
         tracer().startSpan(
-          `${this.#deps.config.kafka.eventsTopic} process`,
+          `${topic} process`,
           {
             kind: SpanKind.CONSUMER,
             links: [{ context: batchSpan.spanContext() }],
             attributes: {
               "messaging.system": "kafka",
               "messaging.destination.name": topic,
-              "messaging.destination.partition.id": String(partition),
-              "messaging.kafka.offset": Number(offset),
-              "cloudevents.event_id": event.id,
-              "cloudevents.event_source": event.source,
-              "cloudevents.event_type": event.type,
+              "messaging.destination.partition.id": String(rows.partitions[row]),
+              "messaging.kafka.offset": rows.offsets[row] as number,
+              "cloudevents.event_id": id,
+              "cloudevents.event_source": source,
+              "cloudevents.event_type": type,
             },
           },
           parent,
@@ -352,37 +386,38 @@ export class Processor {
    * Results accumulate in `acc` across retries, so halves committed before an outage interrupted the
    * bisection still reach the cache and the counters.
    */
-  async #storeBisecting(events: Decoded[], input: Decoded[] | PreparedWrite, deadLetters: DeadLetter[], acc: StoreTotals): Promise<void> {
+  async #storeBisecting(rows: BatchRows, write: PreparedWrite, deadLetters: DeadLetter[], acc: StoreTotals): Promise<void> {
     // Dead letters found by an attempt that then failed are found again by the retry: do not keep both.
     const before = deadLetters.length;
     try {
-      await this.#storeOrBisect(events, deadLetters, acc, input);
+      await this.#storeOrBisect(rows, undefined, deadLetters, acc, write);
     } catch (err) {
       deadLetters.length = before;
       throw err;
     }
   }
 
-  /** `input` is `events` prepared ahead (the first attempt at a whole batch), else `events` are prepared here. */
-  async #storeOrBisect(events: Decoded[], deadLetters: DeadLetter[], acc: StoreTotals, input: Decoded[] | PreparedWrite = events): Promise<void> {
+  /** The rows at `indices` (all when undefined; `write` is then their prepared batch) in one transaction. */
+  async #storeOrBisect(rows: BatchRows, indices: number[] | undefined, deadLetters: DeadLetter[], acc: StoreTotals, write?: PreparedWrite): Promise<void> {
     try {
-      const r = await this.#deps.store.writeBatch(input);
+      const r = await this.#deps.store.writeBatch(write ?? assemble(rows, indices));
       if (r.copyConflict) this.#deps.metrics.storeWrites.inc({ path: "copy_conflict" });
       this.#deps.metrics.storeWrites.inc({ path: r.path });
       acc.inserted += r.inserted;
       acc.rollups.push(...r.rollups);
     } catch (err) {
       if (!isPermanentDataError(err)) throw err;
-      if (events.length === 1) {
-        const { partition, offset } = events[0] as Decoded;
-        // The original bytes and headers go to the dead-letter topic; the record was not kept (see Decoded).
-        const message = await this.#fetcher.fetchRecord(partition, offset);
+      const all = indices ?? Array.from({ length: rows.length }, (_, i) => i);
+      if (all.length === 1) {
+        const i = all[0] as number;
+        // The original bytes and headers go to the dead-letter topic; the record was not kept (batch-rows.ts).
+        const message = await this.#fetcher.fetchRecord(rows.partitions[i] as number, BigInt(rows.offsets[i] as number));
         deadLetters.push({ message, reason: "store_rejected", error: `PostgreSQL rejected the event: ${(err as Error).message}` });
         return;
       }
-      const half = Math.ceil(events.length / 2);
-      await this.#storeOrBisect(events.slice(0, half), deadLetters, acc);
-      await this.#storeOrBisect(events.slice(half), deadLetters, acc);
+      const half = Math.ceil(all.length / 2);
+      await this.#storeOrBisect(rows, all.slice(0, half), deadLetters, acc);
+      await this.#storeOrBisect(rows, all.slice(half), deadLetters, acc);
     }
   }
 
@@ -434,16 +469,18 @@ export class Processor {
    * and then died (or lost the COMMIT reply) before its cache write; its marks would bring Redis up to date at
    * the next sync anyway, this only does it at once.
    */
-  async #rollupsToCache(good: Decoded[], result: StoreTotals, duplicates: number): Promise<MinuteRollup[]> {
+  async #rollupsToCache(write: PreparedWrite, result: StoreTotals, duplicates: number): Promise<MinuteRollup[]> {
     const changed = latestRollups(result.rollups);
     if (duplicates <= 0) return changed;
     const have = new Set(changed.map((r) => rollupKey(r.type, r.minute)));
     const missing = new Map<string, { type: string; minute: Date }>();
-    for (const { event } of good) {
-      const minute = new Date(event.minuteMs);
-      const key = rollupKey(event.type, minute);
-      if (!have.has(key)) missing.set(key, { type: event.type, minute });
-    }
+    // The batch's type-minutes: those of its rollup aggregates.
+    const [, , , types, minutes] = write.rollupParams;
+    types.forEach((type, i) => {
+      const minute = new Date(minutes[i] as string);
+      const key = rollupKey(type, minute);
+      if (!have.has(key)) missing.set(key, { type, minute });
+    });
     if (missing.size === 0) return changed;
     try {
       return [...changed, ...(await this.#deps.store.readKeys([...missing.values()]))];
@@ -558,7 +595,9 @@ export function createFetcher(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
     clientId: base.clientId,
     ...fetchSizes(config),
     maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
-    maxBuffered: config.kafka.batchMaxRecords,
+    // One response ahead at most: fetched records wait as objects (a dozen or so each) until the consumer takes
+    // them, while what it has taken waits as rows (batch-rows.ts), which cost the garbage collector far less.
+    maxBuffered: 1,
     connection: { tls: base.tls, tlsServerName: base.tlsServerName, sasl: base.sasl },
   });
 }

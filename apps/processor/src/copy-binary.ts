@@ -62,6 +62,21 @@ export class BinaryCopyWriter {
     return this;
   }
 
+  /** A text field whose bytes are known to be ASCII without NUL (the same bytes text() writes for them). */
+  ascii(v: Buffer | null): this {
+    return this.bytea(v);
+  }
+
+  /** Bytes written so far (the header included). */
+  get offset(): number {
+    return this.#o;
+  }
+
+  /** The buffer written so far, valid until the next write (a write may move it). */
+  get buffer(): Buffer {
+    return this.#buf;
+  }
+
   bytea(v: Buffer | null): this {
     if (v === null) return this.#null();
     this.#ensure(4 + v.length);

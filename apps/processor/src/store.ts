@@ -120,12 +120,11 @@ export class Store {
    * Stores a batch in one transaction (see write-batch.ts): by COPY while batches hold only new events, by
    * merge when the COPY met a stored duplicate and for the following batches until one holds no stored
    * duplicate again (the redelivery after a restart or rebalance is over). The batch may come prepared
-   * (`Store.prepare`, done ahead while the previous batch is written), otherwise it is prepared here.
+   * (the consumer assembles its batches ahead, batch-rows.ts), otherwise it is prepared here.
    */
   async writeBatch(events: StoredEvent[] | PreparedBatch): Promise<WriteResult> {
     const batch = Array.isArray(events) ? prepareBatch(events) : events;
-    const { rows } = batch;
-    if (rows.length === 0) return { inserted: 0, rollups: [], path: "copy", copyConflict: false };
+    if (batch.count === 0) return { inserted: 0, rollups: [], path: "copy", copyConflict: false };
     let copyConflict = false;
     if (!this.#expectDuplicates) {
       try {
@@ -135,14 +134,9 @@ export class Store {
         copyConflict = true;
       }
     }
-    const result = await this.#transaction(true, (client) => writeByMerge(client, rows));
-    this.#expectDuplicates = result.inserted < rows.length;
+    const result = await this.#transaction(true, (client) => writeByMerge(client, batch));
+    this.#expectDuplicates = result.inserted < batch.count;
     return { ...result, path: "merge", copyConflict };
-  }
-
-  /** Dedup, COPY encoding and rollup aggregates of a batch: the CPU part of writeBatch, without I/O. */
-  static prepare(events: StoredEvent[]): PreparedBatch {
-    return prepareBatch(events);
   }
 
   async #transaction<T>(staging: boolean, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

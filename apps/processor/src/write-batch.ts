@@ -20,10 +20,11 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { BinaryCopyWriter } from "./copy-binary.js";
+import { assemble, BatchRows, EVENT_COLUMNS, type PreparedBatch } from "./batch-rows.js";
 import type { MinuteRollup, StoredEvent } from "./store.js";
 
-const EVENT_COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
+export type { PreparedBatch };
+
 const COPY_EVENTS = `COPY events (${EVENT_COLUMNS}) FROM STDIN (FORMAT binary)`;
 
 /**
@@ -64,13 +65,16 @@ deltas AS (
 ${MOVE_ROLLUPS_AND_MARK}
 SELECT type, minute, count, subjects FROM moved`;
 
-/** Per connection, created outside any transaction (so a rolled-back batch does not drop it); emptied at commit. */
+/**
+ * Per connection, created outside any transaction (so a rolled-back batch does not drop it); emptied at commit.
+ * It takes the copy path's payload as it is: `ord` numbers the rows in payload order, i.e. (source, id) order.
+ */
 export const CREATE_STAGING = `
 CREATE TEMPORARY TABLE IF NOT EXISTS events_batch (
-  ord int4, source text, id text, type text, time timestamptz, subject text, datacontenttype text, dataschema text,
-  data bytea, extensions jsonb, kafka_partition int4, kafka_offset int8
+  ord int8 GENERATED ALWAYS AS IDENTITY, source text, id text, type text, time timestamptz, subject text,
+  datacontenttype text, dataschema text, data bytea, extensions jsonb, kafka_partition int4, kafka_offset int8
 ) ON COMMIT DELETE ROWS`;
-const COPY_STAGING = "COPY events_batch FROM STDIN (FORMAT binary)";
+const COPY_STAGING = `COPY events_batch (${EVENT_COLUMNS}) FROM STDIN (FORMAT binary)`;
 
 /** The merge path's statement: data-modifying CTEs of one INSERT, so they commit or roll back together. */
 const MERGE_FROM_STAGING = `
@@ -94,46 +98,6 @@ deltas AS (
 ${MOVE_ROLLUPS_AND_MARK}
 SELECT type, minute, count, subjects, (SELECT count(*) FROM inserted) AS inserted FROM moved`;
 
-/**
- * The batch's distinct events in (source, id) order: the first occurrence of each key is kept (the sort is
- * stable), later ones in the same batch are duplicates whatever the database holds.
- */
-export function uniqueInKeyOrder(events: StoredEvent[]): StoredEvent[] {
-  const sorted = [...events].sort((x, y) => {
-    const a = x.event;
-    const b = y.event;
-    if (a.source !== b.source) return a.source < b.source ? -1 : 1;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  });
-  return sorted.filter((e, i) => i === 0 || e.event.source !== sorted[i - 1]?.event.source || e.event.id !== sorted[i - 1]?.event.id);
-}
-
-/** The extensions as JSON; most events have none, and "{}" needs no serializer. */
-function extensionsJson(extensions: Record<string, unknown>): string {
-  for (const _ in extensions) return JSON.stringify(extensions);
-  return "{}";
-}
-
-function encode(rows: StoredEvent[], withOrd: boolean): Buffer {
-  const w = new BinaryCopyWriter(rows.length);
-  rows.forEach(({ event: e, partition, offset }, i) => {
-    w.row(withOrd ? 12 : 11);
-    if (withOrd) w.int4(i);
-    w.text(e.source)
-      .text(e.id)
-      .text(e.type)
-      .timestamptz(e.timeMicros)
-      .text(e.subject)
-      .text(e.datacontenttype)
-      .text(e.dataschema)
-      .bytea(e.data)
-      .text(extensionsJson(e.extensions), true)
-      .int4(partition)
-      .int8(offset);
-  });
-  return w.finish();
-}
-
 async function copyIn(client: pg.PoolClient, sql: string, payload: Buffer): Promise<void> {
   await pipeline(Readable.from([payload]), client.query(copyFrom(sql)));
 }
@@ -147,59 +111,26 @@ export interface PathResult {
 const toRollup = (r: RollupRow): MinuteRollup => ({ type: r.type, minute: r.minute, count: Number(r.count), subjects: Number(r.subjects) });
 
 /**
- * A batch made ready for the copy path before its transaction starts: the distinct events in key order, their
- * COPY payload and the rollup aggregates. Everything here is CPU work in the processor, so the consumer does
- * it for the next batch while the current one's transaction runs in PostgreSQL (consumer.ts).
+ * A batch of decoded events made ready for the copy path (the consumer builds its batches from records directly,
+ * batch-rows.ts; this is the same for events, e.g. in tests): the distinct events in (source, id) order as the
+ * COPY payload, and the rollup aggregates. CPU work only.
  */
-export interface PreparedBatch {
-  /** The batch's distinct events in (source, id) order (uniqueInKeyOrder). */
-  rows: StoredEvent[];
-  /** The rows as one binary COPY payload for `events`. */
-  copyPayload: Buffer;
-  /** Parameters of ROLLUPS_FROM_AGGREGATES: the distinct (type, minute, subject) and the count per (type, minute). */
-  rollupParams: [string[], string[], string[], string[], string[], number[]];
-}
-
 export function prepareBatch(events: StoredEvent[]): PreparedBatch {
-  const rows = uniqueInKeyOrder(events);
-  // type → minute → events and distinct subjects; nested maps, so no composite key string per event.
-  const byType = new Map<string, Map<number, { n: number; subjects: Set<string> }>>();
-  for (const { event } of rows) {
-    let minutes = byType.get(event.type);
-    if (!minutes) byType.set(event.type, (minutes = new Map()));
-    let m = minutes.get(event.minuteMs);
-    if (!m) minutes.set(event.minuteMs, (m = { n: 0, subjects: new Set() }));
-    m.n++;
-    if (event.subject !== null) m.subjects.add(event.subject);
-  }
-  const s: { type: string[]; minute: string[]; subject: string[] } = { type: [], minute: [], subject: [] };
-  const c: { type: string[]; minute: string[]; n: number[] } = { type: [], minute: [], n: [] };
-  for (const [type, minutes] of byType) {
-    for (const [minuteMs, m] of minutes) {
-      const minute = new Date(minuteMs).toISOString();
-      c.type.push(type);
-      c.minute.push(minute);
-      c.n.push(m.n);
-      for (const subject of m.subjects) {
-        s.type.push(type);
-        s.minute.push(minute);
-        s.subject.push(subject);
-      }
-    }
-  }
-  return { rows, copyPayload: encode(rows, false), rollupParams: [s.type, s.minute, s.subject, c.type, c.minute, c.n] };
+  const rows = new BatchRows(events.length);
+  for (const { event, partition, offset } of events) rows.addEvent(event, partition, offset, 0);
+  return assemble(rows);
 }
 
 /** The copy path, inside the caller's transaction. Rejects with unique_violation if any event is stored already. */
 export async function writeByCopy(client: pg.PoolClient, batch: PreparedBatch): Promise<PathResult> {
   await copyIn(client, COPY_EVENTS, batch.copyPayload);
   const res = await client.query<RollupRow>(ROLLUPS_FROM_AGGREGATES, batch.rollupParams);
-  return { inserted: batch.rows.length, rollups: res.rows.map(toRollup) };
+  return { inserted: batch.count, rollups: res.rows.map(toRollup) };
 }
 
 /** The merge path, inside the caller's transaction; the staging table must exist (CREATE_STAGING). */
-export async function writeByMerge(client: pg.PoolClient, rows: StoredEvent[]): Promise<PathResult> {
-  await copyIn(client, COPY_STAGING, encode(rows, true));
+export async function writeByMerge(client: pg.PoolClient, batch: PreparedBatch): Promise<PathResult> {
+  await copyIn(client, COPY_STAGING, batch.copyPayload);
   const res = await client.query<RollupRow & { inserted: string }>(MERGE_FROM_STAGING);
   return { inserted: Number(res.rows[0]?.inserted ?? 0), rollups: res.rows.map(toRollup) };
 }

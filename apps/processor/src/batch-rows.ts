@@ -1,0 +1,337 @@
+/**
+ * A batch as the consumer builds it: every good event becomes its COPY row (binary format) at once, the moment its
+ * record is taken from the fetcher, and what the batch keeps of it afterwards is that row's bytes plus four short
+ * strings (the (source, id) key, type, subject, and nothing else). The records and the decoded events die young.
+ *
+ * Why: a batch lives across three pipeline stages (src/pipeline.ts), so whatever it holds survives several young-
+ * generation collections and is copied by each of them, then promoted and collected again. Holding decoded
+ * events cost the processor more in the garbage collector than the decoding itself (docs/processor.md#benchmark).
+ *
+ * Two ways from a record to a row, with the same result:
+ *   fast  binary content mode whose headers are all ASCII and all known (ce_specversion, ce_id, ce_source,
+ *         ce_type, ce_time, ce_subject, ce_dataschema, content-type, W3C trace context; other names not starting
+ *         with c or t are ignored, as the decoder ignores them): the header bytes are copied into the row as they
+ *         are, with no CloudEvent object. What ingest produces takes this way.
+ *   full  anything else (structured mode, extensions, non-ASCII text, and every record the fast way would have
+ *         to reject): decodeCloudEvent, with its exact error texts, and the row encoded from the event.
+ * The fast way only accepts records the full way accepts, and writes the bytes it would write; test/batch-rows.test.ts
+ * checks both on the same records.
+ *
+ * At the end of a batch, `assemble` orders the rows by (source, id), drops repeated keys (the first one stays),
+ * and builds the COPY payload and the rollup aggregates from them; any subset of the rows can be assembled the
+ * same way (the bisection of a batch PostgreSQL refuses).
+ */
+import { BinaryCopyWriter } from "./copy-binary.js";
+import { decodeCloudEvent, LIMITS, type CloudEvent, type DecodeFailureReason, type RecordLike } from "./cloudevents.js";
+import { parseRfc3339 } from "./timestamp.js";
+
+/** Columns of the events table, in the order every row is written. */
+export const EVENT_COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
+const FIELDS = 11;
+
+/** A record as the fetcher hands it over (a FetchedRecord), or a test's. */
+export interface RowSource extends RecordLike {
+  partition: number;
+  offset: bigint;
+}
+
+export interface Rejected {
+  reason: DecodeFailureReason;
+  error: string;
+}
+
+/** W3C trace context of a row, for its span (only rows that carry one). */
+export interface RowTrace {
+  row: number;
+  traceparent: string;
+  tracestate: string | null;
+  id: string;
+  source: string;
+  type: string;
+}
+
+/** The rows of a batch in arrival order; `assemble` makes them a payload. */
+export class BatchRows {
+  readonly #w: BinaryCopyWriter;
+  /** Where each row starts in the writer's buffer; a row ends where the next starts (the last at `#end`). */
+  readonly starts: number[] = [];
+  readonly keys: string[] = [];
+  readonly types: string[] = [];
+  readonly minutes: number[] = [];
+  readonly subjects: (string | null)[] = [];
+  readonly partitions: number[] = [];
+  /** Kafka offsets as numbers (exact below 2^53, i.e. always in practice). */
+  readonly offsets: number[] = [];
+  /** Record timestamps, epoch ms (the produce-to-commit latency). */
+  readonly timestamps: number[] = [];
+  readonly traces: RowTrace[] = [];
+  /** Records that took the full way (a metric: ingest's records should all take the fast one). */
+  slow = 0;
+  #end = 0;
+  #buf: Buffer | undefined;
+
+  constructor(rowsHint = 64) {
+    this.#w = new BinaryCopyWriter(rowsHint);
+    this.#end = this.#w.offset;
+  }
+
+  get length(): number {
+    return this.starts.length;
+  }
+
+  /** Decodes a record into a row; a record that is not a valid CloudEvent is returned as rejected, unchanged. */
+  addRecord(r: RowSource, timestampMs: number): Rejected | undefined {
+    if (fastRow(this, r, timestampMs)) return undefined;
+    this.slow++;
+    const d = decodeCloudEvent(r);
+    if (!d.ok) return { reason: d.reason, error: d.error };
+    this.addEvent(d.event, r.partition, r.offset, timestampMs);
+    return undefined;
+  }
+
+  /** A decoded event as a row. */
+  addEvent(e: CloudEvent, partition: number, offset: bigint, timestampMs: number): void {
+    const w = this.#w;
+    this.#begin();
+    w.row(FIELDS)
+      .text(e.source)
+      .text(e.id)
+      .text(e.type)
+      .timestamptz(e.timeMicros)
+      .text(e.subject)
+      .text(e.datacontenttype)
+      .text(e.dataschema)
+      .bytea(e.data)
+      .text(extensionsJson(e.extensions), true)
+      .int4(partition)
+      .int8(offset);
+    this.#meta(e.source, e.id, e.type, e.minuteMs, e.subject, partition, offset, timestampMs);
+    if (e.traceparent) this.traces.push({ row: this.length - 1, traceparent: e.traceparent, tracestate: e.tracestate, id: e.id, source: e.source, type: e.type });
+  }
+
+  /** Internal to the fast way: the writer, for the row being added. */
+  get writer(): BinaryCopyWriter {
+    return this.#w;
+  }
+
+  begin(): void {
+    this.#begin();
+  }
+
+  meta(source: string, id: string, type: string, minuteMs: number, subject: string | null, partition: number, offset: bigint, timestampMs: number): void {
+    this.#meta(source, id, type, minuteMs, subject, partition, offset, timestampMs);
+  }
+
+  #begin(): void {
+    this.starts.push(this.#w.offset);
+  }
+
+  #meta(source: string, id: string, type: string, minuteMs: number, subject: string | null, partition: number, offset: bigint, timestampMs: number): void {
+    // NUL cannot occur in source (validated), so this key orders like (source, id).
+    this.keys.push(`${source}\u0000${id}`);
+    this.types.push(type);
+    this.minutes.push(minuteMs);
+    this.subjects.push(subject);
+    this.partitions.push(partition);
+    this.offsets.push(Number(offset));
+    this.timestamps.push(timestampMs);
+    this.#end = this.#w.offset;
+    this.#buf = undefined;
+  }
+
+  /** Row `i`'s bytes. */
+  row(i: number): Buffer {
+    this.#buf ??= this.#w.buffer;
+    return this.#buf.subarray(this.starts[i] as number, i + 1 < this.starts.length ? (this.starts[i + 1] as number) : this.#end);
+  }
+}
+
+/** A batch (or part of one) ready for PostgreSQL: see write-batch.ts. */
+export interface PreparedBatch {
+  /** Distinct events, i.e. rows in the payload. */
+  count: number;
+  /** The rows in (source, id) order as one binary COPY payload with the events table's columns. */
+  copyPayload: Buffer;
+  /** Parameters of the copy path's rollup statement: the distinct (type, minute, subject) and the count per (type, minute). */
+  rollupParams: [string[], string[], string[], string[], string[], number[]];
+}
+
+/**
+ * The payload and aggregates of `rows` (all of them, or the rows at `indices`): ordered by (source, id), the
+ * first row of each key kept, so a key repeated within the batch is one event.
+ */
+export function assemble(rows: BatchRows, indices?: number[]): PreparedBatch {
+  const order = indices ? [...indices] : Array.from({ length: rows.length }, (_, i) => i);
+  const keys = rows.keys;
+  order.sort((a, b) => {
+    const x = keys[a] as string;
+    const y = keys[b] as string;
+    return x < y ? -1 : x > y ? 1 : a - b;
+  });
+  const kept: number[] = [];
+  let bytes = 0;
+  for (let j = 0; j < order.length; j++) {
+    const i = order[j] as number;
+    if (j > 0 && keys[order[j - 1] as number] === keys[i]) continue;
+    kept.push(i);
+    bytes += rows.row(i).length;
+  }
+  const payload = Buffer.allocUnsafe(COPY_HEADER.length + bytes + 2);
+  let o = COPY_HEADER.copy(payload, 0);
+  for (const i of kept) o += rows.row(i).copy(payload, o);
+  payload.writeInt16BE(-1, o);
+
+  // type → minute → events and distinct subjects; nested maps, so no composite key string per event.
+  const byType = new Map<string, Map<number, { n: number; subjects: Set<string> }>>();
+  for (const i of kept) {
+    const type = rows.types[i] as string;
+    const minuteMs = rows.minutes[i] as number;
+    let minutes = byType.get(type);
+    if (!minutes) byType.set(type, (minutes = new Map()));
+    let m = minutes.get(minuteMs);
+    if (!m) minutes.set(minuteMs, (m = { n: 0, subjects: new Set() }));
+    m.n++;
+    const subject = rows.subjects[i] as string | null;
+    if (subject !== null) m.subjects.add(subject);
+  }
+  const s: { type: string[]; minute: string[]; subject: string[] } = { type: [], minute: [], subject: [] };
+  const c: { type: string[]; minute: string[]; n: number[] } = { type: [], minute: [], n: [] };
+  for (const [type, minutes] of byType) {
+    for (const [minuteMs, m] of minutes) {
+      const minute = new Date(minuteMs).toISOString();
+      c.type.push(type);
+      c.minute.push(minute);
+      c.n.push(m.n);
+      for (const subject of m.subjects) {
+        s.type.push(type);
+        s.minute.push(minute);
+        s.subject.push(subject);
+      }
+    }
+  }
+  return { count: kept.length, copyPayload: payload, rollupParams: [s.type, s.minute, s.subject, c.type, c.minute, c.n] };
+}
+
+/** The COPY binary header (signature, flags, extension length), as BinaryCopyWriter writes it. */
+const COPY_HEADER = new BinaryCopyWriter(0).buffer.subarray(0, new BinaryCopyWriter(0).offset);
+
+/** The extensions as JSON; most events have none, and "{}" needs no serializer. */
+function extensionsJson(extensions: Record<string, unknown>): string {
+  for (const _ in extensions) return JSON.stringify(extensions);
+  return "{}";
+}
+
+// ------------------------------------------------------------------------------------------------ the fast way
+
+/** Header slots of the fast way, by name. */
+const H = { specversion: 0, id: 1, source: 2, type: 3, time: 4, subject: 5, dataschema: 6, contentType: 7, traceparent: 8, tracestate: 9, ceTraceparent: 10, ceTracestate: 11 } as const;
+const NAMES: [string, number][] = [
+  ["ce_specversion", H.specversion],
+  ["ce_id", H.id],
+  ["ce_source", H.source],
+  ["ce_type", H.type],
+  ["ce_time", H.time],
+  ["ce_subject", H.subject],
+  ["ce_dataschema", H.dataschema],
+  ["content-type", H.contentType],
+  ["traceparent", H.traceparent],
+  ["tracestate", H.tracestate],
+  ["ce_traceparent", H.ceTraceparent],
+  ["ce_tracestate", H.ceTracestate],
+];
+/** Candidate names by length, as bytes. */
+const BY_LENGTH: [Buffer, number][][] = [];
+for (const [name, slot] of NAMES) (BY_LENGTH[name.length] ??= []).push([Buffer.from(name, "latin1"), slot]);
+
+function slotOf(k: Buffer): number {
+  const candidates = BY_LENGTH[k.length];
+  if (candidates === undefined) return -1;
+  outer: for (const [bytes, slot] of candidates) {
+    for (let i = k.length - 1; i >= 0; i--) if (k[i] !== bytes[i]) continue outer;
+    return slot;
+  }
+  return -1;
+}
+
+/** Printable-or-control ASCII without NUL: the bytes then mean the same in Latin-1 and UTF-8, and hold no NUL. */
+function isPlainAscii(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c === 0 || c >= 0x80) return false;
+  }
+  return true;
+}
+
+const SPECVERSION_1_0 = Buffer.from("1.0", "latin1");
+/** Reused per record (the fast way allocates nothing for the headers it only copies). */
+const slots: (Buffer | undefined)[] = new Array(NAMES.length).fill(undefined);
+
+/**
+ * Writes the record's row the fast way and returns true, or returns false having written nothing (the full way
+ * then decides). Every check here either accepts exactly what decodeCloudEvent accepts or sends the record on.
+ */
+function fastRow(rows: BatchRows, r: RowSource, timestampMs: number): boolean {
+  slots.fill(undefined);
+  for (const [k, v] of r.headers) {
+    if (k === null || typeof k === "string") {
+      if (k === null) continue;
+      return false;
+    }
+    const first = k[0];
+    // Names not starting with c or t are ignored by the decoder too (x-request-id, an application's own).
+    if (first !== 0x63 && first !== 0x74) continue;
+    const slot = slotOf(k);
+    if (slot < 0) return false; // an extension, or another c/t name: the decoder knows what to do with it
+    if (v === null || v === undefined || !isPlainAscii(v)) return false;
+    slots[slot] = v; // a repeated header: the last one counts, as in the decoder's Map
+  }
+  const spec = slots[H.specversion];
+  const id = slots[H.id];
+  const source = slots[H.source];
+  const type = slots[H.type];
+  const subject = slots[H.subject];
+  if (!spec || !spec.equals(SPECVERSION_1_0)) return false;
+  if (!id || !source || !type || id.length === 0 || source.length === 0 || type.length === 0) return false;
+  const max = LIMITS.keyAttributeBytes;
+  if (id.length > max || source.length > max || type.length > max) return false;
+  if (subject !== undefined && (subject.length === 0 || subject.length > max)) return false;
+
+  const timeBytes = slots[H.time];
+  let micros: bigint;
+  let minuteMs: number;
+  if (timeBytes !== undefined) {
+    const parsed = parseRfc3339(timeBytes.toString("latin1"));
+    if (!parsed.ok) return false;
+    micros = parsed.micros;
+    minuteMs = parsed.minuteMs;
+  } else {
+    micros = r.timestamp * 1000n;
+    minuteMs = Math.floor(timestampMs / 60_000) * 60_000;
+  }
+
+  const sourceText = source.toString("latin1");
+  const idText = id.toString("latin1");
+  const typeText = type.toString("latin1");
+  const subjectText = subject === undefined ? null : subject.toString("latin1");
+  const w = rows.writer;
+  rows.begin();
+  w.row(FIELDS)
+    .ascii(source)
+    .ascii(id)
+    .ascii(type)
+    .timestamptz(micros)
+    .ascii(subject ?? null)
+    .ascii(slots[H.contentType] ?? null)
+    .ascii(slots[H.dataschema] ?? null)
+    .bytea(r.value ?? null)
+    .text("{}", true)
+    .int4(r.partition)
+    .int8(r.offset);
+  rows.meta(sourceText, idText, typeText, minuteMs, subjectText, r.partition, r.offset, timestampMs);
+  const tp = slots[H.traceparent] ?? slots[H.ceTraceparent];
+  if (tp !== undefined) {
+    const ts = slots[H.tracestate] ?? slots[H.ceTracestate];
+    rows.traces.push({ row: rows.length - 1, traceparent: tp.toString("latin1"), tracestate: ts === undefined ? null : ts.toString("latin1"), id: idText, source: sourceText, type: typeText });
+  }
+  return true;
+}
