@@ -16,7 +16,7 @@
 // REDIS_HOST, REDIS_PORT, ...) and everything the services read (EVENTS_TOPIC, CONSUMER_GROUP, LOG_LEVEL, ...),
 // which is passed through to them. The functions are exported for the end-to-end tests (test/e2e/).
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
@@ -90,6 +90,12 @@ function newestMtime(dir) {
     newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
   }
   return newest;
+}
+
+/** The V8 flags an app runs with everywhere: its package.json's config.nodeFlags (what `npm start` passes). */
+function nodeFlags(dir) {
+  const pkg = JSON.parse(readFileSync(path.join(root, dir, "package.json"), "utf8"));
+  return (pkg.config?.nodeFlags ?? "").split(" ").filter(Boolean);
 }
 
 /** The apps whose compiled server is missing or older than a source, migration or tsconfig of theirs. */
@@ -244,6 +250,7 @@ export async function startPipeline({ env = process.env, log = () => {}, onLine 
     const make = (name, port) =>
       new Service(name, path.join(root, APPS[name].dir, APPS[name].server), {
         env: serviceEnv(env, { ...common, port }),
+        nodeArgs: nodeFlags(APPS[name].dir),
         cwd: path.join(root, APPS[name].dir),
         onLine,
         restart,

@@ -39,8 +39,8 @@ export class Service {
   #restartTimer;
   #waiters = [];
 
-  constructor(name, script, { env, cwd, onLine = () => {}, restart = () => false, restartDelayMs = SUPERVISOR_DEFAULTS.restartDelayMs, keepLines = SUPERVISOR_DEFAULTS.keepLines }) {
-    Object.assign(this, { name, script, env, cwd, onLine, restart, restartDelayMs, keepLines });
+  constructor(name, script, { env, cwd, nodeArgs = [], onLine = () => {}, restart = () => false, restartDelayMs = SUPERVISOR_DEFAULTS.restartDelayMs, keepLines = SUPERVISOR_DEFAULTS.keepLines }) {
+    Object.assign(this, { name, script, env, cwd, nodeArgs, onLine, restart, restartDelayMs, keepLines });
     this.lines = [];
     this.exits = [];
     this.starts = 0;
@@ -56,7 +56,7 @@ export class Service {
 
   start() {
     this.starts += 1;
-    const child = spawn(process.execPath, [this.script], { cwd: this.cwd, env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(process.execPath, [...this.nodeArgs, this.script], { cwd: this.cwd, env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.#child = child;
     for (const stream of [child.stdout, child.stderr]) {
       readline.createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {

@@ -20,7 +20,7 @@
  * under the shared services lock (it uses the machine's PostgreSQL and Redis).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -35,6 +35,9 @@ import { BatchLog, CommitWatcher, CpuSampler, machine, percentiles } from "./mea
 import { freePort } from "../test/helpers.js";
 import { markdown, type BenchResult, type GroupResult } from "./report.js";
 import { produce, Workload } from "./workload.js";
+
+/** package.json's config.nodeFlags: what `npm start` and the image's CMD pass to node. */
+const PROCESSOR_NODE_FLAGS: string[] = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { config: { nodeFlags: string } }).config.nodeFlags.split(" ").filter(Boolean);
 
 const SETTINGS = {
   events: Number(process.env.BENCH_EVENTS ?? 200_000),
@@ -54,7 +57,8 @@ const SETTINGS = {
   /** Processes in the consumer-group run (0 skips it): the same backlog drained by that many members. */
   groupProcessors: Number(process.env.BENCH_GROUP_PROCESSORS ?? 2),
   /** Extra Node.js arguments for the processor, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
-  processorNodeArgs: (process.env.BENCH_PROCESSOR_NODE_ARGS ?? "").split(" ").filter(Boolean),
+  /** The flags the processor runs with everywhere (package.json config.nodeFlags), then BENCH_PROCESSOR_NODE_ARGS. */
+  processorNodeArgs: [...PROCESSOR_NODE_FLAGS, ...(process.env.BENCH_PROCESSOR_NODE_ARGS ?? "").split(" ").filter(Boolean)],
 };
 const TARGETS = { processorVsCopy: 0.5 };
 

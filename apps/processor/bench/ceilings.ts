@@ -121,7 +121,7 @@ export async function nodeClientCeiling(config: Config, records: number): Promis
     let firstBatch = 0;
     const timer = setTimeout(() => void fetcher.close(), 300_000);
     while (n < records && !fetcher.closed) {
-      const got = fetcher.take(config.kafka.batchMaxRecords).length;
+      const got = fetcher.take(config.kafka.batchMaxRecords, () => undefined);
       if (got === 0) {
         await fetcher.wait();
         continue;

@@ -26,7 +26,8 @@ type NextOffset = { topic: string; partition: number; offset: bigint };
 interface OpenBatch {
   rows: BatchRows;
   bad: DeadLetter[];
-  next: Map<number, NextOffset>;
+  /** Per partition, the offset after its last record in the batch. */
+  next: Map<number, number>;
   records: number;
   started: number;
   /** Time spent decoding and encoding its records so far, ms. */
@@ -231,26 +232,23 @@ export class Processor {
     return { rows: new BatchRows(this.#deps.config.kafka.batchMaxRecords), bad: [], next: new Map(), records: 0, started: 0, decodeMs: 0 };
   }
 
-  /** Takes what the fetcher holds (up to a full batch) into the open batch; returns how many records. */
+  /**
+   * Takes up to a slice of what the fetcher holds (never past a full batch) into the open batch: each record is
+   * decoded into its row in place (failures become dead letters, as objects); returns how many records.
+   */
   #takeInto(open: OpenBatch, max: number): number {
-    const records = this.#fetcher.take(Math.min(CONSUMER_DEFAULTS.decodeSliceRecords, max - open.records));
-    if (records.length > 0) this.#add(open, records);
-    return records.length;
-  }
-
-  /** Decodes records into the open batch's rows (failures become dead letters); the records are not kept. */
-  #add(open: OpenBatch, records: KafkaMessage[]): void {
     const t0 = performance.now();
     if (open.records === 0) open.started = t0;
-    for (const record of records) {
-      const rejected = open.rows.addRecord(record, Number(record.timestamp));
-      if (rejected) open.bad.push({ message: record, reason: rejected.reason, error: rejected.error });
-      const n = open.next.get(record.partition);
-      if (!n) open.next.set(record.partition, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
-      else if (n.offset <= record.offset) n.offset = record.offset + 1n;
-    }
-    open.records += records.length;
+    const { rows, bad, next } = open;
+    const n = this.#fetcher.take(Math.min(CONSUMER_DEFAULTS.decodeSliceRecords, max - open.records), (c) => {
+      const rejected = rows.addCursor(c);
+      if (rejected) bad.push({ message: c.toRecord(), reason: rejected.reason, error: rejected.error });
+      const after = c.offset + 1;
+      if ((next.get(c.partition) ?? -1) < after) next.set(c.partition, after);
+    });
+    open.records += n;
     open.decodeMs += performance.now() - t0;
+    return n;
   }
 
   /** Trace spans and the COPY payload of a filled batch: CPU work, no I/O. */
@@ -272,7 +270,7 @@ export class Processor {
     const prepared = performance.now();
     return {
       records: open.records,
-      nextOffsets: [...open.next.values()],
+      nextOffsets: [...open.next].map(([partition, offset]) => ({ topic: this.#deps.config.kafka.eventsTopic, partition, offset: BigInt(offset) })),
       rows,
       bad,
       write,

@@ -67,6 +67,33 @@ export class BinaryCopyWriter {
     return this.bytea(v);
   }
 
+  /** A text or bytea field from `b[start, end)` (start -1 is SQL NULL); the bytes are copied as they are. */
+  range(b: Buffer, start: number, end: number): this {
+    if (start < 0) return this.#null();
+    const n = end - start;
+    this.#ensure(4 + n);
+    const buf = this.#buf;
+    let o = buf.writeInt32BE(n, this.#o);
+    // Short fields by hand: Buffer.copy's fixed cost is higher than a loop over a few dozen bytes.
+    if (n <= 64) for (let i = start; i < end; i++) buf[o++] = b[i] as number;
+    else {
+      buf.set(b.subarray(start, end), o);
+      o += n;
+    }
+    this.#o = o;
+    return this;
+  }
+
+  /** An int8 field from a number (exact below 2^53: Kafka offsets). */
+  int8n(v: number): this {
+    this.#ensure(12);
+    const buf = this.#buf;
+    let o = buf.writeInt32BE(8, this.#o);
+    o = buf.writeInt32BE(Math.floor(v / 4294967296), o);
+    this.#o = buf.writeUInt32BE(v >>> 0, o);
+    return this;
+  }
+
   /** Bytes written so far (the header included). */
   get offset(): number {
     return this.#o;

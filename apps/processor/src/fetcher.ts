@@ -1,15 +1,16 @@
 /**
  * The consumer's fetch loop: the records of the partitions the group assigns to this member, fetched from the
- * group's committed offsets, as plain records in arrays, with no per-record object beyond the one parsed
- * from the response.
+ * group's committed offsets, handed over through a cursor over the response bytes (record-batches.ts) with no
+ * object per record.
  *
- * Why not the client's MessagesStream: group membership, offset commits, metadata and the Fetch request itself
- * stay with @platformatic/kafka (Consumer.joinGroup, Consumer.fetch, Consumer.commit); only the loop that turns
- * fetch responses into records is ours. The stream builds, for every record, a spread copy of the parsed
- * record, a Map of its headers, a bound commit function, a diagnostics context and a message object, then
- * pushes it through a Readable one at a time. Measured on the benchmark's records (docs/processor.md#benchmark)
- * that costs about 9 µs of the processor's only thread per record against 3.5 µs for the same responses read
- * here, which is the largest single cost the processor had.
+ * Why not the client's MessagesStream: group membership, offset commits, metadata, connections and the Fetch
+ * request encoding stay with @platformatic/kafka (Consumer.joinGroup, Consumer.commit, Consumer.metadata,
+ * ConnectionPool, fetchV17.createRequest); only the loop that turns fetch responses into records is ours. The
+ * stream builds, for every record, a spread copy of the parsed record, a Map of its headers, a bound commit
+ * function, a diagnostics context and a message object, then pushes it through a Readable one at a time.
+ * Measured on the benchmark's records (docs/processor.md#benchmark) that cost about 9 µs of the processor's
+ * only thread per record, the largest single cost the processor had; the client's parsed records alone
+ * (Consumer.fetch) cost 3.5 µs, reading the bytes in place less than 1 µs.
  *
  * What it keeps from the stream's behaviour:
  *   - it starts from the group's committed offset of each assigned partition, or the earliest offset when the
@@ -23,7 +24,8 @@
  *     offset commits behind it on one connection;
  *   - a fetch error the client's own retries did not clear fails the fetcher, and the consumer with it.
  */
-import { ConnectionPool, ListOffsetTimestamps, type Consumer, type ConnectionOptions } from "@platformatic/kafka";
+import { ConnectionPool, FetchIsolationLevels, ListOffsetTimestamps, type Consumer, type ConnectionOptions } from "@platformatic/kafka";
+import { rawFetchV17, RecordCursor, type RecordChunk } from "./record-batches.js";
 
 /** One fetched record: what the consumer, the dead-letter path and the spans read of it. */
 export interface FetchedRecord {
@@ -63,8 +65,11 @@ export class RecordFetcher {
   readonly #pool: ConnectionPool;
   /** Next offset to fetch, by partition; only assigned partitions have one. */
   readonly #next = new Map<number, bigint>();
-  /** Fetched records not taken yet, in arrival order (per partition, in offset order). */
-  #buffer: FetchedRecord[] = [];
+  /** Fetched record sets not read to their end yet, in arrival order (per partition, in offset order). */
+  #chunks: RecordChunk[] = [];
+  /** Reads the first of #chunks (reset when it moves to the next). */
+  readonly #cursor = new RecordCursor();
+  #cursorOn: RecordChunk | undefined;
   readonly #inflight = new Set<number>();
   #generation = 0;
   #refreshing: Promise<void> | undefined;
@@ -90,29 +95,39 @@ export class RecordFetcher {
     await this.#refreshing;
   }
 
-  /** Records waiting to be taken. */
+  /** Record sets waiting to be read (0: everything fetched has been taken). */
   get buffered(): number {
-    return this.#buffer.length;
+    return this.#chunks.length;
   }
 
   get error(): Error | undefined {
     return this.#error;
   }
 
-  /** Up to `max` buffered records, at once (an empty array when none wait). Throws once the fetcher failed. */
-  take(max: number): FetchedRecord[] {
+  /**
+   * Hands up to `max` fetched records to `visit`, one at a time through the same cursor (valid only during the
+   * call), and returns how many. Throws once the fetcher failed.
+   */
+  take(max: number, visit: (record: RecordCursor) => void): number {
     if (this.#error) throw this.#error;
-    let out: FetchedRecord[];
-    if (max >= this.#buffer.length) {
-      out = this.#buffer;
-      this.#buffer = [];
-    } else {
-      // What stays is at most about one response more than a batch: cheap to move, and nothing taken stays
-      // referenced (under a backlog the buffer never runs empty).
-      out = this.#buffer.splice(0, max);
+    let n = 0;
+    const c = this.#cursor;
+    while (n < max && this.#chunks.length > 0) {
+      const chunk = this.#chunks[0] as RecordChunk;
+      if (this.#cursorOn !== chunk) {
+        c.reset(chunk);
+        this.#cursorOn = chunk;
+      }
+      if (!c.next()) {
+        this.#chunks.shift();
+        this.#cursorOn = undefined;
+        continue;
+      }
+      visit(c);
+      n++;
     }
     this.#schedule();
-    return out;
+    return n;
   }
 
   /** Resolves when records wait, the fetcher failed or it was closed. */
@@ -141,7 +156,8 @@ export class RecordFetcher {
     if (this.#closed) return;
     this.#closed = true;
     this.#consumer.off("consumer:group:join", this.#onJoin);
-    this.#buffer = [];
+    this.#chunks = [];
+    this.#cursorOn = undefined;
     this.#notify();
     await this.#pool.close().catch(() => undefined);
   }
@@ -195,7 +211,8 @@ export class RecordFetcher {
    */
   #refresh(): void {
     const generation = ++this.#generation;
-    this.#buffer = [];
+    this.#chunks = [];
+    this.#cursorOn = undefined;
     const run = (async () => {
       const topic = this.#options.topic;
       const partitions = this.#assignedPartitions();
@@ -262,23 +279,25 @@ export class RecordFetcher {
     const requested = new Map<number, bigint>();
     for (const p of partitions) requested.set(p, this.#next.get(p) as bigint);
     try {
-      const response = await this.#consumer.fetch({
-        node: leader,
-        connectionPool: this.#pool,
-        maxBytes: this.#options.maxBytes,
-        maxWaitTime: this.#options.maxWaitTime,
-        topics: [
-          {
-            topicId,
-            partitions: partitions.map((partition) => ({
-              partition,
-              fetchOffset: requested.get(partition) as bigint,
-              partitionMaxBytes: this.#options.maxBytesPerPartition,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
-            })),
-          },
-        ],
+      const topics = [
+        {
+          topicId,
+          partitions: partitions.map((partition) => ({
+            partition,
+            fetchOffset: requested.get(partition) as bigint,
+            partitionMaxBytes: this.#options.maxBytesPerPartition,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+          })),
+        },
+      ];
+      const response = await this.#withRetries(async () => {
+        const metadata = await this.#consumer.metadata({ topics: [this.#options.topic] });
+        const broker = metadata.brokers.get(leader);
+        if (!broker) throw new Error(`broker ${leader} is missing from the cluster metadata`);
+        const connection = await this.#pool.get(broker);
+        // As the client's Consumer.fetch sends it: READ_COMMITTED, no fetch session.
+        return rawFetchV17.async(connection, this.#options.maxWaitTime, 1, this.#options.maxBytes, FetchIsolationLevels.READ_COMMITTED, 0, 0, topics, [], "");
       });
       if (generation !== this.#generation || this.#closed) return;
       this.#accept(response.responses, requested);
@@ -291,27 +310,51 @@ export class RecordFetcher {
     }
   }
 
-  #accept(responses: Awaited<ReturnType<AnyConsumer["fetch"]>>["responses"], requested: Map<number, bigint>): void {
-    const topic = this.#options.topic;
-    const before = this.buffered;
-    for (const { partitions } of responses) {
-      for (const { partitionIndex: partition, records: batches } of partitions) {
-        const from = requested.get(partition);
-        // Not requested (cannot happen) or no longer assigned: ignore.
-        if (from === undefined || !batches || batches.length === 0 || this.#next.get(partition) !== from) continue;
-        for (const batch of batches) {
-          if ((batch.attributes & CONTROL_BATCH) !== 0) continue;
-          const { firstOffset, firstTimestamp } = batch;
-          for (const r of batch.records) {
-            const offset = firstOffset + BigInt(r.offsetDelta);
-            if (offset < from) continue;
-            this.#buffer.push({ topic, partition, offset, timestamp: firstTimestamp + r.timestampDelta, key: r.key, value: r.value, headers: r.headers });
-          }
-        }
-        const last = batches[batches.length - 1] as (typeof batches)[number];
-        this.#next.set(partition, last.firstOffset + BigInt(last.lastOffsetDelta) + 1n);
+  /**
+   * The client's retry rule for its own requests: errors it marks retriable are retried (FETCH_RETRIES times,
+   * FETCH_RETRY_DELAY_MS apart), with fresh metadata when the error says the metadata is stale (a leader moved).
+   */
+  async #withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const e = err as { findBy?: (k: string, v: unknown) => unknown };
+        const retriable = !e.findBy?.("canRetry", false);
+        if (!retriable || attempt > FETCH_RETRIES || this.#closed) throw err;
+        if (e.findBy?.("hasStaleMetadata", true)) await this.#consumer.metadata({ topics: [this.#options.topic], forceUpdate: true }).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, FETCH_RETRY_DELAY_MS * attempt));
       }
     }
-    if (this.buffered > before) this.#notify();
   }
+
+  #accept(responses: Awaited<ReturnType<typeof rawFetchV17.async>>["responses"], requested: Map<number, bigint>): void {
+    const topic = this.#options.topic;
+    const before = this.#chunks.length;
+    const probe = new RecordCursor();
+    for (const { partitions } of responses) {
+      for (const { partitionIndex: partition, records } of partitions) {
+        const from = requested.get(partition);
+        // Not requested (cannot happen) or no longer assigned: ignore.
+        if (from === undefined || records === null || this.#next.get(partition) !== from) continue;
+        const chunk: RecordChunk = { topic, partition, bytes: records, from: Number(from) };
+        // The position moves past the last complete batch, whatever it held (control batches included).
+        probe.reset(chunk);
+        const next = lastBatchEnd(probe);
+        if (next < 0) continue; // nothing complete in it (a batch larger than the limit comes whole next time)
+        this.#next.set(partition, BigInt(next));
+        this.#chunks.push(chunk);
+      }
+    }
+    if (this.#chunks.length > before) this.#notify();
+  }
+}
+
+/** FETCH_RETRIES and FETCH_RETRY_DELAY_MS: as the client's own retries (kafkaBaseOptions). */
+const FETCH_RETRIES = 5;
+const FETCH_RETRY_DELAY_MS = 250;
+
+/** The offset after the last complete batch of a record set, or -1 when it holds none. */
+function lastBatchEnd(c: RecordCursor): number {
+  return c.scanBatches();
 }
