@@ -351,8 +351,8 @@ async function main(): Promise<void> {
     log(`ConsumerPerformance: ${cp.recordsPerSec} records/s`);
     const nodeClient = await nodeClientCeiling(config, total);
     log(`Node client alone: ${nodeClient.recordsPerSec} records/s`);
-    log(`raw COPY of the same rows (${SETTINGS.copyRepetitions} times)`);
-    const copy = await copyCeiling(database, SETTINGS.copyRepetitions);
+    log(`raw COPY of the backlog's rows (${SETTINGS.copyRepetitions} times)`);
+    const copy = await copyCeiling(database, SETTINGS.copyRepetitions, SETTINGS.events);
     log(`COPY: ${copy.rowsPerSec} rows/s (median of ${copy.repetitions.join(", ")})`);
 
     const group = SETTINGS.groupProcessors > 0 ? await groupRun(stamp, SETTINGS.groupProcessors) : undefined;

@@ -60,6 +60,12 @@ export const CONSUMER_DEFAULTS = {
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 60_000,
   fetchMaxWaitMs: 1_000,
+  /**
+   * Batch transactions in flight at once, each on its own connection (src/pipeline.ts): while one batch's rollup
+   * statement and COMMIT wait on PostgreSQL, the next batch's COPY runs. Two batches lock rows in the same global
+   * order (write-batch.ts), as two members of the group do, so they wait for each other instead of deadlocking.
+   */
+  concurrentTransactions: 1,
   /** Records decoded in one go before I/O callbacks get the thread (see #run). */
   decodeSliceRecords: 500,
   /** Floor of the per-partition fetch limit (see fetchSizes). */
@@ -100,7 +106,10 @@ export class Processor {
   readonly #fetcher: RecordFetcher;
   #started = false;
   #loop: Promise<void> | undefined;
-  readonly #pipeline = new BatchPipeline<PreparedBatch>({ store: (b) => this.#storeStage(b), commit: (b) => this.#commitStage(b) });
+  readonly #pipeline = new BatchPipeline<PreparedBatch>(
+    { store: (b) => this.#storeStage(b), commit: (b) => this.#commitStage(b) },
+    { stores: CONSUMER_DEFAULTS.concurrentTransactions },
+  );
   #paused = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #syncing = false;
@@ -195,18 +204,20 @@ export class Processor {
           await fetcher.wait();
           continue;
         }
-        // What the fetched responses hold is the natural end of a batch: large under load, a single record when
-        // idle, and no timer needed.
+        // A batch ends when it is full, or when nothing more has arrived and no transaction is running: under
+        // load the batches are full and two transactions overlap; when idle a single record goes at once. No timer.
         const full = open.records >= max;
         if (!full && fetcher.buffered > 0) {
-          // Decoding a whole response in one go would hold the thread for several milliseconds, and the batch
-          // in its transaction needs the thread at each of its round trips: let I/O run between slices.
+          // Decoding a whole response in one go would hold the thread for several milliseconds, and the batches
+          // in their transactions need the thread at each of their round trips: let I/O run between slices.
           await new Promise<void>((resolve) => setImmediate(resolve));
           continue;
         }
+        if (!full && this.#pipeline.storing > 0) {
+          await Promise.race([fetcher.wait(), this.#pipeline.storeSettled()]);
+          continue;
+        }
         if (handing) {
-          // The previous batch still waits for its turn: keep filling this one while records arrive.
-          if (!full && (await Promise.race([handing.then(() => false), fetcher.wait().then(() => true)]))) continue;
           if (!(await handing)) break;
           handing = undefined;
         }
