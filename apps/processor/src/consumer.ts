@@ -1,4 +1,4 @@
-import { Consumer, type Producer } from "@platformatic/kafka";
+import { Consumer, type ConnectionOptions, type Producer } from "@platformatic/kafka";
 import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { backoffDelay, sleep } from "./backoff.js";
@@ -607,8 +607,14 @@ export function createFetcher(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
     // One response ahead at most: fetched records wait as objects (a dozen or so each) until the consumer takes
     // them, while what it has taken waits as rows (batch-rows.ts), which cost the garbage collector far less.
     maxBuffered: 1,
-    connection: { tls: base.tls, tlsServerName: base.tlsServerName, sasl: base.sasl },
+    connection: fetchConnectionOptions(config),
   });
+}
+
+/** The fetch connections' options: the consumer's TLS (with SNI) and SASL settings, so MSK IAM applies to them too. */
+export function fetchConnectionOptions(config: Config): ConnectionOptions {
+  const base = kafkaBaseOptions(config, "consumer");
+  return { tls: base.tls, tlsServerName: base.tlsServerName, sasl: base.sasl };
 }
 
 /**

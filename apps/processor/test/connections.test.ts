@@ -17,6 +17,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { reconnectOnError, redisOptions } from "../src/cache.js";
 import { loadConfig } from "../src/config.js";
+import { fetchConnectionOptions } from "../src/consumer.js";
 import { kafkaBaseOptions } from "../src/kafka.js";
 import { readCredentials, resolveSecrets, secretsManager } from "../src/secrets.js";
 import { poolConfig } from "../src/store.js";
@@ -208,6 +209,13 @@ describe("MSK: IAM authentication", () => {
     assert.equal(url.searchParams.get("Action"), "kafka-cluster:Connect");
     assert.match(url.searchParams.get("X-Amz-Credential") ?? "", /^AKIDEXAMPLE\/\d{8}\/eu-west-1\/kafka-cluster\/aws4_request$/);
     assert.equal(kafkaBaseOptions(loadConfig({}), "consumer").sasl, undefined);
+    // The fetch loop's own connections (src/fetcher.ts) carry the same TLS, SNI and SASL settings.
+    const fetch = fetchConnectionOptions(loadConfig({ KAFKA_AUTH: "msk-iam", AWS_REGION: "eu-west-1", KAFKA_BOOTSTRAP: "b-1.msk:9098" }));
+    assert.deepEqual(fetch.tls, o.tls);
+    assert.equal(fetch.tlsServerName, true);
+    assert.equal(fetch.sasl?.mechanism, "OAUTHBEARER");
+    assert.equal(typeof fetch.sasl?.token, "function");
+    assert.deepEqual(fetchConnectionOptions(loadConfig({})), { tls: undefined, tlsServerName: undefined, sasl: undefined });
   });
 });
 
