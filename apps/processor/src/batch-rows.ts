@@ -392,21 +392,27 @@ function fastCursorRow(rows: BatchRows, c: RecordCursor): boolean {
     ranges[slot * 2] = vs;
     ranges[slot * 2 + 1] = ve;
   }
-  const at = (slot: number) => ranges[slot * 2] as number;
-  const len = (slot: number) => (ranges[slot * 2 + 1] as number) - (ranges[slot * 2] as number);
-  const sv = at(H.specversion);
-  if (sv < 0 || len(H.specversion) !== 3 || b[sv] !== 0x31 || b[sv + 1] !== 0x2e || b[sv + 2] !== 0x30) return false;
+  // Slot starts and ends read once; no closure or array per record (this runs for every record).
+  const sv = ranges[H.specversion * 2] as number;
+  if (sv < 0 || (ranges[H.specversion * 2 + 1] as number) - sv !== 3 || b[sv] !== 0x31 || b[sv + 1] !== 0x2e || b[sv + 2] !== 0x30) return false;
   const max = LIMITS.keyAttributeBytes;
-  for (const slot of [H.id, H.source, H.type]) {
-    if (at(slot) < 0 || len(slot) === 0 || len(slot) > max) return false;
-  }
-  const hasSubject = at(H.subject) >= 0;
-  if (hasSubject && (len(H.subject) === 0 || len(H.subject) > max)) return false;
+  const idS = ranges[H.id * 2] as number;
+  const idE = ranges[H.id * 2 + 1] as number;
+  const srcS = ranges[H.source * 2] as number;
+  const srcE = ranges[H.source * 2 + 1] as number;
+  const typS = ranges[H.type * 2] as number;
+  const typE = ranges[H.type * 2 + 1] as number;
+  const subS = ranges[H.subject * 2] as number;
+  const subE = ranges[H.subject * 2 + 1] as number;
+  if (idS < 0 || srcS < 0 || typS < 0) return false;
+  if (idE === idS || srcE === srcS || typE === typS || idE - idS > max || srcE - srcS > max || typE - typS > max) return false;
+  if (subS >= 0 && (subE === subS || subE - subS > max)) return false;
 
   let micros: bigint;
   let minuteMs: number;
-  if (at(H.time) >= 0) {
-    const parsed = parseRfc3339(latin1(b, at(H.time), at(H.time) + len(H.time)));
+  const timeS = ranges[H.time * 2] as number;
+  if (timeS >= 0) {
+    const parsed = parseRfc3339(latin1(b, timeS, ranges[H.time * 2 + 1] as number));
     if (!parsed.ok) return false;
     micros = parsed.micros;
     minuteMs = parsed.minuteMs;
@@ -414,25 +420,29 @@ function fastCursorRow(rows: BatchRows, c: RecordCursor): boolean {
     micros = BigInt(c.timestamp) * 1000n;
     minuteMs = Math.floor(c.timestamp / 60_000) * 60_000;
   }
-  const text = (slot: number) => latin1(b, at(slot), at(slot) + len(slot));
-  const source = text(H.source);
-  const id = text(H.id);
-  const type = text(H.type);
-  const subject = hasSubject ? text(H.subject) : null;
+  const source = latin1(b, srcS, srcE);
+  const id = latin1(b, idS, idE);
+  const type = latin1(b, typS, typE);
+  const subject = subS >= 0 ? latin1(b, subS, subE) : null;
   const w = rows.writer;
   rows.begin();
-  w.row(FIELDS);
-  for (const slot of [H.source, H.id, H.type]) w.range(b, at(slot), at(slot) + len(slot));
-  w.timestamptz(micros);
-  for (const slot of [H.subject, H.contentType, H.dataschema]) w.range(b, at(slot), at(slot) + len(slot));
-  w.range(c.buf, c.valueStart, c.valueEnd)
+  w.row(FIELDS)
+    .range(b, srcS, srcE)
+    .range(b, idS, idE)
+    .range(b, typS, typE)
+    .timestamptz(micros)
+    .range(b, subS, subE)
+    .range(b, ranges[H.contentType * 2] as number, ranges[H.contentType * 2 + 1] as number)
+    .range(b, ranges[H.dataschema * 2] as number, ranges[H.dataschema * 2 + 1] as number)
+    .range(b, c.valueStart, c.valueEnd)
     .text("{}", true)
     .int4(c.partition)
     .int8n(c.offset);
   rows.meta(source, id, type, minuteMs, subject, c.partition, c.offset, c.timestamp);
-  const tp = at(H.traceparent) >= 0 ? H.traceparent : at(H.ceTraceparent) >= 0 ? H.ceTraceparent : -1;
+  const tp = (ranges[H.traceparent * 2] as number) >= 0 ? H.traceparent : (ranges[H.ceTraceparent * 2] as number) >= 0 ? H.ceTraceparent : -1;
   if (tp >= 0) {
-    const ts = at(H.tracestate) >= 0 ? H.tracestate : at(H.ceTracestate) >= 0 ? H.ceTracestate : -1;
+    const ts = (ranges[H.tracestate * 2] as number) >= 0 ? H.tracestate : (ranges[H.ceTracestate * 2] as number) >= 0 ? H.ceTracestate : -1;
+    const text = (slot: number) => latin1(b, ranges[slot * 2] as number, ranges[slot * 2 + 1] as number);
     rows.traces.push({ row: rows.length - 1, traceparent: text(tp), tracestate: ts < 0 ? null : text(ts), id, source, type });
   }
   return true;

@@ -123,6 +123,46 @@ describe("RecordCursor reads what the client's parser reads", () => {
   });
 });
 
+/** Records of every kind the two ways tell apart: fast, full (extension, non-ASCII), rejected, trace context. */
+function variedSet(count: number): Buffer {
+  const msgs = messages(count).map((m, i) => {
+    const h = m.headers as Map<Buffer, Buffer>;
+    const set = (k: string, v: string | Buffer) => h.set(Buffer.from(k), Buffer.isBuffer(v) ? v : Buffer.from(v));
+    if (i % 9 === 1) for (const k of [...h.keys()]) if (k.toString() === "ce_subject") h.delete(k);
+    if (i % 9 === 2) set("ce_dataschema", "https://example.com/s.json");
+    if (i % 9 === 3) set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    if (i % 9 === 4) set("ce_tenant", "acme"); // an extension: the full way
+    if (i % 9 === 5) set("ce_subject", "Zürich"); // non-ASCII: the full way
+    if (i % 9 === 6) set("ce_specversion", "0.3"); // rejected
+    if (i % 9 === 7) set("ce_time", "yesterday"); // rejected
+    if (i % 9 === 8) set("ce_type", Buffer.from([0x74, 0xff])); // rejected: not UTF-8
+    return m;
+  });
+  const b = Buffer.from(createRecordsBatch(msgs).buffer);
+  b.writeBigInt64BE(0n, 0);
+  return b;
+}
+
+test("records of every kind: in place and as objects give the same rows and the same rejections", () => {
+  const inPlace = new BatchRows();
+  const asObjects = new BatchRows();
+  const c = new RecordCursor();
+  c.reset({ topic: "t", partition: 1, bytes: variedSet(90), from: 0 });
+  const rejected: [unknown, unknown][] = [];
+  while (c.next()) {
+    const r = c.toRecord();
+    rejected.push([inPlace.addCursor(c), asObjects.addRecord(r, Number(r.timestamp))]);
+  }
+  assert.equal(rejected.length, 90);
+  for (const [a, b] of rejected) assert.deepEqual(a, b);
+  assert.equal(rejected.filter(([a]) => a !== undefined).length, 30, "three kinds of rejection, ten each");
+  assert.equal(inPlace.length, 60);
+  assert.equal(inPlace.slow, 50, "extensions, non-ASCII and the rejected ones go the full way");
+  for (let i = 0; i < inPlace.length; i++) assert.deepEqual(inPlace.row(i), asObjects.row(i), `row ${i}`);
+  for (const k of ["keys", "types", "minutes", "subjects", "partitions", "offsets", "timestamps", "traces"] as const) assert.deepEqual(inPlace[k], asObjects[k], k);
+  assert.equal(inPlace.traces.length, 10);
+});
+
 test("a record read in place becomes the same row as the same record as an object", () => {
   const bytes = recordSet([{ base: 7, count: 60 }]);
   const inPlace = new BatchRows();
