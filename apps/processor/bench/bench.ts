@@ -2,7 +2,7 @@
  * `npm run bench:processor`: the processor's sustained throughput into PostgreSQL and Redis, and its
  * produce→commit latency, against the real local broker, PostgreSQL and Redis, next to two ceilings measured
  * in the same run on the same data (bench/ceilings.ts): Kafka's ConsumerPerformance on the same topic, a raw
- * COPY of the same rows into PostgreSQL, and the processor's own Kafka client consuming the topic alone.
+ * COPY of the drained backlog's rows into PostgreSQL, and the processor's own fetch path consuming the topic alone.
  *
  *   1. throughput: BENCH_EVENTS events are produced first, then the real processor (dist/src/server.js, a
  *      child process, as the least-privilege role) drains the backlog; the rate is read from the group's
@@ -350,7 +350,7 @@ async function main(): Promise<void> {
     const cp = consumerPerformance(services.kafkaClasspath(), SETTINGS.bootstrap, config.kafka.eventsTopic, total);
     log(`ConsumerPerformance: ${cp.recordsPerSec} records/s`);
     const nodeClient = await nodeClientCeiling(config, total);
-    log(`Node client alone: ${nodeClient.recordsPerSec} records/s`);
+    log(`fetch path alone: ${nodeClient.recordsPerSec} records/s`);
     log(`raw COPY of the backlog's rows (${SETTINGS.copyRepetitions} times)`);
     const copy = await copyCeiling(database, SETTINGS.copyRepetitions, SETTINGS.events);
     log(`COPY: ${copy.rowsPerSec} rows/s (median of ${copy.repetitions.join(", ")})`);
@@ -367,7 +367,7 @@ async function main(): Promise<void> {
     const result: BenchResult = {
       date: new Date().toISOString(),
       machine: machine(loadBefore),
-      settings: { ...SETTINGS, recordBytes, pacedRatePerSec: rate },
+      settings: { ...SETTINGS, recordBytes, pacedRatePerSec: rate, pacedAchievedPerSec: Math.round(paced.records / paced.seconds) },
       processor: {
         throughput: drain,
         cpuDuringThroughput: drainCpu,

@@ -13,7 +13,7 @@ export const ErrorCodes = {
   STORE_REJECTED: "PROCESSOR_STORE_REJECTED",
   /** A migration failed; the transaction was rolled back. */
   MIGRATION: "PROCESSOR_MIGRATION",
-  /** The consumer stopped abnormally (the stream errored). */
+  /** The consumer stopped abnormally (fetching failed for good). */
   CONSUMER: "PROCESSOR_CONSUMER",
 } as const;
 
