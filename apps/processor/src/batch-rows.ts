@@ -1,7 +1,7 @@
 /**
  * A batch as the consumer builds it: every good event becomes its COPY row (binary format) at once, the moment its
- * record is taken from the fetcher, and what the batch keeps of it afterwards is that row's bytes plus four short
- * strings (the (source, id) key, type, subject, and nothing else). The records and the decoded events die young.
+ * record is taken from the fetcher, and what the batch keeps of it afterwards is that row's bytes plus three short
+ * strings (the (source, id) key, the type and the subject). The records and the decoded events die young.
  *
  * Why: a batch lives across three pipeline stages (src/pipeline.ts), so whatever it holds survives several young-
  * generation collections and is copied by each of them, then promoted and collected again. Holding decoded
