@@ -7,13 +7,14 @@
  * generation collections and is copied by each of them, then promoted and collected again. Holding decoded
  * events cost the processor more in the garbage collector than the decoding itself (docs/processor.md#benchmark).
  *
- * Two ways from a record to a row, with the same result:
+ * Two ways from a fetched record (read in place, record-batches.ts) to a row, with the same result:
  *   fast  binary content mode whose headers are all ASCII and all known (ce_specversion, ce_id, ce_source,
  *         ce_type, ce_time, ce_subject, ce_dataschema, content-type, W3C trace context; other names not starting
- *         with c or t are ignored, as the decoder ignores them): the header bytes are copied into the row as they
- *         are, with no CloudEvent object. What ingest produces takes this way.
+ *         with c or t are ignored, as the decoder ignores them): the header bytes are copied from the response
+ *         into the row as they are, with no Buffer or CloudEvent object. What ingest produces takes this way.
  *   full  anything else (structured mode, extensions, non-ASCII text, and every record the fast way would have
- *         to reject): decodeCloudEvent, with its exact error texts, and the row encoded from the event.
+ *         to reject): the record as an object, decodeCloudEvent with its exact error texts, and the row encoded
+ *         from the event (addRecord).
  * The fast way only accepts records the full way accepts, and writes the bytes it would write; test/batch-rows.test.ts
  * checks both on the same records.
  *
@@ -80,31 +81,25 @@ export class BatchRows {
     return this.starts.length;
   }
 
-  /** Decodes a record into a row; a record that is not a valid CloudEvent is returned as rejected, unchanged. */
+  /** The full way: decodes a record into a row; one that is not a valid CloudEvent is returned as rejected. */
   addRecord(r: RowSource, timestampMs: number): Rejected | undefined {
-    if (fastRow(this, r, timestampMs)) return undefined;
-    this.slow++;
     const d = decodeCloudEvent(r);
     if (!d.ok) return { reason: d.reason, error: d.error };
     this.addEvent(d.event, r.partition, r.offset, timestampMs);
     return undefined;
   }
 
-  /** The cursor's current record as a row (fetched records: record-batches.ts); as addRecord otherwise. */
+  /** The cursor's current record as a row: the fast way when it can, addRecord otherwise. */
   addCursor(c: RecordCursor): Rejected | undefined {
-    if (fastCursorRow(this, c)) return undefined;
+    if (fastRow(this, c)) return undefined;
     this.slow++;
-    const r = c.toRecord();
-    const d = decodeCloudEvent(r);
-    if (!d.ok) return { reason: d.reason, error: d.error };
-    this.addEvent(d.event, c.partition, r.offset, c.timestamp);
-    return undefined;
+    return this.addRecord(c.toRecord(), c.timestamp);
   }
 
   /** A decoded event as a row. */
   addEvent(e: CloudEvent, partition: number, offset: bigint, timestampMs: number): void {
     const w = this.#w;
-    this.#begin();
+    this.begin();
     w.row(FIELDS)
       .text(e.source)
       .text(e.id)
@@ -117,28 +112,22 @@ export class BatchRows {
       .text(extensionsJson(e.extensions), true)
       .int4(partition)
       .int8(offset);
-    this.#meta(e.source, e.id, e.type, e.minuteMs, e.subject, partition, offset, timestampMs);
+    this.meta(e.source, e.id, e.type, e.minuteMs, e.subject, partition, offset, timestampMs);
     if (e.traceparent) this.traces.push({ row: this.length - 1, traceparent: e.traceparent, tracestate: e.tracestate, id: e.id, source: e.source, type: e.type });
   }
 
-  /** Internal to the fast way: the writer, for the row being added. */
+  /** The writer, for the row being added (addEvent, and the fast way below). */
   get writer(): BinaryCopyWriter {
     return this.#w;
   }
 
+  /** Starts a row: call before writing its fields. */
   begin(): void {
-    this.#begin();
-  }
-
-  meta(source: string, id: string, type: string, minuteMs: number, subject: string | null, partition: number, offset: bigint | number, timestampMs: number): void {
-    this.#meta(source, id, type, minuteMs, subject, partition, offset, timestampMs);
-  }
-
-  #begin(): void {
     this.starts.push(this.#w.offset);
   }
 
-  #meta(source: string, id: string, type: string, minuteMs: number, subject: string | null, partition: number, offset: bigint | number, timestampMs: number): void {
+  /** Ends the row begun last: what the batch keeps of it besides its bytes. */
+  meta(source: string, id: string, type: string, minuteMs: number, subject: string | null, partition: number, offset: bigint | number, timestampMs: number): void {
     // NUL cannot occur in source (validated), so this key orders like (source, id).
     this.keys.push(`${source}\u0000${id}`);
     this.types.push(type);
@@ -225,7 +214,7 @@ export function assemble(rows: BatchRows, indices?: number[]): PreparedBatch {
 }
 
 /** The COPY binary header (signature, flags, extension length), as BinaryCopyWriter writes it. */
-const COPY_HEADER = new BinaryCopyWriter(0).buffer.subarray(0, new BinaryCopyWriter(0).offset);
+const COPY_HEADER = ((w) => w.buffer.subarray(0, w.offset))(new BinaryCopyWriter(0));
 
 /** The extensions as JSON; most events have none, and "{}" needs no serializer. */
 function extensionsJson(extensions: Record<string, unknown>): string {
@@ -255,104 +244,9 @@ const NAMES: [string, number][] = [
 const BY_LENGTH: [Buffer, number][][] = [];
 for (const [name, slot] of NAMES) (BY_LENGTH[name.length] ??= []).push([Buffer.from(name, "latin1"), slot]);
 
-function slotOf(k: Buffer): number {
-  const candidates = BY_LENGTH[k.length];
-  if (candidates === undefined) return -1;
-  outer: for (const [bytes, slot] of candidates) {
-    for (let i = k.length - 1; i >= 0; i--) if (k[i] !== bytes[i]) continue outer;
-    return slot;
-  }
-  return -1;
-}
-
-/** Printable-or-control ASCII without NUL: the bytes then mean the same in Latin-1 and UTF-8, and hold no NUL. */
-function isPlainAscii(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i] as number;
-    if (c === 0 || c >= 0x80) return false;
-  }
-  return true;
-}
-
-const SPECVERSION_1_0 = Buffer.from("1.0", "latin1");
-/** Reused per record (the fast way allocates nothing for the headers it only copies). */
-const slots: (Buffer | undefined)[] = new Array(NAMES.length).fill(undefined);
-
-/**
- * Writes the record's row the fast way and returns true, or returns false having written nothing (the full way
- * then decides). Every check here either accepts exactly what decodeCloudEvent accepts or sends the record on.
- */
-function fastRow(rows: BatchRows, r: RowSource, timestampMs: number): boolean {
-  slots.fill(undefined);
-  for (const [k, v] of r.headers) {
-    if (k === null || typeof k === "string") {
-      if (k === null) continue;
-      return false;
-    }
-    const first = k[0];
-    // Names not starting with c or t are ignored by the decoder too (x-request-id, an application's own).
-    if (first !== 0x63 && first !== 0x74) continue;
-    const slot = slotOf(k);
-    if (slot < 0) return false; // an extension, or another c/t name: the decoder knows what to do with it
-    if (v === null || v === undefined || !isPlainAscii(v)) return false;
-    slots[slot] = v; // a repeated header: the last one counts, as in the decoder's Map
-  }
-  const spec = slots[H.specversion];
-  const id = slots[H.id];
-  const source = slots[H.source];
-  const type = slots[H.type];
-  const subject = slots[H.subject];
-  if (!spec || !spec.equals(SPECVERSION_1_0)) return false;
-  if (!id || !source || !type || id.length === 0 || source.length === 0 || type.length === 0) return false;
-  const max = LIMITS.keyAttributeBytes;
-  if (id.length > max || source.length > max || type.length > max) return false;
-  if (subject !== undefined && (subject.length === 0 || subject.length > max)) return false;
-
-  const timeBytes = slots[H.time];
-  let micros: bigint;
-  let minuteMs: number;
-  if (timeBytes !== undefined) {
-    const parsed = parseRfc3339(timeBytes.toString("latin1"));
-    if (!parsed.ok) return false;
-    micros = parsed.micros;
-    minuteMs = parsed.minuteMs;
-  } else {
-    micros = r.timestamp * 1000n;
-    minuteMs = Math.floor(timestampMs / 60_000) * 60_000;
-  }
-
-  const sourceText = source.toString("latin1");
-  const idText = id.toString("latin1");
-  const typeText = type.toString("latin1");
-  const subjectText = subject === undefined ? null : subject.toString("latin1");
-  const w = rows.writer;
-  rows.begin();
-  w.row(FIELDS)
-    .ascii(source)
-    .ascii(id)
-    .ascii(type)
-    .timestamptz(micros)
-    .ascii(subject ?? null)
-    .ascii(slots[H.contentType] ?? null)
-    .ascii(slots[H.dataschema] ?? null)
-    .bytea(r.value ?? null)
-    .text("{}", true)
-    .int4(r.partition)
-    .int8(r.offset);
-  rows.meta(sourceText, idText, typeText, minuteMs, subjectText, r.partition, r.offset, timestampMs);
-  const tp = slots[H.traceparent] ?? slots[H.ceTraceparent];
-  if (tp !== undefined) {
-    const ts = slots[H.tracestate] ?? slots[H.ceTracestate];
-    rows.traces.push({ row: rows.length - 1, traceparent: tp.toString("latin1"), tracestate: ts === undefined ? null : ts.toString("latin1"), id: idText, source: sourceText, type: typeText });
-  }
-  return true;
-}
-
-// ------------------------------------------------------------------- the fast way, on a fetched record in place
-
 const latin1 = (b: Buffer, s: number, e: number): string => (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
 
-function slotOfRange(b: Buffer, s: number, e: number): number {
+function slotOf(b: Buffer, s: number, e: number): number {
   const candidates = BY_LENGTH[e - s];
   if (candidates === undefined) return -1;
   outer: for (const [bytes, slot] of candidates) {
@@ -362,7 +256,8 @@ function slotOfRange(b: Buffer, s: number, e: number): number {
   return -1;
 }
 
-function isPlainAsciiRange(b: Buffer, s: number, e: number): boolean {
+/** ASCII without NUL: the bytes then mean the same in Latin-1 and UTF-8, and hold no NUL. */
+function isPlainAscii(b: Buffer, s: number, e: number): boolean {
   for (let i = s; i < e; i++) {
     const c = b[i] as number;
     if (c === 0 || c >= 0x80) return false;
@@ -373,8 +268,12 @@ function isPlainAsciiRange(b: Buffer, s: number, e: number): boolean {
 /** Header value ranges by slot: start at 2*slot, end at 2*slot+1; start -1 = absent. Reused per record. */
 const ranges = new Int32Array(NAMES.length * 2);
 
-/** fastRow on the cursor's current record: the same checks, the same bytes, no Buffer per field. */
-function fastCursorRow(rows: BatchRows, c: RecordCursor): boolean {
+/**
+ * Writes the cursor's current record as its row the fast way and returns true, or returns false having written
+ * nothing (the full way then decides). Every check here either accepts exactly what decodeCloudEvent accepts or
+ * sends the record on.
+ */
+function fastRow(rows: BatchRows, c: RecordCursor): boolean {
   ranges.fill(-1);
   const b = c.buf;
   const h = c.headers;
@@ -384,11 +283,11 @@ function fastCursorRow(rows: BatchRows, c: RecordCursor): boolean {
     const ke = h[i * 4 + 1] as number;
     const first = b[ks];
     if (ke === ks || (first !== 0x63 && first !== 0x74)) continue;
-    const slot = slotOfRange(b, ks, ke);
+    const slot = slotOf(b, ks, ke);
     if (slot < 0) return false;
     const vs = h[i * 4 + 2] as number;
     const ve = h[i * 4 + 3] as number;
-    if (vs < 0 || !isPlainAsciiRange(b, vs, ve)) return false;
+    if (vs < 0 || !isPlainAscii(b, vs, ve)) return false;
     ranges[slot * 2] = vs;
     ranges[slot * 2 + 1] = ve;
   }

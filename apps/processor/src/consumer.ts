@@ -60,12 +60,6 @@ export const CONSUMER_DEFAULTS = {
   heartbeatIntervalMs: 3_000,
   rebalanceTimeoutMs: 60_000,
   fetchMaxWaitMs: 1_000,
-  /**
-   * Batch transactions in flight at once, each on its own connection (src/pipeline.ts): while one batch's rollup
-   * statement and COMMIT wait on PostgreSQL, the next batch's COPY runs. Two batches lock rows in the same global
-   * order (write-batch.ts), as two members of the group do, so they wait for each other instead of deadlocking.
-   */
-  concurrentTransactions: 1,
   /** Records decoded in one go before I/O callbacks get the thread (see #run). */
   decodeSliceRecords: 500,
   /** Floor of the per-partition fetch limit (see fetchSizes). */
@@ -106,10 +100,7 @@ export class Processor {
   readonly #fetcher: RecordFetcher;
   #started = false;
   #loop: Promise<void> | undefined;
-  readonly #pipeline = new BatchPipeline<PreparedBatch>(
-    { store: (b) => this.#storeStage(b), commit: (b) => this.#commitStage(b) },
-    { stores: CONSUMER_DEFAULTS.concurrentTransactions },
-  );
+  readonly #pipeline = new BatchPipeline<PreparedBatch>({ store: (b) => this.#storeStage(b), commit: (b) => this.#commitStage(b) });
   #paused = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #syncing = false;
@@ -160,8 +151,9 @@ export class Processor {
 
   /**
    * Graceful stop (SIGTERM): the batches already started (in their transaction or committing offsets)
-   * finish and commit; a batch decoded but not started and buffered records are left for the next owner; the fetcher closes and the consumer leaves
-   * the group so partitions move at once instead of after the session timeout. A batch stuck retrying an outage is abandoned uncommitted.
+   * finish and commit; a batch decoded but not started and fetched records are left for the next owner; the
+   * fetcher closes and the consumer leaves the group so partitions move at once instead of after the session
+   * timeout. A batch stuck retrying an outage is abandoned uncommitted.
    */
   async stop(): Promise<void> {
     if (this.#abort.signal.aborted) return this.#loop?.catch(() => undefined);
@@ -205,7 +197,7 @@ export class Processor {
           continue;
         }
         // A batch ends when it is full, or when nothing more has arrived and no transaction is running: under
-        // load the batches are full and two transactions overlap; when idle a single record goes at once. No timer.
+        // load the batches are full, when idle a single record goes at once. No timer.
         const full = open.records >= max;
         if (!full && fetcher.buffered > 0) {
           // Decoding a whole response in one go would hold the thread for several milliseconds, and the batches
@@ -213,7 +205,7 @@ export class Processor {
           await new Promise<void>((resolve) => setImmediate(resolve));
           continue;
         }
-        if (!full && this.#pipeline.storing > 0) {
+        if (!full && this.#pipeline.storing) {
           await Promise.race([fetcher.wait(), this.#pipeline.storeSettled()]);
           continue;
         }
@@ -618,10 +610,9 @@ export function fetchConnectionOptions(config: Config): ConnectionOptions {
 }
 
 /**
- * Fetch response limits. The client's cost of parsing a response grows faster than its size (each read
- * walks the response's chunk list from the start: @platformatic/dynamic-buffer 0.3.1), so responses are kept
- * small: KAFKA_FETCH_MAX_BYTES in all (1 MiB by default, measured in docs/processor.md#benchmark) and a quarter
- * of that per partition, so that a backlogged partition does not fill every response alone.
+ * Fetch response limits: KAFKA_FETCH_MAX_BYTES in all (1 MiB by default, measured in docs/processor.md#benchmark)
+ * and a quarter of that per partition, so that a backlogged partition does not fill every response alone. One
+ * response is what waits between the fetcher and the consumer (fetcher.ts), so this also bounds that memory.
  */
 export function fetchSizes(config: Config): { maxBytes: number; maxBytesPerPartition: number } {
   const maxBytes = config.kafka.fetchMaxBytes;

@@ -62,11 +62,6 @@ export class BinaryCopyWriter {
     return this;
   }
 
-  /** A text field whose bytes are known to be ASCII without NUL (the same bytes text() writes for them). */
-  ascii(v: Buffer | null): this {
-    return this.bytea(v);
-  }
-
   /** A text or bytea field from `b[start, end)` (start -1 is SQL NULL); the bytes are copied as they are. */
   range(b: Buffer, start: number, end: number): this {
     if (start < 0) return this.#null();

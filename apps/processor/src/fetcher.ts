@@ -25,19 +25,9 @@
  *   - a fetch error the client's own retries did not clear fails the fetcher, and the consumer with it.
  */
 import { ConnectionPool, FetchIsolationLevels, ListOffsetTimestamps, type Consumer, type ConnectionOptions } from "@platformatic/kafka";
-import { rawFetchV17, RecordCursor, type RecordChunk } from "./record-batches.js";
+import { rawFetchV17, RecordCursor, type FetchedRecord, type RecordChunk } from "./record-batches.js";
 
-/** One fetched record: what the consumer, the dead-letter path and the spans read of it. */
-export interface FetchedRecord {
-  topic: string;
-  partition: number;
-  offset: bigint;
-  /** Record timestamp, epoch ms (CreateTime as the producer set it). */
-  timestamp: bigint;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: [Buffer | null, Buffer | null][];
-}
+export type { FetchedRecord };
 
 export interface FetcherOptions {
   topic: string;
@@ -172,21 +162,13 @@ export class RecordFetcher {
     const t = metadata.topics.get(topic);
     const leader = t?.partitions[partition]?.leader;
     if (!t || leader === undefined) throw new Error(`partition ${topic}[${partition}] is missing from the cluster metadata`);
-    const response = await this.#consumer.fetch({
-      node: leader,
-      connectionPool: this.#pool,
-      maxBytes: this.#options.maxBytesPerPartition,
-      maxWaitTime: 0,
-      topics: [{ topicId: t.id, partitions: [{ partition, fetchOffset: offset, partitionMaxBytes: this.#options.maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
-    });
+    const response = await this.#request(leader, t.id, [partition], () => offset, 0);
+    const c = new RecordCursor();
     for (const { partitions } of response.responses) {
-      for (const { records: batches } of partitions) {
-        for (const batch of batches ?? []) {
-          for (const r of batch.records) {
-            if (batch.firstOffset + BigInt(r.offsetDelta) !== offset) continue;
-            return { topic, partition, offset, timestamp: batch.firstTimestamp + r.timestampDelta, key: r.key, value: r.value, headers: r.headers };
-          }
-        }
+      for (const { records } of partitions) {
+        if (records === null) continue;
+        c.reset({ topic, partition, bytes: records, from: Number(offset) });
+        if (c.next() && c.offset === Number(offset)) return c.toRecord();
       }
     }
     throw new Error(`record ${topic}[${partition}] at offset ${offset} was not returned by the broker`);
@@ -279,26 +261,7 @@ export class RecordFetcher {
     const requested = new Map<number, bigint>();
     for (const p of partitions) requested.set(p, this.#next.get(p) as bigint);
     try {
-      const topics = [
-        {
-          topicId,
-          partitions: partitions.map((partition) => ({
-            partition,
-            fetchOffset: requested.get(partition) as bigint,
-            partitionMaxBytes: this.#options.maxBytesPerPartition,
-            currentLeaderEpoch: -1,
-            lastFetchedEpoch: -1,
-          })),
-        },
-      ];
-      const response = await this.#withRetries(async () => {
-        const metadata = await this.#consumer.metadata({ topics: [this.#options.topic] });
-        const broker = metadata.brokers.get(leader);
-        if (!broker) throw new Error(`broker ${leader} is missing from the cluster metadata`);
-        const connection = await this.#pool.get(broker);
-        // As the client's Consumer.fetch sends it: READ_COMMITTED, no fetch session.
-        return rawFetchV17.async(connection, this.#options.maxWaitTime, 1, this.#options.maxBytes, FetchIsolationLevels.READ_COMMITTED, 0, 0, topics, [], "");
-      });
+      const response = await this.#request(leader, topicId, partitions, (p) => requested.get(p) as bigint, this.#options.maxWaitTime);
       if (generation !== this.#generation || this.#closed) return;
       this.#accept(response.responses, requested);
     } catch (err) {
@@ -308,6 +271,30 @@ export class RecordFetcher {
       this.#inflight.delete(leader);
       this.#schedule();
     }
+  }
+
+  /** One raw Fetch of `partitions` from their leader, on the fetch connections, with the client's retry rule. */
+  #request(leader: number, topicId: string, partitions: number[], fetchOffset: (partition: number) => bigint, maxWaitTime: number) {
+    const topics = [
+      {
+        topicId,
+        partitions: partitions.map((partition) => ({
+          partition,
+          fetchOffset: fetchOffset(partition),
+          partitionMaxBytes: this.#options.maxBytesPerPartition,
+          currentLeaderEpoch: -1,
+          lastFetchedEpoch: -1,
+        })),
+      },
+    ];
+    return this.#withRetries(async () => {
+      const metadata = await this.#consumer.metadata({ topics: [this.#options.topic] });
+      const broker = metadata.brokers.get(leader);
+      if (!broker) throw new Error(`broker ${leader} is missing from the cluster metadata`);
+      const connection = await this.#pool.get(broker);
+      // As the client's Consumer.fetch sends it: READ_COMMITTED, no fetch session.
+      return rawFetchV17.async(connection, maxWaitTime, 1, this.#options.maxBytes, FetchIsolationLevels.READ_COMMITTED, 0, 0, topics, [], "");
+    });
   }
 
   /**
@@ -340,7 +327,7 @@ export class RecordFetcher {
         const chunk: RecordChunk = { topic, partition, bytes: records, from: Number(from) };
         // The position moves past the last complete batch, whatever it held (control batches included).
         probe.reset(chunk);
-        const next = lastBatchEnd(probe);
+        const next = probe.scanBatches();
         if (next < 0) continue; // nothing complete in it (a batch larger than the limit comes whole next time)
         this.#next.set(partition, BigInt(next));
         this.#chunks.push(chunk);
@@ -354,7 +341,3 @@ export class RecordFetcher {
 const FETCH_RETRIES = 5;
 const FETCH_RETRY_DELAY_MS = 250;
 
-/** The offset after the last complete batch of a record set, or -1 when it holds none. */
-function lastBatchEnd(c: RecordCursor): number {
-  return c.scanBatches();
-}

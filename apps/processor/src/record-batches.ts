@@ -16,6 +16,18 @@
  */
 import { compressionsAlgorithmsByBitmask, createAPI, fetchV17, ResponseError, type Reader } from "@platformatic/kafka";
 
+/** One fetched record as an object: for the full decoder, dead letters and tests (see toRecord). */
+export interface FetchedRecord {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  /** Record timestamp, epoch ms (CreateTime as the producer set it). */
+  timestamp: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: [Buffer | null, Buffer | null][];
+}
+
 /** One partition of a raw Fetch response: its records field as it came. */
 export interface RawFetchPartition {
   partitionIndex: number;
@@ -172,7 +184,7 @@ export class RecordCursor {
   }
 
   /** The current record as an object, for the full decoder and dead letters. */
-  toRecord(): { topic: string; partition: number; offset: bigint; timestamp: bigint; key: Buffer | null; value: Buffer | null; headers: [Buffer | null, Buffer | null][] } {
+  toRecord(): FetchedRecord {
     const b = this.buf;
     const range = (s: number, e: number) => (s < 0 ? null : Buffer.from(b.subarray(s, e)));
     const headers: [Buffer | null, Buffer | null][] = [];
@@ -239,39 +251,23 @@ export class RecordCursor {
     v = readVarint(b, p);
     p = VARINT.at;
     this.offset = this.#baseOffset + v;
-    v = readVarint(b, p);
-    p = VARINT.at;
-    if (v < 0) this.keyStart = this.keyEnd = -1;
-    else {
-      this.keyStart = p;
-      this.keyEnd = p += v;
-    }
-    v = readVarint(b, p);
-    p = VARINT.at;
-    if (v < 0) this.valueStart = this.valueEnd = -1;
-    else {
-      this.valueStart = p;
-      this.valueEnd = p += v;
-    }
+    p = readBytes(b, p);
+    this.keyStart = RANGE.start;
+    this.keyEnd = RANGE.end;
+    p = readBytes(b, p);
+    this.valueStart = RANGE.start;
+    this.valueEnd = RANGE.end;
     const n = readVarint(b, p);
     p = VARINT.at;
     if (n * 4 > this.headers.length) this.headers = new Int32Array(n * 8);
     const h = this.headers;
     for (let i = 0; i < n; i++) {
-      v = readVarint(b, p);
-      p = VARINT.at;
-      if (v < 0) h[i * 4] = h[i * 4 + 1] = -1;
-      else {
-        h[i * 4] = p;
-        h[i * 4 + 1] = p += v;
-      }
-      v = readVarint(b, p);
-      p = VARINT.at;
-      if (v < 0) h[i * 4 + 2] = h[i * 4 + 3] = -1;
-      else {
-        h[i * 4 + 2] = p;
-        h[i * 4 + 3] = p += v;
-      }
+      p = readBytes(b, p);
+      h[i * 4] = RANGE.start;
+      h[i * 4 + 1] = RANGE.end;
+      p = readBytes(b, p);
+      h[i * 4 + 2] = RANGE.start;
+      h[i * 4 + 3] = RANGE.end;
     }
     this.headerCount = n;
     this.#pos = recordEnd;
@@ -280,6 +276,21 @@ export class RecordCursor {
 
 /** Where the last varint read ended (one shared slot instead of a tuple per call). */
 const VARINT = { at: 0 };
+/** The byte range readBytes found (start -1: null). */
+const RANGE = { start: -1, end: -1 };
+
+/** A varint-length-prefixed byte field at `p` (key, value, header name or value): sets RANGE, returns its end. */
+function readBytes(b: Buffer, p: number): number {
+  const n = readVarint(b, p);
+  const at = VARINT.at;
+  if (n < 0) {
+    RANGE.start = RANGE.end = -1;
+    return at;
+  }
+  RANGE.start = at;
+  RANGE.end = at + n;
+  return at + n;
+}
 
 /** A zigzag varint (int32) at `p`. */
 function readVarint(b: Buffer, p: number): number {
