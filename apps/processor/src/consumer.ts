@@ -104,6 +104,8 @@ export class Processor {
   #paused = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #syncing = false;
+  /** The last cache sync failed (a failure is logged at warn once, not at every tick of an outage). */
+  #syncFailing = false;
 
   constructor(deps: ProcessorDeps) {
     this.#deps = deps;
@@ -525,9 +527,12 @@ export class Processor {
         metrics.cacheSynced.inc(synced);
         log.debug({ entries: synced }, "cache entries synced");
       }
+      this.#syncFailing = false;
     } catch (err) {
       // PostgreSQL or Redis away: the marks stay, the next tick tries again.
-      log.debug({ err }, "cache sync failed; retrying at the next tick");
+      if (this.#syncFailing) log.debug({ err }, "cache sync failed; retrying at the next tick");
+      else log.warn({ err }, "cache sync failed; retrying at the next tick");
+      this.#syncFailing = true;
     } finally {
       this.#syncing = false;
     }
