@@ -45,7 +45,7 @@ export class CommitWatcher {
   readonly #group: string;
   readonly #topic: string;
   readonly #committed = new Map<number, bigint>();
-  readonly #intervalMs: number;
+  #intervalMs: number;
   #running = false;
   #loop: Promise<void> | undefined;
   #roundTrips: number[] = [];
@@ -65,6 +65,11 @@ export class CommitWatcher {
 
   get intervalMs(): number {
     return this.#intervalMs;
+  }
+
+  /** Changes the poll interval from the next poll on (coarse while throughput is measured, fine for latency). */
+  set intervalMs(ms: number) {
+    this.#intervalMs = ms;
   }
 
   /** Median time one poll took (request round trip), the other half of the latency resolution. */
@@ -221,7 +226,7 @@ export class CpuSampler {
   readonly #tick: number;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(pids: number[], intervalMs = 100) {
+  constructor(pids: number[], intervalMs = 250) {
     this.#pids = pids;
     // USER_HZ is 100 on every Linux architecture Node supports.
     this.#tick = 100;

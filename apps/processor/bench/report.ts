@@ -27,7 +27,7 @@ export interface GroupResult {
 export interface BenchResult {
   date: string;
   machine: { cpus: number; cpuModel: string | undefined; memoryGiB: number; node: string; platform: string; loadAverage1m: { before: number; after: number } };
-  settings: { events: number; pacedSeconds: number; pacedFraction: number; types: number; subjects: number; dataBytes: number; partitions: number; batchMaxRecords: number; fetchMaxBytes: number; recordBytes: number; pacedRatePerSec: number; pacedAchievedPerSec: number; copyRepetitions: number };
+  settings: { events: number; pacedSeconds: number; pacedFraction: number; types: number; subjects: number; dataBytes: number; partitions: number; batchMaxRecords: number; fetchMaxBytes: number; drainPollMs: number; recordBytes: number; pacedRatePerSec: number; pacedAchievedPerSec: number; copyRepetitions: number };
   processor: {
     throughput: { recordsPerSec: number; records: number; seconds: number };
     cpuDuringThroughput: CpuUsage;
@@ -96,7 +96,7 @@ ${n(r.settings.pacedRatePerSec)} events/s (${Math.round(r.settings.pacedFraction
 
 | run | events/s | notes |
 | --- | ---: | --- |
-| **processor** (Kafka → PostgreSQL + Redis, offsets committed) | **${n(p.throughput.recordsPerSec)}** | ${n(p.throughput.records)} events in ${p.throughput.seconds} s, from the first offset commit to the last |
+| **processor** (Kafka → PostgreSQL + Redis, offsets committed) | **${n(p.throughput.recordsPerSec)}** | ${n(p.throughput.records)} events in ${p.throughput.seconds} s, from the first offset commit to the last (commits polled every ${r.settings.drainPollMs} ms) |
 ${groupRow(r.group)}| Kafka ConsumerPerformance (Java client, same topic) | ${n(r.consumerPerformance.recordsPerSec)} | ${n(r.consumerPerformance.records)} records, ${r.consumerPerformance.mbPerSec} MB/s, fetch time only (${n(r.consumerPerformance.recordsPerSecWithJoin)}/s with the group join) |
 | raw \`COPY\` of the same rows into PostgreSQL | ${n(r.copy.rowsPerSec)} | the ${n(r.copy.rows)} rows of the drained backlog (${Math.round(r.copy.bytes / 2 ** 20)} MiB, binary format) in ${r.copy.seconds} s into an empty table, one transaction, same primary key; median of ${r.copy.repetitions.map(n).join(", ")} rows/s |
 | the processor's Kafka fetch path alone (@platformatic/kafka Fetch through src/fetcher.ts, records dropped) | ${n(r.nodeClient.recordsPerSec)} | ${n(r.nodeClient.records)} records in ${r.nodeClient.seconds} s, the processor's fetch settings, one Node.js thread |

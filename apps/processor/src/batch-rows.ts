@@ -22,10 +22,12 @@
  * and builds the COPY payload and the rollup aggregates from them; any subset of the rows can be assembled the
  * same way (the bisection of a batch PostgreSQL refuses).
  */
-import { BinaryCopyWriter } from "./copy-binary.js";
+import { batchBuffers, BinaryCopyWriter } from "./copy-binary.js";
+import type { SubjectTriples } from "./known-subjects.js";
+import { copyDataMessage } from "./one-trip.js";
 import { decodeCloudEvent, LIMITS, type CloudEvent, type DecodeFailureReason, type RecordLike } from "./cloudevents.js";
 import type { RecordCursor } from "./record-batches.js";
-import { parseRfc3339 } from "./timestamp.js";
+import { parsedTime, parseRfc3339Bytes } from "./timestamp.js";
 
 /** Columns of the events table, in the order every row is written. */
 export const EVENT_COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
@@ -126,6 +128,11 @@ export class BatchRows {
     this.starts.push(this.#w.offset);
   }
 
+  /** Drops the row begun last, before its meta(): what was written of it is discarded. */
+  drop(): void {
+    this.#w.rewind(this.starts.pop() as number);
+  }
+
   /** Ends the row begun last: what the batch keeps of it besides its bytes. */
   meta(source: string, id: string, type: string, minuteMs: number, subject: string | null, partition: number, offset: bigint | number, timestampMs: number): void {
     // NUL cannot occur in source (validated), so this key orders like (source, id).
@@ -143,7 +150,28 @@ export class BatchRows {
   /** Row `i`'s bytes. */
   row(i: number): Buffer {
     this.#buf ??= this.#w.buffer;
-    return this.#buf.subarray(this.starts[i] as number, i + 1 < this.starts.length ? (this.starts[i + 1] as number) : this.#end);
+    return this.#buf.subarray(this.starts[i] as number, this.#rowEnd(i));
+  }
+
+  /** Hands the rows' buffer back for reuse (copy-binary.ts, BufferPool): call once nothing reads the rows' bytes again. */
+  release(): void {
+    this.#w.release();
+    this.#buf = undefined;
+  }
+
+  /** Row `i`'s length in bytes. */
+  rowLength(i: number): number {
+    return this.#rowEnd(i) - (this.starts[i] as number);
+  }
+
+  /** Copies row `i` into `target` at `offset`; returns the offset after it. */
+  copyRow(i: number, target: Buffer, offset: number): number {
+    this.#buf ??= this.#w.buffer;
+    return offset + this.#buf.copy(target, offset, this.starts[i] as number, this.#rowEnd(i));
+  }
+
+  #rowEnd(i: number): number {
+    return i + 1 < this.starts.length ? (this.starts[i + 1] as number) : this.#end;
   }
 }
 
@@ -151,11 +179,32 @@ export class BatchRows {
 export interface PreparedBatch {
   /** Distinct events, i.e. rows in the payload. */
   count: number;
-  /** The rows in (source, id) order as one binary COPY payload with the events table's columns. */
-  copyPayload: Buffer;
-  /** Parameters of the copy path's rollup statement: the distinct (type, minute, subject) and the count per (type, minute). */
-  rollupParams: [string[], string[], string[], string[], string[], number[]];
+  /**
+   * The rows in (source, id) order as one binary COPY payload with the events table's columns, written as one
+   * CopyData protocol message (its 5-byte header first), so it goes to the socket as it is (one-trip.ts).
+   */
+  copyData: Buffer;
+  /** The rollup aggregates: the distinct (type, minute, subject) and the count per (type, minute). */
+  aggregates: RollupAggregates;
+  /** The pooled buffer copyData lies in (releasePrepared hands it back). */
+  pooled: Buffer;
 }
+
+/** Hands a prepared batch's payload buffer back for reuse, once its transaction is over and it will not be sent again. */
+export function releasePrepared(batch: PreparedBatch): void {
+  batchBuffers.give(batch.pooled);
+  batch.pooled = Buffer.alloc(0);
+  batch.copyData = batch.pooled;
+}
+
+/** Column arrays; minutes are UTC minute starts in epoch ms. */
+export interface RollupAggregates {
+  subjects: SubjectTriples;
+  counts: { type: string[]; minute: number[]; n: number[] };
+}
+
+/** Bytes in front of the COPY payload in PreparedBatch.copyData: the CopyData message header. */
+export const COPY_DATA_HEADER_BYTES = 5;
 
 /**
  * The payload and aggregates of `rows` (all of them, or the rows at `indices`): ordered by (source, id), the
@@ -175,11 +224,13 @@ export function assemble(rows: BatchRows, indices?: number[]): PreparedBatch {
     const i = order[j] as number;
     if (j > 0 && keys[order[j - 1] as number] === keys[i]) continue;
     kept.push(i);
-    bytes += rows.row(i).length;
+    bytes += rows.rowLength(i);
   }
-  const payload = Buffer.allocUnsafe(COPY_HEADER.length + bytes + 2);
-  let o = COPY_HEADER.copy(payload, 0);
-  for (const i of kept) o += rows.row(i).copy(payload, o);
+  const size = COPY_DATA_HEADER_BYTES + COPY_HEADER.length + bytes + 2;
+  const pooled = batchBuffers.take(size);
+  const payload = pooled.subarray(0, size);
+  let o = COPY_DATA_HEADER_BYTES + COPY_HEADER.copy(payload, COPY_DATA_HEADER_BYTES);
+  for (const i of kept) o = rows.copyRow(i, payload, o);
   payload.writeInt16BE(-1, o);
 
   // type → minute → events and distinct subjects; nested maps, so no composite key string per event.
@@ -195,11 +246,10 @@ export function assemble(rows: BatchRows, indices?: number[]): PreparedBatch {
     const subject = rows.subjects[i] as string | null;
     if (subject !== null) m.subjects.add(subject);
   }
-  const s: { type: string[]; minute: string[]; subject: string[] } = { type: [], minute: [], subject: [] };
-  const c: { type: string[]; minute: string[]; n: number[] } = { type: [], minute: [], n: [] };
+  const agg: RollupAggregates = { subjects: { type: [], minute: [], subject: [] }, counts: { type: [], minute: [], n: [] } };
+  const { subjects: s, counts: c } = agg;
   for (const [type, minutes] of byType) {
-    for (const [minuteMs, m] of minutes) {
-      const minute = new Date(minuteMs).toISOString();
+    for (const [minute, m] of minutes) {
       c.type.push(type);
       c.minute.push(minute);
       c.n.push(m.n);
@@ -210,7 +260,7 @@ export function assemble(rows: BatchRows, indices?: number[]): PreparedBatch {
       }
     }
   }
-  return { count: kept.length, copyPayload: payload, rollupParams: [s.type, s.minute, s.subject, c.type, c.minute, c.n] };
+  return { count: kept.length, copyData: copyDataMessage(payload), aggregates: agg, pooled };
 }
 
 /** The COPY binary header (signature, flags, extension length), as BinaryCopyWriter writes it. */
@@ -240,18 +290,27 @@ const NAMES: [string, number][] = [
   ["ce_traceparent", H.ceTraceparent],
   ["ce_tracestate", H.ceTracestate],
 ];
-/** Candidate names by length, as bytes. */
-const BY_LENGTH: [Buffer, number][][] = [];
-for (const [name, slot] of NAMES) (BY_LENGTH[name.length] ??= []).push([Buffer.from(name, "latin1"), slot]);
+/** Candidate names by length: their bytes and their slots, side by side (indexed loops, no destructuring per header). */
+const BY_LENGTH: { names: Buffer[]; slots: number[] }[] = [];
+for (const [name, slot] of NAMES) {
+  const c = (BY_LENGTH[name.length] ??= { names: [], slots: [] });
+  c.names.push(Buffer.from(name, "latin1"));
+  c.slots.push(slot);
+}
 
-const latin1 = (b: Buffer, s: number, e: number): string => (b as unknown as { latin1Slice(s: number, e: number): string }).latin1Slice(s, e);
+/** Buffer's own Latin-1 decoder (no argument checks): the bytes it is given here are ASCII. */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Buffer, s: number, e: number): string }).latin1Slice;
+/** Milliseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
+const PG_EPOCH_MS = 946_684_800_000;
 
 function slotOf(b: Buffer, s: number, e: number): number {
   const candidates = BY_LENGTH[e - s];
   if (candidates === undefined) return -1;
-  outer: for (const [bytes, slot] of candidates) {
+  const { names, slots } = candidates;
+  outer: for (let k = 0; k < names.length; k++) {
+    const bytes = names[k] as Buffer;
     for (let i = e - s - 1; i >= 0; i--) if (b[s + i] !== bytes[i]) continue outer;
-    return slot;
+    return slots[k] as number;
   }
   return -1;
 }
@@ -264,6 +323,8 @@ function isPlainAscii(b: Buffer, s: number, e: number): boolean {
   }
   return true;
 }
+
+const TRACE_SLOTS = [H.traceparent, H.tracestate, H.ceTraceparent, H.ceTracestate];
 
 /** Header value ranges by slot: start at 2*slot, end at 2*slot+1; start -1 = absent. Reused per record. */
 const ranges = new Int32Array(NAMES.length * 2);
@@ -286,10 +347,11 @@ function fastRow(rows: BatchRows, c: RecordCursor): boolean {
     const slot = slotOf(b, ks, ke);
     if (slot < 0) return false;
     const vs = h[i * 4 + 2] as number;
-    const ve = h[i * 4 + 3] as number;
-    if (vs < 0 || !isPlainAscii(b, vs, ve)) return false;
+    if (vs < 0) return false;
+    // Whether the value is plain ASCII is checked where it is used: the time by its parser, the attributes as
+    // they are copied into the row, the trace context below.
     ranges[slot * 2] = vs;
-    ranges[slot * 2 + 1] = ve;
+    ranges[slot * 2 + 1] = h[i * 4 + 3] as number;
   }
   // Slot starts and ends read once; no closure or array per record (this runs for every record).
   const sv = ranges[H.specversion * 2] as number;
@@ -307,41 +369,49 @@ function fastRow(rows: BatchRows, c: RecordCursor): boolean {
   if (idE === idS || srcE === srcS || typE === typS || idE - idS > max || srcE - srcS > max || typE - typS > max) return false;
   if (subS >= 0 && (subE === subS || subE - subS > max)) return false;
 
-  let micros: bigint;
+  let pgMicros: number;
   let minuteMs: number;
   const timeS = ranges[H.time * 2] as number;
   if (timeS >= 0) {
-    const parsed = parseRfc3339(latin1(b, timeS, ranges[H.time * 2 + 1] as number));
-    if (!parsed.ok) return false;
-    micros = parsed.micros;
-    minuteMs = parsed.minuteMs;
+    if (!parseRfc3339Bytes(b, timeS, ranges[H.time * 2 + 1] as number)) return false;
+    pgMicros = parsedTime.pgMicros;
+    minuteMs = parsedTime.minuteMs;
   } else {
-    micros = BigInt(c.timestamp) * 1000n;
+    pgMicros = (c.timestamp - PG_EPOCH_MS) * 1000;
+    if (!Number.isSafeInteger(pgMicros)) return false;
     minuteMs = Math.floor(c.timestamp / 60_000) * 60_000;
   }
-  const source = latin1(b, srcS, srcE);
-  const id = latin1(b, idS, idE);
-  const type = latin1(b, typS, typE);
-  const subject = subS >= 0 ? latin1(b, subS, subE) : null;
+  // The trace context, when there is any, is checked here; the attributes are checked as they are copied.
+  for (const slot of TRACE_SLOTS) {
+    const vs = ranges[slot * 2] as number;
+    if (vs >= 0 && !isPlainAscii(b, vs, ranges[slot * 2 + 1] as number)) return false;
+  }
+  const tpS = ranges[H.traceparent * 2] as number;
+  const ctpS = ranges[H.ceTraceparent * 2] as number;
   const w = rows.writer;
   rows.begin();
-  w.row(FIELDS)
-    .range(b, srcS, srcE)
-    .range(b, idS, idE)
-    .range(b, typS, typE)
-    .timestamptz(micros)
-    .range(b, subS, subE)
-    .range(b, ranges[H.contentType * 2] as number, ranges[H.contentType * 2 + 1] as number)
-    .range(b, ranges[H.dataschema * 2] as number, ranges[H.dataschema * 2 + 1] as number)
-    .range(b, c.valueStart, c.valueEnd)
-    .text("{}", true)
-    .int4(c.partition)
-    .int8n(c.offset);
+  w.row(FIELDS);
+  if (
+    !w.rangeAscii(b, srcS, srcE) ||
+    !w.rangeAscii(b, idS, idE) ||
+    !w.rangeAscii(b, typS, typE) ||
+    !(w.int8n(pgMicros), w.rangeAscii(b, subS, subE)) ||
+    !w.rangeAscii(b, ranges[H.contentType * 2] as number, ranges[H.contentType * 2 + 1] as number) ||
+    !w.rangeAscii(b, ranges[H.dataschema * 2] as number, ranges[H.dataschema * 2 + 1] as number)
+  ) {
+    rows.drop();
+    return false;
+  }
+  w.range(b, c.valueStart, c.valueEnd).text("{}", true).int4(c.partition).int8n(c.offset);
+  const source = latin1Slice.call(b, srcS, srcE);
+  const id = latin1Slice.call(b, idS, idE);
+  const type = latin1Slice.call(b, typS, typE);
+  const subject = subS >= 0 ? latin1Slice.call(b, subS, subE) : null;
   rows.meta(source, id, type, minuteMs, subject, c.partition, c.offset, c.timestamp);
-  const tp = (ranges[H.traceparent * 2] as number) >= 0 ? H.traceparent : (ranges[H.ceTraceparent * 2] as number) >= 0 ? H.ceTraceparent : -1;
+  const tp = tpS >= 0 ? H.traceparent : ctpS >= 0 ? H.ceTraceparent : -1;
   if (tp >= 0) {
     const ts = (ranges[H.tracestate * 2] as number) >= 0 ? H.tracestate : (ranges[H.ceTracestate * 2] as number) >= 0 ? H.ceTracestate : -1;
-    const text = (slot: number) => latin1(b, ranges[slot * 2] as number, ranges[slot * 2 + 1] as number);
+    const text = (slot: number) => latin1Slice.call(b, ranges[slot * 2] as number, ranges[slot * 2 + 1] as number);
     rows.traces.push({ row: rows.length - 1, traceparent: text(tp), tracestate: ts < 0 ? null : text(ts), id, source, type });
   }
   return true;

@@ -14,8 +14,10 @@ export const DEFAULTS = {
   CONSUMER_GROUP: "eventstack-processor",
   KAFKA_TOPIC_PARTITIONS: 6,
   BATCH_MAX_RECORDS: 5000,
+  BATCH_TRANSACTIONS: 2,
   KAFKA_FETCH_MAX_BYTES: 1024 * 1024,
   KAFKA_SESSION_TIMEOUT_MS: 30_000,
+  KAFKA_REQUEST_TIMEOUT_MS: 30_000,
   PGHOST: "127.0.0.1",
   PGPORT: 5432,
   PGDATABASE: "postgres",
@@ -64,6 +66,8 @@ export interface Config {
     batchMaxRecords: number;
     fetchMaxBytes: number;
     sessionTimeoutMs: number;
+    /** How long a request to a broker may go unanswered before it fails (and a Fetch is tried again). */
+    requestTimeoutMs: number;
   };
   pg: {
     host: string;
@@ -76,6 +80,8 @@ export interface Config {
     tls: PgTls;
     caFile: string | undefined;
     poolMax: number;
+    /** Batch transactions in flight at once (consumer.ts, pipeline.ts), each on a connection of the pool. */
+    batchTransactions: number;
     /** Secrets Manager secret {"username","password"} to log in with (secrets.ts); the migrate Job's master secret. */
     passwordSecretArn: string | undefined;
     /** Whether PGUSER was given (otherwise the user comes from the secret, or the default). */
@@ -208,6 +214,12 @@ export function loadConfig(env: Env = process.env): Config {
   const faultCache = read("PROCESSOR_FAULT_BEFORE_CACHE_WRITE");
   if (faultCache !== undefined && faultCache !== "exit") problems.push(`PROCESSOR_FAULT_BEFORE_CACHE_WRITE must be "exit" or unset, got "${faultCache}"`);
 
+  const poolMax = int("PG_POOL_MAX", DEFAULTS.PG_POOL_MAX, 2, 100) as number;
+  const batchTransactions = int("BATCH_TRANSACTIONS", DEFAULTS.BATCH_TRANSACTIONS, 1, 4) as number;
+  if (poolMax <= batchTransactions) {
+    problems.push(`PG_POOL_MAX must be greater than BATCH_TRANSACTIONS (each batch transaction holds a connection; the read API and the cache sync need another), got ${poolMax} and ${batchTransactions}`);
+  }
+
   const config: Config = {
     kafka: {
       brokers,
@@ -222,6 +234,8 @@ export function loadConfig(env: Env = process.env): Config {
       batchMaxRecords: int("BATCH_MAX_RECORDS", DEFAULTS.BATCH_MAX_RECORDS, 1, 100_000) as number,
       fetchMaxBytes: int("KAFKA_FETCH_MAX_BYTES", DEFAULTS.KAFKA_FETCH_MAX_BYTES, 1024, 256 * 1024 * 1024) as number,
       sessionTimeoutMs: int("KAFKA_SESSION_TIMEOUT_MS", DEFAULTS.KAFKA_SESSION_TIMEOUT_MS, 6_000, 300_000) as number,
+      // Above the fetch long poll (1 s: consumer.ts), which the broker holds open when there is nothing to return.
+      requestTimeoutMs: int("KAFKA_REQUEST_TIMEOUT_MS", DEFAULTS.KAFKA_REQUEST_TIMEOUT_MS, 1_500, 300_000) as number,
     },
     pg: {
       host: read("PGHOST") ?? DEFAULTS.PGHOST,
@@ -232,7 +246,8 @@ export function loadConfig(env: Env = process.env): Config {
       auth: pgAuth,
       tls: pgTls,
       caFile: read("PG_CA_FILE"),
-      poolMax: int("PG_POOL_MAX", DEFAULTS.PG_POOL_MAX, 2, 100) as number,
+      poolMax,
+      batchTransactions,
       passwordSecretArn: pgSecretArn,
       userFromEnv: read("PGUSER") !== undefined,
     },

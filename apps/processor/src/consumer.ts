@@ -3,7 +3,7 @@ import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { backoffDelay, sleep } from "./backoff.js";
 import type { Cache } from "./cache.js";
-import { assemble, BatchRows } from "./batch-rows.js";
+import { assemble, BatchRows, releasePrepared } from "./batch-rows.js";
 import type { DecodeFailureReason } from "./cloudevents.js";
 import type { Config } from "./config.js";
 import { ErrorCodes, ProcessorError } from "./errors.js";
@@ -100,7 +100,7 @@ export class Processor {
   readonly #fetcher: RecordFetcher;
   #started = false;
   #loop: Promise<void> | undefined;
-  readonly #pipeline = new BatchPipeline<PreparedBatch>({ store: (b) => this.#storeStage(b), commit: (b) => this.#commitStage(b) });
+  readonly #pipeline: BatchPipeline<PreparedBatch>;
   #paused = false;
   #syncTimer: NodeJS.Timeout | undefined;
   #syncing = false;
@@ -119,6 +119,16 @@ export class Processor {
       heartbeatInterval: CONSUMER_DEFAULTS.heartbeatIntervalMs,
     });
     this.#fetcher = createFetcher(this.#consumer, config);
+    // BATCH_TRANSACTIONS batch transactions in flight, each on its own connection, the next one starting once the
+    // one before has finished its COPY (the store stage releases it then, through the COPY's completion): its COPY
+    // then runs while the one before runs its rollup statement and commits (the WAL flush here; on Aurora, the
+    // write to the storage quorum), and two COPYs never compete for the same newest pages of the events table and
+    // its index. Batches lock rows in one global order (write-batch.ts), as two members of the group do, so they
+    // wait for each other instead of deadlocking.
+    this.#pipeline = new BatchPipeline<PreparedBatch>(
+      { store: (b, release) => this.#storeStage(b, release), commit: (b) => this.#commitStage(b) },
+      { stores: config.pg.batchTransactions },
+    );
     this.#producer = createDlqProducer(config);
     deps.metrics.setLagSource(() => this.#lag());
   }
@@ -178,12 +188,12 @@ export class Processor {
   }
 
   /**
-   * Batches are pipelined one deep (src/pipeline.ts): while batch N is in its PostgreSQL transaction (mostly
-   * waiting on the server), batch N+1 is collected, decoded and encoded here, and its transaction starts as
-   * soon as N's has committed. The order of side effects per batch does not change (store, then dead letters,
-   * then offsets, then the cache), transactions run one at a time in batch order, and batch N+1's offsets are
-   * committed only after N's offset commit has finished: committed offsets only ever cover stored records, in
-   * order. N's offset commit and cache write may overlap N+1's transaction, which needs neither.
+   * Batches are pipelined (src/pipeline.ts): while batch N is in its PostgreSQL transaction, batch N+1 is
+   * collected, decoded and encoded here, and its transaction starts once N's COPY is done (BATCH_TRANSACTIONS
+   * at most at once; with 1, once N has committed). The order of side effects per batch does not change (store,
+   * then dead letters, then offsets, then the cache); transactions start in batch order, and batch N+1's offsets
+   * are committed only after its own transaction and N's offset commit have finished: committed offsets only
+   * ever cover stored records, in order. N's offset commit and cache write may overlap later transactions.
    */
   async #run(): Promise<void> {
     const max = this.#deps.config.kafka.batchMaxRecords;
@@ -199,7 +209,7 @@ export class Processor {
           continue;
         }
         // A batch ends when it is full, or when nothing more has arrived and no transaction is running: under
-        // load the batches are full, when idle a single record goes at once. No timer.
+        // load the batches are full (and overlap as they may), when idle a single record goes at once. No timer.
         const full = open.records >= max;
         if (!full && fetcher.buffered > 0) {
           // Decoding a whole response in one go would hold the thread for several milliseconds, and the batches
@@ -207,7 +217,7 @@ export class Processor {
           await new Promise<void>((resolve) => setImmediate(resolve));
           continue;
         }
-        if (!full && this.#pipeline.storing) {
+        if (!full && this.#pipeline.storing > 0) {
           await Promise.race([fetcher.wait(), this.#pipeline.storeSettled()]);
           continue;
         }
@@ -287,14 +297,18 @@ export class Processor {
   }
 
   /** The PostgreSQL transaction and the dead letters of a batch, retried until done (or stopping). */
-  async #storeStage(p: PreparedBatch): Promise<void> {
+  async #storeStage(p: PreparedBatch, release: () => void): Promise<void> {
     const { metrics } = this.#deps;
     const { rows, bad, result } = p;
     p.t.storeStart = performance.now();
     try {
       // A retry writes the same prepared batch again; a bisection assembles the halves it writes.
-      await this.#untilDone("store", () => this.#storeBisecting(rows, p.write, bad, result));
+      await this.#untilDone("store", () => this.#storeBisecting(rows, p.write, bad, result, release));
       p.t.stored = performance.now();
+      // Stored: the rows' bytes and the payload are not read again (the commit stage needs only the aggregates
+      // and counts), so their buffers go back for the next batches.
+      releasePrepared(p.write);
+      rows.release();
       if (bad.length > 0) await this.#untilDone("dead_letter", () => this.#deadLetter(bad));
     } catch (err) {
       for (const s of [p.batchSpan, ...p.eventSpans]) s.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message }).end();
@@ -389,11 +403,11 @@ export class Processor {
    * Results accumulate in `acc` across retries, so halves committed before an outage interrupted the
    * bisection still reach the cache and the counters.
    */
-  async #storeBisecting(rows: BatchRows, write: PreparedWrite, deadLetters: DeadLetter[], acc: StoreTotals): Promise<void> {
+  async #storeBisecting(rows: BatchRows, write: PreparedWrite, deadLetters: DeadLetter[], acc: StoreTotals, onCopied: () => void): Promise<void> {
     // Dead letters found by an attempt that then failed are found again by the retry: do not keep both.
     const before = deadLetters.length;
     try {
-      await this.#storeOrBisect(rows, undefined, deadLetters, acc, write);
+      await this.#storeOrBisect(rows, undefined, deadLetters, acc, write, onCopied);
     } catch (err) {
       deadLetters.length = before;
       throw err;
@@ -401,9 +415,9 @@ export class Processor {
   }
 
   /** The rows at `indices` (all when undefined; `write` is then their prepared batch) in one transaction. */
-  async #storeOrBisect(rows: BatchRows, indices: number[] | undefined, deadLetters: DeadLetter[], acc: StoreTotals, write?: PreparedWrite): Promise<void> {
+  async #storeOrBisect(rows: BatchRows, indices: number[] | undefined, deadLetters: DeadLetter[], acc: StoreTotals, write?: PreparedWrite, onCopied?: () => void): Promise<void> {
     try {
-      const r = await this.#deps.store.writeBatch(write ?? assemble(rows, indices));
+      const r = await this.#deps.store.writeBatch(write ?? assemble(rows, indices), onCopied);
       if (r.copyConflict) this.#deps.metrics.storeWrites.inc({ path: "copy_conflict" });
       this.#deps.metrics.storeWrites.inc({ path: r.path });
       acc.inserted += r.inserted;
@@ -478,9 +492,9 @@ export class Processor {
     const have = new Set(changed.map((r) => rollupKey(r.type, r.minute)));
     const missing = new Map<string, { type: string; minute: Date }>();
     // The batch's type-minutes: those of its rollup aggregates.
-    const [, , , types, minutes] = write.rollupParams;
+    const { type: types, minute: minutes } = write.aggregates.counts;
     types.forEach((type, i) => {
-      const minute = new Date(minutes[i] as string);
+      const minute = new Date(minutes[i] as number);
       const key = rollupKey(type, minute);
       if (!have.has(key)) missing.set(key, { type, minute });
     });
@@ -601,17 +615,18 @@ export function createFetcher(consumer: Consumer<Buffer, Buffer, Buffer, Buffer>
     clientId: base.clientId,
     ...fetchSizes(config),
     maxWaitTime: CONSUMER_DEFAULTS.fetchMaxWaitMs,
-    // One response ahead at most: fetched records wait as objects (a dozen or so each) until the consumer takes
-    // them, while what it has taken waits as rows (batch-rows.ts), which cost the garbage collector far less.
-    maxBuffered: 1,
+    // About one response waits to be read: the next fetch is in flight while the consumer reads the current one
+    // (reading overlaps the broker's round trip), and no more than that is held, since what waits here is raw
+    // response bytes until the consumer turns its records into rows (batch-rows.ts).
+    maxBufferedBytes: fetchSizes(config).maxBytes,
     connection: fetchConnectionOptions(config),
   });
 }
 
-/** The fetch connections' options: the consumer's TLS (with SNI) and SASL settings, so MSK IAM applies to them too. */
+/** The fetch connections' options: the consumer's TLS (with SNI), SASL and request timeout, so MSK IAM applies to them too. */
 export function fetchConnectionOptions(config: Config): ConnectionOptions {
   const base = kafkaBaseOptions(config, "consumer");
-  return { tls: base.tls, tlsServerName: base.tlsServerName, sasl: base.sasl };
+  return { tls: base.tls, tlsServerName: base.tlsServerName, sasl: base.sasl, requestTimeout: base.requestTimeout };
 }
 
 /**

@@ -16,6 +16,58 @@ const ASCII_LOOP_MAX = 128;
 const ROW_ESTIMATE_BYTES = 768;
 
 /**
+ * Writes a 32-bit integer big-endian (two's complement for negative values) and returns the offset after it.
+ * By hand: Buffer#writeInt32BE checks its arguments on every call, and the fast way writes a dozen per row.
+ */
+function int32(buf: Buffer, o: number, v: number): number {
+  buf[o] = v >>> 24;
+  buf[o + 1] = (v >>> 16) & 0xff;
+  buf[o + 2] = (v >>> 8) & 0xff;
+  buf[o + 3] = v & 0xff;
+  return o + 4;
+}
+
+/**
+ * Reusable large buffers: the rows of a batch as they are encoded, and its COPY payload (batch-rows.ts), a few
+ * megabytes each, about twenty batches a second under load. Every fresh Buffer of that size counts as external
+ * memory to V8, and allocating them was what triggered most of the processor's garbage collections ("external
+ * memory pressure": a scavenge every ~100 ms and a mark-compact every half second, measured with --trace-gc in
+ * the benchmark). A batch hands its buffers back once it is stored (consumer.ts); a buffer never handed back is
+ * simply collected.
+ */
+export class BufferPool {
+  readonly #free: Buffer[] = [];
+  readonly #maxFree: number;
+
+  constructor(maxFree: number) {
+    this.#maxFree = maxFree;
+  }
+
+  /** A buffer of at least `bytes` (its contents are undefined). */
+  take(bytes: number): Buffer {
+    const i = this.#free.findIndex((b) => b.length >= bytes);
+    if (i >= 0) return this.#free.splice(i, 1)[0] as Buffer;
+    return Buffer.allocUnsafeSlow(bytes);
+  }
+
+  /** Takes `buf` back for reuse; the caller must not touch it afterwards. */
+  give(buf: Buffer): void {
+    if (buf.length === 0 || this.#free.length >= this.#maxFree || this.#free.includes(buf)) return;
+    this.#free.push(buf);
+  }
+
+  /** Buffers waiting to be reused. */
+  get free(): number {
+    return this.#free.length;
+  }
+}
+
+/** The process's pool for batch buffers: about two batches' worth of each kind (rows and payloads) in flight. */
+export const batchBuffers = new BufferPool(8);
+
+const EMPTY = Buffer.alloc(0);
+
+/**
  * Builds one COPY ... FROM STDIN (FORMAT binary) payload. Rows are given as a callback that writes each
  * row's fields through the writer, so no intermediate object per field is allocated.
  */
@@ -24,7 +76,7 @@ export class BinaryCopyWriter {
   #o = 0;
 
   constructor(rowsHint: number) {
-    this.#buf = Buffer.allocUnsafe(SIGNATURE.length + 8 + 2 + rowsHint * ROW_ESTIMATE_BYTES);
+    this.#buf = batchBuffers.take(SIGNATURE.length + 8 + 2 + rowsHint * ROW_ESTIMATE_BYTES);
     this.#o = SIGNATURE.copy(this.#buf, 0);
     this.#o = this.#buf.writeInt32BE(0, this.#o); // flags: no OIDs
     this.#o = this.#buf.writeInt32BE(0, this.#o); // header extension length
@@ -32,7 +84,10 @@ export class BinaryCopyWriter {
 
   row(fields: number): this {
     this.#ensure(2);
-    this.#o = this.#buf.writeInt16BE(fields, this.#o);
+    const buf = this.#buf;
+    buf[this.#o] = fields >>> 8;
+    buf[this.#o + 1] = fields & 0xff;
+    this.#o += 2;
     return this;
   }
 
@@ -68,7 +123,7 @@ export class BinaryCopyWriter {
     const n = end - start;
     this.#ensure(4 + n);
     const buf = this.#buf;
-    let o = buf.writeInt32BE(n, this.#o);
+    let o = int32(buf, this.#o, n);
     // Short fields by hand: Buffer.copy's fixed cost is higher than a loop over a few dozen bytes.
     if (n <= 64) for (let i = start; i < end; i++) buf[o++] = b[i] as number;
     else {
@@ -79,14 +134,42 @@ export class BinaryCopyWriter {
     return this;
   }
 
-  /** An int8 field from a number (exact below 2^53: Kafka offsets). */
+  /**
+   * range() for a text field that must be ASCII without NUL (the fast way of batch-rows.ts): copies and checks in
+   * one pass, and returns false at the first other byte, having written part of the field; the caller then drops
+   * the row (BatchRows.drop).
+   */
+  rangeAscii(b: Buffer, start: number, end: number): boolean {
+    if (start < 0) {
+      this.#null();
+      return true;
+    }
+    const n = end - start;
+    this.#ensure(4 + n);
+    const buf = this.#buf;
+    let o = int32(buf, this.#o, n);
+    for (let i = start; i < end; i++) {
+      const c = b[i] as number;
+      if (c === 0 || c >= 0x80) return false;
+      buf[o++] = c;
+    }
+    this.#o = o;
+    return true;
+  }
+
+  /** An int8 field from a safe integer (Kafka offsets, timestamps in microseconds); negative values too. */
   int8n(v: number): this {
     this.#ensure(12);
     const buf = this.#buf;
-    let o = buf.writeInt32BE(8, this.#o);
-    o = buf.writeInt32BE(Math.floor(v / 4294967296), o);
-    this.#o = buf.writeUInt32BE(v >>> 0, o);
+    let o = int32(buf, this.#o, 8);
+    o = int32(buf, o, Math.floor(v / 4294967296));
+    this.#o = int32(buf, o, v >>> 0);
     return this;
+  }
+
+  /** Moves the write position back to `offset` (an earlier `offset`), dropping what was written since. */
+  rewind(offset: number): void {
+    this.#o = offset;
   }
 
   /** Bytes written so far (the header included). */
@@ -109,8 +192,7 @@ export class BinaryCopyWriter {
 
   int4(v: number): this {
     this.#ensure(8);
-    this.#o = this.#buf.writeInt32BE(4, this.#o);
-    this.#o = this.#buf.writeInt32BE(v, this.#o);
+    this.#o = int32(this.#buf, int32(this.#buf, this.#o, 4), v);
     return this;
   }
 
@@ -135,14 +217,22 @@ export class BinaryCopyWriter {
 
   #null(): this {
     this.#ensure(4);
-    this.#o = this.#buf.writeInt32BE(-1, this.#o);
+    this.#o = int32(this.#buf, this.#o, -1);
     return this;
+  }
+
+  /** Hands the buffer back to the pool; the writer and what it wrote are unusable afterwards. */
+  release(): void {
+    batchBuffers.give(this.#buf);
+    this.#buf = EMPTY;
+    this.#o = 0;
   }
 
   #ensure(bytes: number): void {
     if (this.#o + bytes <= this.#buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#o + bytes));
+    const bigger = batchBuffers.take(Math.max(this.#buf.length * 2, this.#o + bytes));
     this.#buf.copy(bigger, 0, 0, this.#o);
+    batchBuffers.give(this.#buf);
     this.#buf = bigger;
   }
 }

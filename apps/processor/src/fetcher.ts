@@ -16,15 +16,17 @@
  *   - it starts from the group's committed offset of each assigned partition, or the earliest offset when the
  *     group has none, and starts over from the committed offsets after every group join (a rebalance), dropping
  *     what it had buffered and any response still in flight;
- *   - a fetch is in flight per partition leader at most, and none while `maxBuffered` records wait to be taken
- *     (backpressure);
+ *   - a fetch is in flight per partition leader at most, and none while `maxBufferedBytes` of fetched record
+ *     sets wait to be read (backpressure); with about one response's worth, the next fetch is on its way while
+ *     the current response is read, instead of starting only once it has all been read;
  *   - records before the requested offset (a response may start at the batch holding it) and control batches
  *     (transaction markers) are skipped, and the position moves past both;
  *   - fetches use a connection pool of their own, so a long-poll fetch never queues the group's heartbeats and
  *     offset commits behind it on one connection;
- *   - a fetch error the client's own retries did not clear fails the fetcher, and the consumer with it.
+ *   - a fetch error the client's own retries did not clear fails the fetcher, and the consumer with it (a timed-out
+ *     Fetch is retried as well: see #withRetries).
  */
-import { ConnectionPool, FetchIsolationLevels, ListOffsetTimestamps, type Consumer, type ConnectionOptions } from "@platformatic/kafka";
+import { ConnectionPool, FetchIsolationLevels, ListOffsetTimestamps, TimeoutError, type Consumer, type ConnectionOptions } from "@platformatic/kafka";
 import { rawFetchV17, RecordCursor, type FetchedRecord, type RecordChunk } from "./record-batches.js";
 
 export type { FetchedRecord };
@@ -37,8 +39,8 @@ export interface FetcherOptions {
   maxBytesPerPartition: number;
   /** How long the broker holds a fetch that has nothing to return, ms. */
   maxWaitTime: number;
-  /** No new fetch starts while this many records wait to be taken. */
-  maxBuffered: number;
+  /** No new fetch starts while record sets of at least this many bytes wait to be read to their end. */
+  maxBufferedBytes: number;
   /** Options of the fetch connections: the consumer's TLS and SASL settings. */
   connection: ConnectionOptions;
   clientId: string;
@@ -57,6 +59,8 @@ export class RecordFetcher {
   readonly #next = new Map<number, bigint>();
   /** Fetched record sets not read to their end yet, in arrival order (per partition, in offset order). */
   #chunks: RecordChunk[] = [];
+  /** Bytes of #chunks. */
+  #chunkBytes = 0;
   /** Reads the first of #chunks (reset when it moves to the next). */
   readonly #cursor = new RecordCursor();
   #cursorOn: RecordChunk | undefined;
@@ -90,6 +94,11 @@ export class RecordFetcher {
     return this.#chunks.length;
   }
 
+  /** Bytes of the record sets waiting to be read (of the one being read, what follows the batch being read). */
+  get bufferedBytes(): number {
+    return this.#chunkBytes - (this.#cursorOn ? this.#cursor.consumed : 0);
+  }
+
   get error(): Error | undefined {
     return this.#error;
   }
@@ -109,6 +118,7 @@ export class RecordFetcher {
         this.#cursorOn = chunk;
       }
       if (!c.next()) {
+        this.#chunkBytes -= chunk.bytes.length;
         this.#chunks.shift();
         this.#cursorOn = undefined;
         continue;
@@ -147,6 +157,7 @@ export class RecordFetcher {
     this.#closed = true;
     this.#consumer.off("consumer:group:join", this.#onJoin);
     this.#chunks = [];
+    this.#chunkBytes = 0;
     this.#cursorOn = undefined;
     this.#notify();
     await this.#pool.close().catch(() => undefined);
@@ -194,6 +205,7 @@ export class RecordFetcher {
   #refresh(): void {
     const generation = ++this.#generation;
     this.#chunks = [];
+    this.#chunkBytes = 0;
     this.#cursorOn = undefined;
     const run = (async () => {
       const topic = this.#options.topic;
@@ -234,7 +246,7 @@ export class RecordFetcher {
   /** Starts a fetch from every leader of assigned partitions that has none in flight, unless held back. */
   #schedule(): void {
     if (this.#closed || this.#paused || this.#error || this.#refreshing || this.#next.size === 0) return;
-    if (this.buffered >= this.#options.maxBuffered) return;
+    if (this.bufferedBytes >= this.#options.maxBufferedBytes) return;
     const generation = this.#generation;
     this.#consumer.metadata({ topics: [this.#options.topic] }).then(
       (metadata) => {
@@ -307,7 +319,10 @@ export class RecordFetcher {
         return await fn();
       } catch (err) {
         const e = err as { findBy?: (k: string, v: unknown) => unknown };
-        const retriable = !e.findBy?.("canRetry", false);
+        // The client marks a timed-out request as not retriable (a produce may have landed); a Fetch changes nothing
+        // on the broker, so it is tried again. A process paused past the request timeout (a stopped VM, a long GC)
+        // finds its Fetch timed out when it resumes, and goes on instead of exiting.
+        const retriable = err instanceof TimeoutError || !e.findBy?.("canRetry", false);
         if (!retriable || attempt > FETCH_RETRIES || this.#closed) throw err;
         if (e.findBy?.("hasStaleMetadata", true)) await this.#consumer.metadata({ topics: [this.#options.topic], forceUpdate: true }).catch(() => undefined);
         await new Promise((r) => setTimeout(r, FETCH_RETRY_DELAY_MS * attempt));
@@ -331,6 +346,7 @@ export class RecordFetcher {
         if (next < 0) continue; // nothing complete in it (a batch larger than the limit comes whole next time)
         this.#next.set(partition, BigInt(next));
         this.#chunks.push(chunk);
+        this.#chunkBytes += records.length;
       }
     }
     if (this.#chunks.length > before) this.#notify();

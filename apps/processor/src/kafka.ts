@@ -17,6 +17,7 @@ export function kafkaBaseOptions(config: Config, clientSuffix: string): BaseOpti
     // Topics are created by `migrate` only (MSK, like the local broker, has auto-creation off).
     autocreateTopics: false,
     retries: 5,
+    requestTimeout: k.requestTimeoutMs,
     ...(k.tls ? { tls: {}, tlsServerName: true } : {}),
     ...(k.auth === "msk-iam"
       ? {

@@ -166,6 +166,11 @@ export class RecordCursor {
     return this.#chunk === undefined;
   }
 
+  /** Bytes of the record set read so far, to the end of the batch being read (whole batches: a batch is read at once or inflated). */
+  get consumed(): number {
+    return this.#next;
+  }
+
   /** Moves to the next record at or after the requested offset; false when the chunk is exhausted. */
   next(): boolean {
     const chunk = this.#chunk;

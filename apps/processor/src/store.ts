@@ -4,6 +4,7 @@ import { Signer } from "@aws-sdk/rds-signer";
 import type { Logger } from "pino";
 import type { CloudEvent } from "./cloudevents.js";
 import type { Config } from "./config.js";
+import { KnownSubjects } from "./known-subjects.js";
 import { CREATE_STAGING, isUniqueViolation, prepareBatch, writeByCopy, writeByMerge, type PreparedBatch } from "./write-batch.js";
 
 export type { PreparedBatch };
@@ -108,6 +109,8 @@ export class Store {
   /** Pooled connections whose session already has the merge path's staging table. */
   readonly #staged = new WeakSet<pg.PoolClient>();
   #expectDuplicates = false;
+  /** Subject triples committed already, left out of the copy path's statement (known-subjects.ts). */
+  readonly #known = new KnownSubjects();
 
   constructor(config: Config, log: Logger) {
     this.pool = new pg.Pool(poolConfig(config, "eventstack-processor"));
@@ -122,23 +125,32 @@ export class Store {
    * duplicate again (the redelivery after a restart or rebalance is over). The batch may come prepared
    * (the consumer assembles its batches ahead, batch-rows.ts), otherwise it is prepared here.
    */
-  async writeBatch(events: StoredEvent[] | PreparedBatch): Promise<WriteResult> {
+  async writeBatch(events: StoredEvent[] | PreparedBatch, onCopied?: () => void): Promise<WriteResult> {
     const batch = Array.isArray(events) ? prepareBatch(events) : events;
     if (batch.count === 0) return { inserted: 0, rollups: [], path: "copy", copyConflict: false };
     let copyConflict = false;
     if (!this.#expectDuplicates) {
       try {
-        return { ...(await this.#transaction(false, (client) => writeByCopy(client, batch))), path: "copy", copyConflict };
+        const result = await this.#transaction(false, (client) => writeByCopy(client, batch, this.#known.unknown(batch.aggregates.subjects), onCopied));
+        this.#known.add(batch.aggregates.subjects);
+        return { ...result, path: "copy", copyConflict };
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         copyConflict = true;
       }
     }
-    const result = await this.#transaction(true, (client) => writeByMerge(client, batch));
+    const result = await this.#transaction(true, (client) => writeByMerge(client, batch, onCopied));
+    // Every event of the batch is now stored, by this transaction or an earlier one, and with it its triple.
+    this.#known.add(batch.aggregates.subjects);
     this.#expectDuplicates = result.inserted < batch.count;
     return { ...result, path: "merge", copyConflict };
   }
 
+  /**
+   * Runs `fn`, one batch transaction on a pooled connection (write-batch.ts: each path is one implicit
+   * transaction, committed or rolled back by the server before `fn` settles), with the staging table first when
+   * the merge path needs it.
+   */
   async #transaction<T>(staging: boolean, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
@@ -147,18 +159,10 @@ export class Store {
         await client.query(CREATE_STAGING);
         this.#staged.add(client);
       }
-      await client.query("BEGIN");
-      try {
-        const result = await fn(client);
-        await client.query("COMMIT");
-        return result;
-      } catch (err) {
-        await client.query("ROLLBACK").catch((e: Error) => (broken = e));
-        throw err;
-      }
+      return await fn(client);
     } catch (err) {
       // A connection that failed outside SQL (reset, timeout) is not returned to the pool.
-      if (!isSqlError(err)) broken ??= err as Error;
+      if (!isSqlError(err)) broken = err as Error;
       throw err;
     } finally {
       client.release(broken);

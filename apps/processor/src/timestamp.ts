@@ -84,3 +84,83 @@ export function parseRfc3339(text: string): ParsedTime {
 export function toPgTimestamp(micros: bigint): bigint {
   return micros - PG_EPOCH_US;
 }
+
+/** Where parseRfc3339Bytes leaves a result: read it right after a call that returned true. */
+export const parsedTime = {
+  /** PostgreSQL's binary timestamptz value: microseconds since 2000-01-01T00:00:00Z. */
+  pgMicros: 0,
+  /** Start of the UTC minute, epoch milliseconds. */
+  minuteMs: 0,
+};
+
+/** What a fraction of n digits (its first six at most) is multiplied by to be in microseconds. */
+const SCALE_TO_MICROS = [1, 100_000, 10_000, 1_000, 100, 10, 1, 1, 1, 1];
+
+/** Seconds from the Unix epoch to PostgreSQL's. */
+const PG_EPOCH_S = 946_684_800;
+
+/**
+ * parseRfc3339 over the bytes b[s, e), for the fast way of batch-rows.ts, which runs for every record: it accepts
+ * exactly what parseRfc3339 accepts and gives the same instant (test/timestamp.test.ts compares the two), but
+ * makes no string, no RegExp match and no BigInt. It returns false for anything parseRfc3339 refuses (the caller
+ * then takes the full way, which says why), and for the few valid times whose PostgreSQL value is not a safe
+ * integer in microseconds (before about 1715 or after 2285).
+ */
+export function parseRfc3339Bytes(b: Uint8Array, s: number, e: number): boolean {
+  const len = e - s;
+  if (len < 20) return false;
+  // YYYY-MM-DDTHH:MM:SS: each digit checked as it is read (a non-digit makes the value out of 0-9).
+  const dg = (i: number): number => (b[s + i] as number) - 48;
+  const two = (i: number): number => {
+    const x = dg(i);
+    const y = dg(i + 1);
+    return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -1;
+  };
+  const t = b[s + 10];
+  if (b[s + 4] !== 45 || b[s + 7] !== 45 || (t !== 84 && t !== 116) || b[s + 13] !== 58 || b[s + 16] !== 58) return false;
+  const century = two(0);
+  const yy = two(2);
+  const month = two(5);
+  const day = two(8);
+  const hour = two(11);
+  const minute = two(14);
+  const second = two(17);
+  if (century < 0 || yy < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return false;
+  const year = century * 100 + yy;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 60) return false;
+  let i = 19;
+  let fracMicros = 0;
+  if (b[s + i] === 46 /* . */) {
+    let digits = 0;
+    let roundUp = false;
+    for (i = 20; i < len; i++, digits++) {
+      const x = dg(i);
+      if (x < 0 || x > 9) break;
+      if (digits < 6) fracMicros = fracMicros * 10 + x;
+      else if (digits === 6) roundUp = x >= 5;
+    }
+    if (digits < 1 || digits > 9) return false;
+    fracMicros = fracMicros * (SCALE_TO_MICROS[digits] as number) + (roundUp ? 1 : 0);
+  }
+  let offsetMinutes = 0;
+  const z = b[s + i];
+  if (z === 90 || z === 122) {
+    if (i + 1 !== len) return false;
+  } else if (z === 43 || z === 45) {
+    if (i + 6 !== len || b[s + i + 3] !== 58) return false;
+    const oh = two(i + 1);
+    const om = two(i + 4);
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return false;
+    offsetMinutes = (z === 45 ? -1 : 1) * (oh * 60 + om);
+  } else return false;
+  let seconds = daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60;
+  if (fracMicros === 1_000_000) {
+    seconds += 1;
+    fracMicros = 0;
+  }
+  const pgMicros = (seconds - PG_EPOCH_S) * 1_000_000 + fracMicros;
+  if (!Number.isSafeInteger(pgMicros)) return false;
+  parsedTime.pgMicros = pgMicros;
+  parsedTime.minuteMs = Math.floor(seconds / 60) * 60_000;
+  return true;
+}

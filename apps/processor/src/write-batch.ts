@@ -16,11 +16,10 @@
  * COLLATE "C"), so two consumers writing overlapping batches during a rebalance wait for each other instead
  * of deadlocking.
  */
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import { assemble, BatchRows, EVENT_COLUMNS, type PreparedBatch } from "./batch-rows.js";
+import type { SubjectTriples } from "./known-subjects.js";
+import { binaryArray, oneTrip } from "./one-trip.js";
 import type { MinuteRollup, StoredEvent } from "./store.js";
 
 export type { PreparedBatch };
@@ -48,6 +47,9 @@ marked AS (
   ON CONFLICT (type, minute) DO UPDATE SET count = GREATEST(p.count, EXCLUDED.count)
 )`;
 
+/** The minute of a returned rollup as epoch milliseconds: rows come back as text, and this text needs no DateStyle. */
+const MINUTE_MS = "(extract(epoch FROM minute) * 1000)::int8";
+
 /** Moves the rollups by aggregates of a batch whose events were all new (the copy path). */
 const ROLLUPS_FROM_AGGREGATES = `
 WITH new_subjects AS (
@@ -63,7 +65,7 @@ deltas AS (
   LEFT JOIN (SELECT type, minute, count(*) AS n FROM new_subjects GROUP BY 1, 2) s USING (type, minute)
 )
 ${MOVE_ROLLUPS_AND_MARK}
-SELECT type, minute, count, subjects FROM moved`;
+SELECT type, ${MINUTE_MS}, count, subjects FROM moved`;
 
 /**
  * Per connection, created outside any transaction (so a rolled-back batch does not drop it); emptied at commit.
@@ -96,19 +98,15 @@ deltas AS (
   LEFT JOIN (SELECT type, minute, count(*) AS n FROM new_subjects GROUP BY 1, 2) s USING (type, minute)
 )
 ${MOVE_ROLLUPS_AND_MARK}
-SELECT type, minute, count, subjects, (SELECT count(*) FROM inserted) AS inserted FROM moved`;
+SELECT type, ${MINUTE_MS}, count, subjects, (SELECT count(*) FROM inserted) FROM moved`;
 
-async function copyIn(client: pg.PoolClient, sql: string, payload: Buffer): Promise<void> {
-  await pipeline(Readable.from([payload]), client.query(copyFrom(sql)));
-}
-
-type RollupRow = { type: string; minute: Date; count: string; subjects: string };
 /** What a path stored: the new events, and every rollup they changed with its value after the statement. */
 export interface PathResult {
   inserted: number;
   rollups: MinuteRollup[];
 }
-const toRollup = (r: RollupRow): MinuteRollup => ({ type: r.type, minute: r.minute, count: Number(r.count), subjects: Number(r.subjects) });
+/** A returned rollup row: type, minute (epoch ms), count, subjects (and, on the merge path, the inserted count). */
+const toRollup = (r: (string | null)[]): MinuteRollup => ({ type: r[0] as string, minute: new Date(Number(r[1])), count: Number(r[2]), subjects: Number(r[3]) });
 
 /**
  * A batch of decoded events made ready for the copy path (the consumer builds its batches from records directly,
@@ -121,18 +119,33 @@ export function prepareBatch(events: StoredEvent[]): PreparedBatch {
   return assemble(rows);
 }
 
-/** The copy path, inside the caller's transaction. Rejects with unique_violation if any event is stored already. */
-export async function writeByCopy(client: pg.PoolClient, batch: PreparedBatch): Promise<PathResult> {
-  await copyIn(client, COPY_EVENTS, batch.copyPayload);
-  const res = await client.query<RollupRow>(ROLLUPS_FROM_AGGREGATES, batch.rollupParams);
-  return { inserted: batch.count, rollups: res.rows.map(toRollup) };
+/**
+ * The copy path, as one transaction in one round trip (one-trip.ts) on `client`, which must be outside a
+ * transaction. Rejects with unique_violation, having changed nothing, if any event is stored already. `subjects`:
+ * the batch's subject triples, less those known to be committed already (known-subjects.ts).
+ */
+export async function writeByCopy(client: pg.PoolClient, batch: PreparedBatch, subjects: SubjectTriples = batch.aggregates.subjects, onCopied?: () => void): Promise<PathResult> {
+  const { counts: c } = batch.aggregates;
+  const s = subjects;
+  const rows = await oneTrip(client, COPY_EVENTS, batch.copyData, {
+    name: "eventstack_rollups_copy",
+    text: ROLLUPS_FROM_AGGREGATES,
+    values: [
+      binaryArray("text", s.type),
+      binaryArray("timestamptz", s.minute),
+      binaryArray("text", s.subject),
+      binaryArray("text", c.type),
+      binaryArray("timestamptz", c.minute),
+      binaryArray("int8", c.n),
+    ],
+  }, onCopied);
+  return { inserted: batch.count, rollups: rows.map(toRollup) };
 }
 
-/** The merge path, inside the caller's transaction; the staging table must exist (CREATE_STAGING). */
-export async function writeByMerge(client: pg.PoolClient, batch: PreparedBatch): Promise<PathResult> {
-  await copyIn(client, COPY_STAGING, batch.copyPayload);
-  const res = await client.query<RollupRow & { inserted: string }>(MERGE_FROM_STAGING);
-  return { inserted: Number(res.rows[0]?.inserted ?? 0), rollups: res.rows.map(toRollup) };
+/** The merge path, as one transaction in one round trip; the staging table must exist on `client` (CREATE_STAGING). */
+export async function writeByMerge(client: pg.PoolClient, batch: PreparedBatch, onCopied?: () => void): Promise<PathResult> {
+  const rows = await oneTrip(client, COPY_STAGING, batch.copyData, { name: "eventstack_rollups_merge", text: MERGE_FROM_STAGING, values: [] }, onCopied);
+  return { inserted: Number(rows[0]?.[4] ?? 0), rollups: rows.map(toRollup) };
 }
 
 /** unique_violation: the copy path met an event that is already stored. */

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createRecordsBatch } from "@platformatic/kafka";
-import { assemble, BatchRows, type RowSource } from "../src/batch-rows.js";
+import { assemble, BatchRows, COPY_DATA_HEADER_BYTES, type RowSource } from "../src/batch-rows.js";
 import { decodeCloudEvent } from "../src/cloudevents.js";
 import { RecordCursor } from "../src/record-batches.js";
 import { toHeaderMap } from "./helpers.js";
@@ -100,6 +100,31 @@ describe("the fast way and the full way give the same rows", () => {
     });
   }
 
+  test("a record the fast way gives up on after writing part of its row leaves nothing of it behind", () => {
+    // Each bad field comes later in the row than the one before: the fast way has written source, id, type and
+    // time (a non-ASCII subject), more (a non-ASCII content-type), or everything but data (a NUL in the
+    // dataschema, which the decoder then rejects) when it drops the row and the full way takes over.
+    const records = [
+      record(INGEST_SHAPE, { offset: 1n }),
+      record({ ...INGEST_SHAPE, ce_id: "b", ce_subject: "Zürich" }, { offset: 2n }),
+      record({ ...INGEST_SHAPE, ce_id: "c", "content-type": "text/plain; charset=ü" }, { offset: 3n }),
+      record({ ...INGEST_SHAPE, ce_id: "d", ce_dataschema: "https://example.com/\u0000" }, { offset: 4n }),
+      record({ ...INGEST_SHAPE, ce_id: "e" }, { offset: 5n }),
+    ];
+    const fast = new BatchRows();
+    const rejected = records.map((r) => fast.addCursor(inPlace(r))?.reason);
+    assert.deepEqual(rejected, [undefined, undefined, undefined, "invalid_cloudevent", undefined]);
+    assert.equal(fast.slow, 3);
+    const ref = new BatchRows();
+    for (const r of records) {
+      const d = decodeCloudEvent(r);
+      if (d.ok) ref.addEvent(d.event, r.partition, r.offset, Number(r.timestamp));
+    }
+    assert.equal(fast.length, 4);
+    for (let i = 0; i < 4; i++) assert.deepEqual(fast.row(i), ref.row(i), `row ${i}`);
+    for (const k of ["keys", "types", "minutes", "subjects", "partitions", "offsets", "timestamps"] as const) assert.deepEqual(fast[k], ref[k], k);
+  });
+
   test("the last of a repeated header counts, on both ways", () => {
     const r: RowSource = {
       value: null,
@@ -161,17 +186,23 @@ describe("assemble", () => {
     const batch = assemble(rows);
     assert.equal(batch.count, 4);
 
+    // One CopyData message ('d', its length), holding the payload.
+    assert.equal(batch.copyData[0], 0x64);
+    assert.equal(batch.copyData.readInt32BE(1), batch.copyData.length - 1);
+    const payload = batch.copyData.subarray(COPY_DATA_HEADER_BYTES);
     // Cut the payload back into rows: header, then rows in the expected order, then the -1 trailer.
-    const header = batch.copyPayload.subarray(0, 19);
+    const header = payload.subarray(0, 19);
     assert.equal(header.subarray(0, 11).toString("latin1"), "PGCOPY\n\xff\r\n\0");
     // "/a" "10" < "/a" "9" < "/ab" "1" < "/b" "2": source first, then id, as strings.
-    assert.deepEqual(batch.copyPayload.subarray(19, batch.copyPayload.length - 2), Buffer.concat([rows.row(2), rows.row(1), rows.row(4), rows.row(0)]));
-    assert.equal(batch.copyPayload.readInt16BE(batch.copyPayload.length - 2), -1);
+    assert.deepEqual(payload.subarray(19, payload.length - 2), Buffer.concat([rows.row(2), rows.row(1), rows.row(4), rows.row(0)]));
+    assert.equal(payload.readInt16BE(payload.length - 2), -1);
 
-    const [sType, sMinute, sSubject, cType, cMinute, cN] = batch.rollupParams;
-    const counts = cType.map((t, i) => `${t} ${cMinute[i]} ${cN[i]}`).sort();
+    const { type: sType, minute: sMinute, subject: sSubject } = batch.aggregates.subjects;
+    const { type: cType, minute: cMinute, n: cN } = batch.aggregates.counts;
+    const iso = (ms: number | undefined) => new Date(ms as number).toISOString();
+    const counts = cType.map((t, i) => `${t} ${iso(cMinute[i])} ${cN[i]}`).sort();
     assert.deepEqual(counts, ["t1 2025-01-15T10:00:00.000Z 3", "t2 2025-01-15T10:01:00.000Z 1"]);
-    const subjects = sType.map((t, i) => `${t} ${sMinute[i]} ${sSubject[i]}`).sort();
+    const subjects = sType.map((t, i) => `${t} ${iso(sMinute[i])} ${sSubject[i]}`).sort();
     assert.deepEqual(subjects, ["t1 2025-01-15T10:00:00.000Z s1", "t1 2025-01-15T10:00:00.000Z s2"]);
   });
 
@@ -182,11 +213,12 @@ describe("assemble", () => {
     add(rows, "/s", "b", "t", "02", "x", 2n);
     const half = assemble(rows, [0, 2]);
     assert.equal(half.count, 2);
-    assert.deepEqual(half.copyPayload.subarray(19, half.copyPayload.length - 2), Buffer.concat([rows.row(2), rows.row(0)]));
-    assert.deepEqual(half.rollupParams[3], ["t", "t"]);
-    assert.deepEqual(half.rollupParams[5], [1, 1]);
+    const payload = half.copyData.subarray(COPY_DATA_HEADER_BYTES);
+    assert.deepEqual(payload.subarray(19, payload.length - 2), Buffer.concat([rows.row(2), rows.row(0)]));
+    assert.deepEqual(half.aggregates.counts.type, ["t", "t"]);
+    assert.deepEqual(half.aggregates.counts.n, [1, 1]);
     const none = assemble(rows, []);
     assert.equal(none.count, 0);
-    assert.equal(none.copyPayload.length, 19 + 2);
+    assert.equal(none.copyData.length, COPY_DATA_HEADER_BYTES + 19 + 2);
   });
 });

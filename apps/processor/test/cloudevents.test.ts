@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { decodeCloudEvent, type DecodeResult, type RecordLike } from "../src/cloudevents.js";
-import { parseRfc3339 } from "../src/timestamp.js";
+import { parsedTime, parseRfc3339, parseRfc3339Bytes } from "../src/timestamp.js";
 import { toHeaderMap } from "./helpers.js";
 
 const RECORD_TS = BigInt(Date.UTC(2025, 0, 15, 10, 30, 15, 250));
@@ -167,5 +167,54 @@ describe("RFC 3339 times", () => {
     assert.equal(why("2025-01-01T00:00:61Z"), "second 61 is out of range 00-60");
     assert.equal(why("2025-01-01T00:00:00+24:00"), "offset +24:00 is out of range");
     assert.equal(why("2025-01-01T00:00:00"), "expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM");
+  });
+
+  test("the byte parser of the fast way accepts exactly what parseRfc3339 accepts, with the same instant", () => {
+    const PG_EPOCH_US = 946_684_800_000_000n;
+    const seen = { accepted: 0, refused: 0, unsafe: 0 };
+    const same = (text: string) => {
+      const bytes = Buffer.from(`xx${text}yy`, "latin1"); // parsed in the middle of a buffer, as in a record
+      const fast = parseRfc3339Bytes(bytes, 2, 2 + Buffer.byteLength(text, "latin1"));
+      const ref = parseRfc3339(text);
+      if (!ref.ok) {
+        assert.equal(fast, false, `${JSON.stringify(text)} accepted by the byte parser only`);
+        seen.refused++;
+        return;
+      }
+      const pg = ref.micros - PG_EPOCH_US;
+      if (pg > BigInt(Number.MAX_SAFE_INTEGER) || pg < BigInt(Number.MIN_SAFE_INTEGER)) {
+        // Valid, but beyond a safe integer in microseconds: the fast way leaves it to the full way.
+        assert.equal(fast, false, text);
+        seen.unsafe++;
+        return;
+      }
+      assert.equal(fast, true, `${JSON.stringify(text)} refused by the byte parser only`);
+      assert.equal(BigInt(parsedTime.pgMicros), pg, text);
+      assert.equal(parsedTime.minuteMs, ref.minuteMs, text);
+      seen.accepted++;
+    };
+    const fixed = [
+      "2025-01-01T00:00:00.1234564Z", "2025-01-01T00:00:00.1234565Z", "2025-01-01T00:00:00.999999999Z", "2025-01-01T00:00:00.9999995+01:30",
+      "2025-01-01t00:00:01z", "2024-12-31T23:59:60Z", "2024-02-29T12:00:00-00:00", "2023-02-29T00:00:00Z", "0000-06-01T00:00:00Z",
+      "9999-12-31T23:59:59.999999Z", "0001-01-01T00:00:00Z", "1715-06-01T00:00:00Z", "2286-01-01T00:00:00Z", "2025-01-01T00:00:00.Z",
+      "2025-01-01T00:00:00.1234567890Z", "2025-01-01T00:00:00+24:00", "2025-01-01T00:00:00+23:59", "2025-01-01T00:00:00+2359",
+      "2025-01-01T00:00:00Zx", "2025-01-01T00:00:00", "2025-01-01 00:00:00Z", "2025-1-01T00:00:00Z", "２025-01-01T00:00:00Z",
+      "2025-01-01T00:00:00.5-09:30", "2025-01-01T00:00:00z ", "-025-01-01T00:00:00Z", "+2025-01-01T00:00:00Z", "",
+    ];
+    for (const text of fixed) same(text);
+    // Mutations of valid times: every character replaced by one of a set that includes the separators.
+    const alphabet = "0123456789-:.TtZz+ \u00e9";
+    for (let k = 0; k < 3_000; k++) {
+      // Mostly 1970-2100, every fourth over the whole range 0001-9999 (where most are beyond a safe integer).
+      const [lo, hi] = k % 4 === 0 ? [-62_135_596_800_000, 253_402_300_799_999] : [0, 4_102_444_800_000];
+      const ms = Math.floor(lo + Math.random() * (hi - lo));
+      let text = new Date(ms).toISOString();
+      if (k % 3 === 1) text = text.replace("Z", k % 2 ? "+05:45" : "-11:00");
+      if (k % 5 === 2) text = text.replace(/\.\d+/, `.${String(k).padEnd(1 + (k % 9), "7")}`);
+      same(text);
+      const i = k % text.length;
+      same(text.slice(0, i) + (alphabet[k % alphabet.length] as string) + text.slice(i + 1));
+    }
+    assert.ok(seen.accepted > 2_000 && seen.refused > 300 && seen.unsafe > 100, JSON.stringify(seen));
   });
 });

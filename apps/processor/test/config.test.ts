@@ -29,6 +29,8 @@ describe("loadConfig", () => {
     assert.equal(c.kafka.dlqTopic, "events.dlq");
     assert.equal(c.kafka.groupId, "eventstack-processor");
     assert.equal(c.kafka.batchMaxRecords, 5000);
+    assert.equal(c.pg.batchTransactions, 2);
+    assert.equal(c.pg.poolMax, 10);
     assert.equal(c.kafka.fetchMaxBytes, 1024 * 1024);
     assert.equal(c.kafka.replication, undefined);
     assert.deepEqual(
@@ -56,7 +58,9 @@ describe("loadConfig", () => {
         PROCESSOR_FAULT_AFTER_DB_COMMIT: "crash",
         PROCESSOR_FAULT_BEFORE_CACHE_WRITE: "1",
         BATCH_MAX_RECORDS: "0",
+        BATCH_TRANSACTIONS: "5",
         KAFKA_FETCH_MAX_BYTES: "1k",
+        KAFKA_REQUEST_TIMEOUT_MS: "1000",
         PGPORT: "70000",
         CACHE_TTL_SECONDS: "10",
         PORT: "http",
@@ -72,8 +76,10 @@ describe("loadConfig", () => {
         "REDIS_PASSWORD is required when REDIS_USERNAME is set (ElastiCache RBAC users authenticate with both)",
         'PROCESSOR_FAULT_AFTER_DB_COMMIT must be "exit" or unset, got "crash"',
         'PROCESSOR_FAULT_BEFORE_CACHE_WRITE must be "exit" or unset, got "1"',
+        'BATCH_TRANSACTIONS must be an integer from 1 to 4, got "5"',
         'BATCH_MAX_RECORDS must be an integer from 1 to 100000, got "0"',
         'KAFKA_FETCH_MAX_BYTES must be an integer from 1024 to 268435456, got "1k"',
+        'KAFKA_REQUEST_TIMEOUT_MS must be an integer from 1500 to 300000, got "1000"',
         'PGPORT must be an integer from 1 to 65535, got "70000"',
         'CACHE_TTL_SECONDS must be an integer from 60 to 7776000, got "10"',
         'PORT must be an integer from 0 to 65535, got "http"',
@@ -81,6 +87,17 @@ describe("loadConfig", () => {
         'DB_READER_ROLE must be a lower-case PostgreSQL role name, got "Reader"',
       ],
     );
+  });
+
+  test("a pool too small for the batch transactions is refused; one transaction at a time fits the smallest pool", () => {
+    assert.deepEqual(problems({ PG_POOL_MAX: "2" }), [
+      "PG_POOL_MAX must be greater than BATCH_TRANSACTIONS (each batch transaction holds a connection; the read API and the cache sync need another), got 2 and 2",
+    ]);
+    assert.deepEqual(problems({ PG_POOL_MAX: "4", BATCH_TRANSACTIONS: "4" }), [
+      "PG_POOL_MAX must be greater than BATCH_TRANSACTIONS (each batch transaction holds a connection; the read API and the cache sync need another), got 4 and 4",
+    ]);
+    const c = loadConfig({ PG_POOL_MAX: "2", BATCH_TRANSACTIONS: "1" });
+    assert.deepEqual([c.pg.poolMax, c.pg.batchTransactions], [2, 1]);
   });
 
   test("combinations that cannot work are refused with the reason", () => {

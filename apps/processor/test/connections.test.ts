@@ -215,7 +215,10 @@ describe("MSK: IAM authentication", () => {
     assert.equal(fetch.tlsServerName, true);
     assert.equal(fetch.sasl?.mechanism, "OAUTHBEARER");
     assert.equal(typeof fetch.sasl?.token, "function");
-    assert.deepEqual(fetchConnectionOptions(loadConfig({})), { tls: undefined, tlsServerName: undefined, sasl: undefined });
+    assert.deepEqual(fetchConnectionOptions(loadConfig({})), { tls: undefined, tlsServerName: undefined, sasl: undefined, requestTimeout: 30_000 });
+    // The request timeout applies to every Kafka connection, the fetch loop's included.
+    const timeouts = loadConfig({ KAFKA_REQUEST_TIMEOUT_MS: "2000" });
+    assert.deepEqual([kafkaBaseOptions(timeouts, "dlq").requestTimeout, fetchConnectionOptions(timeouts).requestTimeout], [2000, 2000]);
   });
 });
 

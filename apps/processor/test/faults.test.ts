@@ -140,6 +140,35 @@ describe("SIGKILL between the offset commit and the cache write", () => {
   });
 });
 
+describe("the processor suspended past its Kafka request timeout", () => {
+  let t: TestEnv;
+  after(async () => t?.cleanup());
+
+  test("it goes on when resumed (the timed-out Fetch is tried again) and the totals are exact", async () => {
+    // A paused VM or a long stop-the-world pause: the Fetch long poll in flight (held up to 1 s by the broker)
+    // is overdue when the process runs again, and its timer fires before its response is read.
+    t = await createTestEnv("suspended", { KAFKA_REQUEST_TIMEOUT_MS: "1500" });
+    await produce(t.config, sampleEvents(300, { prefix: "s1" }).map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+    const p = spawnNode(serverJs, { ...t.env, PORT: String(await freePort()), LOG_LEVEL: "info" });
+    try {
+      await waitFor("the first 300 committed", async () => sumOffsets(await committedOffsets(t.config)) === 300 || undefined, 30_000);
+      // Idle now: a Fetch long poll is in flight. Suspended for longer than the request timeout, less than the
+      // session timeout (6 s), so the group keeps the member.
+      p.child.kill("SIGSTOP");
+      await new Promise((r) => setTimeout(r, 3_000));
+      p.child.kill("SIGCONT");
+      await produce(t.config, sampleEvents(300, { prefix: "s2" }).map((e) => binaryRecord(t.config.kafka.eventsTopic, e)));
+      await waitFor("all 600 committed", async () => sumOffsets(await committedOffsets(t.config)) === 600 || undefined, 30_000);
+      assert.equal(p.child.exitCode, null, p.output());
+      assert.deepEqual(await totals(t.database), { events: 600, rollup: 600 });
+      assert.doesNotMatch(p.output(), /"level":60/, "nothing fatal was logged");
+    } finally {
+      p.child.kill("SIGTERM");
+      await p.exited;
+    }
+  });
+});
+
 describe("PostgreSQL stopped mid-run", () => {
   let t: TestEnv;
   let service: Service | undefined;

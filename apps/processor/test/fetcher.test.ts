@@ -98,27 +98,37 @@ test("it starts at the group's committed offsets", async () => {
   assert.equal(records.length, 600);
 });
 
-test("it fetches one response ahead while nothing is taken, and pause stops fetching", async () => {
+test("it stops fetching once about one response waits to be read, fetches again while one is read, and pause stops fetching", async () => {
   // Responses are capped at 64 KiB (about 180 of these records), so the topic takes several responses.
-  const { fetcher } = member(unique("fetcher-bounded"), loadConfig({ ...t.env, KAFKA_FETCH_MAX_BYTES: "65536" }));
+  const limit = 65536;
+  const { fetcher } = member(unique("fetcher-bounded"), loadConfig({ ...t.env, KAFKA_FETCH_MAX_BYTES: String(limit) }));
   await fetcher.start();
-  await waitFor("a response buffered", () => fetcher.buffered >= 1);
+  await waitFor("a response's worth buffered", () => fetcher.bufferedBytes >= limit);
   await new Promise((r) => setTimeout(r, 700));
-  // One response: one record set per partition at most, and no second fetch while it waits.
-  const held = fetcher.buffered;
-  assert.ok(held >= 1 && held <= 3, `${held} record sets buffered`);
+  // At least the limit (a response may come short of it, then a second one is fetched), less than two more.
+  const held = fetcher.bufferedBytes;
+  assert.ok(held >= limit && held < 2 * limit, `${held} bytes buffered`);
   await new Promise((r) => setTimeout(r, 500));
-  assert.equal(fetcher.buffered, held, "fetched again while nothing was taken");
+  assert.equal(fetcher.bufferedBytes, held, "fetched again while nothing was taken");
+
+  // Reading into the buffered records lets the next fetch start while the rest still waits.
+  let first = 0;
+  while (fetcher.bufferedBytes >= limit) first += takeRecords(fetcher, 1).length;
+  const left = fetcher.bufferedBytes;
+  assert.ok(left > 0, "records still wait");
+  await waitFor("a fetch while records still wait", () => fetcher.bufferedBytes > left);
 
   fetcher.pause();
-  const taken = takeRecords(fetcher, 10_000).length;
-  assert.ok(taken > 0 && taken < 1200, `${taken} records in the first response`);
-  // Nothing was in flight (the buffer was full), and a paused fetcher starts no fetch when records are taken.
+  const taken = first + takeRecords(fetcher, 10_000).length;
+  assert.ok(taken > 0 && taken < 1200, `${taken} records in the first responses`);
+  // What was in flight has arrived; a paused fetcher starts no fetch when records are taken.
+  await new Promise((r) => setTimeout(r, 700));
+  const after = takeRecords(fetcher, 10_000).length;
   await new Promise((r) => setTimeout(r, 700));
   assert.equal(fetcher.buffered, 0, "a paused fetcher fetched");
   fetcher.resume();
-  const rest = await takeAll(fetcher, 1200 - taken);
-  assert.equal(taken + rest.length, 1200);
+  const rest = await takeAll(fetcher, 1200 - taken - after);
+  assert.equal(taken + after + rest.length, 1200);
 });
 
 test("a group join moves it back to the committed offsets of its new assignment and drops what it buffered", async () => {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { decodeCloudEvent } from "../src/cloudevents.js";
 import { isPermanentDataError, Store, type StoredEvent } from "../src/store.js";
-import { binaryRecord, createTestEnv, query, quietLog, servicesUp, toHeaderMap, totals, type TestEnv, type TestEvent } from "./helpers.js";
+import { binaryRecord, createTestEnv, query, quietLog, servicesUp, toHeaderMap, totals, waitFor, type TestEnv, type TestEvent } from "./helpers.js";
 
 let t: TestEnv;
 let store: Store;
@@ -137,6 +137,24 @@ describe("write paths", () => {
     assert.deepEqual(await totals(t.database), before);
     await query(t.database, "ALTER TABLE events DROP CONSTRAINT test_no_poison");
   });
+
+  test("subjects already committed are left out of the statement, and those of a failed batch are not (distinct counts stay exact)", async () => {
+    const at = (id: string, subject: string) => stored({ id, type: "t.known", time: "2025-01-15T11:00:00Z", subject });
+    const subjects = async () =>
+      (await query<{ subject: string }>(t.database, "SELECT subject FROM rollup_minute_subjects WHERE type = 't.known' ORDER BY 1")).map((r) => r.subject);
+    await store.writeBatch([at("k1", "s1"), at("k2", "s2")]);
+    // A batch with a new subject s3 that PostgreSQL refuses as a whole: s3 must not be taken as committed.
+    await query(t.database, "ALTER TABLE events ADD CONSTRAINT test_no_poison CHECK (id <> 'poison')");
+    await assert.rejects(store.writeBatch([at("k3", "s3"), at("poison", "s1")]), { code: "23514" });
+    await query(t.database, "ALTER TABLE events DROP CONSTRAINT test_no_poison");
+    assert.deepEqual(await subjects(), ["s1", "s2"]);
+    // s1 and s2 are known (left out), s3 is not: it is counted now.
+    await store.writeBatch([at("k4", "s1"), at("k5", "s3"), at("k6", "s2")]);
+    assert.deepEqual(await subjects(), ["s1", "s2", "s3"]);
+    const [rollup] = await query<{ count: string; subjects: string }>(t.database, "SELECT count, subjects FROM rollup_minute WHERE type = 't.known'");
+    assert.deepEqual(rollup, { count: "5", subjects: "3" });
+    await rollupsMatchEvents(t.database);
+  });
 });
 
 describe("cache marks (rollup_cache_pending)", () => {
@@ -183,6 +201,30 @@ describe("cache marks (rollup_cache_pending)", () => {
 });
 
 describe("two writers with overlapping batches", () => {
+  test("one store with two transactions at once, as the consumer runs them, the second started once the first has copied", async () => {
+    const env = await createTestEnv("store_two");
+    const s = new Store(env.config, quietLog);
+    try {
+      const all = batch("two", 2000);
+      let copiedFirst = false;
+      const paths: string[] = [];
+      for (let k = 0; k < 8; k++) {
+        // Batches share a third of their rows with the one beside them (a redelivery overlapping new records).
+        const first = s.writeBatch(all.slice(k * 240, k * 240 + 300), () => (copiedFirst = true));
+        await waitFor("the first batch's COPY done", () => copiedFirst, 10_000, 5);
+        copiedFirst = false;
+        const second = s.writeBatch(all.slice(k * 240 + 200, k * 240 + 480));
+        for (const r of await Promise.all([first, second])) paths.push(r.path);
+      }
+      assert.ok(paths.includes("merge"), "overlapping batches went through the merge path");
+      assert.deepEqual(await totals(env.database), { events: 2000, rollup: 2000 });
+      await rollupsMatchEvents(env.database);
+    } finally {
+      await s.close();
+      await env.cleanup();
+    }
+  });
+
   test("no deadlock, no error, and every event counted once, with a cache sync clearing marks meanwhile", async () => {
     const env = await createTestEnv("store_race");
     const one = new Store(env.config, quietLog);
