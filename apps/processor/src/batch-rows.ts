@@ -27,7 +27,7 @@ import type { SubjectTriples } from "./known-subjects.js";
 import { copyDataMessage } from "./one-trip.js";
 import { decodeCloudEvent, LIMITS, type CloudEvent, type DecodeFailureReason, type RecordLike } from "./cloudevents.js";
 import type { RecordCursor } from "./record-batches.js";
-import { parsedTime, parseRfc3339Bytes } from "./timestamp.js";
+import { parsedTime, parseRfc3339Bytes, PG_EPOCH_MS } from "./timestamp.js";
 
 /** Columns of the events table, in the order every row is written. */
 export const EVENT_COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
@@ -300,8 +300,6 @@ for (const [name, slot] of NAMES) {
 
 /** Buffer's own Latin-1 decoder (no argument checks): the bytes it is given here are ASCII. */
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Buffer, s: number, e: number): string }).latin1Slice;
-/** Milliseconds from the Unix epoch to PostgreSQL's (2000-01-01). */
-const PG_EPOCH_MS = 946_684_800_000;
 
 function slotOf(b: Buffer, s: number, e: number): number {
   const candidates = BY_LENGTH[e - s];

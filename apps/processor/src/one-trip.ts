@@ -18,6 +18,7 @@
  * transaction. The messages are the client's own serializers' (pg-protocol), written in order on its stream.
  */
 import type pg from "pg";
+import { PG_EPOCH_MS } from "./timestamp.js";
 
 /** What a connection must offer (pg's Connection; its typings omit the stream writes and the optional flags). */
 interface WireConnection {
@@ -151,8 +152,6 @@ class OneTrip {
 /** Element type OIDs (pg_type). */
 export const OID = { int8: 20, text: 25, timestamptz: 1184 } as const;
 
-/** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
-const PG_EPOCH_MS = 946_684_800_000;
 
 /**
  * A one-dimensional array in PostgreSQL's binary format (array_send): ndim, has-nulls flag, element type, size

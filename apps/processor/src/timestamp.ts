@@ -6,8 +6,9 @@
  */
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
-/** PostgreSQL counts timestamps from 2000-01-01T00:00:00Z. */
-const PG_EPOCH_US = 946_684_800_000_000n;
+/** PostgreSQL counts timestamps from 2000-01-01T00:00:00Z: its distance from the Unix epoch, in milliseconds. */
+export const PG_EPOCH_MS = 946_684_800_000;
+const PG_EPOCH_US = BigInt(PG_EPOCH_MS) * 1000n;
 
 export type ParsedTime =
   | {
@@ -97,7 +98,7 @@ export const parsedTime = {
 const SCALE_TO_MICROS = [1, 100_000, 10_000, 1_000, 100, 10, 1, 1, 1, 1];
 
 /** Seconds from the Unix epoch to PostgreSQL's. */
-const PG_EPOCH_S = 946_684_800;
+const PG_EPOCH_S = PG_EPOCH_MS / 1000;
 
 /**
  * parseRfc3339 over the bytes b[s, e), for the fast way of batch-rows.ts, which runs for every record: it accepts
