@@ -187,7 +187,7 @@ async function resolveAll(pulumi: Pulumi, program: Record<string, unknown>): Pro
 }
 
 /** Waits until no new resource has been registered for a few turns of the event loop. */
-async function settle(mocks: RecordingMocks) {
+export async function settle(mocks: RecordingMocks) {
   let stable = 0;
   let seen = -1;
   while (stable < 20) {

@@ -50,7 +50,16 @@ describe("GitHub Actions workflows", () => {
     expect(job["runs-on"]).toBe("${{ vars.PREVIEW_RUNNER || 'ubuntu-24.04' }}");
     const pulumi = job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
     expect(pulumi.with).toMatchObject({ command: "preview", "comment-on-pr": true, "stack-name": "${{ vars.PULUMI_ORG }}/eventstack/${{ matrix.stack }}" });
-    expect(job.steps.map((s: any) => s.run).filter(Boolean)).toEqual(["npm ci"]);
+    expect(job.steps.map((s: any) => s.run).filter(Boolean)).toEqual(["npm ci", "npm run verify:upstream -- --stacks ${{ matrix.stack }}"]);
+  });
+
+  test("preview verifies the upstream pins of its stack, with AWS credentials, before the preview", () => {
+    const steps: any[] = parse(workflow("preview.yml")).jobs.preview.steps;
+    const at = (pred: (s: any) => boolean) => steps.findIndex(pred);
+    const verify = at((s) => s.run === "npm run verify:upstream -- --stacks ${{ matrix.stack }}");
+    expect(verify).toBeGreaterThan(at((s) => String(s.uses).startsWith("aws-actions/configure-aws-credentials@")));
+    expect(verify).toBeLessThan(at((s) => String(s.uses).startsWith("pulumi/actions@")));
+    expect(JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts["verify:upstream"]).toBe("node -r ./scripts/ts-register.cjs test/upstream/cli.ts");
   });
 
   test("preview runs the policy pack with the stack's own policy config, and both exist", () => {

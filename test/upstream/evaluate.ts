@@ -1,0 +1,27 @@
+// Evaluates the program for one stack under the resource mocks in this process (no jest) and prints its
+// ProgramFacts as JSON on stdout. Run by cli.ts once per stack, each in a process of its own, because the Pulumi
+// runtime keeps one stack's state per process.
+import path from "node:path";
+import { RecordingMocks } from "../mocks";
+import { engineConfig, PROJECT, ROOT, settle, TEST_REGION } from "../program";
+import { programFacts } from "./program-facts";
+
+async function main(stack: string) {
+  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+  const config = engineConfig(stack);
+  const mocks = new RecordingMocks(config["aws:region"] ?? TEST_REGION);
+  pulumi.runtime.setAllConfig(config);
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+  const exports = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
+  // As the engine does: the stack's outputs are resolved, which is when resources created inside apply() exist.
+  await Promise.all(Object.values(exports).map((v) => new Promise((resolve) => (pulumi.output(v) as import("@pulumi/pulumi").Output<unknown>).apply(resolve))));
+  await settle(mocks);
+  process.stdout.write(JSON.stringify(programFacts(stack, mocks.resources)));
+}
+
+const stack = process.argv[2];
+if (!stack) throw new Error("usage: evaluate.ts <stack>");
+main(stack).catch((err) => {
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exit(1);
+});
