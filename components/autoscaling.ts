@@ -4,7 +4,8 @@
 // Creates:
 //   - metrics-server (Helm, kube-system) and KEDA (Helm, namespace `keda`), both on the system node group;
 //   - KEDA's CRDs as Pulumi-managed objects from the release's own manifest, for the same reason as Karpenter's
-//     (see components/karpenter/index.ts): ScaledObjects declared later in this program must find their kind;
+//     (see components/karpenter/index.ts): ScaledObjects declared later in this program must find their kind.
+//     The chart's own copy is switched off (kedaValues), so each CRD has one owner;
 //   - the KEDA operator's IAM role through EKS Pod Identity, allowed to read consumer-group lag from the MSK
 //     cluster with IAM authentication: connect, describe the events topic and the processor's group, nothing
 //     else. The MSK cluster is created by components/kafka.ts and named after the stack, so the policy uses
@@ -66,7 +67,21 @@ export function kedaMskPolicy(r: KedaPolicyRefs): PolicyDocument {
   };
 }
 
-/** KEDA's CRD manifest, published with every release. */
+/**
+ * The KEDA chart's values. The chart renders its CRDs from templates/crds/ under `crds.install` (default true;
+ * kedacore/charts keda/templates/crds/*.yaml at v2.20.2, read 2026-12-05), which `skipCrds` does not skip: the
+ * program owns them through the release's CRD manifest (kedaCrdsUrl), so the chart must not render them too, or
+ * Helm refuses to adopt objects another owner created and the release never installs.
+ */
+export function kedaValues() {
+  return {
+    crds: { install: false },
+    nodeSelector: systemPlacement.nodeSelector,
+    tolerations: systemPlacement.tolerations,
+  };
+}
+
+/** KEDA's CRD manifest, published with every release (`kustomize build config/crd` of kedacore/keda at the tag). */
 export function kedaCrdsUrl(version: string): string {
   return `https://github.com/kedacore/keda/releases/download/v${version}/keda-${version}-crds.yaml`;
 }
@@ -144,10 +159,7 @@ export function createPodAutoscaling(name: string, args: PodAutoscalingArgs, par
       repositoryOpts: { repo: VERSIONS.charts.keda.repo },
       namespace: namespace.metadata.name,
       skipCrds: true,
-      values: {
-        nodeSelector: systemPlacement.nodeSelector,
-        tolerations: systemPlacement.tolerations,
-      },
+      values: kedaValues(),
     },
     { ...k8sOpts, dependsOn: [kedaCrds, kedaOperator.association, metricsServer, ...cluster.systemReady] },
   );
