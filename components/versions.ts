@@ -5,7 +5,7 @@
 //
 // How to find the next versions:
 //   - EKS add-ons, for the cluster.kubernetesVersion in Pulumi.yaml:
-//       aws eks describe-addon-versions --kubernetes-version 1.34 --addon-name <name> \
+//       aws eks describe-addon-versions --kubernetes-version 1.35 --addon-name <name> \
 //         --query 'addons[].addonVersions[].addonVersion'
 //     (the first entry is the newest; `--query 'addons[].addonVersions[?compatibilities[?defaultVersion]]'` the default)
 //   - Helm charts: `helm show chart <repo or oci url> --version <v>`; for OCI charts
@@ -20,49 +20,104 @@ export interface PinnedChart {
   repo?: string;
   /** The application release the chart installs, where the program fetches that release's files (CRDs). */
   appVersion?: string;
+  /**
+   * The Kubernetes minor versions this release supports, as its project documents them (`max` absent: no upper
+   * bound documented). A cluster.kubernetesVersion outside any chart's range is not selectable.
+   */
+  kubernetes: { min: string; max?: string };
 }
 
+// Every pin below was checked on 2026-12-05 against the source named in its comment: the upstream repository at
+// the pinned tag (release tags and Chart.yaml read with git) or the AWS documentation. Renovate (renovate.json)
+// proposes updates; each proposal still needs the same check, and the support range beside it.
 export const VERSIONS = {
-  /** EKS managed add-on versions, per Kubernetes minor version (the cluster.kubernetesVersion config key). */
+  /**
+   * EKS managed add-on versions, per Kubernetes minor version (the cluster.kubernetesVersion config key). Each
+   * version is the newest the EKS user guide lists for that Kubernetes version, or as noted; `npm run
+   * verify:upstream` asks `aws eks describe-addon-versions` for each before a deploy.
+   */
   eksAddons: {
+    "1.35": {
+      // NOT CONFIRMED on 2026-12-05: no stored EKS user guide page (managing-vpc-cni) lists 1.35. The upstream
+      // release v1.21.1 exists (aws/eks-charts stable/aws-vpc-cni, 2025-12-18; upstream is at v1.22.4 since
+      // 2026-07-22, whose eksbuild for 1.35 is unknown here). verify:upstream's describe-addon-versions decides.
+      "vpc-cni": "v1.21.1-eksbuild.7",
+      // EKS user guide, managing-coredns (newest for 1.35 and 1.36), 2026-12-05.
+      coredns: "v1.14.3-eksbuild.3",
+      // EKS user guide, managing-kube-proxy (newest for 1.35), 2026-12-05.
+      "kube-proxy": "v1.35.3-eksbuild.13",
+      // NOT CONFIRMED on 2026-12-05: the EKS user guide has no per-version table for this add-on; only
+      // verify:upstream's describe-addon-versions confirms it.
+      "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+    },
     "1.34": {
+      // NOT CONFIRMED on 2026-12-05 (see 1.35): the previous pin, upstream release v1.20.4 (aws/eks-charts, 2025-10-15).
       "vpc-cni": "v1.20.4-eksbuild.1",
-      coredns: "v1.12.3-eksbuild.1",
-      "kube-proxy": "v1.34.0-eksbuild.2",
+      // EKS user guide, managing-coredns (newest for 1.34), 2026-12-05.
+      coredns: "v1.13.2-eksbuild.11",
+      // EKS user guide, managing-kube-proxy (newest for 1.34), 2026-12-05.
+      "kube-proxy": "v1.34.6-eksbuild.13",
+      // NOT CONFIRMED on 2026-12-05 (see 1.35).
       "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
     },
   },
   charts: {
     /**
-     * Karpenter 1.10 supports Kubernetes 1.29 to 1.35 (karpenter.sh/docs/upgrading/compatibility). The controller
-     * IAM policy in components/karpenter/policy.ts mirrors this version's cloudformation.yaml; bump them together.
+     * Karpenter 1.14.1 (aws/karpenter-provider-aws tag v1.14.1, the newest release; 2026-12-05) supports Kubernetes
+     * 1.30 to 1.36 (website/content/en/v1.14/upgrading/compatibility.md). The controller IAM policy in
+     * components/karpenter/policy.ts mirrors this version's cloudformation.yaml; bump them together.
      */
-    karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.10.0" },
+    karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.14.1", kubernetes: { min: "1.30", max: "1.36" } },
     /** Karpenter's CRDs as their own chart, same version as the controller (see docs/autoscaling.md, "CRD ordering"). */
-    karpenterCrd: { chart: "oci://public.ecr.aws/karpenter/karpenter-crd", version: "1.10.0" },
-    /** metrics-server 0.8 (chart 3.13): the resource metrics API the ingest HPA reads. */
-    metricsServer: { chart: "metrics-server", version: "3.13.0", repo: "https://kubernetes-sigs.github.io/metrics-server/" },
-    /** KEDA 2.19 is tested on Kubernetes 1.32 to 1.34 (keda.sh/docs/operate/cluster). */
-    keda: { chart: "keda", version: "2.19.0", repo: "https://kedacore.github.io/charts" },
+    karpenterCrd: { chart: "oci://public.ecr.aws/karpenter/karpenter-crd", version: "1.14.1", kubernetes: { min: "1.30", max: "1.36" } },
     /**
-     * Linkerd publishes open-source builds as edge releases only (stable builds come from vendors); edge-25.10.7
-     * is chart 2025.10.7. The CRDs chart and the control plane are always the same release: bump them together.
+     * metrics-server 0.8.1 (chart 3.13.1: kubernetes-sigs/metrics-server tag metrics-server-helm-chart-3.13.1, the
+     * newest chart; 0.9.0 has no chart release yet; 2026-12-05): 0.8.x supports Kubernetes 1.31+ (README,
+     * Compatibility Matrix). The resource metrics API the ingest HPA reads.
      */
-    linkerdCrds: { chart: "linkerd-crds", version: "2025.10.7", repo: "https://helm.linkerd.io/edge" },
-    linkerdControlPlane: { chart: "linkerd-control-plane", version: "2025.10.7", repo: "https://helm.linkerd.io/edge" },
+    metricsServer: { chart: "metrics-server", version: "3.13.1", repo: "https://kubernetes-sigs.github.io/metrics-server/", kubernetes: { min: "1.31" } },
     /**
-     * AWS Load Balancer Controller v2.14.0. Its IAM policy in components/load-balancer-controller-policy.ts follows
-     * this version's docs/install/iam_policy.json; bump them together.
+     * KEDA 2.20.2 (kedacore/charts and kedacore/keda tag v2.20.2, the newest release; 2026-12-05) is tested on
+     * Kubernetes 1.33 to 1.35 (keda.sh/docs/2.20/operate/cluster). KEDA bounds the default cluster version: 1.36
+     * waits for KEDA 2.21.
      */
-    awsLoadBalancerController: { chart: "aws-load-balancer-controller", version: "1.14.0", repo: "https://aws.github.io/eks-charts", appVersion: "v2.14.0" },
+    keda: { chart: "keda", version: "2.20.2", repo: "https://kedacore.github.io/charts", kubernetes: { min: "1.33", max: "1.35" } },
+    /**
+     * Linkerd publishes open-source builds as edge releases only (stable builds come from vendors); edge-26.8.3
+     * (linkerd/linkerd2 tag, the newest; 2026-12-05) is chart 2026.8.3, `kubeVersion: ">=1.31.0-0"` in both
+     * charts' Chart.yaml. The CRDs chart and the control plane are always the same release: bump them together.
+     */
+    linkerdCrds: { chart: "linkerd-crds", version: "2026.8.3", repo: "https://helm.linkerd.io/edge", kubernetes: { min: "1.31" } },
+    linkerdControlPlane: { chart: "linkerd-control-plane", version: "2026.8.3", repo: "https://helm.linkerd.io/edge", kubernetes: { min: "1.31" } },
+    /**
+     * AWS Load Balancer Controller v3.5.0, chart 3.5.0 (kubernetes-sigs/aws-load-balancer-controller tag v3.5.0 and
+     * aws/eks-charts stable/aws-load-balancer-controller, the newest; 2026-12-05); v2.5.0+ requires Kubernetes
+     * 1.22+ (docs/deploy/installation.md). Its IAM policy in components/load-balancer-controller-policy.ts follows
+     * this version's docs/install/iam_policy.json (unchanged from v2.14.0); bump them together.
+     */
+    awsLoadBalancerController: {
+      chart: "aws-load-balancer-controller",
+      version: "3.5.0",
+      repo: "https://aws.github.io/eks-charts",
+      appVersion: "v3.5.0",
+      kubernetes: { min: "1.22" },
+    },
   },
-  /** The AL2023 EKS AMI release Karpenter's nodes boot (EC2NodeClass amiSelectorTerms alias). */
-  karpenterAmiAlias: "al2023@v20251110",
+  /**
+   * The AL2023 EKS AMI release Karpenter's nodes boot (EC2NodeClass amiSelectorTerms alias). v20260714 is the
+   * newest awslabs/amazon-eks-ami release whose notes (CHANGELOG.md at tag v20260724, read 2026-12-05) list
+   * amazon-eks-node-al2023-{x86_64,arm64}-standard-{1.34,1.35}-v20260714; the tag v20260724 has no release notes
+   * in that snapshot, so it is not pinned yet.
+   */
+  karpenterAmiAlias: "al2023@v20260714",
 } as const satisfies {
   eksAddons: Record<string, Record<EksAddonName, string>>;
   charts: Record<string, PinnedChart>;
   karpenterAmiAlias: string;
 };
+
+/** The cluster.kubernetesVersion default (Pulumi.yaml): the newest EKS version in standard support that every pin supports. */
+export const DEFAULT_KUBERNETES_VERSION = "1.35";
 
 export type EksAddonName = "vpc-cni" | "coredns" | "kube-proxy" | "eks-pod-identity-agent";
 

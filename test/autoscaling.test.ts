@@ -81,6 +81,6 @@ describe("pure helpers", () => {
   });
 
   test("KEDA's CRD manifest URL follows the release's asset naming", () => {
-    expect(kedaCrdsUrl("2.19.0")).toBe("https://github.com/kedacore/keda/releases/download/v2.19.0/keda-2.19.0-crds.yaml");
+    expect(kedaCrdsUrl("2.20.2")).toBe("https://github.com/kedacore/keda/releases/download/v2.20.2/keda-2.20.2-crds.yaml");
   });
 });

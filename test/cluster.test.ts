@@ -9,7 +9,7 @@ import { runProgram, runWithMocks, TEST_REGION } from "./program";
 const EKS = "eks:index:Cluster";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
 const ADDON = "aws:eks/addon:Addon";
-const pinned = VERSIONS.eksAddons["1.34"];
+const pinned = VERSIONS.eksAddons["1.35"];
 
 describe.each(["dev", "prod"])("%s stack", (stack) => {
   let mocks: RecordingMocks;
@@ -22,7 +22,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
   test("the cluster authenticates through access entries only, with a private endpoint and no public one by default", () => {
     const eks = mocks.get(EKS, "cluster-eks").inputs;
     expect(eks.name).toBe(clusterName);
-    expect(eks.version).toBe("1.34");
+    expect(eks.version).toBe("1.35");
     expect(eks.authenticationMode).toBe("API");
     expect(eks.accessEntries).toEqual({}); // no admins configured in either stack file
     expect(eks.endpointPrivateAccess).toBe(true);
@@ -79,7 +79,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     const group = mocks.get(NODE_GROUP, "cluster-system").inputs;
     expect(group.capacityType).toBe("ON_DEMAND");
     expect(group.amiType).toBe("AL2023_ARM_64_STANDARD");
-    expect(group.version).toBe("1.34");
+    expect(group.version).toBe("1.35");
     expect(group.instanceTypes).toEqual(stack === "dev" ? ["t4g.medium"] : ["m7g.large"]);
     expect(group.scalingConfig).toEqual(stack === "dev" ? { minSize: 1, desiredSize: 1, maxSize: 2 } : { minSize: 2, desiredSize: 2, maxSize: 4 });
     expect(group.subnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
@@ -177,7 +177,7 @@ describe("pure helpers", () => {
 
   test("an unpinned Kubernetes version fails before anything is declared, saying how to fix it", () => {
     expect(() => eksAddonVersions("1.99")).toThrow(
-      "components/versions.ts pins no EKS add-on versions for Kubernetes 1.99 (pinned: 1.34); add an entry from `aws eks describe-addon-versions --kubernetes-version 1.99`",
+      "components/versions.ts pins no EKS add-on versions for Kubernetes 1.99 (pinned: 1.35, 1.34); add an entry from `aws eks describe-addon-versions --kubernetes-version 1.99`",
     );
   });
 });

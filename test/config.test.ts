@@ -113,7 +113,7 @@ describe("invalid configuration gives one error naming every bad key", () => {
     ["eventstack:logRetentionDays", "10", `eventstack:logRetentionDays must be one of CloudWatch's retention periods (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653) (got "10")`],
     ["eventstack:api.jwtIssuer", "http://issuer", 'eventstack:api.jwtIssuer must be an https URL (got "http://issuer")'],
     ["eventstack:ingest.maxEventDataBytes", "1048576", 'eventstack:ingest.maxEventDataBytes must be an integer from 1 to 900000 (its Kafka record, headers included, must stay under 1,000,000 bytes) (got "1048576")'],
-    ["eventstack:cluster.kubernetesVersion", "1.31", 'eventstack:cluster.kubernetesVersion must be a Kubernetes minor version with pinned add-ons in components/versions.ts ("1.34") (got "1.31")'],
+    ["eventstack:cluster.kubernetesVersion", "1.31", 'eventstack:cluster.kubernetesVersion must be a Kubernetes minor version with pinned add-ons in components/versions.ts ("1.35", "1.34") (got "1.31")'],
     ["eventstack:mesh.issuerValidityHours", "24", 'eventstack:mesh.issuerValidityHours must be an integer from 25 to 87599 (got "24")'],
     ["eventstack:mesh.issuerValidityHours", "87600", 'eventstack:mesh.issuerValidityHours must be an integer from 25 to 87599 (got "87600")'],
     ["eventstack:kafka.eventsTopic", "events topic", 'eventstack:kafka.eventsTopic must be a Kafka topic or group name ([a-zA-Z0-9._-], 1 to 249 characters) (got "events topic")'],

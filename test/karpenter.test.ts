@@ -182,14 +182,22 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
           "ec2:DescribeInstanceTypeOfferings",
           "ec2:DescribeInstanceTypes",
           "ec2:DescribeInstances",
+          "ec2:DescribeInstanceStatus",
           "ec2:DescribeLaunchTemplates",
+          "ec2:DescribePlacementGroups",
           "ec2:DescribeSecurityGroups",
           "ec2:DescribeSpotPriceHistory",
           "ec2:DescribeSubnets",
           "iam:ListInstanceProfiles",
           "pricing:GetProducts",
+          "arc-zonal-shift:GetManagedResource",
         ].sort(),
       );
+      // Karpenter 1.14 launches into placement groups and reads zonal shifts of this cluster only.
+      expect(bySid("AllowScopedEC2InstanceAccessActions").Resource).toContain(`arn:aws:ec2:${TEST_REGION}:*:placement-group/*`);
+      expect(bySid("AllowZonalShiftStatusReadOnly").Condition).toEqual({
+        StringEquals: { "arc-zonal-shift:ResourceIdentifier": `arn:aws:eks:${TEST_REGION}:${ACCOUNT}:cluster/${clusterName}` },
+      });
       // Instance creation and deletion are conditioned on this cluster's ownership tag.
       for (const sid of ["AllowScopedEC2InstanceActionsWithTags", "AllowScopedResourceCreationTagging"]) {
         expect(bySid(sid).Condition.StringEquals[`aws:RequestTag/kubernetes.io/cluster/${clusterName}`]).toBe("owned");

@@ -153,6 +153,7 @@ export function createKarpenter(name: string, args: KarpenterArgs, parent: pulum
         "eks-integration": policies["eks-integration"],
         interruption: policies.interruption,
         "resource-discovery": policies["resource-discovery"],
+        "zonal-shift": policies["zonal-shift"],
       },
     },
     opts,

@@ -11,7 +11,7 @@ export interface NodeClassSpecArgs {
   clusterName: string;
   /** Name (not ARN) of the node IAM role; Karpenter creates the instance profile for it. */
   nodeRoleName: string;
-  /** AMI alias, e.g. "al2023@v20251110" (components/versions.ts). */
+  /** AMI alias, e.g. "al2023@v20260714" (components/versions.ts). */
   amiAlias: string;
   /** Root volume size in GiB. */
   rootVolumeGiB: number;

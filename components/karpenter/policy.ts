@@ -1,11 +1,14 @@
 // IAM documents of Karpenter's controller and of its interruption queue, as pure functions of the ARNs they
 // name so that tests can read them statement by statement.
 //
-// The controller policy mirrors, statement for statement (same Sids), the five managed policies of Karpenter's
-// own cloudformation.yaml for the version pinned in components/versions.ts (1.10: website/content/en/v1.10/
-// reference/cloudformation.md): NodeLifecycle, IAMIntegration, EKSIntegration, Interruption and
-// ResourceDiscovery. Two deliberate differences: iam:PassRole names our node role's ARN (theirs is
-// `KarpenterNodeRole-<cluster>`), and the interruption statement names our queue's ARN. Bump both together.
+// The controller policy mirrors, statement for statement (same Sids), the six managed policies of Karpenter's
+// own cloudformation.yaml for the version pinned in components/versions.ts (1.14.1: aws/karpenter-provider-aws
+// tag v1.14.1, website/content/en/docs/getting-started/getting-started-with-karpenter/cloudformation.yaml, read
+// 2026-12-05): NodeLifecycle, IAMIntegration, EKSIntegration, Interruption, ResourceDiscovery and ZonalShift.
+// Since 1.10: placement groups in RunInstances/CreateFleet, ec2:DescribeInstanceStatus and
+// ec2:DescribePlacementGroups, and the zonal-shift read. Two deliberate differences: iam:PassRole names our node
+// role's ARN (theirs is `KarpenterNodeRole-<cluster>`), and the interruption statement names our queue's ARN.
+// Bump both together.
 
 export interface ControllerPolicyRefs {
   partition: string;
@@ -18,7 +21,9 @@ export interface ControllerPolicyRefs {
 }
 
 /** The controller's five policy documents, keyed by the short name used for their RolePolicy resources. */
-export function controllerPolicies(r: ControllerPolicyRefs): Record<"node-lifecycle" | "iam-integration" | "eks-integration" | "interruption" | "resource-discovery", PolicyDocument> {
+export function controllerPolicies(
+  r: ControllerPolicyRefs,
+): Record<"node-lifecycle" | "iam-integration" | "eks-integration" | "interruption" | "resource-discovery" | "zonal-shift", PolicyDocument> {
   const ec2 = (resource: string) => `arn:${r.partition}:ec2:${r.region}:*:${resource}`;
   const instanceProfiles = `arn:${r.partition}:iam::${r.accountId}:instance-profile/*`;
   const owned = { [`aws:RequestTag/kubernetes.io/cluster/${r.clusterName}`]: "owned" };
@@ -36,6 +41,7 @@ export function controllerPolicies(r: ControllerPolicyRefs): Record<"node-lifecy
           ec2("security-group/*"),
           ec2("subnet/*"),
           ec2("capacity-reservation/*"),
+          ec2("placement-group/*"),
         ],
         Action: ["ec2:RunInstances", "ec2:CreateFleet"],
       },
@@ -161,9 +167,11 @@ export function controllerPolicies(r: ControllerPolicyRefs): Record<"node-lifecy
           "ec2:DescribeCapacityReservations",
           "ec2:DescribeImages",
           "ec2:DescribeInstances",
+          "ec2:DescribeInstanceStatus",
           "ec2:DescribeInstanceTypeOfferings",
           "ec2:DescribeInstanceTypes",
           "ec2:DescribeLaunchTemplates",
+          "ec2:DescribePlacementGroups",
           "ec2:DescribeSecurityGroups",
           "ec2:DescribeSpotPriceHistory",
           "ec2:DescribeSubnets",
@@ -174,6 +182,17 @@ export function controllerPolicies(r: ControllerPolicyRefs): Record<"node-lifecy
       { Sid: "AllowPricingReadActions", Effect: "Allow", Resource: "*", Action: "pricing:GetProducts" },
       { Sid: "AllowUnscopedInstanceProfileListAction", Effect: "Allow", Resource: "*", Action: "iam:ListInstanceProfiles" },
       { Sid: "AllowInstanceProfileReadActions", Effect: "Allow", Resource: instanceProfiles, Action: "iam:GetInstanceProfile" },
+    ]),
+    // Whether ARC zonal autoshift has moved traffic away from a zone of this cluster, so that Karpenter does not
+    // launch there; the action takes no resource ARN, the condition names the cluster.
+    "zonal-shift": doc([
+      {
+        Sid: "AllowZonalShiftStatusReadOnly",
+        Effect: "Allow",
+        Resource: "*",
+        Action: ["arc-zonal-shift:GetManagedResource"],
+        Condition: { StringEquals: { "arc-zonal-shift:ResourceIdentifier": `arn:${r.partition}:eks:${r.region}:${r.accountId}:cluster/${r.clusterName}` } },
+      },
     ]),
   };
 }

@@ -17,7 +17,7 @@ export const awsCli: AwsRunner = (args) => {
 
 /**
  * The SSM parameter Karpenter reads for `al2023@<release>` (karpenter-provider-aws
- * pkg/providers/amifamily/al2023.go, resolvePath, read at v1.10.0 on 2026-12-05): one per architecture and
+ * pkg/providers/amifamily/al2023.go, resolvePath, read at v1.10.0 and again at v1.14.1 on 2026-12-05): one per architecture and
  * variant; the standard variant is the one the program's NodePools use.
  */
 export function al2023Parameter(kubernetesVersion: string, architecture: string, release: string): string {
