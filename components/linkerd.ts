@@ -86,7 +86,6 @@ export function haValues() {
     deploymentStrategy: { rollingUpdate: { maxUnavailable: 1, maxSurge: "25%" } },
     enablePodAntiAffinity: true,
     controllerReplicas: 3,
-    controllerResources: controller,
     destinationResources: controller,
     identityResources: { cpu: { request: "100m" }, memory: { limit: "250Mi", request: "10Mi" } },
     heartbeatResources: controller,

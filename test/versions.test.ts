@@ -4,6 +4,7 @@
 // owner with the values the program passes. The upstream facts below were read on 2026-12-05 from the sources
 // named beside them, at the pinned versions; a bump of a pin without re-reading them fails here on purpose.
 import { ConfigError, loadConfig } from "../components/config";
+import { haValues } from "../components/linkerd";
 import { DEFAULT_KUBERNETES_VERSION, type EksAddonName, VERSIONS } from "../components/versions";
 import type { RecordingMocks } from "./mocks";
 import { declaredConfig, engineConfig, runProgram } from "./program";
@@ -161,5 +162,15 @@ describe.each(["dev", "prod"])("%s stack: CRD ownership with the values the prog
     expect(owners.get("scaledobjects.keda.sh")).toEqual(["manifest autoscaling-keda-crds"]);
     expect(owners.get("targetgroupbindings.elbv2.k8s.aws")).toEqual(["manifest load-balancer-controller-crds"]);
     expect(owners.get("nodepools.karpenter.sh")).toEqual(["release karpenter-crd"]);
+  });
+});
+
+describe("values the charts read", () => {
+  test("the Linkerd HA resources are set only through keys a control-plane template reads", () => {
+    // linkerd/linkerd2 edge-26.8.3 charts/linkerd-control-plane/templates: each of these is read as
+    // `.Values.<key>`; values-ha.yaml's `controllerResources` is only a YAML anchor the others copy, read by no
+    // template, so setting it changes nothing (read 2026-12-05).
+    const READ_BY_TEMPLATES = ["destinationResources", "identityResources", "heartbeatResources", "proxyInjectorResources", "spValidatorResources"];
+    expect(Object.keys(haValues()).filter((k) => k.endsWith("Resources"))).toEqual(READ_BY_TEMPLATES);
   });
 });
