@@ -41,23 +41,31 @@ export const VERSIONS = {
       // NOT CONFIRMED on 2026-12-05: no stored EKS user guide page (managing-vpc-cni) lists 1.35. The upstream
       // release v1.21.1 exists (aws/eks-charts stable/aws-vpc-cni, 2025-12-18; upstream is at v1.22.4 since
       // 2026-07-22, whose eksbuild for 1.35 is unknown here). verify:upstream's describe-addon-versions decides.
+      // renovate: eksAddonsFilter={"kubernetesVersion":"1.35","addonName":"vpc-cni"}
       "vpc-cni": "v1.21.1-eksbuild.7",
       // EKS user guide, managing-coredns (newest for 1.35 and 1.36), 2026-12-05.
+      // renovate: eksAddonsFilter={"kubernetesVersion":"1.35","addonName":"coredns"}
       coredns: "v1.14.3-eksbuild.3",
       // EKS user guide, managing-kube-proxy (newest for 1.35), 2026-12-05.
+      // renovate: eksAddonsFilter={"kubernetesVersion":"1.35","addonName":"kube-proxy"}
       "kube-proxy": "v1.35.3-eksbuild.13",
       // NOT CONFIRMED on 2026-12-05: the EKS user guide has no per-version table for this add-on; only
       // verify:upstream's describe-addon-versions confirms it.
+      // renovate: eksAddonsFilter={"kubernetesVersion":"1.35","addonName":"eks-pod-identity-agent"}
       "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
     },
     "1.34": {
       // NOT CONFIRMED on 2026-12-05 (see 1.35): the previous pin, upstream release v1.20.4 (aws/eks-charts, 2025-10-15).
+      // renovate: eksAddonsFilter={"kubernetesVersion":"1.34","addonName":"vpc-cni"}
       "vpc-cni": "v1.20.4-eksbuild.1",
       // EKS user guide, managing-coredns (newest for 1.34), 2026-12-05.
+      // renovate: eksAddonsFilter={"kubernetesVersion":"1.34","addonName":"coredns"}
       coredns: "v1.13.2-eksbuild.11",
       // EKS user guide, managing-kube-proxy (newest for 1.34), 2026-12-05.
+      // renovate: eksAddonsFilter={"kubernetesVersion":"1.34","addonName":"kube-proxy"}
       "kube-proxy": "v1.34.6-eksbuild.13",
       // NOT CONFIRMED on 2026-12-05 (see 1.35).
+      // renovate: eksAddonsFilter={"kubernetesVersion":"1.34","addonName":"eks-pod-identity-agent"}
       "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
     },
   },
