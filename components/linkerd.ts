@@ -85,6 +85,8 @@ export const LINKERD_DEFAULTS = {
   /** The trust domain's identity names, as `linkerd install` generates them. */
   trustAnchorCommonName: "root.linkerd.cluster.local",
   issuerCommonName: "identity.linkerd.cluster.local",
+  /** One CA (the issuer) may follow the anchor; the issuer itself cannot be given pathlen 0 (see createLinkerd). */
+  trustAnchorMaxPathLength: 1,
 } as const;
 
 /**
@@ -222,6 +224,10 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
       privateKeyPem: trustAnchorKey.privateKeyPem,
       subject: { commonName: LINKERD_DEFAULTS.trustAnchorCommonName },
       isCaCertificate: true,
+      // The path length is limited here, on the anchor, because the provider cannot write 0 on the issuer (below):
+      // at most one CA (the issuer) between the anchor and a leaf. Go's x509 verification (Linkerd's identity
+      // controller) enforces it on the anchor too. Changing it re-issues the anchor: see docs/mesh.md.
+      maxPathLength: LINKERD_DEFAULTS.trustAnchorMaxPathLength,
       validityPeriodHours: trustAnchorValidityHours,
       allowedUses: ["cert_signing", "crl_signing"],
     },
@@ -236,8 +242,11 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
       caPrivateKeyPem: trustAnchorKey.privateKeyPem,
       caCertPem: trustAnchor.certPem,
       isCaCertificate: true,
-      // The issuer signs only leaf (proxy) certificates, never another CA.
-      maxPathLength: 0,
+      // No maxPathLength: the issuer should carry pathlen 0 (it signs proxy leaves only), but the provider cannot
+      // write 0. terraform-provider-tls v4.2.1 (internal/provider/common_cert.go, read 2026-12-05; @pulumi/tls 5.6.1
+      // wraps v4.3.0, whose source was not available) sets only x509.Certificate.MaxPathLen, and Go's x509 reads
+      // MaxPathLen 0 without MaxPathLenZero as "unset": the certificate would say CA:TRUE with no path length. The
+      // anchor's pathlen 1 bounds the chain instead (docs/mesh.md, "Path length").
       validityPeriodHours: args.issuerValidityHours,
       earlyRenewalHours: issuerRenewalHours,
       allowedUses: ["cert_signing", "crl_signing"],

@@ -38,10 +38,17 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(anchor.inputs).toMatchObject({ isCaCertificate: true, validityPeriodHours: 87600, allowedUses: ["cert_signing", "crl_signing"], subject: { commonName: "root.linkerd.cluster.local" } });
       const issuer = mocks.get("tls:index/locallySignedCert:LocallySignedCert", "mesh-issuer").inputs;
       const validity = Number(config["eventstack:mesh.issuerValidityHours"]);
-      expect(issuer).toMatchObject({ caCertPem: anchor.state.certPem, isCaCertificate: true, maxPathLength: 0, validityPeriodHours: validity, earlyRenewalHours: Math.floor(validity / 4) });
+      expect(issuer).toMatchObject({ caCertPem: anchor.state.certPem, isCaCertificate: true, validityPeriodHours: validity, earlyRenewalHours: Math.floor(validity / 4) });
       const caKey = isSecret(issuer.caPrivateKeyPem) ? issuer.caPrivateKeyPem.value : issuer.caPrivateKeyPem;
       expect(caKey).toBe(anchorKey.privateKeyPem);
       expect(mocks.get("tls:index/certRequest:CertRequest", "mesh-issuer").inputs.subject).toEqual({ commonName: "identity.linkerd.cluster.local" });
+    });
+
+    test("the chain's path length is bounded at the anchor (pathlen 1), since the provider writes no pathlen for a maxPathLength of 0", () => {
+      // terraform-provider-tls sets x509.Certificate.MaxPathLen only, and Go reads 0 without MaxPathLenZero as unset:
+      // asking for 0 on the issuer would emit CA:TRUE with no path length and look like a limit that is not there.
+      expect(mocks.get("tls:index/selfSignedCert:SelfSignedCert", "mesh-trust-anchor").inputs.maxPathLength).toBe(1);
+      expect(mocks.get("tls:index/locallySignedCert:LocallySignedCert", "mesh-issuer").inputs).not.toHaveProperty("maxPathLength");
     });
 
     test("the control plane gets the anchor and the issuer's certificate and key, in values stored as a secret", () => {
