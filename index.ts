@@ -182,6 +182,9 @@ const migrate = new MigrateJob(
     image: images.reference("processor"),
     version: images.tags.processor!,
     roleArn: workloadIam.roleArns.migrate,
+    roleReady: workloadIam.roleReady.migrate,
+    nodesReady: karpenter.nodePoolReady,
+    admissionReady: loadBalancerController.ready,
     serviceAccountName: workloadIam.serviceAccounts.migrate.name,
     env: migrateEnv({
       ...kafkaRefs,
@@ -209,6 +212,7 @@ const ingest = new Workload(
     image: images.reference("ingest"),
     version: images.tags.ingest!,
     roleArn: workloadIam.roleArns.ingest,
+    roleReady: workloadIam.roleReady.ingest,
     serviceAccountName: workloadIam.serviceAccounts.ingest.name,
     env: ingestEnv({ ...kafkaRefs, maxBodyBytes: config.ingest.maxBodyBytes, maxBatchEvents: config.ingest.maxBatchEvents, maxEventDataBytes: config.ingest.maxEventDataBytes }),
     port: SERVICE_PORTS.ingest,
@@ -237,6 +241,7 @@ const processor = new Workload(
     image: images.reference("processor"),
     version: images.tags.processor!,
     roleArn: workloadIam.roleArns.processor,
+    roleReady: workloadIam.roleReady.processor,
     serviceAccountName: workloadIam.serviceAccounts.processor.name,
     env: processorEnv({
       ...kafkaRefs,

@@ -87,6 +87,8 @@ export class Karpenter extends pulumi.ComponentResource {
   readonly interruptionQueueName: pulumi.Output<string>;
   readonly nodePoolName: pulumi.Output<string>;
   readonly nodeClassName: pulumi.Output<string>;
+  /** Depend on this before creating pods for the workload nodes: the NodePool and EC2NodeClass exist. */
+  readonly nodePoolReady: pulumi.Resource[];
 
   constructor(name: string, args: KarpenterArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:karpenter:Karpenter", name, {}, opts);
@@ -97,6 +99,7 @@ export class Karpenter extends pulumi.ComponentResource {
     this.interruptionQueueName = out.queue.name;
     this.nodePoolName = out.nodePool.metadata.name;
     this.nodeClassName = out.nodeClass.metadata.name;
+    this.nodePoolReady = [out.nodeClass, out.nodePool];
     this.registerOutputs({
       nodeRoleName: this.nodeRoleName,
       nodeRoleArn: this.nodeRoleArn,
