@@ -149,7 +149,7 @@ export const SYSTEM_PODS: SystemPod[] = [
     release: "metrics-server",
     replicas: (c) => metricsServerReplicas(c.systemNodes),
     containers: containers({ cpu: "100m", memory: "200Mi" }),
-    source: "kubernetes-sigs/metrics-server metrics-server-helm-chart-3.13.0 charts/metrics-server/values.yaml resources",
+    source: "kubernetes-sigs/metrics-server metrics-server-helm-chart-3.13.0 and -3.13.1 charts/metrics-server/values.yaml resources",
   },
   {
     name: "kube-system/aws-load-balancer-controller",
@@ -157,10 +157,10 @@ export const SYSTEM_PODS: SystemPod[] = [
     release: "aws-load-balancer-controller",
     replicas: fixed(LOAD_BALANCER_CONTROLLER_DEFAULTS.replicas),
     containers: containers({}),
-    source: "kubernetes-sigs/aws-load-balancer-controller v2.14.0 helm/aws-load-balancer-controller/values.yaml resources {}",
+    source: "kubernetes-sigs/aws-load-balancer-controller v2.14.0 and v3.5.0 helm/aws-load-balancer-controller/values.yaml resources {}",
   },
   ...["keda-operator", "keda-operator-metrics-apiserver", "keda-admission-webhooks"].map(
-    (name): SystemPod => ({ name: `keda/${name}`, kind: "Deployment", release: "keda", replicas: fixed(1), containers: containers({ cpu: "100m", memory: "100Mi" }), source: "kedacore/charts v2.19.0 keda/values.yaml resources" }),
+    (name): SystemPod => ({ name: `keda/${name}`, kind: "Deployment", release: "keda", replicas: fixed(1), containers: containers({ cpu: "100m", memory: "100Mi" }), source: "kedacore/charts v2.19.0 and v2.20.2 keda/values.yaml resources" }),
   ),
   // Linkerd: each control-plane pod carries the proxy; values-ha.yaml adds requests to its own containers.
   {
