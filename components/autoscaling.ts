@@ -27,8 +27,8 @@ import { VERSIONS } from "./versions";
 
 export interface PodAutoscalingArgs {
   cluster: Cluster;
-  /** Minimum size of the system node group: 2 or more runs two metrics-server replicas. */
-  systemMinNodes: number;
+  /** Nodes in the system node group: 2 or more runs two metrics-server replicas. */
+  systemNodes: number;
   /** Name of the MSK cluster (the stack name, see components/kafka.ts). */
   kafkaClusterName: string;
   /** Topic whose lag KEDA reads. */
@@ -81,6 +81,11 @@ export function kedaValues() {
   };
 }
 
+/** metrics-server replicas: two once there are two system nodes, so the APIService survives a drain (the PDB keeps one). */
+export function metricsServerReplicas(systemNodes: number): number {
+  return systemNodes >= 2 ? 2 : 1;
+}
+
 /** KEDA's CRD manifest, published with every release (`kustomize build config/crd` of kedacore/keda at the tag). */
 export function kedaCrdsUrl(version: string): string {
   return `https://github.com/kedacore/keda/releases/download/v${version}/keda-${version}-crds.yaml`;
@@ -107,7 +112,7 @@ export function createPodAutoscaling(name: string, args: PodAutoscalingArgs, par
   const kedaNamespace = args.kedaNamespace ?? AUTOSCALING_DEFAULTS.kedaNamespace;
   const { cluster } = args;
   const k8sOpts = { parent, provider: cluster.provider };
-  const replicas = args.systemMinNodes >= 2 ? 2 : 1;
+  const replicas = metricsServerReplicas(args.systemNodes);
   const account = aws.getCallerIdentityOutput({}, opts);
   const partition = aws.getPartitionOutput({}, opts).partition;
   const region = aws.getRegionOutput({}, opts).region;

@@ -35,9 +35,8 @@ export interface ClusterArgs {
   /** Instance types of the system node group, all of `systemArchitecture`. */
   systemInstanceTypes: string[];
   systemArchitecture: Architecture;
-  /** Size bounds of the system node group. */
-  minNodes: number;
-  maxNodes: number;
+  /** Size of the system node group (fixed: nothing scales it; components/system-pods.ts sizes it). */
+  systemNodes: number;
   /** Retention of the control-plane log group (days). */
   logRetentionDays: number;
   /** Control-plane log types sent to CloudWatch. Default ["api", "audit", "authenticator"]. */
@@ -222,8 +221,7 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
       subnetIds: args.privateSubnetIds,
       instanceTypes: args.systemInstanceTypes,
       architecture: args.systemArchitecture,
-      minNodes: args.minNodes,
-      maxNodes: args.maxNodes,
+      nodes: args.systemNodes,
     },
     opts,
   );

@@ -6,12 +6,13 @@
 // between keys) and reports every problem at once:
 //
 //   Invalid stack configuration (2 problems):
-//     - eventstack:cluster.maxNodes must be an integer >= cluster.minNodes (got "abc")
+//     - eventstack:cluster.systemNodes must be an integer from 1 to 100 (got "abc")
 //     - eventstack:network.natGateways must be one of "single", "onePerAz" (got "two")
 //
 // Behaviour follows these values only; nothing in the program asks which stack it is.
 import * as pulumi from "@pulumi/pulumi";
 import { LINKERD_DEFAULTS } from "./linkerd";
+import { systemSizingProblem } from "./system-pods";
 import { VERSIONS } from "./versions";
 
 export const PROJECT = "eventstack";
@@ -37,8 +38,7 @@ export interface StackConfig {
     adminPrincipalArns: string[];
     systemInstanceTypes: string[];
     systemArchitecture: Architecture;
-    minNodes: number;
-    maxNodes: number;
+    systemNodes: number;
   };
   karpenter: {
     cpuLimit: number;
@@ -225,8 +225,7 @@ export const FIELDS = {
   "cluster.adminPrincipalArns": f("array", list(iamPrincipalArn, "IAM role or user ARNs")),
   "cluster.systemInstanceTypes": f("array", list(matching(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, ""), "EC2 instance types", true)),
   "cluster.systemArchitecture": f("string", oneOf<Architecture>("arm64", "amd64")),
-  "cluster.minNodes": f("integer", integer(1, 100)),
-  "cluster.maxNodes": f("integer", integer(1, 100, "an integer >= cluster.minNodes")),
+  "cluster.systemNodes": f("integer", integer(1, 100)),
   "karpenter.cpuLimit": f("integer", integer(2)),
   "karpenter.memoryLimitGiB": f("integer", integer(4)),
   "karpenter.capacityTypes": f("array", list(oneOf("spot", "on-demand"), '"spot" or "on-demand"', true)),
@@ -284,6 +283,15 @@ export const FIELDS = {
   "mesh.issuerValidityHours": f("integer", integer(LINKERD_DEFAULTS.minimumRenewalHours + 1, LINKERD_DEFAULTS.trustAnchorValidityHours - 1)),
 } satisfies Record<string, Field<unknown>>;
 
+/**
+ * Keys the program no longer reads, with what replaced them. Pulumi passes a stack's keys through whether or not
+ * Pulumi.yaml declares them, so a stale one would otherwise be ignored without a word.
+ */
+export const REMOVED_KEYS: Record<string, string> = {
+  "cluster.maxNodes": "nothing scales the system node group; set its size with cluster.systemNodes",
+  "cluster.minNodes": "the system node group has a fixed size; set it with cluster.systemNodes",
+};
+
 export type ConfigKey = keyof typeof FIELDS;
 type Values = { [K in ConfigKey]: (typeof FIELDS)[K] extends Field<infer T> ? T : never };
 
@@ -319,6 +327,11 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
     else (v as Record<string, unknown>)[key] = parsed;
   }
 
+  for (const [key, replacement] of Object.entries(REMOVED_KEYS)) {
+    const value = read(`${PROJECT}:${key}`);
+    if (value !== undefined) problems.push(`${PROJECT}:${key} was removed: ${replacement} (got ${show(value)})`);
+  }
+
   // The region is the stack's aws:region, or else the environment's AWS_REGION / AWS_DEFAULT_REGION, the same
   // fallback the AWS provider applies. The committed stack files name no region, so CI (the preview workflow
   // exports AWS_REGION with its credentials) and each user choose it without editing them.
@@ -333,8 +346,17 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
   const relation = (key: ConfigKey, holds: boolean, expected: string) => {
     if (!holds) problems.push(`${PROJECT}:${key} must be ${expected} (got ${show(raw[key] ?? "")})`);
   };
-  if (ok("cluster.minNodes", "cluster.maxNodes"))
-    relation("cluster.maxNodes", v["cluster.maxNodes"] >= v["cluster.minNodes"], "an integer >= cluster.minNodes");
+  if (ok("cluster.systemNodes", "mesh.highAvailability"))
+    relation(
+      "cluster.systemNodes",
+      !v["mesh.highAvailability"] || v["cluster.systemNodes"] >= LINKERD_DEFAULTS.haMinimumSystemNodes,
+      `at least ${LINKERD_DEFAULTS.haMinimumSystemNodes} when mesh.highAvailability is true (Linkerd's replicas need separate nodes and one free to drain into)`,
+    );
+  if (ok("cluster.systemNodes", "cluster.systemInstanceTypes", "mesh.highAvailability"))
+    for (const type of v["cluster.systemInstanceTypes"]) {
+      const problem = systemSizingProblem(type, { systemNodes: v["cluster.systemNodes"], meshHighAvailability: v["mesh.highAvailability"] });
+      if (problem) problems.push(`${PROJECT}:cluster.systemInstanceTypes: ${problem}`);
+    }
   if (ok("ingest.minReplicas", "ingest.maxReplicas"))
     relation("ingest.maxReplicas", v["ingest.maxReplicas"] >= v["ingest.minReplicas"], "an integer >= ingest.minReplicas");
   if (ok("processor.minReplicas", "processor.maxReplicas"))
@@ -392,8 +414,7 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       adminPrincipalArns: v["cluster.adminPrincipalArns"],
       systemInstanceTypes: v["cluster.systemInstanceTypes"],
       systemArchitecture: v["cluster.systemArchitecture"],
-      minNodes: v["cluster.minNodes"],
-      maxNodes: v["cluster.maxNodes"],
+      systemNodes: v["cluster.systemNodes"],
     },
     karpenter: {
       cpuLimit: v["karpenter.cpuLimit"],

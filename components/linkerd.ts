@@ -8,7 +8,7 @@
 //     docs/mesh.md has the rotation path of both certificates;
 //   - the `linkerd` namespace, then Helm `linkerd-crds` (with the Gateway API CRDs Linkerd's policy needs), then
 //     `linkerd-control-plane` on the system node group, with the chart's values-ha.yaml settings when
-//     `highAvailability` (3 replicas, PDBs, pod anti-affinity, webhook failurePolicy Fail);
+//     `highAvailability` (replicas on separate system nodes, PDBs, pod anti-affinity, webhook failurePolicy Fail);
 //   - optionally, security group rules from the control plane to the nodes on Linkerd's webhook ports, for
 //     clusters whose nodes do not carry the cluster security group (see `controlPlaneSecurityGroupId`).
 //
@@ -29,8 +29,13 @@ export interface LinkerdArgs {
    * the `cluster-*` inbound policies, which admit unauthenticated traffic from these networks only. The VPC CIDR.
    */
   clusterNetworks: pulumi.Input<string>;
-  /** values-ha.yaml: 3 controller replicas, PDBs, anti-affinity, webhooks failing closed. Config `mesh.highAvailability`. */
+  /**
+   * values-ha.yaml: replicas on separate system nodes (linkerdControllerReplicas), PDBs, anti-affinity, webhooks
+   * failing closed. Needs `systemNodes` >= 3. Config `mesh.highAvailability`.
+   */
   highAvailability: boolean;
+  /** Nodes in the system node group the control plane runs on; bounds the HA replicas. Config `cluster.systemNodes`. */
+  systemNodes: number;
   /** Validity of the identity issuer certificate, in hours. Config `mesh.issuerValidityHours`. */
   issuerValidityHours: number;
   /**
@@ -73,25 +78,50 @@ export const LINKERD_DEFAULTS = {
   proxyResources: { cpuRequest: "100m", memoryRequest: "64Mi", memoryLimit: "256Mi" } satisfies ProxyResources,
   /** The container ports of Linkerd's admission webhooks (see `controlPlaneSecurityGroupId`). */
   webhookPorts: [8443, 8089, 9443],
+  /** values-ha.yaml's controllerReplicas: the most replicas HA runs. */
+  haReplicas: 3,
+  /** The fewest system nodes HA can run on: 2 replicas on separate nodes, and one node free to drain into. */
+  haMinimumSystemNodes: 3,
   /** The trust domain's identity names, as `linkerd install` generates them. */
   trustAnchorCommonName: "root.linkerd.cluster.local",
   issuerCommonName: "identity.linkerd.cluster.local",
+  /** One CA (the issuer) may follow the anchor; the issuer itself cannot be given pathlen 0 (see createLinkerd). */
+  trustAnchorMaxPathLength: 1,
 } as const;
 
-/** The values-ha.yaml settings of the control-plane chart (charts/linkerd-control-plane/values-ha.yaml). */
-export function haValues() {
+/**
+ * Control-plane replicas. values-ha.yaml's 3 come with a *required* pod anti-affinity on the hostname
+ * (charts/partials/templates/_affinity.tpl) and PDBs of maxUnavailable 1, so each replica needs a system node of its
+ * own, and a node being drained needs one more node free for its replica to move to: at most one fewer than the
+ * system nodes, and no more than values-ha.yaml's 3. HA needs at least 3 system nodes (2 replicas); below that
+ * components/config.ts refuses it. Without HA: the chart's default single replica and no anti-affinity.
+ */
+export function linkerdControllerReplicas(systemNodes: number, highAvailability: boolean): number {
+  return highAvailability ? Math.max(1, Math.min(LINKERD_DEFAULTS.haReplicas, systemNodes - 1)) : 1;
+}
+
+/**
+ * The values-ha.yaml settings of the control-plane chart, with `controllerReplicas` from the system node count
+ * (linkerdControllerReplicas). Verified against linkerd/linkerd2 edge-26.8.3 (and edge-25.10.7, identical) on
+ * 2026-12-05: charts/linkerd-control-plane/values-ha.yaml, read by templates/destination.yaml, identity.yaml,
+ * proxy-injector.yaml (replicas, deploymentStrategy, affinity, PDBs) and heartbeat.yaml. values-ha.yaml also sets
+ * `controllerResources`, which no template at that version reads, so it is not set here; its `proxy.resources`
+ * is replaced by the program's own (`proxyResources`). The PDBs take `controller.podDisruptionBudget.maxUnavailable`,
+ * 1 in values.yaml and values-ha.yaml alike, so each allows one eviction whenever all replicas are up.
+ */
+export function haValues(controllerReplicas: number) {
   const controller = { cpu: { request: "100m" }, memory: { limit: "250Mi", request: "50Mi" } };
   return {
     enablePodDisruptionBudget: true,
     deploymentStrategy: { rollingUpdate: { maxUnavailable: 1, maxSurge: "25%" } },
     enablePodAntiAffinity: true,
-    controllerReplicas: 3,
+    controllerReplicas,
     destinationResources: controller,
     identityResources: { cpu: { request: "100m" }, memory: { limit: "250Mi", request: "10Mi" } },
     heartbeatResources: controller,
     proxyInjectorResources: controller,
     spValidatorResources: controller,
-    // With 3 injector replicas, failing closed is safe: a pod is never admitted un-meshed by accident.
+    // With more than one injector replica, failing closed is safe: a pod is never admitted un-meshed by accident.
     webhookFailurePolicy: "Fail",
   };
 }
@@ -102,6 +132,8 @@ export interface ControlPlaneValuesInput {
   issuerKeyPem: string;
   clusterNetworks: string;
   highAvailability: boolean;
+  /** Nodes in the system node group, which the control plane runs on. */
+  systemNodes: number;
   proxyResources: ProxyResources;
 }
 
@@ -124,7 +156,7 @@ export function controlPlaneValues(v: ControlPlaneValuesInput): Record<string, u
     },
     nodeSelector: { "kubernetes.io/os": "linux", ...systemPlacement.nodeSelector },
     tolerations: systemPlacement.tolerations,
-    ...(v.highAvailability ? haValues() : {}),
+    ...(v.highAvailability ? haValues(linkerdControllerReplicas(v.systemNodes, true)) : {}),
   };
 }
 
@@ -175,6 +207,9 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
   if (args.issuerValidityHours >= trustAnchorValidityHours) {
     throw new Error(`Linkerd: issuerValidityHours (${args.issuerValidityHours}) must be less than trustAnchorValidityHours (${trustAnchorValidityHours}); an issuer cannot outlive its trust anchor`);
   }
+  if (args.highAvailability && args.systemNodes < LINKERD_DEFAULTS.haMinimumSystemNodes) {
+    throw new Error(`Linkerd: highAvailability needs at least ${LINKERD_DEFAULTS.haMinimumSystemNodes} system nodes (got ${args.systemNodes}): its replicas require separate nodes, and a drained node's replica needs a free one`);
+  }
   if ((args.controlPlaneSecurityGroupId === undefined) !== (args.nodeSecurityGroupId === undefined)) {
     throw new Error("Linkerd: set controlPlaneSecurityGroupId and nodeSecurityGroupId together (the webhook rules need both), or neither");
   }
@@ -189,6 +224,10 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
       privateKeyPem: trustAnchorKey.privateKeyPem,
       subject: { commonName: LINKERD_DEFAULTS.trustAnchorCommonName },
       isCaCertificate: true,
+      // The path length is limited here, on the anchor, because the provider cannot write 0 on the issuer (below):
+      // at most one CA (the issuer) between the anchor and a leaf. Go's x509 verification (Linkerd's identity
+      // controller) enforces it on the anchor too. Changing it re-issues the anchor: see docs/mesh.md.
+      maxPathLength: LINKERD_DEFAULTS.trustAnchorMaxPathLength,
       validityPeriodHours: trustAnchorValidityHours,
       allowedUses: ["cert_signing", "crl_signing"],
     },
@@ -203,8 +242,11 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
       caPrivateKeyPem: trustAnchorKey.privateKeyPem,
       caCertPem: trustAnchor.certPem,
       isCaCertificate: true,
-      // The issuer signs only leaf (proxy) certificates, never another CA.
-      maxPathLength: 0,
+      // No maxPathLength: the issuer should carry pathlen 0 (it signs proxy leaves only), but the provider cannot
+      // write 0. terraform-provider-tls v4.2.1 (internal/provider/common_cert.go, read 2026-12-05; @pulumi/tls 5.6.1
+      // wraps v4.3.0, whose source was not available) sets only x509.Certificate.MaxPathLen, and Go's x509 reads
+      // MaxPathLen 0 without MaxPathLenZero as "unset": the certificate would say CA:TRUE with no path length. The
+      // anchor's pathlen 1 bounds the chain instead (docs/mesh.md, "Path length").
       validityPeriodHours: args.issuerValidityHours,
       earlyRenewalHours: issuerRenewalHours,
       allowedUses: ["cert_signing", "crl_signing"],
@@ -239,7 +281,7 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
   const values = pulumi
     .all([trustAnchor.certPem, issuer.certPem, issuerKey.privateKeyPem, args.clusterNetworks])
     .apply(([trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks]) =>
-      controlPlaneValues({ trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks, highAvailability: args.highAvailability, proxyResources }),
+      controlPlaneValues({ trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks, highAvailability: args.highAvailability, systemNodes: args.systemNodes, proxyResources }),
     );
   const controlPlane = new k8s.helm.v3.Release(
     `${name}-control-plane`,

@@ -28,6 +28,16 @@ export interface MigrateJobArgs extends PodWorkloadArgs {
   backoffLimit?: number;
   /** Wall-clock bound of the whole Job (seconds). Default 900: a paused Aurora Serverless v2 takes ~15 s to resume. */
   activeDeadlineSeconds?: number;
+  /**
+   * The workload NodePool and its EC2NodeClass (Karpenter.nodePoolReady): the Job's pod selects workload nodes, which
+   * only Karpenter launches; created earlier, the pod waits unschedulable while the Job's deadline runs.
+   */
+  nodesReady: pulumi.Resource[];
+  /**
+   * Admission webhooks that see the Job's pod (LoadBalancerController.ready): the apps' namespace opts into the
+   * controller's pod webhook (readiness gates), which fails closed, so a pod created before it serves is refused.
+   */
+  admissionReady: pulumi.Resource[];
 }
 
 export const MIGRATE_JOB_DEFAULTS = {
@@ -63,7 +73,7 @@ export function createMigrateJob(name: string, args: MigrateJobArgs, parent: pul
 
   const { serviceAccount, association } = createPodIdentity(
     name,
-    { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn },
+    { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn, roleReady: args.roleReady },
     { parent, provider, kubernetesProvider: args.kubernetesProvider },
   );
   new k8s.networking.v1.NetworkPolicy(
@@ -95,7 +105,7 @@ export function createMigrateJob(name: string, args: MigrateJobArgs, parent: pul
         },
       },
     },
-    { ...k8sOpts, dependsOn: [association, ...args.meshReady, ...(args.dependsOn ?? [])] },
+    { ...k8sOpts, dependsOn: [association, ...args.meshReady, ...args.nodesReady, ...args.admissionReady, ...(args.dependsOn ?? [])] },
   );
   return { serviceAccount, association, job, serviceAccountName };
 }

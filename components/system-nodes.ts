@@ -77,8 +77,11 @@ export interface SystemNodeGroupArgs {
   /** On-demand instance types, all of `architecture`. */
   instanceTypes: string[];
   architecture: Architecture;
-  minNodes: number;
-  maxNodes: number;
+  /**
+   * Nodes in the group. The group has a fixed size (min = desired = max): no Cluster Autoscaler runs and Karpenter
+   * manages only its own NodePool, so a larger maximum would never be used.
+   */
+  nodes: number;
   /** Size of the encrypted gp3 root volume (GiB). Default 30. */
   rootVolumeGiB?: number;
 }
@@ -117,7 +120,7 @@ export function createSystemNodeGroup(name: string, args: SystemNodeGroupArgs, o
       capacityType: "ON_DEMAND",
       amiType: al2023AmiType(args.architecture),
       instanceTypes: args.instanceTypes,
-      scalingConfig: { minSize: args.minNodes, desiredSize: args.minNodes, maxSize: args.maxNodes },
+      scalingConfig: { minSize: args.nodes, desiredSize: args.nodes, maxSize: args.nodes },
       updateConfig: { maxUnavailable: 1 },
       launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => String(v)) },
       labels: { [SYSTEM_NODE_LABEL.key]: SYSTEM_NODE_LABEL.value },

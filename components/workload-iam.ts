@@ -184,12 +184,18 @@ export class WorkloadIam extends pulumi.ComponentResource {
   readonly roleArns: Record<Workload, pulumi.Output<string>>;
   /** The service account each role trusts. */
   readonly serviceAccounts: Record<Workload, { namespace: string; name: string }>;
+  /**
+   * Each role with its policy: a Pod Identity association made before the policy exists hands pods credentials that
+   * are refused, and an SDK that caches its first failure keeps failing, so associations depend on this.
+   */
+  readonly roleReady: Record<Workload, pulumi.Resource[]>;
 
   constructor(name: string, args: WorkloadIamArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:data:WorkloadIam", name, {}, opts);
     const out = createWorkloadIam(name, args, this, opts.provider);
     this.roleArns = { ingest: out.roles.ingest.arn, processor: out.roles.processor.arn, migrate: out.roles.migrate.arn };
     this.serviceAccounts = out.serviceAccounts;
+    this.roleReady = { ingest: [out.roles.ingest, out.rolePolicies.ingest], processor: [out.roles.processor, out.rolePolicies.processor], migrate: [out.roles.migrate, out.rolePolicies.migrate] };
     this.registerOutputs({ roleArns: this.roleArns, serviceAccounts: this.serviceAccounts });
   }
 }
@@ -238,6 +244,7 @@ export function createWorkloadIam(name: string, args: WorkloadIamArgs, parent: p
   const policies = refs.apply(workloadPolicies);
 
   const roles = {} as Record<Workload, aws.iam.Role>;
+  const rolePolicies = {} as Record<Workload, aws.iam.RolePolicy>;
   for (const workload of WORKLOADS) {
     const sa = serviceAccounts[workload];
     roles[workload] = new aws.iam.Role(
@@ -250,11 +257,11 @@ export function createWorkloadIam(name: string, args: WorkloadIamArgs, parent: p
       },
       opts,
     );
-    new aws.iam.RolePolicy(
+    rolePolicies[workload] = new aws.iam.RolePolicy(
       `${name}-${workload}`,
       { role: roles[workload].id, name: `${workload}-data-access`, policy: policies.apply((p) => JSON.stringify(p[workload])) },
       opts,
     );
   }
-  return { roles, serviceAccounts };
+  return { roles, rolePolicies, serviceAccounts };
 }

@@ -79,19 +79,44 @@ describe("dev and prod differ where their config says", () => {
     expect(prod.cache.replicas).toBeGreaterThanOrEqual(1);
     expect(prod.kafka.brokers).toBe(6);
     expect(prod.kafka.minInsyncReplicas).toBe(2);
-    expect(prod.cluster.minNodes).toBeGreaterThanOrEqual(2);
+    expect(prod.cluster.systemNodes).toBe(3);
     expect(prod.mesh.highAvailability).toBe(true);
   });
 });
 
 describe("invalid configuration gives one error naming every bad key", () => {
   test("a non-integer where an integer bounded by another key is expected", () => {
-    expect(problems({ "eventstack:cluster.maxNodes": "abc" })).toEqual(['eventstack:cluster.maxNodes must be an integer >= cluster.minNodes (got "abc")']);
+    expect(problems({ "eventstack:ingest.maxReplicas": "abc" })).toEqual(['eventstack:ingest.maxReplicas must be an integer from 1 to 1000 (got "abc")']);
   });
 
   test("a relation between two keys", () => {
-    expect(problems({ "eventstack:cluster.minNodes": 3, "eventstack:cluster.maxNodes": 2 })).toEqual([
-      'eventstack:cluster.maxNodes must be an integer >= cluster.minNodes (got "2")',
+    expect(problems({ "eventstack:ingest.minReplicas": 3, "eventstack:ingest.maxReplicas": 2 })).toEqual([
+      'eventstack:ingest.maxReplicas must be an integer >= ingest.minReplicas (got "2")',
+    ]);
+  });
+
+  test("the removed system node bounds are refused with what replaced them, not ignored", () => {
+    expect(problems({ "eventstack:cluster.maxNodes": 4 })).toEqual([
+      'eventstack:cluster.maxNodes was removed: nothing scales the system node group; set its size with cluster.systemNodes (got "4")',
+    ]);
+    expect(problems({ "eventstack:cluster.minNodes": 2 })).toEqual([
+      'eventstack:cluster.minNodes was removed: the system node group has a fixed size; set it with cluster.systemNodes (got "2")',
+    ]);
+  });
+
+  test("a highly available mesh needs three system nodes: two replicas on separate nodes and one node to drain into", () => {
+    expect(problems({ "eventstack:mesh.highAvailability": true, "eventstack:cluster.systemNodes": 2 })).toEqual([
+      'eventstack:cluster.systemNodes must be at least 3 when mesh.highAvailability is true (Linkerd\'s replicas need separate nodes and one free to drain into) (got "2")',
+    ]);
+    expect(loadConfig(reader("dev", { "eventstack:mesh.highAvailability": true, "eventstack:cluster.systemNodes": 3 }), {}).cluster.systemNodes).toBe(3);
+  });
+
+  test("the system nodes must hold the system pods with a surge pod per release (the old dev node, one t4g.medium, did not)", () => {
+    expect(problems({ "eventstack:cluster.systemInstanceTypes": ["t4g.medium"] })).toEqual([
+      "eventstack:cluster.systemInstanceTypes: 1 × t4g.medium cannot hold the system pods with a surge pod per release: 22 pods > 17 (max pods 17 per node)",
+    ]);
+    expect(problems({ "eventstack:cluster.systemInstanceTypes": ["t4g.nano"] })).toEqual([
+      expect.stringMatching(/^eventstack:cluster\.systemInstanceTypes: t4g\.nano has no row in components\/system-pods\.ts INSTANCE_TYPES \(t4g\.medium, /),
     ]);
   });
 
@@ -159,7 +184,7 @@ describe("invalid configuration gives one error naming every bad key", () => {
   test("several bad keys are reported together in one message", () => {
     let error: unknown;
     try {
-      loadConfig(reader("dev", { "eventstack:cluster.maxNodes": "abc", "eventstack:network.natGateways": "two" }));
+      loadConfig(reader("dev", { "eventstack:cluster.systemNodes": "abc", "eventstack:network.natGateways": "two" }));
     } catch (err) {
       error = err;
     }
@@ -168,7 +193,7 @@ describe("invalid configuration gives one error naming every bad key", () => {
       [
         "Invalid stack configuration (2 problems):",
         '  - eventstack:network.natGateways must be one of "single", "onePerAz" (got "two")',
-        '  - eventstack:cluster.maxNodes must be an integer >= cluster.minNodes (got "abc")',
+        '  - eventstack:cluster.systemNodes must be an integer from 1 to 100 (got "abc")',
       ].join("\n"),
     );
   });

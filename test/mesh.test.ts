@@ -38,10 +38,17 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(anchor.inputs).toMatchObject({ isCaCertificate: true, validityPeriodHours: 87600, allowedUses: ["cert_signing", "crl_signing"], subject: { commonName: "root.linkerd.cluster.local" } });
       const issuer = mocks.get("tls:index/locallySignedCert:LocallySignedCert", "mesh-issuer").inputs;
       const validity = Number(config["eventstack:mesh.issuerValidityHours"]);
-      expect(issuer).toMatchObject({ caCertPem: anchor.state.certPem, isCaCertificate: true, maxPathLength: 0, validityPeriodHours: validity, earlyRenewalHours: Math.floor(validity / 4) });
+      expect(issuer).toMatchObject({ caCertPem: anchor.state.certPem, isCaCertificate: true, validityPeriodHours: validity, earlyRenewalHours: Math.floor(validity / 4) });
       const caKey = isSecret(issuer.caPrivateKeyPem) ? issuer.caPrivateKeyPem.value : issuer.caPrivateKeyPem;
       expect(caKey).toBe(anchorKey.privateKeyPem);
       expect(mocks.get("tls:index/certRequest:CertRequest", "mesh-issuer").inputs.subject).toEqual({ commonName: "identity.linkerd.cluster.local" });
+    });
+
+    test("the chain's path length is bounded at the anchor (pathlen 1), since the provider writes no pathlen for a maxPathLength of 0", () => {
+      // terraform-provider-tls sets x509.Certificate.MaxPathLen only, and Go reads 0 without MaxPathLenZero as unset:
+      // asking for 0 on the issuer would emit CA:TRUE with no path length and look like a limit that is not there.
+      expect(mocks.get("tls:index/selfSignedCert:SelfSignedCert", "mesh-trust-anchor").inputs.maxPathLength).toBe(1);
+      expect(mocks.get("tls:index/locallySignedCert:LocallySignedCert", "mesh-issuer").inputs).not.toHaveProperty("maxPathLength");
     });
 
     test("the control plane gets the anchor and the issuer's certificate and key, in values stored as a secret", () => {
@@ -88,9 +95,14 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     });
 
     test(`high availability ${stack === "prod" ? "on" : "off"}: replicas, PodDisruptionBudgets, anti-affinity, webhooks failing closed`, () => {
-      const ha = { controllerReplicas: 3, enablePodDisruptionBudget: true, enablePodAntiAffinity: true, webhookFailurePolicy: "Fail" };
+      // Prod's 3 system nodes: 2 replicas (each on its own node, required anti-affinity) and a node to drain into.
+      const ha = { controllerReplicas: 2, enablePodDisruptionBudget: true, enablePodAntiAffinity: true, webhookFailurePolicy: "Fail" };
       if (stack === "prod") expect(values()).toMatchObject(ha);
       else for (const key of Object.keys(ha)) expect(values()).not.toHaveProperty(key);
+    });
+
+    test("only values keys a template of the pinned chart reads: no controllerResources (values-ha.yaml sets it, nothing reads it)", () => {
+      expect(values()).not.toHaveProperty("controllerResources");
     });
   });
 
@@ -113,7 +125,7 @@ describe("for nodes that do not carry the cluster security group", () => {
       const provider = new aws.Provider("aws", { region: "eu-west-1" });
       new Linkerd(
         "mesh",
-        { kubernetesProvider: new k8s.Provider("k8s", {}), clusterNetworks: "10.0.0.0/16", highAvailability: true, issuerValidityHours: 8760, controlPlaneSecurityGroupId: "sg-control", nodeSecurityGroupId: "sg-nodes" },
+        { kubernetesProvider: new k8s.Provider("k8s", {}), clusterNetworks: "10.0.0.0/16", highAvailability: true, systemNodes: 3, issuerValidityHours: 8760, controlPlaneSecurityGroupId: "sg-control", nodeSecurityGroupId: "sg-nodes" },
         { provider },
       );
       return {};
@@ -125,10 +137,13 @@ describe("for nodes that do not carry the cluster security group", () => {
   });
 
   test("mismatched arguments are refused before any resource, with the fix", () => {
-    const base = { kubernetesProvider: undefined as never, clusterNetworks: "10.0.0.0/16", highAvailability: false };
+    const base = { kubernetesProvider: undefined as never, clusterNetworks: "10.0.0.0/16", highAvailability: false, systemNodes: 1 };
     const create = (args: object) => () => createLinkerd("mesh", { ...base, issuerValidityHours: 8760, ...args }, undefined as never, undefined as never);
     expect(create({ controlPlaneSecurityGroupId: "sg-1" })).toThrow("Linkerd: set controlPlaneSecurityGroupId and nodeSecurityGroupId together (the webhook rules need both), or neither");
     expect(create({ issuerValidityHours: 87600 })).toThrow("Linkerd: issuerValidityHours (87600) must be less than trustAnchorValidityHours (87600); an issuer cannot outlive its trust anchor");
+    expect(create({ highAvailability: true, systemNodes: 2 })).toThrow(
+      "Linkerd: highAvailability needs at least 3 system nodes (got 2): its replicas require separate nodes, and a drained node's replica needs a free one",
+    );
     expect(create({ issuerRenewalHours: 9000 })).toThrow("Linkerd: issuerRenewalHours (9000) must be less than issuerValidityHours (8760), or every deployment would re-issue the issuer");
   });
 });

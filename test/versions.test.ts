@@ -171,6 +171,6 @@ describe("values the charts read", () => {
     // `.Values.<key>`; values-ha.yaml's `controllerResources` is only a YAML anchor the others copy, read by no
     // template, so setting it changes nothing (read 2026-12-05).
     const READ_BY_TEMPLATES = ["destinationResources", "identityResources", "heartbeatResources", "proxyInjectorResources", "spValidatorResources"];
-    expect(Object.keys(haValues()).filter((k) => k.endsWith("Resources"))).toEqual(READ_BY_TEMPLATES);
+    expect(Object.keys(haValues(2)).filter((k) => k.endsWith("Resources"))).toEqual(READ_BY_TEMPLATES);
   });
 });

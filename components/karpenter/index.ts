@@ -48,8 +48,8 @@ export interface KarpenterArgs {
   consolidateAfter: string;
   /** Nodes disrupted at once, a count or a percentage. */
   disruptionBudget: string;
-  /** Minimum size of the system node group: 2 or more runs two controller replicas on different nodes. */
-  systemMinNodes: number;
+  /** Nodes in the system node group: 2 or more runs two controller replicas on different nodes. */
+  systemNodes: number;
   /** Tags on every instance, volume and ENI Karpenter launches (the ownership tags). Default {}. */
   tags?: Record<string, string>;
   /** Namespace of the controller; kube-system, as Karpenter's docs recommend. */
@@ -69,11 +69,15 @@ export const KARPENTER_DEFAULTS = {
   instanceCategories: ["c", "m", "r"],
   minGenerationExclusive: 5,
   tags: {} as Record<string, string>,
+  controllerResources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
 };
 
-/** Two controller replicas (leader election, required anti-affinity by host) only if there are two system nodes. */
-export function controllerReplicas(systemMinNodes: number): number {
-  return systemMinNodes >= 2 ? 2 : 1;
+/**
+ * Two controller replicas (leader election; the chart's required anti-affinity by host, charts/karpenter/values.yaml
+ * at v1.10.0) only if there are two system nodes.
+ */
+export function controllerReplicas(systemNodes: number): number {
+  return systemNodes >= 2 ? 2 : 1;
 }
 
 export class Karpenter extends pulumi.ComponentResource {
@@ -83,6 +87,8 @@ export class Karpenter extends pulumi.ComponentResource {
   readonly interruptionQueueName: pulumi.Output<string>;
   readonly nodePoolName: pulumi.Output<string>;
   readonly nodeClassName: pulumi.Output<string>;
+  /** Depend on this before creating pods for the workload nodes: the NodePool and EC2NodeClass exist. */
+  readonly nodePoolReady: pulumi.Resource[];
 
   constructor(name: string, args: KarpenterArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:karpenter:Karpenter", name, {}, opts);
@@ -93,6 +99,7 @@ export class Karpenter extends pulumi.ComponentResource {
     this.interruptionQueueName = out.queue.name;
     this.nodePoolName = out.nodePool.metadata.name;
     this.nodeClassName = out.nodeClass.metadata.name;
+    this.nodePoolReady = [out.nodeClass, out.nodePool];
     this.registerOutputs({
       nodeRoleName: this.nodeRoleName,
       nodeRoleArn: this.nodeRoleArn,
@@ -173,14 +180,14 @@ export function createKarpenter(name: string, args: KarpenterArgs, parent: pulum
       values: {
         settings: { clusterName: cluster.name, interruptionQueue: queue.name },
         serviceAccount: { create: true, name: KARPENTER_DEFAULTS.serviceAccount },
-        replicas: controllerReplicas(args.systemMinNodes),
+        replicas: controllerReplicas(args.systemNodes),
         // The chart's own affinity (not on a node with karpenter.sh/nodepool; one replica per host) stays.
         nodeSelector: { "kubernetes.io/os": "linux", ...systemPlacement.nodeSelector },
         tolerations: systemPlacement.tolerations,
         controller: {
           // The region from the environment, not IMDS (which the hop limit of 1 keeps out of pods' reach).
           env: [{ name: "AWS_REGION", value: region }],
-          resources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+          resources: KARPENTER_DEFAULTS.controllerResources,
         },
       },
     },

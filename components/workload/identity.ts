@@ -18,6 +18,8 @@ export interface PodWorkloadArgs {
   version: string;
   /** IAM role the pods assume through EKS Pod Identity. */
   roleArn: pulumi.Input<string>;
+  /** The role and its policies (WorkloadIam.roleReady): the association, and so the pods, wait for them. */
+  roleReady: pulumi.Resource[];
   /** The service account that role trusts. Default: the workload's name. */
   serviceAccountName?: string;
   /** Environment: non-secret values only (components/service-env.ts). */
@@ -34,7 +36,14 @@ export interface PodWorkloadArgs {
 
 export function createPodIdentity(
   name: string,
-  a: { namespace: pulumi.Input<string>; serviceAccountName: string; labels: Record<string, string>; clusterName: pulumi.Input<string>; roleArn: pulumi.Input<string> },
+  a: {
+    namespace: pulumi.Input<string>;
+    serviceAccountName: string;
+    labels: Record<string, string>;
+    clusterName: pulumi.Input<string>;
+    roleArn: pulumi.Input<string>;
+    roleReady: pulumi.Resource[];
+  },
   opts: { parent: pulumi.Resource; provider: aws.Provider; kubernetesProvider: k8s.Provider },
 ) {
   const serviceAccount = new k8s.core.v1.ServiceAccount(
@@ -46,7 +55,7 @@ export function createPodIdentity(
   const association = new aws.eks.PodIdentityAssociation(
     `${name}-pod-identity`,
     { clusterName: a.clusterName, namespace: a.namespace, serviceAccount: a.serviceAccountName, roleArn: a.roleArn },
-    { parent: opts.parent, provider: opts.provider, dependsOn: [serviceAccount] },
+    { parent: opts.parent, provider: opts.provider, dependsOn: [serviceAccount, ...a.roleReady] },
   );
   return { serviceAccount, association };
 }

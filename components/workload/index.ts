@@ -125,7 +125,7 @@ export function createWorkload(name: string, args: WorkloadArgs, parent: pulumi.
 
   const { serviceAccount, association } = createPodIdentity(
     name,
-    { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn },
+    { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn, roleReady: args.roleReady },
     { parent, provider, kubernetesProvider: args.kubernetesProvider },
   );
 
