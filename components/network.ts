@@ -128,9 +128,14 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
       {
         vpcId: vpc.vpcId,
         description: "HTTPS from inside the VPC to the AWS interface endpoints",
-        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [args.cidr], description: "HTTPS from the VPC" }],
         tags: { Name: `${name}-endpoints` },
       },
+      opts,
+    );
+    // A standalone rule, no inline blocks (see components/data-security-group.ts); no egress: endpoints only answer.
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-endpoints-https`,
+      { securityGroupId: endpointSg.id, cidrIpv4: args.cidr, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS from the VPC" },
       opts,
     );
     for (const service of INTERFACE_ENDPOINT_SERVICES) {

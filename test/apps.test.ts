@@ -440,9 +440,9 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(mocks.get("aws:elasticache/subnetGroup:SubnetGroup", "cache-subnets").inputs.subnetIds).toEqual(isolated);
       expect(mocks.get("aws:msk/cluster:Cluster", "kafka-cluster").inputs.brokerNodeGroupInfo.clientSubnets).toEqual(isolated);
       for (const [sg, port] of [["database-sg", 5432], ["cache-sg", 6379], ["kafka-sg", 9098]] as const) {
-        expect(mocks.get("aws:ec2/securityGroup:SecurityGroup", sg).inputs.ingress).toEqual([
-          expect.objectContaining({ protocol: "tcp", fromPort: port, toPort: port, securityGroups: [nodeSg] }),
-        ]);
+        expect(mocks.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", `${sg}-client-1`).inputs).toEqual(
+          expect.objectContaining({ securityGroupId: mocks.get("aws:ec2/securityGroup:SecurityGroup", sg).state.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: nodeSg }),
+        );
       }
     });
 

@@ -41,15 +41,18 @@ export function createInternalLoadBalancer(name: string, args: InternalLoadBalan
   const healthCheckPath = args.healthCheckPath ?? LOAD_BALANCER_DEFAULTS.healthCheckPath;
   const deregistrationDelay = args.deregistrationDelaySeconds ?? LOAD_BALANCER_DEFAULTS.deregistrationDelaySeconds;
 
-  // Rules are separate resources, not inline blocks, because the two groups reference each other.
+  // Rules are separate resources and neither group declares inline `ingress`/`egress`: the two groups reference each
+  // other, the Load Balancer Controller adds its own rule beside them, and inline blocks next to standalone rules
+  // overwrite them after a refresh (@pulumi/aws securityGroup.d.ts). Without inline `egress` the provider still deletes
+  // AWS's default allow-all egress rule when it creates a group, so each group's egress is exactly the rules below.
   const vpcLinkSg = new aws.ec2.SecurityGroup(
     `${name}-vpc-link-sg`,
-    { vpcId: args.vpcId, description: "API Gateway VPC link ENIs: out to the internal NLB only", egress: [], tags: { Name: `${name}-vpc-link` } },
+    { vpcId: args.vpcId, description: "API Gateway VPC link ENIs: out to the internal NLB only", tags: { Name: `${name}-vpc-link` } },
     opts,
   );
   const nlbSg = new aws.ec2.SecurityGroup(
     `${name}-nlb-sg`,
-    { vpcId: args.vpcId, description: "Internal NLB: in from the API Gateway VPC link only", ingress: [], egress: [], tags: { Name: `${name}-nlb` } },
+    { vpcId: args.vpcId, description: "Internal NLB: in from the API Gateway VPC link only", tags: { Name: `${name}-nlb` } },
     opts,
   );
   const rules = [
