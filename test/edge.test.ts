@@ -2,7 +2,7 @@
 // registered by the AWS Load Balancer Controller's TargetGroupBinding. Each link is checked by the value that
 // joins it (listener ARN, target group ARN, security group ids, Service name and port), plus throttling, CORS, the
 // access log, the authorizer, the payload limit and the custom domain, and the images the Deployments run.
-import { ACCESS_LOG_FORMAT, HTTP_API_DEFAULTS } from "../components/edge";
+import { ACCESS_LOG_FORMAT, checkHttpApiArgs, HTTP_API_DEFAULTS } from "../components/edge";
 import { VERSIONS } from "../components/versions";
 import type { RecordedResource, RecordingMocks } from "./mocks";
 import { engineConfig, runProgram, TEST_REGION } from "./program";
@@ -136,6 +136,15 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(outputs.apiUrl).toBe(get("aws:apigatewayv2/api:Api", "edge-api").state.apiEndpoint);
     });
 
+    test("the stage stays within the account's declared throttle quota, and no quota raise is requested by default", () => {
+      const stage = get("aws:apigatewayv2/stage:Stage", "edge-stage").inputs.defaultRouteSettings;
+      expect(stage.throttlingRateLimit).toBeLessThanOrEqual(Number(config["eventstack:api.accountRateLimit"]));
+      expect(stage.throttlingBurstLimit).toBeLessThanOrEqual(Number(config["eventstack:api.accountBurstLimit"]));
+      // AWS's default quota (developerguide/limits.html), which both stacks declare unless told otherwise.
+      expect([config["eventstack:api.accountRateLimit"], config["eventstack:api.accountBurstLimit"]]).toEqual(["10000", "5000"]);
+      expect(mocks.ofType("aws:servicequotas/serviceQuota:ServiceQuota")).toEqual([]);
+    });
+
     test("payload limit: ingest's own limit, which API Gateway's 10 MB cap never undercuts", () => {
       const env = Object.fromEntries(get("kubernetes:apps/v1:Deployment", "ingest-deployment").inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
       expect(env.MAX_BODY_BYTES).toBe(config["eventstack:ingest.maxBodyBytes"]);
@@ -218,5 +227,35 @@ describe("with a custom domain, a JWT issuer and CORS origins", () => {
       allowCredentials: false,
     });
     expect(HTTP_API_DEFAULTS.corsAllowHeaders).toEqual(expect.arrayContaining(["ce-id", "ce-source", "ce-specversion", "ce-type", "authorization"]));
+  });
+});
+
+describe("the account's API Gateway throttle quota", () => {
+  test("api.requestRateQuota asks Service Quotas for the throttle quota (apigateway L-8A5B8E43) while the stage stays within the granted one", async () => {
+    const { mocks } = await runProgram("prod", { "eventstack:api.requestRateQuota": 20000 });
+    expect(mocks.get("aws:servicequotas/serviceQuota:ServiceQuota", "edge-throttle-quota").inputs).toEqual({ serviceCode: "apigateway", quotaCode: "L-8A5B8E43", value: 20000 });
+    expect(mocks.get("aws:apigatewayv2/stage:Stage", "edge-stage").inputs.defaultRouteSettings).toMatchObject({ throttlingRateLimit: 8000, throttlingBurstLimit: 4000 });
+  });
+
+  const base = { jwtIssuer: "", jwtAudiences: [], domainName: "", hostedZoneId: "", routes: ["POST /v1/events"], accountRateLimit: 10000, accountBurstLimit: 5000 };
+  test.each([
+    [
+      { throttleRateLimit: 20000, throttleBurstLimit: 5000 },
+      "HttpApi: throttleRateLimit (20000) must be <= accountRateLimit (10000), the account's throttle quota in the region; request a raise with requestRateQuota and raise accountRateLimit once AWS grants it",
+    ],
+    [
+      { throttleRateLimit: 10000, throttleBurstLimit: 10000 },
+      "HttpApi: throttleBurstLimit (10000) must be <= accountBurstLimit (5000), the account's burst quota in the region, which AWS sets from the rate quota",
+    ],
+    [
+      { throttleRateLimit: 10000, throttleBurstLimit: 5000, requestRateQuota: 8000 },
+      "HttpApi: requestRateQuota (8000) must be 0 or above accountRateLimit (10000): Service Quotas only raises a quota",
+    ],
+  ])("the component refuses %j", (limits, message) => {
+    expect(() => checkHttpApiArgs({ ...base, ...limits })).toThrow(new Error(message));
+  });
+
+  test("limits equal to the quota are accepted", () => {
+    expect(() => checkHttpApiArgs({ ...base, throttleRateLimit: 10000, throttleBurstLimit: 5000, requestRateQuota: 0 })).not.toThrow();
   });
 });
