@@ -3,9 +3,10 @@
 // joins it (listener ARN, target group ARN, security group ids, Service name and port), plus throttling, CORS, the
 // access log, the authorizer, the payload limit and the custom domain, and the images the Deployments run.
 import { ACCESS_LOG_FORMAT, checkHttpApiArgs, HTTP_API_DEFAULTS } from "../components/edge";
+import { imageTag } from "../components/image-inputs";
 import { VERSIONS } from "../components/versions";
 import type { RecordedResource, RecordingMocks } from "./mocks";
-import { engineConfig, runProgram, TEST_REGION } from "./program";
+import { engineConfig, ROOT, runProgram, TEST_REGION } from "./program";
 
 const CR = (kind: string) => `kubernetes:${kind}`;
 const urnOf = (r: RecordedResource) => expect.stringMatching(new RegExp(`[$:]${r.type.replace(/[/.$]/g, "\\$&")}::${r.name}$`));
@@ -174,7 +175,9 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         const repositoryUrl: string = get("aws:ecr/repository:Repository", `images-${service}`).state.repositoryUrl;
         expect(image.tags).toHaveLength(1);
         expect(image.tags[0].startsWith(`${repositoryUrl}:`)).toBe(true);
-        expect(image.tags[0].slice(repositoryUrl.length + 1)).toMatch(/^src-[0-9a-f]{16}$/);
+        // The tag covers the build's inputs as built here: these platforms, no build arguments (test/images.test.ts).
+        expect(image.buildArgs ?? {}).toEqual({});
+        expect(image.tags[0].slice(repositoryUrl.length + 1)).toBe(imageTag({ contextPath: ROOT, dockerfile: image.dockerfile.location, platforms: image.platforms, buildArgs: {} }));
       }
     });
   });
