@@ -42,9 +42,18 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(vpcLink.inputs.subnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
     });
 
-    test("the NLB is internal, in the private subnets, behind its own security group; its listener forwards to the target group", () => {
+    test("the NLB is internal, at a fixed address in each private subnet, behind its own security group; its listener forwards to the target group", () => {
       const nlb = get("aws:lb/loadBalancer:LoadBalancer", "edge-nlb");
-      expect(nlb.inputs).toMatchObject({ internal: true, loadBalancerType: "network", subnets: ["subnet-private-1", "subnet-private-2", "subnet-private-3"], enableCrossZoneLoadBalancing: true });
+      expect(nlb.inputs).toMatchObject({ internal: true, loadBalancerType: "network", enableCrossZoneLoadBalancing: true });
+      // The first address of the reserved last /28 of each private subnet (10.0.0.0/19, 10.0.32.0/19, 10.0.64.0/19).
+      expect(nlb.inputs.subnetMappings).toEqual([
+        { subnetId: "subnet-private-1", privateIpv4Address: "10.0.31.240" },
+        { subnetId: "subnet-private-2", privateIpv4Address: "10.0.63.240" },
+        { subnetId: "subnet-private-3", privateIpv4Address: "10.0.95.240" },
+      ]);
+      expect(nlb.inputs).not.toHaveProperty("subnets");
+      // Pods see the NLB's addresses as the source, which is what they admit.
+      expect(get("aws:lb/targetGroup:TargetGroup", "edge-tg").inputs.preserveClientIp).toBe("false");
       expect(nlb.inputs.securityGroups).toEqual([get("aws:ec2/securityGroup:SecurityGroup", "edge-nlb-sg").state.id]);
       const listener = get("aws:lb/listener:Listener", "edge-listener").inputs;
       expect(listener).toMatchObject({ loadBalancerArn: nlb.state.arn, port: 80, protocol: "TCP" });
