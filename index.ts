@@ -146,12 +146,16 @@ const edge = new Edge(
   {
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
+    subnetMappings: network.loadBalancerSubnetMappings,
     nodeSecurityGroupId: cluster.nodeSecurityGroupId,
     clusterName: cluster.name,
     targetPort: SERVICE_PORTS.ingest,
     deregistrationDelaySeconds: INGEST_DEREGISTRATION_DELAY_SECONDS,
     throttleRateLimit: config.api.throttleRateLimit,
     throttleBurstLimit: config.api.throttleBurstLimit,
+    accountRateLimit: config.api.accountRateLimit,
+    accountBurstLimit: config.api.accountBurstLimit,
+    requestRateQuota: config.api.requestRateQuota,
     corsOrigins: config.api.corsOrigins,
     jwtIssuer: config.api.jwtIssuer,
     jwtAudiences: config.api.jwtAudiences,
@@ -174,6 +178,8 @@ const apps = new AppsNamespace("apps", { kubernetesProvider: cluster.provider, n
 const kafkaRefs = { bootstrapBrokers: kafka.bootstrapBrokersSaslIam, region: config.region, eventsTopic: kafka.eventsTopic };
 const dbRefs = { host: database.endpoint, port: database.port, database: database.databaseName };
 const common = { namespace: apps.name, kubernetesProvider: cluster.provider, clusterName: cluster.name, vpcCidr: network.vpcCidr, meshReady: mesh.ready };
+// HTTPS only to the interface endpoints where they exist (components/workload/manifests.ts, networkPolicy).
+const awsApiCidrs = network.awsApiCidrs;
 
 const migrate = new MigrateJob(
   "migrate",
@@ -186,6 +192,7 @@ const migrate = new MigrateJob(
     nodesReady: karpenter.nodePoolReady,
     admissionReady: loadBalancerController.ready,
     serviceAccountName: workloadIam.serviceAccounts.migrate.name,
+    awsApiCidrs,
     env: migrateEnv({
       ...kafkaRefs,
       deadLetterTopic: kafka.deadLetterTopic,
@@ -224,7 +231,7 @@ const ingest = new Workload(
     edge: {
       targetGroupArn: edge.targetGroupArn,
       loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
-      clientCidrs: [network.vpcCidr],
+      clientCidrs: edge.loadBalancerCidrs,
       dependsOn: loadBalancerController.ready,
     },
     dependsOn: [migrate.job, ...cluster.systemReady],
@@ -268,6 +275,7 @@ const processor = new Workload(
     terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.processor),
     dataPorts: [database.port, cache.port, kafka.port],
     awsApis: true,
+    awsApiCidrs,
     dependsOn: [migrate.job, cache, ...cluster.systemReady],
   },
   { provider },

@@ -88,6 +88,9 @@ export interface StackConfig {
   api: {
     throttleRateLimit: number;
     throttleBurstLimit: number;
+    accountRateLimit: number;
+    accountBurstLimit: number;
+    requestRateQuota: number;
     corsOrigins: string[];
     jwtIssuer: string;
     jwtAudiences: string[];
@@ -272,6 +275,9 @@ export const FIELDS = {
   "kafka.consumerGroup": f("string", name),
   "api.throttleRateLimit": f("integer", integer(1)),
   "api.throttleBurstLimit": f("integer", integer(1)),
+  "api.accountRateLimit": f("integer", integer(1)),
+  "api.accountBurstLimit": f("integer", integer(1)),
+  "api.requestRateQuota": f("integer", integer(0)),
   "api.corsOrigins": f("array", list(matching(/^https?:\/\/[^\s/]+$/, ""), "origins such as https://app.example.com")),
   "api.jwtIssuer": f("string", optional(httpsUrl)),
   "api.jwtAudiences": f("array", list(nonEmpty, "non-empty strings")),
@@ -383,6 +389,13 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
     relation("kafka.deadLetterTopic", v["kafka.deadLetterTopic"] !== v["kafka.eventsTopic"], "a topic other than kafka.eventsTopic");
   if (ok("api.jwtIssuer", "api.jwtAudiences"))
     relation("api.jwtAudiences", v["api.jwtIssuer"] === "" || v["api.jwtAudiences"].length > 0, "a non-empty array when api.jwtIssuer is set");
+  // Stage limits above the account's throttle quota are not applied (components/edge/http-api.ts, checkHttpApiArgs).
+  if (ok("api.throttleRateLimit", "api.accountRateLimit"))
+    relation("api.throttleRateLimit", v["api.throttleRateLimit"] <= v["api.accountRateLimit"], "<= api.accountRateLimit, the account's API Gateway throttle quota in the region");
+  if (ok("api.throttleBurstLimit", "api.accountBurstLimit"))
+    relation("api.throttleBurstLimit", v["api.throttleBurstLimit"] <= v["api.accountBurstLimit"], "<= api.accountBurstLimit, the account's API Gateway burst quota in the region");
+  if (ok("api.requestRateQuota", "api.accountRateLimit"))
+    relation("api.requestRateQuota", v["api.requestRateQuota"] === 0 || v["api.requestRateQuota"] > v["api.accountRateLimit"], "0 or above api.accountRateLimit (Service Quotas only raises a quota)");
   if (ok("api.domainName", "api.hostedZoneId"))
     relation("api.hostedZoneId", v["api.domainName"] === "" || v["api.hostedZoneId"] !== "", "set when api.domainName is set");
   if (ok("cluster.systemInstanceTypes", "cluster.systemArchitecture")) {
@@ -473,6 +486,9 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
     api: {
       throttleRateLimit: v["api.throttleRateLimit"],
       throttleBurstLimit: v["api.throttleBurstLimit"],
+      accountRateLimit: v["api.accountRateLimit"],
+      accountBurstLimit: v["api.accountBurstLimit"],
+      requestRateQuota: v["api.requestRateQuota"],
       corsOrigins: v["api.corsOrigins"],
       jwtIssuer: v["api.jwtIssuer"],
       jwtAudiences: v["api.jwtAudiences"],

@@ -1,6 +1,12 @@
 // The security group in front of a data service (Aurora, ElastiCache, MSK): one TCP port, admitted only from
 // the given client security groups (the EKS nodes and pods), never from a CIDR, and no egress at all since
 // none of these services opens connections into the VPC.
+//
+// Rules are standalone `aws.vpc.SecurityGroupIngressRule` resources and the group declares no inline `ingress` or
+// `egress`: @pulumi/aws warns that inline rules beside standalone ones overwrite each other after a refresh, and a
+// caller (the Load Balancer Controller, another component) may add standalone rules to any group. Without inline
+// `egress` the provider still deletes the allow-all egress rule AWS adds to a new group (securityGroup.d.ts, "NOTE
+// on Egress rules", @pulumi/aws 7.48.0, verified 2026-12-05), so the group has no egress at all.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -23,31 +29,32 @@ export function requireClients(component: string, clientSecurityGroupIds: readon
   }
 }
 
-/** Creates `${name}-sg`: ingress on `port` from each client group only, and no egress rule. */
+/** Creates `${name}-sg` and `${name}-sg-client-<n>`: ingress on `port` from each client group only, and no egress rule. */
 export function createDataSecurityGroup(
   name: string,
   args: DataSecurityGroupArgs,
   opts: { parent: pulumi.Resource; provider: aws.Provider },
 ): aws.ec2.SecurityGroup {
   requireClients(args.service, args.clientSecurityGroupIds);
-  return new aws.ec2.SecurityGroup(
+  const group = new aws.ec2.SecurityGroup(
     `${name}-sg`,
-    {
-      vpcId: args.vpcId,
-      description: `${args.service}: port ${args.port} from the EKS cluster only`,
-      ingress: [
-        {
-          protocol: "tcp",
-          fromPort: args.port,
-          toPort: args.port,
-          securityGroups: args.clientSecurityGroupIds,
-          description: `${args.service} clients`,
-        },
-      ],
-      // An explicit empty list removes AWS's default allow-all egress rule and keeps it removed.
-      egress: [],
-      tags: { Name: args.tagName },
-    },
+    { vpcId: args.vpcId, description: `${args.service}: port ${args.port} from the EKS cluster only`, tags: { Name: args.tagName } },
     opts,
   );
+  args.clientSecurityGroupIds.forEach(
+    (clientId, i) =>
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-sg-client-${i + 1}`,
+        {
+          securityGroupId: group.id,
+          referencedSecurityGroupId: clientId,
+          ipProtocol: "tcp",
+          fromPort: args.port,
+          toPort: args.port,
+          description: `${args.service} clients`,
+        },
+        opts,
+      ),
+  );
+  return group;
 }

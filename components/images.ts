@@ -6,19 +6,19 @@
 //
 // Images: built from the repository root (the npm workspace and its lockfile live there) with
 // `apps/<service>/Dockerfile`, for every architecture the NodePools may launch (`karpenter.architectures`), as one
-// multi-platform manifest. The tag is a hash of the build's inputs (the service's folder, the root manifests and
-// lockfile), so that an unchanged service keeps its tag (no push, no rollout) and a changed one gets a new one,
-// which immutable tags require. Deployments reference `repositoryUrl@digest`, never the tag.
+// multi-platform manifest. The tag is a hash of everything the build reads (./image-inputs.ts: each file the
+// Dockerfile copies, read from the Dockerfile itself and filtered by its Dockerfile.dockerignore, the Dockerfile, the
+// platforms and the build arguments), so that an unchanged build keeps its tag (no push, no rollout) and any change
+// gets a new one, which immutable tags require. Deployments reference `repositoryUrl@digest`, never the tag.
 //
 // Expects from its caller: the AWS provider and the architectures. Needs a BuildKit-capable Docker engine where
 // `pulumi up` runs (CI); `pulumi preview` does not build (buildOnPreview false).
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import type { Architecture } from "./config";
+import { imageTag } from "./image-inputs";
 
 export interface ServiceImagesArgs {
   /** Services to build: each has `apps/<service>/Dockerfile`. */
@@ -33,17 +33,16 @@ export interface ServiceImagesArgs {
   keepImages?: number;
   /** Days an untagged image is kept. Default 7. */
   untaggedExpiryDays?: number;
+  /** `--build-arg` values for every service's build; part of the tag. Default none (the Dockerfiles' ARG defaults). */
+  buildArgs?: Record<string, string>;
 }
 
 export const IMAGES_DEFAULTS = {
   contextPath: path.resolve(__dirname, ".."),
   keepImages: 30,
   untaggedExpiryDays: 7,
-  /** Root files every service's build reads (see the Dockerfiles). */
-  sharedInputs: ["package.json", "package-lock.json", "tsconfig.base.json"],
-  /** Never part of a build's inputs: installed or compiled locally, and excluded by the .dockerignore files. */
-  ignoredDirectories: ["node_modules", "dist", ".git"],
-} as const;
+  buildArgs: {} as Record<string, string>,
+};
 
 /** `arm64` → `linux/arm64`: the platform names BuildKit uses. */
 export function platformFor(arch: Architecture): dockerBuild.Platform {
@@ -70,31 +69,6 @@ export function lifecyclePolicy(keepImages: number, untaggedExpiryDays: number) 
   };
 }
 
-/** Every regular file under `dir` (relative to `root`), sorted, skipping the ignored directories. */
-function filesUnder(root: string, dir: string): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
-      if ((IMAGES_DEFAULTS.ignoredDirectories as readonly string[]).includes(entry.name)) continue;
-      const child = path.posix.join(rel, entry.name);
-      if (entry.isDirectory()) walk(child);
-      else if (entry.isFile()) out.push(child);
-    }
-  };
-  if (statSync(path.join(root, dir), { throwIfNoEntry: false })?.isDirectory()) walk(dir);
-  return out.sort();
-}
-
-/** `src-<16 hex>`: a hash over the paths and contents of the service's build inputs. */
-export function contentTag(root: string, service: string): string {
-  const hash = createHash("sha256");
-  const files = [...IMAGES_DEFAULTS.sharedInputs.filter((f) => statSync(path.join(root, f), { throwIfNoEntry: false })?.isFile()), ...filesUnder(root, `apps/${service}`)];
-  for (const file of files) {
-    hash.update(file).update("\0").update(readFileSync(path.join(root, file))).update("\0");
-  }
-  return `src-${hash.digest("hex").slice(0, 16)}`;
-}
-
 export interface BuiltImage {
   repository: aws.ecr.Repository;
   image: dockerBuild.Image;
@@ -108,7 +82,7 @@ export class ServiceImages extends pulumi.ComponentResource {
   /** Per service: `<repositoryUrl>@<digest>`. */
   readonly references: Record<string, pulumi.Output<string>>;
   readonly repositoryUrls: Record<string, pulumi.Output<string>>;
-  /** Per service: the content tag of the image (see contentTag). */
+  /** Per service: the content tag of the image (see imageTag in ./image-inputs.ts). */
   readonly tags: Record<string, string>;
 
   constructor(name: string, args: ServiceImagesArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
@@ -132,6 +106,7 @@ export function createServiceImages(name: string, args: ServiceImagesArgs, paren
   const contextPath = args.contextPath ?? IMAGES_DEFAULTS.contextPath;
   const keepImages = args.keepImages ?? IMAGES_DEFAULTS.keepImages;
   const untaggedExpiryDays = args.untaggedExpiryDays ?? IMAGES_DEFAULTS.untaggedExpiryDays;
+  const buildArgs = args.buildArgs ?? IMAGES_DEFAULTS.buildArgs;
   if (args.architectures.length === 0) throw new Error("ServiceImages: architectures must name at least one of arm64, amd64 (config karpenter.architectures)");
   const opts = { parent, provider };
   const platforms = [...new Set(args.architectures.map(platformFor))];
@@ -154,13 +129,15 @@ export function createServiceImages(name: string, args: ServiceImagesArgs, paren
 
     // A short-lived token (12 h) fetched at each deployment; Pulumi stores it as a secret.
     const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, opts);
-    const tag = contentTag(contextPath, service);
+    const dockerfile = path.join(contextPath, "apps", service, "Dockerfile");
+    const tag = imageTag({ contextPath, dockerfile, platforms, buildArgs });
     const image = new dockerBuild.Image(
       `${name}-${service}`,
       {
         context: { location: contextPath },
-        dockerfile: { location: path.join(contextPath, "apps", service, "Dockerfile") },
+        dockerfile: { location: dockerfile },
         platforms,
+        buildArgs,
         push: true,
         buildOnPreview: false,
         tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],

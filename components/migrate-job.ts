@@ -80,7 +80,7 @@ export function createMigrateJob(name: string, args: MigrateJobArgs, parent: pul
     `${name}-network-policy`,
     networkPolicy(
       { name: d.name, namespace, labels },
-      { podSelector: selectorLabels(d.name), ingressPorts: [], vpcCidr: args.vpcCidr, dataPorts: args.dataPorts, awsApis: true },
+      { podSelector: selectorLabels(d.name), ingressPorts: [], vpcCidr: args.vpcCidr, dataPorts: args.dataPorts, awsApis: true, awsApiCidrs: args.awsApiCidrs },
     ),
     k8sOpts,
   );

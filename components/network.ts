@@ -9,11 +9,17 @@
 // when enabled, interface endpoints for the AWS APIs nodes and pods call most, so that traffic stays off
 // the NAT gateways.
 //
+// The last /28 of each private subnet is reserved for fixed addresses (./fixed-addresses.ts): the internal NLB's,
+// which ingest admits instead of the whole VPC, and the interface endpoints', the only HTTPS destinations pods have
+// when the endpoints exist. `privateSubnetIds` resolves only after the reservations exist, so no node, pod or
+// cluster ENI is placed in a subnet before its reserved range is closed to automatic assignment.
+//
 // Expects from its caller: the AWS provider (with the ownership tags as default tags) and the cluster name,
 // which the subnet tags for load balancer and Karpenter discovery name.
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { addressAt, endpointOffset, FIXED_ADDRESSES, reservedBlock } from "./fixed-addresses";
 
 export interface NetworkArgs {
   /** IPv4 CIDR of the VPC, /16 to /20. */
@@ -62,6 +68,12 @@ export class Network extends pulumi.ComponentResource {
   /** Subnets with no internet route, for the data services. */
   readonly isolatedSubnetIds: pulumi.Output<string[]>;
   readonly flowLogGroupName: pulumi.Output<string | undefined>;
+  /** Per private subnet (in `privateSubnetIds` order): its reserved /28 of fixed addresses. */
+  readonly fixedRanges: pulumi.Output<string>[];
+  /** The internal NLB's subnet mappings: one fixed private address per private subnet. */
+  readonly loadBalancerSubnetMappings: { subnetId: pulumi.Output<string>; privateIpv4Address: pulumi.Output<string> }[];
+  /** Where pods reach AWS APIs over HTTPS: the reserved ranges holding the interface endpoints; undefined without endpoints. */
+  readonly awsApiCidrs: pulumi.Output<string>[] | undefined;
 
   constructor(name: string, args: NetworkArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:network:Network", name, {}, opts);
@@ -69,9 +81,15 @@ export class Network extends pulumi.ComponentResource {
     this.vpcId = out.vpc.vpcId;
     this.vpcCidr = args.cidr;
     this.publicSubnetIds = out.vpc.publicSubnetIds;
-    this.privateSubnetIds = out.vpc.privateSubnetIds;
+    this.privateSubnetIds = out.privateSubnetIds;
     this.isolatedSubnetIds = out.vpc.isolatedSubnetIds;
     this.flowLogGroupName = pulumi.output(out.flowLogGroup?.name);
+    this.fixedRanges = out.reservations.map((r) => r.cidrBlock);
+    this.loadBalancerSubnetMappings = out.reservations.map((r) => ({
+      subnetId: r.subnetId,
+      privateIpv4Address: r.cidrBlock.apply((block) => addressAt(block, FIXED_ADDRESSES.loadBalancerOffset)),
+    }));
+    this.awsApiCidrs = args.interfaceEndpoints ? this.fixedRanges : undefined;
     this.registerOutputs({
       vpcId: this.vpcId,
       vpcCidr: this.vpcCidr,
@@ -79,6 +97,7 @@ export class Network extends pulumi.ComponentResource {
       privateSubnetIds: this.privateSubnetIds,
       isolatedSubnetIds: this.isolatedSubnetIds,
       flowLogGroupName: this.flowLogGroupName,
+      fixedRanges: this.fixedRanges,
     });
   }
 }
@@ -108,6 +127,23 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
     { parent, providers: { aws: provider } },
   );
 
+  // The fixed-address range of each private subnet, read from the subnet AWS created (awsx chooses the layout).
+  const reservations = Array.from({ length: args.availabilityZones }, (_, i) => {
+    const subnetId = vpc.privateSubnetIds.apply((ids) => ids[i]!);
+    const subnet = aws.ec2.getSubnetOutput({ id: subnetId }, opts);
+    return new aws.ec2.SubnetCidrReservation(
+      `${name}-fixed-${i + 1}`,
+      {
+        subnetId,
+        cidrBlock: subnet.cidrBlock.apply(reservedBlock),
+        reservationType: "explicit",
+        description: "eventstack fixed addresses: internal NLB and interface endpoints",
+      },
+      opts,
+    );
+  });
+  const privateSubnetIds = pulumi.all([vpc.privateSubnetIds, pulumi.all(reservations.map((r) => r.id))]).apply(([ids]) => ids);
+
   // S3 is reached through a gateway endpoint on every route table: free, and it carries ECR's image layers.
   const routeTableIds = pulumi.output(vpc.routeTables).apply((tables) => tables.map((t) => t.id));
   new aws.ec2.VpcEndpoint(
@@ -128,12 +164,18 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
       {
         vpcId: vpc.vpcId,
         description: "HTTPS from inside the VPC to the AWS interface endpoints",
-        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [args.cidr], description: "HTTPS from the VPC" }],
         tags: { Name: `${name}-endpoints` },
       },
       opts,
     );
-    for (const service of INTERFACE_ENDPOINT_SERVICES) {
+    // A standalone rule, no inline blocks (see components/data-security-group.ts); no egress: endpoints only answer.
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-endpoints-https`,
+      { securityGroupId: endpointSg.id, cidrIpv4: args.cidr, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS from the VPC" },
+      opts,
+    );
+    INTERFACE_ENDPOINT_SERVICES.forEach((service, index) => {
+      const offset = endpointOffset(index);
       new aws.ec2.VpcEndpoint(
         `${name}-${service.replace(".", "-")}`,
         {
@@ -141,13 +183,15 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
           serviceName: pulumi.interpolate`com.amazonaws.${region.region}.${service}`,
           vpcEndpointType: "Interface",
           privateDnsEnabled: true,
-          subnetIds: vpc.privateSubnetIds,
+          subnetIds: reservations.map((r) => r.subnetId),
+          // A fixed address in each reserved range, so pods' HTTPS can be limited to the endpoints (./fixed-addresses.ts).
+          subnetConfigurations: reservations.map((r) => ({ subnetId: r.subnetId, ipv4: r.cidrBlock.apply((block) => addressAt(block, offset)) })),
           securityGroupIds: [endpointSg.id],
           tags: { Name: `${name}-${service}` },
         },
         opts,
       );
-    }
+    });
   }
 
   let flowLogGroup: aws.cloudwatch.LogGroup | undefined;
@@ -212,5 +256,5 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
     );
   }
 
-  return { vpc, flowLogGroup };
+  return { vpc, privateSubnetIds, reservations, flowLogGroup };
 }

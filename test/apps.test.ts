@@ -11,6 +11,8 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const JOB = "kubernetes:batch/v1:Job";
 const SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount";
 const ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
+/** The NLB's fixed addresses under the mocks: the first of the reserved last /28 of each private /19 (components/fixed-addresses.ts). */
+const NLB_CIDRS = ["10.0.31.240/32", "10.0.63.240/32", "10.0.95.240/32"];
 
 const urnOf = (r: RecordedResource) => expect.stringMatching(new RegExp(`[$:]${r.type.replace(/[/.$]/g, "\\$&")}::${r.name}$`));
 const podSpecOf = (r: RecordedResource) => r.inputs.spec.template.spec;
@@ -268,12 +270,12 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       for (const r of pods()) expect(r.dependencies).toContainEqual(urnOf(mocks.get("kubernetes:helm.sh/v3:Release", "mesh-control-plane")));
     });
 
-    test("ingest's HTTP port admits the NLB (unmeshed, from the VPC) through a Server and AuthorizationPolicy; nothing else opens it", () => {
+    test("ingest's HTTP port admits the NLB (unmeshed, from its fixed addresses) through a Server and AuthorizationPolicy; nothing else opens it", () => {
       const server = mocks.get("kubernetes:policy.linkerd.io/v1beta3:Server", "ingest-mesh-server").inputs;
       const networks = mocks.get("kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication", "ingest-mesh-networks").inputs;
       const policy = mocks.get("kubernetes:policy.linkerd.io/v1alpha1:AuthorizationPolicy", "ingest-mesh-authorization").inputs;
       expect(server.spec).toEqual({ podSelector: { matchLabels: deployment("ingest").inputs.spec.selector.matchLabels }, port: "http", proxyProtocol: "HTTP/1", accessPolicy: "deny" });
-      expect(networks.spec).toEqual({ networks: [{ cidr: "10.0.0.0/16" }] });
+      expect(networks.spec).toEqual({ networks: NLB_CIDRS.map((cidr) => ({ cidr })) });
       expect(policy.spec).toEqual({
         targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
         requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: "NetworkAuthentication", name: networks.metadata.name }],
@@ -395,7 +397,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
   });
 
   describe("network policy", () => {
-    test("each pod admits its own port and the proxy's from the VPC, and dials only DNS, the mesh, the Pod Identity agent and its data services", () => {
+    test("each pod admits the proxy's ports from the VPC and its own from the VPC or, behind the NLB, the NLB alone; it dials only DNS, the mesh, the Pod Identity agent, its data services and, where needed, AWS APIs", () => {
       const policy = (name: string) => mocks.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", `${name}-network-policy`).inputs.spec;
       const vpc = [{ ipBlock: { cidr: "10.0.0.0/16" } }];
       const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
@@ -407,13 +409,18 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(policy("ingest")).toEqual({
         podSelector: { matchLabels: deployment("ingest").inputs.spec.selector.matchLabels },
         policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: vpc, ports: tcp(8080, 4143, 4191) }],
+        ingress: [{ from: vpc, ports: tcp(4143, 4191) }, { from: NLB_CIDRS.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(8080) }],
         egress: [...base, { to: vpc, ports: tcp(9098) }],
       });
+      // HTTPS: to the interface endpoints' reserved ranges where they exist (prod), else public addresses only (dev).
+      const https =
+        stack === "prod"
+          ? { to: ["10.0.31.240/28", "10.0.63.240/28", "10.0.95.240/28"].map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(443) }
+          : { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "10.0.0.0/16"] } }], ports: tcp(443) };
       expect(policy("processor").ingress).toEqual([{ from: vpc, ports: tcp(8081, 4143, 4191) }]);
-      expect(policy("processor").egress).toEqual([...base, { to: vpc, ports: tcp(5432, 6379, 9098) }, { ports: tcp(443) }]);
+      expect(policy("processor").egress).toEqual([...base, { to: vpc, ports: tcp(5432, 6379, 9098) }, https]);
       expect(policy("migrate").ingress).toEqual([{ from: vpc, ports: tcp(4143, 4191) }]);
-      expect(policy("migrate").egress).toEqual([...base, { to: vpc, ports: tcp(5432, 9098) }, { ports: tcp(443) }]);
+      expect(policy("migrate").egress).toEqual([...base, { to: vpc, ports: tcp(5432, 9098) }, https]);
       // Enforced: the VPC CNI's network policy agent is on.
       expect(mocks.get("eks:index:Cluster", "cluster-eks").inputs.vpcCniOptions.enableNetworkPolicy).toBe(true);
     });
@@ -440,9 +447,9 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(mocks.get("aws:elasticache/subnetGroup:SubnetGroup", "cache-subnets").inputs.subnetIds).toEqual(isolated);
       expect(mocks.get("aws:msk/cluster:Cluster", "kafka-cluster").inputs.brokerNodeGroupInfo.clientSubnets).toEqual(isolated);
       for (const [sg, port] of [["database-sg", 5432], ["cache-sg", 6379], ["kafka-sg", 9098]] as const) {
-        expect(mocks.get("aws:ec2/securityGroup:SecurityGroup", sg).inputs.ingress).toEqual([
-          expect.objectContaining({ protocol: "tcp", fromPort: port, toPort: port, securityGroups: [nodeSg] }),
-        ]);
+        expect(mocks.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", `${sg}-client-1`).inputs).toEqual(
+          expect.objectContaining({ securityGroupId: mocks.get("aws:ec2/securityGroup:SecurityGroup", sg).state.id, ipProtocol: "tcp", fromPort: port, toPort: port, referencedSecurityGroupId: nodeSg }),
+        );
       }
     });
 

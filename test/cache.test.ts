@@ -55,8 +55,17 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     expect(group().securityGroupIds).toEqual(["cache-sg-id"]);
     const sg = mocks.get("aws:ec2/securityGroup:SecurityGroup", "cache-sg").inputs;
     expect(sg.vpcId).toBe(VPC_ID);
-    expect(sg.ingress).toEqual([{ protocol: "tcp", fromPort: 6379, toPort: 6379, securityGroups: [CLIENT_SG], description: "ElastiCache for Valkey clients" }]);
-    expect(sg.egress).toEqual([]);
+    // Standalone rules only (test/security-groups.test.ts): no inline blocks, one rule per client group.
+    expect(sg).not.toHaveProperty("ingress");
+    expect(sg).not.toHaveProperty("egress");
+    expect(mocks.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "cache-sg-client-1").inputs).toEqual({
+      securityGroupId: "cache-sg-id",
+      referencedSecurityGroupId: CLIENT_SG,
+      ipProtocol: "tcp",
+      fromPort: 6379,
+      toPort: 6379,
+      description: "ElastiCache for Valkey clients",
+    });
   });
 
   test("authenticates through an RBAC user group whose default user is switched off, never a shared AUTH token", () => {
@@ -113,6 +122,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         "aws:cache-processor-secret",
         "aws:cache-processor-user",
         "aws:cache-sg",
+        "aws:cache-sg-client-1",
         "aws:cache-subnets",
         "aws:cache-users",
         "random:cache-default-password",

@@ -155,6 +155,9 @@ describe("invalid configuration gives one error naming every bad key", () => {
     [{ "eventstack:kafka.deadLetterTopic": "events" }, 'eventstack:kafka.deadLetterTopic must be a topic other than kafka.eventsTopic (got "events")'],
     [{ "eventstack:api.jwtIssuer": "https://id.example.com/" }, 'eventstack:api.jwtAudiences must be a non-empty array when api.jwtIssuer is set (got "[]")'],
     [{ "eventstack:api.domainName": "api.example.com" }, 'eventstack:api.hostedZoneId must be set when api.domainName is set (got "")'],
+    [{ "eventstack:api.throttleRateLimit": 20000 }, `eventstack:api.throttleRateLimit must be <= api.accountRateLimit, the account's API Gateway throttle quota in the region (got "20000")`],
+    [{ "eventstack:api.throttleBurstLimit": 10000 }, `eventstack:api.throttleBurstLimit must be <= api.accountBurstLimit, the account's API Gateway burst quota in the region (got "10000")`],
+    [{ "eventstack:api.requestRateQuota": 10000 }, 'eventstack:api.requestRateQuota must be 0 or above api.accountRateLimit (Service Quotas only raises a quota) (got "10000")'],
     [{ "eventstack:cluster.systemInstanceTypes": ["m7i.large"] }, 'eventstack:cluster.systemInstanceTypes must be instance types of the arm64 architecture (cluster.systemArchitecture) (got "[\\"m7i.large\\"]")'],
   ])("relation %j", (overrides, message) => {
     expect(problems(overrides)).toEqual([message]);

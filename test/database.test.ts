@@ -58,8 +58,17 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     expect(cluster().vpcSecurityGroupIds).toEqual(["database-sg-id"]);
     const sg = mocks.get("aws:ec2/securityGroup:SecurityGroup", "database-sg").inputs;
     expect(sg.vpcId).toBe(VPC_ID);
-    expect(sg.ingress).toEqual([{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [CLIENT_SG], description: "Aurora PostgreSQL clients" }]);
-    expect(sg.egress).toEqual([]);
+    // Standalone rules only (test/security-groups.test.ts): no inline blocks, one rule per client group.
+    expect(sg).not.toHaveProperty("ingress");
+    expect(sg).not.toHaveProperty("egress");
+    expect(mocks.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "database-sg-client-1").inputs).toEqual({
+      securityGroupId: "database-sg-id",
+      referencedSecurityGroupId: CLIENT_SG,
+      ipProtocol: "tcp",
+      fromPort: 5432,
+      toPort: 5432,
+      description: "Aurora PostgreSQL clients",
+    });
     for (const instance of mocks.ofType(INSTANCE)) expect(instance.inputs.publiclyAccessible).toBe(false);
   });
 
@@ -125,7 +134,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     const component = mocks.get("eventstack:data:Database", "database");
     const children = mocks.resources.filter((r) => r.parent.endsWith("eventstack:data:Database::database"));
     expect(children.map((c) => c.name).sort()).toEqual(
-      ["database-cluster", "database-key", "database-key-alias", "database-params", "database-postgresql-logs", "database-sg", "database-subnets", "database-writer", ...(want.readers ? ["database-reader-1"] : [])].sort(),
+      ["database-cluster", "database-key", "database-key-alias", "database-params", "database-postgresql-logs", "database-sg", "database-sg-client-1", "database-subnets", "database-writer", ...(want.readers ? ["database-reader-1"] : [])].sort(),
     );
     for (const child of children) expect([child.name, child.provider]).toEqual([child.name, "urn:pulumi:" + stack + "::eventstack::pulumi:providers:aws::aws::aws-id"]);
     expect(component.custom).toBe(false);

@@ -2,10 +2,11 @@
 // registered by the AWS Load Balancer Controller's TargetGroupBinding. Each link is checked by the value that
 // joins it (listener ARN, target group ARN, security group ids, Service name and port), plus throttling, CORS, the
 // access log, the authorizer, the payload limit and the custom domain, and the images the Deployments run.
-import { ACCESS_LOG_FORMAT, HTTP_API_DEFAULTS } from "../components/edge";
+import { ACCESS_LOG_FORMAT, checkHttpApiArgs, HTTP_API_DEFAULTS } from "../components/edge";
+import { imageTag } from "../components/image-inputs";
 import { VERSIONS } from "../components/versions";
 import type { RecordedResource, RecordingMocks } from "./mocks";
-import { engineConfig, runProgram, TEST_REGION } from "./program";
+import { engineConfig, ROOT, runProgram, TEST_REGION } from "./program";
 
 const CR = (kind: string) => `kubernetes:${kind}`;
 const urnOf = (r: RecordedResource) => expect.stringMatching(new RegExp(`[$:]${r.type.replace(/[/.$]/g, "\\$&")}::${r.name}$`));
@@ -41,9 +42,18 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(vpcLink.inputs.subnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
     });
 
-    test("the NLB is internal, in the private subnets, behind its own security group; its listener forwards to the target group", () => {
+    test("the NLB is internal, at a fixed address in each private subnet, behind its own security group; its listener forwards to the target group", () => {
       const nlb = get("aws:lb/loadBalancer:LoadBalancer", "edge-nlb");
-      expect(nlb.inputs).toMatchObject({ internal: true, loadBalancerType: "network", subnets: ["subnet-private-1", "subnet-private-2", "subnet-private-3"], enableCrossZoneLoadBalancing: true });
+      expect(nlb.inputs).toMatchObject({ internal: true, loadBalancerType: "network", enableCrossZoneLoadBalancing: true });
+      // The first address of the reserved last /28 of each private subnet (10.0.0.0/19, 10.0.32.0/19, 10.0.64.0/19).
+      expect(nlb.inputs.subnetMappings).toEqual([
+        { subnetId: "subnet-private-1", privateIpv4Address: "10.0.31.240" },
+        { subnetId: "subnet-private-2", privateIpv4Address: "10.0.63.240" },
+        { subnetId: "subnet-private-3", privateIpv4Address: "10.0.95.240" },
+      ]);
+      expect(nlb.inputs).not.toHaveProperty("subnets");
+      // Pods see the NLB's addresses as the source, which is what they admit.
+      expect(get("aws:lb/targetGroup:TargetGroup", "edge-tg").inputs.preserveClientIp).toBe("false");
       expect(nlb.inputs.securityGroups).toEqual([get("aws:ec2/securityGroup:SecurityGroup", "edge-nlb-sg").state.id]);
       const listener = get("aws:lb/listener:Listener", "edge-listener").inputs;
       expect(listener).toMatchObject({ loadBalancerArn: nlb.state.arn, port: 80, protocol: "TCP" });
@@ -136,6 +146,15 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(outputs.apiUrl).toBe(get("aws:apigatewayv2/api:Api", "edge-api").state.apiEndpoint);
     });
 
+    test("the stage stays within the account's declared throttle quota, and no quota raise is requested by default", () => {
+      const stage = get("aws:apigatewayv2/stage:Stage", "edge-stage").inputs.defaultRouteSettings;
+      expect(stage.throttlingRateLimit).toBeLessThanOrEqual(Number(config["eventstack:api.accountRateLimit"]));
+      expect(stage.throttlingBurstLimit).toBeLessThanOrEqual(Number(config["eventstack:api.accountBurstLimit"]));
+      // AWS's default quota (developerguide/limits.html), which both stacks declare unless told otherwise.
+      expect([config["eventstack:api.accountRateLimit"], config["eventstack:api.accountBurstLimit"]]).toEqual(["10000", "5000"]);
+      expect(mocks.ofType("aws:servicequotas/serviceQuota:ServiceQuota")).toEqual([]);
+    });
+
     test("payload limit: ingest's own limit, which API Gateway's 10 MB cap never undercuts", () => {
       const env = Object.fromEntries(get("kubernetes:apps/v1:Deployment", "ingest-deployment").inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
       expect(env.MAX_BODY_BYTES).toBe(config["eventstack:ingest.maxBodyBytes"]);
@@ -165,7 +184,9 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         const repositoryUrl: string = get("aws:ecr/repository:Repository", `images-${service}`).state.repositoryUrl;
         expect(image.tags).toHaveLength(1);
         expect(image.tags[0].startsWith(`${repositoryUrl}:`)).toBe(true);
-        expect(image.tags[0].slice(repositoryUrl.length + 1)).toMatch(/^src-[0-9a-f]{16}$/);
+        // The tag covers the build's inputs as built here: these platforms, no build arguments (test/images.test.ts).
+        expect(image.buildArgs ?? {}).toEqual({});
+        expect(image.tags[0].slice(repositoryUrl.length + 1)).toBe(imageTag({ contextPath: ROOT, dockerfile: image.dockerfile.location, platforms: image.platforms, buildArgs: {} }));
       }
     });
   });
@@ -218,5 +239,35 @@ describe("with a custom domain, a JWT issuer and CORS origins", () => {
       allowCredentials: false,
     });
     expect(HTTP_API_DEFAULTS.corsAllowHeaders).toEqual(expect.arrayContaining(["ce-id", "ce-source", "ce-specversion", "ce-type", "authorization"]));
+  });
+});
+
+describe("the account's API Gateway throttle quota", () => {
+  test("api.requestRateQuota asks Service Quotas for the throttle quota (apigateway L-8A5B8E43) while the stage stays within the granted one", async () => {
+    const { mocks } = await runProgram("prod", { "eventstack:api.requestRateQuota": 20000 });
+    expect(mocks.get("aws:servicequotas/serviceQuota:ServiceQuota", "edge-throttle-quota").inputs).toEqual({ serviceCode: "apigateway", quotaCode: "L-8A5B8E43", value: 20000 });
+    expect(mocks.get("aws:apigatewayv2/stage:Stage", "edge-stage").inputs.defaultRouteSettings).toMatchObject({ throttlingRateLimit: 8000, throttlingBurstLimit: 4000 });
+  });
+
+  const base = { jwtIssuer: "", jwtAudiences: [], domainName: "", hostedZoneId: "", routes: ["POST /v1/events"], accountRateLimit: 10000, accountBurstLimit: 5000 };
+  test.each([
+    [
+      { throttleRateLimit: 20000, throttleBurstLimit: 5000 },
+      "HttpApi: throttleRateLimit (20000) must be <= accountRateLimit (10000), the account's throttle quota in the region; request a raise with requestRateQuota and raise accountRateLimit once AWS grants it",
+    ],
+    [
+      { throttleRateLimit: 10000, throttleBurstLimit: 10000 },
+      "HttpApi: throttleBurstLimit (10000) must be <= accountBurstLimit (5000), the account's burst quota in the region, which AWS sets from the rate quota",
+    ],
+    [
+      { throttleRateLimit: 10000, throttleBurstLimit: 5000, requestRateQuota: 8000 },
+      "HttpApi: requestRateQuota (8000) must be 0 or above accountRateLimit (10000): Service Quotas only raises a quota",
+    ],
+  ])("the component refuses %j", (limits, message) => {
+    expect(() => checkHttpApiArgs({ ...base, ...limits })).toThrow(new Error(message));
+  });
+
+  test("limits equal to the quota are accepted", () => {
+    expect(() => checkHttpApiArgs({ ...base, throttleRateLimit: 10000, throttleBurstLimit: 5000, requestRateQuota: 0 })).not.toThrow();
   });
 });

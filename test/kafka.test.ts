@@ -53,8 +53,17 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
   test("admits 9098 (SASL/IAM over TLS) from the cluster only", () => {
     const sg = mocks.get("aws:ec2/securityGroup:SecurityGroup", "kafka-sg").inputs;
     expect(sg.vpcId).toBe(VPC_ID);
-    expect(sg.ingress).toEqual([{ protocol: "tcp", fromPort: 9098, toPort: 9098, securityGroups: [CLIENT_SG], description: "MSK (SASL/IAM over TLS) clients" }]);
-    expect(sg.egress).toEqual([]);
+    // Standalone rules only (test/security-groups.test.ts): no inline blocks, one rule per client group.
+    expect(sg).not.toHaveProperty("ingress");
+    expect(sg).not.toHaveProperty("egress");
+    expect(mocks.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "kafka-sg-client-1").inputs).toEqual({
+      securityGroupId: "kafka-sg-id",
+      referencedSecurityGroupId: CLIENT_SG,
+      ipProtocol: "tcp",
+      fromPort: 9098,
+      toPort: 9098,
+      description: "MSK (SASL/IAM over TLS) clients",
+    });
     expect(outputs.kafkaPort).toBe(9098);
     expect(outputs.kafkaBootstrap.split(",").every((b: string) => new RegExp(`^b-\\d+\\.${id}\\.[0-9a-f]+\\.c2\\.kafka\\.${TEST_REGION}\\.amazonaws\\.com:9098$`).test(b))).toBe(true);
   });
@@ -144,7 +153,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
   test("every child is parented to the component, uses the stack's provider and is named kafka-<role>", () => {
     const children = mocks.resources.filter((r) => r.parent.endsWith("eventstack:data:Kafka::kafka"));
     expect(children.map((c) => c.name).sort()).toEqual(
-      ["kafka-broker-logs", "kafka-cluster", "kafka-config", "kafka-dead-letters", "kafka-events", "kafka-key", "kafka-key-alias", "kafka-sg", "kafka-storage", "kafka-storage"].sort(),
+      ["kafka-broker-logs", "kafka-cluster", "kafka-config", "kafka-dead-letters", "kafka-events", "kafka-key", "kafka-key-alias", "kafka-sg", "kafka-sg-client-1", "kafka-storage", "kafka-storage"].sort(),
     );
     for (const child of children) expect(child.provider).toBe(`urn:pulumi:${stack}::eventstack::pulumi:providers:aws::aws::aws-id`);
   });

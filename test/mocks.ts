@@ -250,7 +250,7 @@ function eksComponentOutputs(name: string, inputs: Record<string, any>, region: 
 }
 
 /** Answers for provider functions (data sources) the program calls. */
-function callResult(token: string, inputs: Record<string, any>, region: string): Record<string, any> {
+function callResult(token: string, inputs: Record<string, any>, region: string, vpcCidr = "10.0.0.0/16"): Record<string, any> {
   switch (token) {
     case "aws:index/getRegion:getRegion":
       return { name: region, region, id: region, description: region };
@@ -263,7 +263,12 @@ function callResult(token: string, inputs: Record<string, any>, region: string):
     case "aws:ec2/getSubnet:getSubnet": {
       // Subnets named like the awsx mock's (`subnet-<tier>-<n>`) sit in the region's n-th AZ.
       const n = Number(/-(\d+)$/.exec(String(inputs.id))?.[1] ?? 1);
-      return { id: inputs.id, availabilityZone: `${region}${"abcdef"[(n - 1) % 6]}`, availabilityZoneId: `${region}-az${n}` };
+      // A private subnet is the n-th block of its tier's mask (VPC prefix + 3, components/network.ts) from the VPC's start.
+      const [vpcBase, vpcPrefix] = vpcCidr.split("/");
+      const size = 2 ** (32 - (Number(vpcPrefix) + 3));
+      const start = vpcBase!.split(".").reduce((a, o) => a * 256 + Number(o), 0) + (n - 1) * size;
+      const cidrBlock = String(inputs.id).startsWith("subnet-private-") ? `${[24, 16, 8, 0].map((b) => Math.floor(start / 2 ** b) % 256).join(".")}/${Number(vpcPrefix) + 3}` : undefined;
+      return { id: inputs.id, availabilityZone: `${region}${"abcdef"[(n - 1) % 6]}`, availabilityZoneId: `${region}-az${n}`, ...(cidrBlock ? { cidrBlock } : {}) };
     }
     case "aws:iam/getPolicyDocument:getPolicyDocument":
       return { json: JSON.stringify({ Version: "2012-10-17", Statement: inputs.statements ?? [] }), id: "policy" };
@@ -309,7 +314,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
     this.calls.push({ token: args.token, inputs: args.inputs });
-    return callResult(args.token, args.inputs, this.region);
+    return callResult(args.token, args.inputs, this.region, this.resources.find((r) => r.type === "awsx:ec2:Vpc")?.inputs.cidrBlock);
   }
 
   /** Every recorded resource of a type, e.g. `ofType("aws:ec2/vpcEndpoint:VpcEndpoint")`. */

@@ -58,8 +58,8 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts"].map((s) => `com.amazonaws.${TEST_REGION}.${s}`),
       );
       for (const e of interfaces) expect(e.inputs.privateDnsEnabled).toBe(true);
-      const sg = mocks.get("aws:ec2/securityGroup:SecurityGroup", "network-endpoints").inputs;
-      expect(sg.ingress).toEqual([{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["10.0.0.0/16"], description: "HTTPS from the VPC" }]);
+      const rule = mocks.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "network-endpoints-https").inputs;
+      expect(rule).toMatchObject({ cidrIpv4: "10.0.0.0/16", ipProtocol: "tcp", fromPort: 443, toPort: 443 });
     }
   });
 

@@ -133,19 +133,19 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
   test("no data-service security group admits a CIDR: only the cluster's security group", () => {
     const groups = mocks.ofType("aws:ec2/securityGroup:SecurityGroup");
     expect(groups.map((g) => g.name).sort()).toEqual(["cache-sg", "database-sg", "kafka-sg"]);
-    for (const group of groups) {
-      for (const rule of group.inputs.ingress) {
-        expect(rule).not.toHaveProperty("cidrBlocks");
-        expect(rule).not.toHaveProperty("ipv6CidrBlocks");
-        expect(rule).not.toHaveProperty("prefixListIds");
-        expect(rule).not.toHaveProperty("self");
-        expect(rule.securityGroups).toEqual([CLIENT_SG]);
-      }
-      expect(group.inputs.egress).toEqual([]);
+    // Rules are standalone resources (test/security-groups.test.ts): one per group, from the client group only.
+    const rules = mocks.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    expect(rules.map((r) => r.inputs.securityGroupId).sort()).toEqual(groups.map((g) => g.state.id).sort());
+    for (const rule of rules) {
+      expect(rule.inputs).not.toHaveProperty("cidrIpv4");
+      expect(rule.inputs).not.toHaveProperty("cidrIpv6");
+      expect(rule.inputs).not.toHaveProperty("prefixListId");
+      expect(rule.inputs.referencedSecurityGroupId).toBe(CLIENT_SG);
     }
-    // Nor does any standalone rule open one later.
+    for (const group of groups) expect([group.name, "ingress" in group.inputs, "egress" in group.inputs]).toEqual([group.name, false, false]);
+    expect(mocks.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")).toEqual([]);
+    // Nor does any legacy rule resource open one later.
     expect(mocks.ofType("aws:ec2/securityGroupRule:SecurityGroupRule")).toEqual([]);
-    expect(mocks.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")).toEqual([]);
   });
 
   test("every data key rotates", () => {

@@ -5,7 +5,8 @@
 // price per request. What it lacks is AWS WAF; docs/edge.md says what stands in for it.
 //
 // Every route requires an authorizer (JWT when `jwtIssuer` is set, SigV4/IAM otherwise); CORS preflight is answered
-// by API Gateway itself before any authorizer when `corsOrigins` is non-empty. The one stage throttles and writes a
+// by API Gateway itself before any authorizer when `corsOrigins` is non-empty. The one stage throttles (within the
+// account's declared throttle quota, whose raise it can request through Service Quotas) and writes a
 // JSON access log line per request, keyed by the request id, which is also passed to ingest as `x-request-id` so the
 // service's logs and the access log join on one id.
 import * as aws from "@pulumi/aws";
@@ -20,10 +21,24 @@ export interface HttpApiArgs {
   privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** Routes exposed, e.g. ["POST /v1/events"]; the health and metrics endpoints are deliberately not among them. */
   routes: string[];
-  /** Stage default rate limit (requests/s). Config `api.throttleRateLimit`. */
+  /** Stage default rate limit (requests/s), at most `accountRateLimit`. Config `api.throttleRateLimit`. */
   throttleRateLimit: number;
-  /** Stage default burst limit. Config `api.throttleBurstLimit`. */
+  /** Stage default burst limit, at most `accountBurstLimit`. Config `api.throttleBurstLimit`. */
   throttleBurstLimit: number;
+  /**
+   * The account's API Gateway throttle quota in the region (requests/s), shared by every API of the account there; a
+   * stage's limits cannot exceed it. Declared, not read: the default quota is 10,000 (2,500 in some newer Regions).
+   * Config `api.accountRateLimit`. https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+   */
+  accountRateLimit: number;
+  /** The account's burst quota in the region, which AWS derives from the rate quota (5,000 by default). Config `api.accountBurstLimit`. */
+  accountBurstLimit: number;
+  /**
+   * Asks Service Quotas to raise the account's throttle quota to this rate (requests/s); 0 asks nothing. The request is
+   * reviewed by AWS: raise `accountRateLimit` (and the stage) only once it is granted. One stack per account and region
+   * should set it, since both would manage the same quota. Default 0. Config `api.requestRateQuota`.
+   */
+  requestRateQuota?: number;
   /** Allowed CORS origins; [] turns CORS off. Config `api.corsOrigins`. */
   corsOrigins: string[];
   /** JWT issuer URL; "" means IAM (SigV4) authorization on every route. Config `api.jwtIssuer`. */
@@ -42,6 +57,13 @@ export interface HttpApiArgs {
 
 export const HTTP_API_DEFAULTS = {
   integrationTimeoutMs: 10_000,
+  requestRateQuota: 0,
+  /**
+   * Service Quotas' name for "Throttle quota per account, per Region across HTTP APIs, REST APIs, WebSocket APIs, and
+   * WebSocket callback APIs": the link in the API Gateway quotas page (developerguide/limits.html, verified 2026-12-05)
+   * goes to servicequotas/home/services/apigateway/quotas/L-8A5B8E43. The burst quota has no code: AWS sets it.
+   */
+  throttleQuota: { serviceCode: "apigateway", quotaCode: "L-8A5B8E43" },
   corsAllowMethods: ["POST", "OPTIONS"],
   // CloudEvents binary mode sends its attributes as ce-* headers; browsers need each one allowed explicitly.
   corsAllowHeaders: ["authorization", "content-type", "x-request-id", "ce-id", "ce-source", "ce-specversion", "ce-type", "ce-subject", "ce-time", "ce-dataschema"],
@@ -75,18 +97,33 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
 });
 
 /** Throws at once on configuration that would deploy an API nobody can call or a domain without its zone. */
-export function checkHttpApiArgs(args: Pick<HttpApiArgs, "jwtIssuer" | "jwtAudiences" | "domainName" | "hostedZoneId" | "routes" | "throttleRateLimit" | "throttleBurstLimit">): void {
+export function checkHttpApiArgs(
+  args: Pick<
+    HttpApiArgs,
+    "jwtIssuer" | "jwtAudiences" | "domainName" | "hostedZoneId" | "routes" | "throttleRateLimit" | "throttleBurstLimit" | "accountRateLimit" | "accountBurstLimit" | "requestRateQuota"
+  >,
+): void {
   const problems: string[] = [];
   if (args.jwtIssuer !== "" && args.jwtAudiences.length === 0) problems.push("jwtAudiences must name at least one audience when jwtIssuer is set (API Gateway rejects a JWT authorizer without one)");
   if ((args.domainName === "") !== (args.hostedZoneId === "")) problems.push("domainName and hostedZoneId must be set together (the certificate is validated and the alias created in that zone)");
   if (args.routes.length === 0) problems.push("routes must name at least one route");
   if (args.throttleBurstLimit < 1 || args.throttleRateLimit < 1) problems.push("throttleRateLimit and throttleBurstLimit must be positive");
+  // API Gateway applies the lower of the stage's and the account's limits: a stage above the quota promises callers a
+  // rate they get 429s for, and shows in no console.
+  if (args.throttleRateLimit > args.accountRateLimit)
+    problems.push(`throttleRateLimit (${args.throttleRateLimit}) must be <= accountRateLimit (${args.accountRateLimit}), the account's throttle quota in the region; request a raise with requestRateQuota and raise accountRateLimit once AWS grants it`);
+  if (args.throttleBurstLimit > args.accountBurstLimit)
+    problems.push(`throttleBurstLimit (${args.throttleBurstLimit}) must be <= accountBurstLimit (${args.accountBurstLimit}), the account's burst quota in the region, which AWS sets from the rate quota`);
+  const requested = args.requestRateQuota ?? HTTP_API_DEFAULTS.requestRateQuota;
+  if (requested !== 0 && requested <= args.accountRateLimit)
+    problems.push(`requestRateQuota (${requested}) must be 0 or above accountRateLimit (${args.accountRateLimit}): Service Quotas only raises a quota`);
   if (problems.length) throw new Error(`HttpApi: ${problems.join("; ")}`);
 }
 
 export function createHttpApi(name: string, args: HttpApiArgs, opts: { parent: pulumi.Resource; provider: aws.Provider }) {
   checkHttpApiArgs(args);
   const integrationTimeoutMs = args.integrationTimeoutMs ?? HTTP_API_DEFAULTS.integrationTimeoutMs;
+  const requestRateQuota = args.requestRateQuota ?? HTTP_API_DEFAULTS.requestRateQuota;
   const useJwt = args.jwtIssuer !== "";
   const hasDomain = args.domainName !== "";
 
@@ -173,10 +210,16 @@ export function createHttpApi(name: string, args: HttpApiArgs, opts: { parent: p
     { ...opts, dependsOn: routes },
   );
 
+  // A quota increase request, reviewed by AWS; the stage stays within accountRateLimit until the config says it is granted.
+  const rateQuota =
+    requestRateQuota > 0
+      ? new aws.servicequotas.ServiceQuota(`${name}-throttle-quota`, { ...HTTP_API_DEFAULTS.throttleQuota, value: requestRateQuota }, opts)
+      : undefined;
+
   const domain = hasDomain ? createCustomDomain(name, { domainName: args.domainName, hostedZoneId: args.hostedZoneId, apiId: api.id, stage: stage.name }, opts) : undefined;
   const url: pulumi.Output<string> = domain ? pulumi.output(`https://${args.domainName}`) : api.apiEndpoint;
 
-  return { api, vpcLink, integration, authorizer, routes, logGroup, stage, domain, url };
+  return { api, vpcLink, integration, authorizer, routes, logGroup, stage, rateQuota, domain, url };
 }
 
 /** ACM certificate validated in Route 53, the regional custom domain, its mapping to the stage and the alias record. */

@@ -3,10 +3,11 @@
 // Creates the NLB, its listener, target group and security groups (./load-balancer.ts) and the HTTP API with its
 // VPC link, authorizer, routes, stage, access logs and optional custom domain (./http-api.ts). The pods are bound
 // to `targetGroupArn` by a TargetGroupBinding, created with ingest's Workload (components/workload), which admits
-// `loadBalancerSecurityGroupId` on the pods' port.
+// `loadBalancerSecurityGroupId` on the pods' port, and whose NetworkPolicy and Linkerd policy admit only
+// `loadBalancerCidrs`, the NLB's fixed addresses.
 //
-// Expects from its caller: the AWS provider, the VPC and its private subnets, the nodes' security group and the
-// cluster name (tagged on the target group for the AWS Load Balancer Controller).
+// Expects from its caller: the AWS provider, the VPC, its private subnets and the NLB's fixed address in each, the
+// nodes' security group and the cluster name (tagged on the target group for the AWS Load Balancer Controller).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { checkHttpApiArgs, createHttpApi, type HttpApiArgs } from "./http-api";
@@ -36,6 +37,8 @@ export class Edge extends pulumi.ComponentResource {
   readonly targetGroupArn: pulumi.Output<string>;
   readonly loadBalancerSecurityGroupId: pulumi.Output<string>;
   readonly listenerArn: pulumi.Output<string>;
+  /** The NLB's fixed addresses (/32): the only sources ingest's port admits. */
+  readonly loadBalancerCidrs: pulumi.Output<string>[];
 
   constructor(name: string, args: EdgeArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:edge:Edge", name, {}, opts);
@@ -46,6 +49,7 @@ export class Edge extends pulumi.ComponentResource {
     this.targetGroupArn = out.lb.targetGroup.arn;
     this.loadBalancerSecurityGroupId = out.lb.nlbSg.id;
     this.listenerArn = out.lb.listener.arn;
+    this.loadBalancerCidrs = out.lb.sourceCidrs;
     this.registerOutputs({
       apiUrl: this.apiUrl,
       apiId: this.apiId,
@@ -53,6 +57,7 @@ export class Edge extends pulumi.ComponentResource {
       targetGroupArn: this.targetGroupArn,
       loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
       listenerArn: this.listenerArn,
+      loadBalancerCidrs: this.loadBalancerCidrs,
     });
   }
 }

@@ -9,13 +9,22 @@
 // The NLB's group admits only the VPC link's group; its egress reaches only the nodes' group on the target port.
 // The nodes' group gets its matching ingress rule from the TargetGroupBinding's `networking` block, which the
 // controller reconciles (so the rule follows the binding's port, and goes away with it).
+//
+// Security groups cannot tell the NLB from a pod at the pods' end: pods share the nodes' group. What can is the
+// source address, so the NLB has a fixed private address per subnet (`subnetMappings`, from the reserved ranges of
+// components/fixed-addresses.ts) and its target group keeps client IP preservation off (the default for TCP to `ip`
+// targets, set explicitly): pods see every flow, health checks included, come from those addresses, which ingest's
+// NetworkPolicy and Linkerd NetworkAuthentication admit instead of the VPC CIDR ("Client IP preservation", NLB
+// user guide, edit-target-group-attributes.html, verified 2026-12-05).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface InternalLoadBalancerArgs {
   vpcId: pulumi.Input<string>;
-  /** Private subnets, one per AZ: the NLB's nodes and the VPC link's ENIs live here. */
+  /** Private subnets, one per AZ: the VPC link's ENIs live here. */
   privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** The NLB's node in each private subnet and its fixed private address (Network.loadBalancerSubnetMappings). */
+  subnetMappings: { subnetId: pulumi.Input<string>; privateIpv4Address: pulumi.Input<string> }[];
   /** The security group the pods' traffic arrives on (the EKS nodes' group; pods share it with the VPC CNI). */
   nodeSecurityGroupId: pulumi.Input<string>;
   /** EKS cluster name: tags the target group `elbv2.k8s.aws/cluster`, the tag the controller's IAM policy keys on. */
@@ -41,15 +50,18 @@ export function createInternalLoadBalancer(name: string, args: InternalLoadBalan
   const healthCheckPath = args.healthCheckPath ?? LOAD_BALANCER_DEFAULTS.healthCheckPath;
   const deregistrationDelay = args.deregistrationDelaySeconds ?? LOAD_BALANCER_DEFAULTS.deregistrationDelaySeconds;
 
-  // Rules are separate resources, not inline blocks, because the two groups reference each other.
+  // Rules are separate resources and neither group declares inline `ingress`/`egress`: the two groups reference each
+  // other, the Load Balancer Controller adds its own rule beside them, and inline blocks next to standalone rules
+  // overwrite them after a refresh (@pulumi/aws securityGroup.d.ts). Without inline `egress` the provider still deletes
+  // AWS's default allow-all egress rule when it creates a group, so each group's egress is exactly the rules below.
   const vpcLinkSg = new aws.ec2.SecurityGroup(
     `${name}-vpc-link-sg`,
-    { vpcId: args.vpcId, description: "API Gateway VPC link ENIs: out to the internal NLB only", egress: [], tags: { Name: `${name}-vpc-link` } },
+    { vpcId: args.vpcId, description: "API Gateway VPC link ENIs: out to the internal NLB only", tags: { Name: `${name}-vpc-link` } },
     opts,
   );
   const nlbSg = new aws.ec2.SecurityGroup(
     `${name}-nlb-sg`,
-    { vpcId: args.vpcId, description: "Internal NLB: in from the API Gateway VPC link only", ingress: [], egress: [], tags: { Name: `${name}-nlb` } },
+    { vpcId: args.vpcId, description: "Internal NLB: in from the API Gateway VPC link only", tags: { Name: `${name}-nlb` } },
     opts,
   );
   const rules = [
@@ -76,7 +88,7 @@ export function createInternalLoadBalancer(name: string, args: InternalLoadBalan
     {
       internal: true,
       loadBalancerType: "network",
-      subnets: args.privateSubnetIds,
+      subnetMappings: args.subnetMappings,
       securityGroups: [nlbSg.id],
       // Pods are spread over the AZs unevenly at times (scale-up, a zone's spot capacity); cross-zone keeps the
       // load per pod even instead of per AZ.
@@ -95,6 +107,8 @@ export function createInternalLoadBalancer(name: string, args: InternalLoadBalan
       protocol: "TCP",
       port: args.targetPort,
       deregistrationDelay,
+      // Pods must see the NLB's fixed addresses, not the VPC link's, to admit it alone (see the top of this file).
+      preserveClientIp: "false",
       // When the drain window ends, close what is left rather than leave half-open flows to a pod that is gone.
       connectionTermination: true,
       healthCheck: {
@@ -118,5 +132,7 @@ export function createInternalLoadBalancer(name: string, args: InternalLoadBalan
     opts,
   );
 
-  return { vpcLinkSg, nlbSg, rules, loadBalancer, targetGroup, listener, listenerPort };
+  // What pods see as the source of every flow and health check: the NLB's fixed addresses.
+  const sourceCidrs = args.subnetMappings.map((m) => pulumi.interpolate`${m.privateIpv4Address}/32`);
+  return { vpcLinkSg, nlbSg, rules, loadBalancer, targetGroup, listener, listenerPort, sourceCidrs };
 }

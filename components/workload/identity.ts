@@ -26,6 +26,11 @@ export interface PodWorkloadArgs {
   env: Env;
   /** The VPC CIDR, for the NetworkPolicy. */
   vpcCidr: string;
+  /**
+   * Where the pods may open HTTPS to AWS APIs: the interface endpoints' reserved ranges (Network.awsApiCidrs). Default:
+   * none, so HTTPS goes through NAT to public addresses only (see networkPolicy in ./manifests.ts).
+   */
+  awsApiCidrs?: pulumi.Input<string>[];
   /** Data-service ports the pods dial (and that bypass the proxy). */
   dataPorts: number[];
   /** Linkerd's CRDs and control plane (Linkerd.ready): the pods need the proxy injector. */

@@ -11,7 +11,8 @@
 //   - the autoscaler: an autoscaling/v2 HPA on CPU, or a KEDA ScaledObject on consumer-group lag with MSK IAM through
 //     a TriggerAuthentication that uses the KEDA operator's Pod Identity;
 //   - when `edge` is set, the TargetGroupBinding that registers the pods in the NLB's target group, and the Linkerd
-//     Server, NetworkAuthentication and AuthorizationPolicy that admit the NLB's (unmeshed) traffic on the HTTP port.
+//     Server, NetworkAuthentication and AuthorizationPolicy that admit the NLB's (unmeshed) traffic, from its fixed
+//     addresses only, on the HTTP port.
 //
 // Custom resources (ScaledObject, TriggerAuthentication, TargetGroupBinding, Linkerd policy) depend on the component
 // that installs their CRDs, which Pulumi manages as resources (pulumi-kubernetes #3188/#3176, see
@@ -50,7 +51,10 @@ export type Autoscaler =
 export interface WorkloadEdge {
   targetGroupArn: pulumi.Input<string>;
   loadBalancerSecurityGroupId: pulumi.Input<string>;
-  /** Networks the NLB's traffic comes from, admitted unauthenticated by Linkerd on the HTTP port (the VPC CIDR). */
+  /**
+   * The NLB's fixed addresses (Edge.loadBalancerCidrs): the only sources admitted on the HTTP port, by the
+   * NetworkPolicy and, unauthenticated, by Linkerd. Never the VPC CIDR, which every pod's address is in.
+   */
   clientCidrs: pulumi.Input<string>[];
   /** The AWS Load Balancer Controller (its CRDs and webhook). */
   dependsOn: pulumi.Resource[];
@@ -168,7 +172,18 @@ export function createWorkload(name: string, args: WorkloadArgs, parent: pulumi.
   new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, podDisruptionBudget(meta(args.name), selector), k8sOpts);
   new k8s.networking.v1.NetworkPolicy(
     `${name}-network-policy`,
-    networkPolicy(meta(args.name), { podSelector: selector, ingressPorts: [args.port], vpcCidr: args.vpcCidr, dataPorts: args.dataPorts, awsApis }),
+    networkPolicy(meta(args.name), {
+      podSelector: selector,
+      // Behind the edge, the workload's port admits the NLB alone: from anywhere else in the VPC a request would skip
+      // API Gateway's authorizer. Kubelet probes come from the node's own address, which the VPC CNI's policy agent
+      // always admits (aws/aws-network-policy-agent#65, verified 2026-12-05).
+      ingressPorts: args.edge ? [] : [args.port],
+      loadBalancerIngress: args.edge ? { port: args.port, cidrs: args.edge.clientCidrs } : undefined,
+      vpcCidr: args.vpcCidr,
+      dataPorts: args.dataPorts,
+      awsApis,
+      awsApiCidrs: args.awsApiCidrs,
+    }),
     k8sOpts,
   );
 

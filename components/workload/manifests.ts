@@ -124,14 +124,18 @@ export function kafkaScaledObject(meta: Meta, a: KafkaScaledObjectArgs) {
 
 export interface NetworkPolicyArgs {
   podSelector: Record<string, string>;
-  /** Container ports that take traffic from inside the VPC (the NLB, kubelet probes, meshed clients). */
+  /** Container ports that take traffic from anywhere in the VPC (meshed clients). */
   ingressPorts: number[];
+  /** A container port that takes traffic from the NLB only: its fixed addresses. Default none. */
+  loadBalancerIngress?: { port: number; cidrs: pulumi.Input<string>[] };
   /** The VPC CIDR: the NLB, the nodes and every pod take their addresses from it (VPC CNI). */
   vpcCidr: string;
   /** Ports of the data services the workload connects to (inside the VPC, in the isolated subnets). */
   dataPorts: number[];
   /** HTTPS to AWS APIs (Secrets Manager), for workloads that read their secrets at start. */
   awsApis: boolean;
+  /** Where that HTTPS may go: the interface endpoints' reserved ranges. Default: public addresses only (through NAT). */
+  awsApiCidrs?: pulumi.Input<string>[];
 }
 
 /** Linkerd's proxy ports: inbound (meshed and opaque traffic arrives here) and admin (probes of the proxy, metrics). */
@@ -141,13 +145,28 @@ export const LINKERD_CONTROL_PLANE_PORTS = [8080, 8086, 8090] as const;
 /** The EKS Pod Identity agent, a link-local address served on every node. */
 export const POD_IDENTITY_AGENT = { cidr: "169.254.170.23/32", port: 80 } as const;
 
+/**
+ * Addresses no public AWS API has: RFC 1918, shared (100.64/10) and link-local space. Excluding them from "the
+ * internet" also excludes the cluster's Service range (EKS picks 10.100.0.0/16 or 172.20.0.0/16), so the
+ * `kubernetes` Service's ClusterIP, which the policy agent sees before kube-proxy translates it, stays closed.
+ */
+export const NON_PUBLIC_RANGES = ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"] as const;
+
 const tcp = (port: number) => ({ protocol: "TCP", port });
 
 /**
- * Ingress from the VPC on the workload's own ports and the proxy's; egress to DNS, the Linkerd control plane, the
- * Pod Identity agent, the data services' ports in the VPC and, where needed, HTTPS. Everything else is dropped,
- * so a compromised pod cannot reach the Kubernetes API, IMDS or the internet. Enforced by the VPC CNI's network
- * policy agent (components/cluster.ts turns it on).
+ * Ingress from the VPC on the workload's own ports and the proxy's (a port behind the NLB from the NLB's fixed
+ * addresses only); egress to DNS, the Linkerd control plane, the Pod Identity agent, the data services' ports in the
+ * VPC and, where needed, HTTPS to AWS APIs. Everything else is dropped, so a compromised pod cannot reach IMDS.
+ *
+ * The HTTPS rule decides what else it can reach. With interface endpoints (`awsApiCidrs`), HTTPS goes only to their
+ * reserved ranges, where nothing but the endpoints and the NLB has an address (components/fixed-addresses.ts): not the
+ * Kubernetes API (neither its private ENIs, which EKS addresses outside those ranges, nor its public endpoint) and not
+ * the internet. Without them (dev), AWS APIs are only on the internet, so HTTPS goes to any public address through
+ * NAT (NON_PUBLIC_RANGES and the VPC excluded): the private API ENIs and the `kubernetes` Service are not reachable,
+ * the cluster's public endpoint is, by network, if enabled and if its CIDRs admit the NAT addresses, but the pods carry
+ * no Kubernetes credentials (no service account token is mounted, ./pod.ts). Enforced by the VPC CNI's network policy
+ * agent (components/cluster.ts turns it on).
  */
 export function networkPolicy(meta: Meta, a: NetworkPolicyArgs) {
   const vpc = [{ ipBlock: { cidr: a.vpcCidr } }];
@@ -157,7 +176,15 @@ export function networkPolicy(meta: Meta, a: NetworkPolicyArgs) {
     { to: [{ ipBlock: { cidr: POD_IDENTITY_AGENT.cidr } }], ports: [tcp(POD_IDENTITY_AGENT.port)] },
   ];
   if (a.dataPorts.length > 0) egress.push({ to: vpc, ports: a.dataPorts.map(tcp) });
-  if (a.awsApis) egress.push({ ports: [tcp(443)] });
+  if (a.awsApis) {
+    const except = [...new Set([...NON_PUBLIC_RANGES, a.vpcCidr])];
+    const to = a.awsApiCidrs ? a.awsApiCidrs.map((cidr) => ({ ipBlock: { cidr } })) : [{ ipBlock: { cidr: "0.0.0.0/0", except } }];
+    egress.push({ to, ports: [tcp(443)] });
+  }
+  const ingress: k8s.types.input.networking.v1.NetworkPolicyIngressRule[] = [
+    { from: vpc, ports: [...a.ingressPorts, LINKERD_PROXY_PORTS.inbound, LINKERD_PROXY_PORTS.admin].map(tcp) },
+  ];
+  if (a.loadBalancerIngress) ingress.push({ from: a.loadBalancerIngress.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(a.loadBalancerIngress.port)] });
   return {
     apiVersion: "networking.k8s.io/v1" as const,
     kind: "NetworkPolicy" as const,
@@ -165,7 +192,7 @@ export function networkPolicy(meta: Meta, a: NetworkPolicyArgs) {
     spec: {
       podSelector: { matchLabels: a.podSelector },
       policyTypes: ["Ingress", "Egress"],
-      ingress: [{ from: vpc, ports: [...a.ingressPorts, LINKERD_PROXY_PORTS.inbound, LINKERD_PROXY_PORTS.admin].map(tcp) }],
+      ingress,
       egress,
     },
   };
@@ -209,7 +236,7 @@ export function linkerdServer(meta: Meta, a: { podSelector: Record<string, strin
   };
 }
 
-/** Clients identified by address rather than mesh identity: here, the NLB inside the VPC. */
+/** Clients identified by address rather than mesh identity: here, the NLB's fixed addresses. */
 export function linkerdNetworkAuthentication(meta: Meta, cidrs: pulumi.Input<string>[]) {
   return { apiVersion: "policy.linkerd.io/v1alpha1" as const, kind: "NetworkAuthentication" as const, metadata: meta, spec: { networks: cidrs.map((cidr) => ({ cidr })) } };
 }
