@@ -80,19 +80,6 @@ const karpenter = new Karpenter(
   { provider },
 );
 
-const autoscaling = new PodAutoscaling(
-  "autoscaling",
-  {
-    cluster,
-    systemNodes: config.cluster.systemNodes,
-    // The MSK cluster is named after the stack (components/kafka.ts), like the EKS cluster.
-    kafkaClusterName: clusterName,
-    eventsTopic: config.kafka.eventsTopic,
-    consumerGroup: config.kafka.consumerGroup,
-  },
-  { provider },
-);
-
 // ---------------------------------------------------------------- data services: isolated subnets, reachable from the nodes only
 const dataPlacement = {
   vpcId: network.vpcId,
@@ -119,7 +106,20 @@ const kafka = new Kafka(
   },
   { provider },
 );
-const workloadIam = new WorkloadIam("workloads", { clusterName: cluster.name, kafka, consumerGroup: config.kafka.consumerGroup, database, cache }, { provider });
+const workloadIam = new WorkloadIam("workloads", { clusterArn: cluster.clusterArn, kafka, consumerGroup: config.kafka.consumerGroup, database, cache }, { provider });
+
+// After the data services: KEDA's MSK permissions name the cluster's, topic's and group's exact ARNs.
+const autoscaling = new PodAutoscaling(
+  "autoscaling",
+  {
+    cluster,
+    systemNodes: config.cluster.systemNodes,
+    kafkaClusterArn: kafka.clusterArn,
+    eventsTopic: kafka.eventsTopic,
+    consumerGroup: config.kafka.consumerGroup,
+  },
+  { provider },
+);
 
 // ---------------------------------------------------------------- mesh, load balancer controller, edge, images
 const mesh = new Linkerd(

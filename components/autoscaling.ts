@@ -8,9 +8,8 @@
 //     The chart's own copy is switched off (kedaValues), so each CRD has one owner;
 //   - the KEDA operator's IAM role through EKS Pod Identity, allowed to read consumer-group lag from the MSK
 //     cluster with IAM authentication: connect, describe the events topic and the processor's group, nothing
-//     else. The MSK cluster is created by components/kafka.ts and named after the stack, so the policy uses
-//     the ARN patterns `cluster/<stack name>/*`, `topic/<stack name>/*/<topic>`, `group/<stack name>/*/<group>`
-//     (the `*` is the cluster UUID MSK assigns at creation).
+//     else, each on its exact ARN (the cluster's, with the UUID MSK assigned, and the topic's and group's derived
+//     from it), so no other cluster of the account with the same name, no other topic and no other group.
 //
 // A ScaledObject authenticates with a TriggerAuthentication `podIdentity: { provider: aws }`, which makes the
 // operator use its own (Pod Identity) credentials.
@@ -21,6 +20,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "./cluster";
 import type { PolicyDocument } from "./karpenter/policy";
+import { mskGroupArn, mskTopicArn } from "./kafka";
 import { createPodIdentityRole } from "./pod-identity";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
@@ -29,10 +29,10 @@ export interface PodAutoscalingArgs {
   cluster: Cluster;
   /** Nodes in the system node group: 2 or more runs two metrics-server replicas. */
   systemNodes: number;
-  /** Name of the MSK cluster (the stack name, see components/kafka.ts). */
-  kafkaClusterName: string;
-  /** Topic whose lag KEDA reads. */
-  eventsTopic: string;
+  /** ARN of the MSK cluster (components/kafka.ts). */
+  kafkaClusterArn: pulumi.Input<string>;
+  /** Topic whose lag KEDA reads (the topic resource's name, so the policy waits for the topic). */
+  eventsTopic: pulumi.Input<string>;
   /** Consumer group whose lag KEDA reads. */
   consumerGroup: string;
   /** Namespace of KEDA. Default "keda". */
@@ -46,23 +46,24 @@ export const AUTOSCALING_DEFAULTS = {
 };
 
 export interface KedaPolicyRefs {
-  partition: string;
-  region: string;
-  accountId: string;
-  kafkaClusterName: string;
+  kafkaClusterArn: string;
   eventsTopic: string;
   consumerGroup: string;
 }
 
-/** What KEDA's Kafka scaler needs to compute lag over IAM auth: metadata, topic offsets, group offsets. */
+/**
+ * What KEDA's Kafka scaler needs to compute lag over IAM auth: metadata, topic offsets (ListOffsets, Metadata:
+ * DESCRIBE on the topic) and the group's committed offsets (OffsetFetch, FindCoordinator: DESCRIBE on the group),
+ * which MSK maps to kafka-cluster:DescribeTopic and kafka-cluster:DescribeGroup, each requiring kafka-cluster:Connect
+ * (MSK developer guide, "Semantics of IAM authorization policy actions and resources", read 2026-12-05).
+ */
 export function kedaMskPolicy(r: KedaPolicyRefs): PolicyDocument {
-  const arn = (kind: string, rest: string) => `arn:${r.partition}:kafka:${r.region}:${r.accountId}:${kind}/${r.kafkaClusterName}/${rest}`;
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "ConnectToTheCluster", Effect: "Allow", Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], Resource: arn("cluster", "*") },
-      { Sid: "ReadTopicOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeTopic", Resource: arn("topic", `*/${r.eventsTopic}`) },
-      { Sid: "ReadGroupOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeGroup", Resource: arn("group", `*/${r.consumerGroup}`) },
+      { Sid: "ConnectToTheCluster", Effect: "Allow", Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], Resource: r.kafkaClusterArn },
+      { Sid: "ReadTopicOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeTopic", Resource: mskTopicArn(r.kafkaClusterArn, r.eventsTopic) },
+      { Sid: "ReadGroupOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeGroup", Resource: mskGroupArn(r.kafkaClusterArn, r.consumerGroup) },
     ],
   };
 }
@@ -113,9 +114,6 @@ export function createPodAutoscaling(name: string, args: PodAutoscalingArgs, par
   const { cluster } = args;
   const k8sOpts = { parent, provider: cluster.provider };
   const replicas = metricsServerReplicas(args.systemNodes);
-  const account = aws.getCallerIdentityOutput({}, opts);
-  const partition = aws.getPartitionOutput({}, opts).partition;
-  const region = aws.getRegionOutput({}, opts).region;
 
   const metricsServer = new k8s.helm.v3.Release(
     `${name}-metrics-server`,
@@ -145,9 +143,9 @@ export function createPodAutoscaling(name: string, args: PodAutoscalingArgs, par
       serviceAccount: AUTOSCALING_DEFAULTS.kedaOperatorServiceAccount,
       description: "KEDA operator: reads MSK consumer-group lag",
       policies: {
-        msk: pulumi.all([partition, region, account.accountId]).apply(([p, r, accountId]) =>
-          kedaMskPolicy({ partition: p, region: r, accountId, kafkaClusterName: args.kafkaClusterName, eventsTopic: args.eventsTopic, consumerGroup: args.consumerGroup }),
-        ),
+        msk: pulumi
+          .all([args.kafkaClusterArn, args.eventsTopic])
+          .apply(([kafkaClusterArn, eventsTopic]) => kedaMskPolicy({ kafkaClusterArn, eventsTopic, consumerGroup: args.consumerGroup })),
       },
     },
     opts,

@@ -15,6 +15,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { CacheAuthentication } from "./cache";
 import { mskGroupArn, mskTopicArn } from "./kafka";
+import { podIdentityTrustPolicyJson } from "./pod-identity";
 
 export const WORKLOADS = ["ingest", "processor", "migrate"] as const;
 export type Workload = (typeof WORKLOADS)[number];
@@ -52,8 +53,8 @@ export interface CacheRefs {
 }
 
 export interface WorkloadIamArgs {
-  /** EKS cluster name; the roles trust Pod Identity sessions of this cluster only (`eks-cluster-name` session tag). */
-  clusterName: pulumi.Input<string>;
+  /** EKS cluster ARN; the roles trust Pod Identity sessions of this cluster only (components/pod-identity.ts). */
+  clusterArn: pulumi.Input<string>;
   /** Kubernetes namespace of the workloads. Default "eventstack". */
   namespace?: string;
   /** Service account of each workload. Default: the workload's name. */
@@ -153,32 +154,6 @@ function required(value: string | undefined, what: string): string {
   return value;
 }
 
-/**
- * Trust for EKS Pod Identity: its service principal may assume the role (and tag the session), and only
- * for the one service account of the one namespace on the one cluster, read from the session tags Pod
- * Identity sets. An association made for any other service account is refused.
- */
-export function podIdentityTrustPolicy(p: { clusterName: string; namespace: string; serviceAccount: string }) {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "EksPodIdentity",
-        Effect: "Allow",
-        Principal: { Service: "pods.eks.amazonaws.com" },
-        Action: ["sts:AssumeRole", "sts:TagSession"],
-        Condition: {
-          StringEquals: {
-            "aws:RequestTag/eks-cluster-name": p.clusterName,
-            "aws:RequestTag/kubernetes-namespace": p.namespace,
-            "aws:RequestTag/kubernetes-service-account": p.serviceAccount,
-          },
-        },
-      },
-    ],
-  };
-}
-
 export class WorkloadIam extends pulumi.ComponentResource {
   /** Role ARN of each workload, for its Pod Identity association. */
   readonly roleArns: Record<Workload, pulumi.Output<string>>;
@@ -251,9 +226,7 @@ export function createWorkloadIam(name: string, args: WorkloadIamArgs, parent: p
       `${name}-${workload}`,
       {
         description: `eventstack ${workload}: assumed through EKS Pod Identity by ${sa.namespace}/${sa.name}`,
-        assumeRolePolicy: pulumi
-          .output(args.clusterName)
-          .apply((clusterName) => JSON.stringify(podIdentityTrustPolicy({ clusterName, namespace: sa.namespace, serviceAccount: sa.name }))),
+        assumeRolePolicy: podIdentityTrustPolicyJson(args.clusterArn, sa.namespace, sa.name),
       },
       opts,
     );

@@ -189,7 +189,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       const role = mocks.get("aws:iam/role:Role", `workloads-${workload}`);
       expect(mocks.get(ASSOCIATION, `${workload}-pod-identity`).inputs).toEqual({ clusterName: `eventstack-${stack}`, namespace: "eventstack", serviceAccount: workload, roleArn: role.state.arn });
       expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals).toEqual({
-        "aws:RequestTag/eks-cluster-name": `eventstack-${stack}`,
+        "aws:RequestTag/eks-cluster-arn": mocks.get("eks:index:Cluster", "cluster-eks").state.eksCluster.arn,
         "aws:RequestTag/kubernetes-namespace": "eventstack",
         "aws:RequestTag/kubernetes-service-account": workload,
       });
@@ -233,7 +233,8 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(auth.metadata.namespace).toBe("eventstack");
       // The operator's role may read exactly this group's and topic's offsets.
       const kedaPolicy = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "autoscaling-keda-operator-msk").inputs.policy);
-      expect(kedaPolicy.Statement.map((s: any) => s.Resource)).toContainEqual(`arn:aws:kafka:${TEST_REGION}:123456789012:group/eventstack-${stack}/*/eventstack-processor`);
+      const mskCluster = mocks.get("aws:msk/cluster:Cluster", "kafka-cluster").state.arn as string;
+      expect(kedaPolicy.Statement.map((s: any) => s.Resource)).toContainEqual(`${mskCluster.replace(":cluster/", ":group/")}/eventstack-processor`);
     });
 
     test("the KEDA objects wait for KEDA's CRDs and operator; replicas never exceed the events topic's partitions", () => {

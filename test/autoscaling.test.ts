@@ -51,17 +51,23 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     expect(release.dependencies).toContainEqual(expect.stringMatching(/\$kubernetes:yaml\/v2:ConfigFile::autoscaling-keda-crds$/));
   });
 
-  test("the KEDA operator reads MSK lag through Pod Identity, scoped to this stack's cluster, events topic and processor group", () => {
+  test("the KEDA operator reads MSK lag through Pod Identity, on this stack's exact cluster, events topic and processor group", () => {
     const role = mocks.get("aws:iam/role:Role", "autoscaling-keda-operator");
     const association = mocks.get("aws:eks/podIdentityAssociation:PodIdentityAssociation", "autoscaling-keda-operator").inputs;
     expect(association).toEqual({ clusterName, namespace: "keda", serviceAccount: "keda-operator", roleArn: role.state.arn });
-    expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: "pods.eks.amazonaws.com" });
+    expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals).toEqual({
+      "aws:RequestTag/eks-cluster-arn": `arn:aws:eks:${TEST_REGION}:${ACCOUNT}:cluster/${clusterName}`,
+      "aws:RequestTag/kubernetes-namespace": "keda",
+      "aws:RequestTag/kubernetes-service-account": "keda-operator",
+    });
     const policy = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "autoscaling-keda-operator-msk").inputs.policy);
-    const kafka = `arn:aws:kafka:${TEST_REGION}:${ACCOUNT}`;
+    // The ARNs AWS gave the cluster and topic, read from the mocks: the UUID is the one MSK assigned, not `*`.
+    const cluster = mocks.get("aws:msk/cluster:Cluster", "kafka-cluster").state.arn as string;
+    const topic = mocks.get("aws:msk/topic:Topic", "kafka-events").state.arn as string;
     expect(policy.Statement).toEqual([
-      { Sid: "ConnectToTheCluster", Effect: "Allow", Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], Resource: `${kafka}:cluster/${clusterName}/*` },
-      { Sid: "ReadTopicOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeTopic", Resource: `${kafka}:topic/${clusterName}/*/events` },
-      { Sid: "ReadGroupOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeGroup", Resource: `${kafka}:group/${clusterName}/*/eventstack-processor` },
+      { Sid: "ConnectToTheCluster", Effect: "Allow", Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], Resource: cluster },
+      { Sid: "ReadTopicOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeTopic", Resource: topic },
+      { Sid: "ReadGroupOffsets", Effect: "Allow", Action: "kafka-cluster:DescribeGroup", Resource: cluster.replace(":cluster/", ":group/") + "/eventstack-processor" },
     ]);
   });
 
@@ -74,10 +80,14 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
 
 describe("pure helpers", () => {
   test("the MSK policy never reads data or writes, whatever the names", () => {
-    const policy = kedaMskPolicy({ partition: "aws-cn", region: "cn-north-1", accountId: "1", kafkaClusterName: "c", eventsTopic: "t", consumerGroup: "g" });
+    const policy = kedaMskPolicy({ kafkaClusterArn: "arn:aws-cn:kafka:cn-north-1:111122223333:cluster/c/uuid-1", eventsTopic: "t", consumerGroup: "g" });
     const actions = policy.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(actions).toEqual(["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:DescribeTopic", "kafka-cluster:DescribeGroup"]);
-    expect(policy.Statement.map((s) => s.Resource)).toEqual(["arn:aws-cn:kafka:cn-north-1:1:cluster/c/*", "arn:aws-cn:kafka:cn-north-1:1:topic/c/*/t", "arn:aws-cn:kafka:cn-north-1:1:group/c/*/g"]);
+    expect(policy.Statement.map((s) => s.Resource)).toEqual([
+      "arn:aws-cn:kafka:cn-north-1:111122223333:cluster/c/uuid-1",
+      "arn:aws-cn:kafka:cn-north-1:111122223333:topic/c/uuid-1/t",
+      "arn:aws-cn:kafka:cn-north-1:111122223333:group/c/uuid-1/g",
+    ]);
   });
 
   test("KEDA's CRD manifest URL follows the release's asset naming", () => {

@@ -1,6 +1,7 @@
 // Runs the data-service components (Aurora, ElastiCache, MSK, workload IAM) under the mocks with a stack's real
 // configuration, wired the way index.ts wires them, with fixed fakes for what other components provide.
 import type { CacheAuthentication } from "../components/cache";
+import { ACCOUNT } from "./mocks";
 import { type ProgramRun, runWithMocks, sharedRun } from "./program";
 
 /** The EKS cluster's node security group, as the cluster component will hand it over. */
@@ -52,7 +53,9 @@ function evaluateDataServices(stack: string, overrides: Record<string, unknown>,
       },
       { provider },
     );
-    const workloads = new WorkloadIam("workloads", { clusterName: identifier, kafka, consumerGroup: k.consumerGroup, database, cache }, { provider });
+    // The EKS cluster's ARN as the cluster component hands it over (the cluster is named after the stack too).
+    const clusterArn = `arn:aws:eks:${config.region}:${ACCOUNT}:cluster/${identifier}`;
+    const workloads = new WorkloadIam("workloads", { clusterArn, kafka, consumerGroup: k.consumerGroup, database, cache }, { provider });
 
     return {
       dbEndpoint: database.endpoint,

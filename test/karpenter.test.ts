@@ -148,10 +148,18 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(association).toEqual({ clusterName, namespace: "kube-system", serviceAccount: "karpenter", roleArn: role.state.arn });
       expect(JSON.parse(role.inputs.assumeRolePolicy).Statement).toEqual([
         {
+          Sid: "EksPodIdentity",
           Effect: "Allow",
           Principal: { Service: "pods.eks.amazonaws.com" },
           Action: ["sts:AssumeRole", "sts:TagSession"],
-          Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnEquals: { "aws:SourceArn": `arn:aws:eks:${TEST_REGION}:${ACCOUNT}:cluster/${clusterName}` } },
+          Condition: {
+            StringEquals: {
+              "aws:RequestTag/eks-cluster-arn": `arn:aws:eks:${TEST_REGION}:${ACCOUNT}:cluster/${clusterName}`,
+              "aws:RequestTag/kubernetes-namespace": "kube-system",
+              "aws:RequestTag/kubernetes-service-account": "karpenter",
+            },
+            StringEqualsIfExists: { "aws:SourceAccount": ACCOUNT },
+          },
         },
       ]);
     });

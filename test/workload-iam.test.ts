@@ -1,7 +1,8 @@
 // The workloads' IAM roles over both stacks: trusted by EKS Pod Identity for one service account each, and
 // each policy, parsed, grants exactly the actions on exactly the ARNs that workload needs. Plus the checks
 // that span every data service: no security group admits a CIDR, and no data-plane action names `*`.
-import { podIdentityTrustPolicy, workloadPolicies, type ResolvedRefs } from "../components/workload-iam";
+import { podIdentityTrustPolicy } from "../components/pod-identity";
+import { workloadPolicies, type ResolvedRefs } from "../components/workload-iam";
 import { CLIENT_SG, runDataServices } from "./data-services";
 import type { RecordingMocks } from "./mocks";
 import { TEST_REGION } from "./program";
@@ -47,10 +48,11 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
             Action: ["sts:AssumeRole", "sts:TagSession"],
             Condition: {
               StringEquals: {
-                "aws:RequestTag/eks-cluster-name": id,
+                "aws:RequestTag/eks-cluster-arn": `arn:aws:eks:${TEST_REGION}:${ACCOUNT}:cluster/${id}`,
                 "aws:RequestTag/kubernetes-namespace": "eventstack",
                 "aws:RequestTag/kubernetes-service-account": workload,
               },
+              StringEqualsIfExists: { "aws:SourceAccount": ACCOUNT },
             },
           },
         ],
@@ -194,11 +196,17 @@ describe("pure helpers", () => {
     expect(() => workloadPolicies(refs)).toThrow(`WorkloadIam: the processor's cache secret ARN is missing; the Cache component creates it when authentication is "password"`);
   });
 
-  test("the trust policy pins cluster, namespace and service account", () => {
-    expect(podIdentityTrustPolicy({ clusterName: "c", namespace: "n", serviceAccount: "s" }).Statement[0]!.Condition.StringEquals).toEqual({
-      "aws:RequestTag/eks-cluster-name": "c",
-      "aws:RequestTag/kubernetes-namespace": "n",
-      "aws:RequestTag/kubernetes-service-account": "s",
+  test("the trust policy pins cluster, namespace and service account, and the cluster's account", () => {
+    const clusterArn = "arn:aws-cn:eks:cn-north-1:111122223333:cluster/c";
+    expect(podIdentityTrustPolicy({ clusterArn, namespace: "n", serviceAccount: "s" }).Statement[0]!.Condition).toEqual({
+      StringEquals: { "aws:RequestTag/eks-cluster-arn": clusterArn, "aws:RequestTag/kubernetes-namespace": "n", "aws:RequestTag/kubernetes-service-account": "s" },
+      StringEqualsIfExists: { "aws:SourceAccount": "111122223333" },
     });
+  });
+
+  test("a cluster ARN that is not one is refused, naming the expected form", () => {
+    expect(() => podIdentityTrustPolicy({ clusterArn: "eventstack-dev", namespace: "n", serviceAccount: "s" })).toThrow(
+      `Pod Identity: clusterArn "eventstack-dev" is not an EKS cluster ARN (arn:<partition>:eks:<region>:<account>:cluster/<name>)`,
+    );
   });
 });
