@@ -60,6 +60,46 @@ export function subnetTags(clusterName: string) {
   };
 }
 
+/**
+ * The trust of the flow-log delivery role: the VPC Flow Logs service, for flow logs of this account and region
+ * only. AWS recommends both aws:SourceAccount (the flow log's owner) and aws:SourceArn (the flow log's ARN, its ID
+ * as a wildcard when the role must exist first, as here): VPC user guide, "IAM role for publishing flow logs to
+ * CloudWatch Logs", read 2026-12-05.
+ */
+export function flowLogTrustPolicy(r: { partition: string; region: string; accountId: string }) {
+  return {
+    Version: "2012-10-17" as const,
+    Statement: [
+      {
+        Sid: "VpcFlowLogsDelivery",
+        Effect: "Allow" as const,
+        Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": r.accountId },
+          ArnLike: { "aws:SourceArn": `arn:${r.partition}:ec2:${r.region}:${r.accountId}:vpc-flow-log/*` },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * What the flow-log role may do: the five actions the same page lists, on this log group and its streams only.
+ * logs:DescribeLogGroups takes no resource (Service Authorization Reference, CloudWatch Logs), so it is the one
+ * action on `*`; it lists groups' metadata, never their events.
+ */
+export function flowLogPolicy(logGroupArn: string) {
+  return {
+    Version: "2012-10-17" as const,
+    Statement: [
+      { Sid: "CreateAndDescribeTheGroup", Effect: "Allow" as const, Action: ["logs:CreateLogGroup", "logs:DescribeLogStreams"], Resource: logGroupArn },
+      { Sid: "WriteItsStreams", Effect: "Allow" as const, Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:log-stream:*` },
+      { Sid: "FindTheGroup", Effect: "Allow" as const, Action: "logs:DescribeLogGroups", Resource: "*" },
+    ],
+  };
+}
+
 export class Network extends pulumi.ComponentResource {
   readonly vpcId: pulumi.Output<string>;
   readonly vpcCidr: string;
@@ -202,45 +242,17 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
       opts,
     );
     const account = aws.getCallerIdentityOutput({}, opts);
-    // The flow logs service may assume this role only on behalf of this account (confused-deputy guard).
+    const partition = aws.getPartitionOutput({}, opts).partition;
     const role = new aws.iam.Role(
       `${name}-flow-logs`,
       {
-        assumeRolePolicy: account.accountId.apply((accountId) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { Service: "vpc-flow-logs.amazonaws.com" },
-                Action: "sts:AssumeRole",
-                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-              },
-            ],
-          }),
-        ),
+        assumeRolePolicy: pulumi
+          .all([partition, region.region, account.accountId])
+          .apply(([p, r, accountId]) => JSON.stringify(flowLogTrustPolicy({ partition: p, region: r, accountId }))),
       },
       opts,
     );
-    new aws.iam.RolePolicy(
-      `${name}-flow-logs`,
-      {
-        role: role.id,
-        policy: flowLogGroup.arn.apply((arn) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                Resource: [arn, `${arn}:*`],
-              },
-            ],
-          }),
-        ),
-      },
-      opts,
-    );
+    const rolePolicy = new aws.iam.RolePolicy(`${name}-flow-logs`, { role: role.id, policy: flowLogGroup.arn.apply((arn) => JSON.stringify(flowLogPolicy(arn))) }, opts);
     new aws.ec2.FlowLog(
       `${name}-flow-logs`,
       {
@@ -252,7 +264,8 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
         maxAggregationInterval: 60,
         tags: { Name: `${name}-flow-logs` },
       },
-      opts,
+      // Delivery starts at once; without the policy its first attempts are refused.
+      { ...opts, dependsOn: [rolePolicy] },
     );
   }
 

@@ -91,12 +91,21 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(values.settings).toEqual({ clusterName, interruptionQueue: queue.state.name });
     });
 
-    test("only EventBridge and SQS may send to the queue, and only over TLS", () => {
+    test("only EventBridge, for the program's interruption rules, may send to the queue, and only over TLS", () => {
       const queue = mocks.get("aws:sqs/queue:Queue", "karpenter-interruption");
       const policy = mocks.get("aws:sqs/queuePolicy:QueuePolicy", "karpenter-interruption");
+      const ruleArns = mocks.ofType("aws:cloudwatch/eventRule:EventRule").map((r) => r.state.arn);
+      expect(ruleArns).toHaveLength(5);
       expect(policy.inputs.queueUrl).toBe(queue.state.url);
       expect(policyOf(policy).Statement).toEqual([
-        { Sid: "AllowEventDelivery", Effect: "Allow", Principal: { Service: ["events.amazonaws.com", "sqs.amazonaws.com"] }, Action: "sqs:SendMessage", Resource: queue.state.arn },
+        {
+          Sid: "AllowEventDelivery",
+          Effect: "Allow",
+          Principal: { Service: "events.amazonaws.com" },
+          Action: "sqs:SendMessage",
+          Resource: queue.state.arn,
+          Condition: { ArnEquals: { "aws:SourceArn": ruleArns } },
+        },
         { Sid: "DenyHTTP", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: queue.state.arn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
       ]);
     });

@@ -69,13 +69,20 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     expect(flow.logDestinationType).toBe("cloud-watch-logs");
     const group = mocks.get("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs;
     expect(group.retentionInDays).toBe(stack === "dev" ? 7 : 90);
+    // The delivery role: the documented actions on this group and its streams; test/iam-simulation-*.test.ts evaluates it.
+    const groupArn = mocks.get("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").state.arn;
     const policy = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "network-flow-logs").inputs.policy);
-    expect(policy.Statement[0].Resource).toEqual([
-      `arn:aws:logs:${TEST_REGION}:123456789012:log-group:/eventstack/network/vpc-flow-logs`,
-      `arn:aws:logs:${TEST_REGION}:123456789012:log-group:/eventstack/network/vpc-flow-logs:*`,
+    expect(policy.Statement.map((st: any) => [st.Action, st.Resource])).toEqual([
+      [["logs:CreateLogGroup", "logs:DescribeLogStreams"], groupArn],
+      [["logs:CreateLogStream", "logs:PutLogEvents"], `${groupArn}:log-stream:*`],
+      ["logs:DescribeLogGroups", "*"],
     ]);
     const trust = JSON.parse(mocks.get("aws:iam/role:Role", "network-flow-logs").inputs.assumeRolePolicy);
-    expect(trust.Statement[0].Condition).toEqual({ StringEquals: { "aws:SourceAccount": "123456789012" } });
+    expect(trust.Statement[0].Condition).toEqual({
+      StringEquals: { "aws:SourceAccount": "123456789012" },
+      ArnLike: { "aws:SourceArn": `arn:aws:ec2:${TEST_REGION}:123456789012:vpc-flow-log/*` },
+    });
+    expect(mocks.get("aws:ec2/flowLog:FlowLog", "network-flow-logs").dependencies).toContainEqual(expect.stringMatching(/aws:iam\/rolePolicy:RolePolicy::network-flow-logs$/));
   });
 
   test("every resource has a parent component and every AWS resource uses the stack's tagged provider", () => {

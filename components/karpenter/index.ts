@@ -129,11 +129,17 @@ export function createKarpenter(name: string, args: KarpenterArgs, parent: pulum
 
   // ---------------------------------------------------------------- interruption handling
   const queue = new aws.sqs.Queue(`${name}-interruption`, { name: cluster.name, messageRetentionSeconds: 300, sqsManagedSseEnabled: true }, opts);
-  new aws.sqs.QueuePolicy(`${name}-interruption`, { queueUrl: queue.url, policy: queue.arn.apply((arn) => JSON.stringify(interruptionQueuePolicy(arn))) }, opts);
-  for (const [event, pattern] of Object.entries(INTERRUPTION_EVENTS)) {
+  const rules = Object.entries(INTERRUPTION_EVENTS).map(([event, pattern]) => {
     const rule = new aws.cloudwatch.EventRule(`${name}-${event}`, { description: `Karpenter interruption handling: ${pattern["detail-type"][0]}`, eventPattern: JSON.stringify(pattern) }, opts);
     new aws.cloudwatch.EventTarget(`${name}-${event}`, { rule: rule.name, arn: queue.arn, targetId: "KarpenterInterruptionQueueTarget" }, opts);
-  }
+    return rule;
+  });
+  // Only these rules may deliver to the queue (their ARNs), so the policy follows them.
+  new aws.sqs.QueuePolicy(
+    `${name}-interruption`,
+    { queueUrl: queue.url, policy: pulumi.all([queue.arn, pulumi.all(rules.map((r) => r.arn))]).apply(([arn, ruleArns]) => JSON.stringify(interruptionQueuePolicy(arn, ruleArns))) },
+    opts,
+  );
 
   // ---------------------------------------------------------------- the one discoverable security group
   // The cluster's node security group (the EKS cluster security group) is the only group tagged for discovery,

@@ -8,7 +8,8 @@
 // Since 1.10: placement groups in RunInstances/CreateFleet, ec2:DescribeInstanceStatus and
 // ec2:DescribePlacementGroups, and the zonal-shift read. Two deliberate differences: iam:PassRole names our node
 // role's ARN (theirs is `KarpenterNodeRole-<cluster>`), and the interruption statement names our queue's ARN.
-// Bump both together.
+// Bump both together. The queue's own policy differs too (interruptionQueuePolicy): only EventBridge, and only
+// for our rules.
 
 export interface ControllerPolicyRefs {
   partition: string;
@@ -198,15 +199,25 @@ export function controllerPolicies(
 }
 
 /**
- * The interruption queue's resource policy: EventBridge (and SQS itself) may send to it, and nothing may use it
- * over plain HTTP.
+ * The interruption queue's resource policy: EventBridge may send to it on behalf of the program's interruption
+ * rules only (aws:SourceArn is the rule's ARN: EventBridge user guide, "Using resource-based policies for Amazon
+ * EventBridge", Amazon SQS permissions, read 2026-12-05), and nothing may use it over plain HTTP. Karpenter's
+ * cloudformation.yaml also admits sqs.amazonaws.com with no condition; nothing here sends as SQS, so it is left out.
  */
-export function interruptionQueuePolicy(queueArn: string): PolicyDocument {
+export function interruptionQueuePolicy(queueArn: string, ruleArns: string[]): PolicyDocument {
+  if (ruleArns.length === 0) throw new Error("Karpenter: the interruption queue policy needs the ARNs of the EventBridge rules that deliver to it");
   return {
     Version: "2012-10-17",
     Id: "EC2InterruptionPolicy",
     Statement: [
-      { Sid: "AllowEventDelivery", Effect: "Allow", Principal: { Service: ["events.amazonaws.com", "sqs.amazonaws.com"] }, Action: "sqs:SendMessage", Resource: queueArn },
+      {
+        Sid: "AllowEventDelivery",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+        Condition: { ArnEquals: { "aws:SourceArn": ruleArns } },
+      },
       { Sid: "DenyHTTP", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: queueArn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
     ],
   };
