@@ -104,6 +104,8 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
       principal: sessionOf(role.arn),
       action,
       resource,
+      // The resource's owner, from its ARN (S3-style ARNs without one, and `*`, are this account's).
+      resourceAccount: resource.split(":")[4] || ACCOUNT,
       context: { "aws:SecureTransport": "true", ...context },
       identity: [...Object.values(role.inline), ...extra],
       ...(resourcePolicy ? { resourcePolicy } : {}),
@@ -140,6 +142,8 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         ["kafka-cluster:WriteData", arn.deadLetters!],
         ["kafka-cluster:WriteData", arn.otherTopic!],
         ["kafka-cluster:Connect", arn.kafkaClusterRecreated!],
+        ["kafka-cluster:Connect", arn.kafkaCluster!.replace(ACCOUNT, OTHER_ACCOUNT)],
+        ["kafka-cluster:WriteData", arn.events!.replace(ACCOUNT, OTHER_ACCOUNT)],
         ["kafka-cluster:AlterGroup", arn.group!],
         ["kafka-cluster:CreateTopic", arn.otherTopic!],
         ["rds-db:connect", arn.processorDbUser!],
@@ -173,6 +177,8 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         ["rds-db:connect", arn.readerDbUser!],
         ["rds-db:connect", arn.masterDbUser!],
         ["rds-db:connect", arn.otherClusterDbUser!],
+        ["rds-db:connect", arn.processorDbUser!.replace(ACCOUNT, OTHER_ACCOUNT)],
+        ["kafka-cluster:ReadData", arn.events!.replace(ACCOUNT, OTHER_ACCOUNT)],
         ["secretsmanager:GetSecretValue", arn.masterSecret!],
         ["kms:Decrypt", arn.databaseKey!, viaSecretsManager()],
       ]));
@@ -213,6 +219,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         ["kms:Decrypt", arn.databaseKey!],
         ["kms:Decrypt", arn.cacheKey!, viaSecretsManager()],
         ["rds-db:connect", arn.processorDbUser!],
+        ["secretsmanager:GetSecretValue", arn.masterSecret!.replace(ACCOUNT, OTHER_ACCOUNT)],
         ...(arn.processorCacheSecret ? ([["secretsmanager:GetSecretValue", arn.processorCacheSecret]] as Case[]) : []),
       ]));
   });
