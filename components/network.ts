@@ -15,7 +15,7 @@
 // cluster ENI is placed in a subnet before its reserved range is closed to automatic assignment.
 //
 // Expects from its caller: the AWS provider (with the ownership tags as default tags) and the cluster name,
-// which the subnet tags for load balancer and Karpenter discovery name.
+// which the subnet tags for load balancer and Karpenter discovery name and which names the flow log group.
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
@@ -34,7 +34,11 @@ export interface NetworkArgs {
   logRetentionDays: number;
   /** Create interface endpoints for ECR, STS, CloudWatch Logs and Secrets Manager. */
   interfaceEndpoints: boolean;
-  /** EKS cluster name, for the `kubernetes.io/cluster/<name>` and `karpenter.sh/discovery` tags. */
+  /**
+   * The stack's name in the account (the EKS cluster's, e.g. `eventstack-prod`): the `kubernetes.io/cluster/<name>`
+   * and `karpenter.sh/discovery` tags, and the flow log group `/eventstack/<name>/vpc-flow-logs`, which another
+   * stack in the same account and region must not share.
+   */
   clusterName: string;
 }
 
@@ -198,7 +202,8 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
   if (args.flowLogs) {
     flowLogGroup = new aws.cloudwatch.LogGroup(
       `${name}-flow-logs`,
-      { name: `/eventstack/${name}/vpc-flow-logs`, retentionInDays: args.logRetentionDays },
+      // Named from the stack, not the component: dev and prod in one account each need their own group.
+      { name: `/eventstack/${args.clusterName}/vpc-flow-logs`, retentionInDays: args.logRetentionDays },
       opts,
     );
     const account = aws.getCallerIdentityOutput({}, opts);

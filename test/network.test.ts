@@ -63,16 +63,18 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     }
   });
 
-  test("flow logs capture all traffic into a log group with the configured retention", () => {
+  test("flow logs capture all traffic into this stack's own log group with the configured retention", () => {
     const flow = mocks.get("aws:ec2/flowLog:FlowLog", "network-flow-logs").inputs;
     expect(flow.trafficType).toBe("ALL");
     expect(flow.logDestinationType).toBe("cloud-watch-logs");
     const group = mocks.get("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs;
+    // Named from the stack, so that dev and prod in one account do not both claim one group.
+    expect(group.name).toBe(`/eventstack/eventstack-${stack}/vpc-flow-logs`);
     expect(group.retentionInDays).toBe(stack === "dev" ? 7 : 90);
     const policy = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "network-flow-logs").inputs.policy);
     expect(policy.Statement[0].Resource).toEqual([
-      `arn:aws:logs:${TEST_REGION}:123456789012:log-group:/eventstack/network/vpc-flow-logs`,
-      `arn:aws:logs:${TEST_REGION}:123456789012:log-group:/eventstack/network/vpc-flow-logs:*`,
+      `arn:aws:logs:${TEST_REGION}:123456789012:log-group:/eventstack/eventstack-${stack}/vpc-flow-logs`,
+      `arn:aws:logs:${TEST_REGION}:123456789012:log-group:/eventstack/eventstack-${stack}/vpc-flow-logs:*`,
     ]);
     const trust = JSON.parse(mocks.get("aws:iam/role:Role", "network-flow-logs").inputs.assumeRolePolicy);
     expect(trust.Statement[0].Condition).toEqual({ StringEquals: { "aws:SourceAccount": "123456789012" } });
