@@ -32,7 +32,7 @@ export interface NetworkArgs {
   flowLogs: boolean;
   /** Retention of the flow log group (days). */
   logRetentionDays: number;
-  /** Create interface endpoints for ECR, STS, CloudWatch Logs and Secrets Manager. */
+  /** Create interface endpoints for ECR, STS, CloudWatch Logs, Secrets Manager and EKS Auth (INTERFACE_ENDPOINT_SERVICES). */
   interfaceEndpoints: boolean;
   /**
    * The stack's name in the account (the EKS cluster's, e.g. `eventstack-prod`): the `kubernetes.io/cluster/<name>`
@@ -42,8 +42,14 @@ export interface NetworkArgs {
   clusterName: string;
 }
 
-/** AWS services whose interface endpoints pay off for an EKS cluster: image pulls, Pod Identity/STS, logs, secrets. */
-export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager"] as const;
+/**
+ * AWS services whose interface endpoints pay off for an EKS cluster: image pulls, STS, logs, secrets, and the EKS Auth
+ * API, from which the Pod Identity agent takes every workload's credentials ("Pods configured with EKS Pod Identity
+ * acquire credentials from the EKS Auth API ... com.amazonaws.region-code.eks-auth": EKS user guide,
+ * clusters/private-clusters, verified 2026-12-05). Endpoint n holds fixed address n (./fixed-addresses.ts), so a new
+ * service goes last: inserting one would move the addresses of those after it.
+ */
+export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager", "eks-auth"] as const;
 
 /** Subnet masks relative to the VPC prefix: private gets 1/8 of the space per AZ, public and isolated 1/256. */
 export function subnetMasks(cidr: string): { private: number; public: number; isolated: number } {

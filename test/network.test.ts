@@ -55,8 +55,14 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     if (stack === "dev") expect(interfaces).toEqual([]);
     else {
       expect(interfaces.map((e) => e.inputs.serviceName).sort()).toEqual(
-        ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts"].map((s) => `com.amazonaws.${TEST_REGION}.${s}`),
+        ["ecr.api", "ecr.dkr", "eks-auth", "logs", "secretsmanager", "sts"].map((s) => `com.amazonaws.${TEST_REGION}.${s}`),
       );
+      // The Pod Identity agent takes every workload's credentials from the EKS Auth API, through its own endpoint
+      // at the next fixed address after the five older ones (whose addresses stay where they were).
+      const eksAuth = mocks.get(ENDPOINT, "network-eks-auth").inputs;
+      expect(eksAuth).toMatchObject({ serviceName: `com.amazonaws.${TEST_REGION}.eks-auth`, vpcEndpointType: "Interface", privateDnsEnabled: true });
+      expect(eksAuth.subnetConfigurations.map((c: any) => c.ipv4)).toEqual(["10.0.31.246", "10.0.63.246", "10.0.95.246"]);
+      expect(mocks.get(ENDPOINT, "network-secretsmanager").inputs.subnetConfigurations.map((c: any) => c.ipv4)).toEqual(["10.0.31.245", "10.0.63.245", "10.0.95.245"]);
       for (const e of interfaces) expect(e.inputs.privateDnsEnabled).toBe(true);
       const rule = mocks.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "network-endpoints-https").inputs;
       expect(rule).toMatchObject({ cidrIpv4: "10.0.0.0/16", ipProtocol: "tcp", fromPort: 443, toPort: 443 });
