@@ -70,7 +70,8 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
  * stack destroyed and created again.
  */
 export async function runProgramInstance(stack: string, instance: string): Promise<ProgramRun> {
-  return sharedRun(["program-instance", stack, instance], () => runWithMocks(stack, {}, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, instance));
+  // A deployment of one stack is never a deployment of another: the stack is part of what seeds it.
+  return sharedRun(["program-instance", stack, instance], () => runWithMocks(stack, {}, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, `${stack}/${instance}`));
 }
 
 /**
