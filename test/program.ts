@@ -69,9 +69,11 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
  * come out as that deployment's own (RecordingMocks' `instance`), so that two instances of one stack stand for a
  * stack destroyed and created again.
  */
-export async function runProgramInstance(stack: string, instance: string): Promise<ProgramRun> {
+export async function runProgramInstance(stack: string, instance: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
   // A deployment of one stack is never a deployment of another: the stack is part of what seeds it.
-  return sharedRun(["program-instance", stack, instance], () => runWithMocks(stack, {}, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, `${stack}/${instance}`));
+  return sharedRun(["program-instance", stack, instance, overrides], () =>
+    runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, `${stack}/${instance}`),
+  );
 }
 
 /**

@@ -1,10 +1,11 @@
 // Two stacks, one account: dev and prod evaluated as if deployed into the same account and region must not claim
 // one physical name, and a stack destroyed and created again must not collide with names AWS keeps after deletion.
 //
-// Every naming input (a top-level input whose key ends in name, Name, namePrefix, identifier, Identifier or Id, or is
-// bucket, bucketPrefix or alias) of every resource the program declares must be known here: as a physical name in
-// the account and region (with what AWS does with it after deletion), as a name unique only inside another resource,
-// or as a reference to another resource. A new resource type or naming input fails the first test until it is added.
+// Every naming input (a top-level input whose key ends in name, Name, namePrefix, identifier, Identifier, Id or Code,
+// or is bucket, bucketPrefix or alias) of every resource the program declares, with the stack files or with every
+// optional resource on, must be known here: as a physical name in the account and region (with what AWS does with it
+// after deletion), as a name unique only inside another resource, as a name that need not be unique, or as a
+// reference to another resource. A new resource type or naming input fails the first test until it is added.
 //
 // Each stack is evaluated twice, as two deployments (RecordingMocks' `instance`): random results, names generated
 // from a `namePrefix` and Pulumi's auto-names differ between deployments, as they do in AWS.
@@ -28,6 +29,8 @@ interface TypeRule {
   names?: Record<string, Retention>;
   /** Names unique only inside another resource: the key and that resource. */
   within?: Record<string, string>;
+  /** Names AWS does not require to be unique at all, and why. */
+  notUnique?: Record<string, string>;
   /** Inputs that refer to another resource by its name, id or ARN. */
   refs?: string[];
 }
@@ -98,7 +101,15 @@ const RULES: Record<string, TypeRule> = {
   "aws:lb/targetGroup:TargetGroup": { refs: ["vpcId"] },
   "aws:apigatewayv2/stage:Stage": { within: { name: "its API" }, refs: ["apiId"] },
   "aws:apigatewayv2/integration:Integration": { refs: ["apiId", "connectionId"] },
-  "aws:apigatewayv2/route:Route": { refs: ["apiId"] },
+  "aws:apigatewayv2/route:Route": { refs: ["apiId", "authorizerId"] },
+  "aws:apigatewayv2/authorizer:Authorizer": { refs: ["apiId"] },
+  // A custom domain name is the API's public name: one per account and region; it comes from api.domainName.
+  "aws:apigatewayv2/domainName:DomainName": { names: { domainName: FREED } },
+  "aws:apigatewayv2/apiMapping:ApiMapping": { refs: ["apiId", "domainName"] },
+  "aws:acm/certificate:Certificate": { notUnique: { domainName: "ACM issues any number of certificates for one domain" } },
+  "aws:route53/record:Record": { within: { name: "its hosted zone (api.hostedZoneId)" }, refs: ["zoneId"] },
+  // The account's API Gateway throttle quota in the region: one per account and region, whichever stack requests it.
+  "aws:servicequotas/serviceQuota:ServiceQuota": { names: { quotaCode: FREED }, refs: ["serviceCode"] },
   "eks:index:Cluster": { names: { name: FREED }, refs: ["vpcId"] },
 };
 
@@ -112,7 +123,17 @@ const NO_ACCOUNT_NAMES: Record<string, string> = {
   "docker-build:": "pushes to the stack's own ECR repositories",
 };
 
-const NAMING_KEY = /(name|Name|namePrefix|NamePrefix|identifier|Identifier|Id)$|^(bucket|bucketPrefix|alias)$/;
+/** Configuration that turns on every resource the stack files leave off. */
+const EVERYTHING_ON = {
+  "eventstack:api.domainName": "api.example.com",
+  "eventstack:api.hostedZoneId": "Z0123456789ABCDEFGHIJ",
+  "eventstack:api.jwtIssuer": "https://issuer.example.com",
+  "eventstack:api.jwtAudiences": ["eventstack"],
+  "eventstack:api.requestRateQuota": 20000,
+  "eventstack:cluster.adminPrincipalArns": ["arn:aws:iam::123456789012:role/platform-admin"],
+};
+
+const NAMING_KEY = /(name|Name|namePrefix|NamePrefix|identifier|Identifier|Id|Code)$|^(bucket|bucketPrefix|alias)$/;
 
 interface PhysicalName {
   /** Where the name must be unique: the type and input. */
@@ -130,7 +151,7 @@ function unknownNamingInputs(r: RecordedResource): string[] {
   const rule = RULES[r.type];
   return Object.keys(r.inputs)
     .filter((key) => NAMING_KEY.test(key))
-    .filter((key) => !rule || !(rule.names?.[key] || rule.within?.[key] || rule.refs?.includes(key)))
+    .filter((key) => !rule || !(rule.names?.[key] || rule.within?.[key] || rule.notUnique?.[key] || rule.refs?.includes(key)))
     .map((key) => `${r.type} input "${key}" (resource ${r.name})`);
 }
 
@@ -167,9 +188,11 @@ describe("two stacks in one account", () => {
     ] as const) {
       runs[`${stack}/${instance}`] = (await runProgramInstance(stack, instance)).mocks.resources;
     }
+    // Every optional resource on, so that the first test also classifies what only some configurations declare.
+    runs["prod/everything"] = (await runProgramInstance("prod", "everything", EVERYTHING_ON)).mocks.resources;
   });
 
-  test("every naming input of every resource type is known as a physical name, a name inside another resource or a reference", () => {
+  test("every naming input of every resource type is known: a physical name, a name inside another resource, a name that need not be unique, or a reference", () => {
     const unknown = [...new Set(Object.values(runs).flatMap((resources) => resources.flatMap(unknownNamingInputs)))];
     expect(unknown).toEqual([]);
     // And the check sees what it must: a new type, or a new naming input of a known type.
