@@ -49,6 +49,9 @@ export function prefixedName(prefix: string, seed: string): string {
   return `${prefix}${fakeHex(seed, 26)}`;
 }
 
+/** Inputs that name a resource explicitly, in arnFor's order: a resource with one of them is not auto-named. */
+const PHYSICAL_NAME_INPUTS = ["name", "clusterName", "clusterIdentifier", "identifier"] as const;
+
 /** Pulumi's auto-name of a resource given no name: the logical name and 7 random hex digits. */
 export function autoName(logicalName: string, seed: string): string {
   return `${logicalName}-${fakeHex(seed, 7)}`;
@@ -324,7 +327,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     const seed = `${this.instance ?? ""}/${type}::${name}`;
     // What the provider would name it: the prefix plus a unique part, or (with an instance) an auto-name.
     if (args.custom && inputs.name === undefined && typeof inputs.namePrefix === "string") inputs = { ...inputs, name: prefixedName(inputs.namePrefix, seed) };
-    else if (args.custom && inputs.name === undefined && this.instance !== undefined && type.startsWith("aws:")) inputs = { ...inputs, name: autoName(name, seed) };
+    else if (args.custom && this.instance !== undefined && type.startsWith("aws:") && !PHYSICAL_NAME_INPUTS.some((k) => inputs[k] !== undefined)) inputs = { ...inputs, name: autoName(name, seed) };
     let state: Record<string, any>;
     if (type === "awsx:ec2:Vpc") state = { ...inputs, ...awsxVpcOutputs(name, inputs) };
     else if (type === "eks:index:Cluster") state = { ...inputs, ...eksComponentOutputs(name, inputs, this.region) };
