@@ -78,7 +78,8 @@ const RULES: Record<string, TypeRule> = {
   },
   "aws:elasticache/replicationGroup:ReplicationGroup": { names: { replicationGroupId: FREED }, refs: ["kmsKeyId", "subnetGroupName"] },
   "aws:elasticache/subnetGroup:SubnetGroup": { names: { name: FREED } },
-  // User ids are unique per account and region; user names are not ("default" is in every user group).
+  // User ids are unique per account and region; user names are not ("default" is in every user group). The provider
+  // waits until a deleted user has left the "deleting" state (waitUserDeleted), so its id is free again.
   "aws:elasticache/user:User": { names: { userId: FREED }, within: { userName: "the user groups it joins" } },
   "aws:elasticache/userGroup:UserGroup": { names: { userGroupId: FREED } },
   "aws:msk/cluster:Cluster": { names: { clusterName: FREED } },
