@@ -12,7 +12,7 @@
 //
 // Authentication of the client users, `authentication`:
 //   - "password" (default): a random 64-character password per user, kept in a Secrets Manager secret
-//     encrypted with the cache key, which only that workload's IAM role may read. The password is also in
+//     `<identifier>/cache/<client>-<unique suffix>` encrypted with the cache key, which only that workload's IAM role may read. The password is also in
 //     Pulumi state (as the RandomPassword result and the user's input), encrypted there as a Pulumi secret:
 //     anyone who can decrypt the stack's state can read it.
 //   - "iam": the user authenticates with a short-lived SigV4 token (`elasticache:Connect`), so no secret
@@ -198,7 +198,14 @@ export function createCache(name: string, args: CacheArgs, parent: pulumi.Resour
     if (pw) {
       const secret = new aws.secretsmanager.Secret(
         `${name}-${client}-secret`,
-        { name: `${args.identifier}/cache/${client}`, description: `ElastiCache RBAC credentials of ${client} on ${args.identifier}`, kmsKeyId: key.arn },
+        {
+          // A prefix, not a fixed name: a deleted secret keeps its name for its 7-30 day recovery window (Secrets
+          // Manager API DeleteSecret, verified 2026-12-05), so a destroyed and recreated stack could not create it
+          // again. The provider appends a unique suffix; workloads find the secret by its ARN (secretArns).
+          namePrefix: `${args.identifier}/cache/${client}-`,
+          description: `ElastiCache RBAC credentials of ${client} on ${args.identifier}`,
+          kmsKeyId: key.arn,
+        },
         opts,
       );
       new aws.secretsmanager.SecretVersion(

@@ -14,6 +14,7 @@
 // and the provider carrying the ownership tags.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { createDataSecurityGroup } from "./data-security-group";
 import { createDataKey } from "./kms";
 
@@ -22,6 +23,8 @@ export const DATABASE_DEFAULTS = {
   /** The PostgreSQL superuser-like master user; only the migrate Job ever logs in as it. */
   masterUsername: "postgres",
   port: 5432,
+  /** Random bytes of the final snapshot's suffix: 8 hex digits. */
+  finalSnapshotSuffixBytes: 4,
   /** Performance Insights' free retention tier. */
   performanceInsightsRetentionDays: 7,
   /** UTC; before the maintenance window so that both never overlap. */
@@ -52,7 +55,7 @@ export interface DatabaseArgs {
   readers: number;
   /** Automated backup retention in days. Config `aurora.backupRetentionDays`. */
   backupRetentionDays: number;
-  /** Deletion protection plus a final snapshot `<identifier>-final` on delete. Config `aurora.deletionProtection`. */
+  /** Deletion protection plus a final snapshot `<identifier>-final-<8 hex digits>` on delete. Config `aurora.deletionProtection`. */
   deletionProtection: boolean;
   /** `log_min_duration_statement` in ms. Config `aurora.slowStatementMs`. */
   slowStatementMs: number;
@@ -205,6 +208,22 @@ export function createDatabase(name: string, args: DatabaseArgs, parent: pulumi.
     opts,
   );
 
+  // RDS keeps a final snapshot after its cluster is gone, and no two cluster snapshots of an account and region may
+  // share an identifier ("DBClusterSnapshotAlreadyExistsFault", RDS API DeleteDBCluster, verified 2026-12-05): a fixed
+  // `<identifier>-final` would let a destroyed and recreated stack's cluster never be deleted. The suffix is drawn
+  // with the cluster and kept in state; the keepers are the inputs whose change replaces the cluster, so a replaced
+  // cluster gets a new one too (an in-place change of the suffix merely renames a snapshot not yet taken).
+  const finalSnapshotSuffix = args.deletionProtection
+    ? new random.RandomId(
+        `${name}-final-snapshot`,
+        {
+          byteLength: DATABASE_DEFAULTS.finalSnapshotSuffixBytes,
+          keepers: { clusterIdentifier: args.identifier, databaseName: args.databaseName, masterUsername, kmsKeyId: key.arn, dbSubnetGroupName: subnetGroup.name },
+        },
+        { parent },
+      )
+    : undefined;
+
   const cluster = new aws.rds.Cluster(
     `${name}-cluster`,
     {
@@ -232,7 +251,7 @@ export function createDatabase(name: string, args: DatabaseArgs, parent: pulumi.
       copyTagsToSnapshot: true,
       deletionProtection: args.deletionProtection,
       skipFinalSnapshot: !args.deletionProtection,
-      finalSnapshotIdentifier: args.deletionProtection ? `${args.identifier}-final` : undefined,
+      finalSnapshotIdentifier: finalSnapshotSuffix ? pulumi.interpolate`${args.identifier}-final-${finalSnapshotSuffix.hex}` : undefined,
       enabledCloudwatchLogsExports: [...DATABASE_DEFAULTS.logExports],
       tags: { Name: args.identifier },
     },
@@ -276,5 +295,5 @@ export function createDatabase(name: string, args: DatabaseArgs, parent: pulumi.
   const writer = instance(0, []);
   const readers = Array.from({ length: args.readers }, (_, i) => instance(i + 1, [writer]));
 
-  return { key, securityGroup, subnetGroup, parameterGroup, logGroup, cluster, writer, readers, masterUsername, port };
+  return { key, securityGroup, subnetGroup, parameterGroup, logGroup, finalSnapshotSuffix, cluster, writer, readers, masterUsername, port };
 }

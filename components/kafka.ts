@@ -61,7 +61,7 @@ export interface KafkaArgs {
   eventsTopic: KafkaTopicConfig;
   /** The processor's dead-letter topic. Config `kafka.deadLetter*`. */
   deadLetterTopic: KafkaTopicConfig;
-  /** Retention of the broker log group in days. Config `logRetentionDays`. */
+  /** Retention of the broker log group `/eventstack/<identifier>/broker-logs` in days. Config `logRetentionDays`. */
   logRetentionDays: number;
 }
 
@@ -203,7 +203,8 @@ export function createKafka(name: string, args: KafkaArgs, parent: pulumi.Resour
   );
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-broker-logs`,
-    { name: `/eventstack/${name}/broker-logs`, retentionInDays: args.logRetentionDays },
+    // Named from the stack's identifier, not the component: dev and prod in one account each need their own group.
+    { name: `/eventstack/${args.identifier}/broker-logs`, retentionInDays: args.logRetentionDays },
     opts,
   );
   const configuration = new aws.msk.Configuration(

@@ -15,7 +15,7 @@
 // cluster ENI is placed in a subnet before its reserved range is closed to automatic assignment.
 //
 // Expects from its caller: the AWS provider (with the ownership tags as default tags) and the cluster name,
-// which the subnet tags for load balancer and Karpenter discovery name.
+// which the subnet tags for load balancer and Karpenter discovery name and which names the flow log group.
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
@@ -32,14 +32,24 @@ export interface NetworkArgs {
   flowLogs: boolean;
   /** Retention of the flow log group (days). */
   logRetentionDays: number;
-  /** Create interface endpoints for ECR, STS, CloudWatch Logs and Secrets Manager. */
+  /** Create interface endpoints for ECR, STS, CloudWatch Logs, Secrets Manager and EKS Auth (INTERFACE_ENDPOINT_SERVICES). */
   interfaceEndpoints: boolean;
-  /** EKS cluster name, for the `kubernetes.io/cluster/<name>` and `karpenter.sh/discovery` tags. */
+  /**
+   * The stack's name in the account (the EKS cluster's, e.g. `eventstack-prod`): the `kubernetes.io/cluster/<name>`
+   * and `karpenter.sh/discovery` tags, and the flow log group `/eventstack/<name>/vpc-flow-logs`, which another
+   * stack in the same account and region must not share.
+   */
   clusterName: string;
 }
 
-/** AWS services whose interface endpoints pay off for an EKS cluster: image pulls, Pod Identity/STS, logs, secrets. */
-export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager"] as const;
+/**
+ * AWS services whose interface endpoints pay off for an EKS cluster: image pulls, STS, logs, secrets, and the EKS Auth
+ * API, from which the Pod Identity agent takes every workload's credentials ("Pods configured with EKS Pod Identity
+ * acquire credentials from the EKS Auth API ... com.amazonaws.region-code.eks-auth": EKS user guide,
+ * clusters/private-clusters, verified 2026-12-05). Endpoint n holds fixed address n (./fixed-addresses.ts), so a new
+ * service goes last: inserting one would move the addresses of those after it.
+ */
+export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager", "eks-auth"] as const;
 
 /** Subnet masks relative to the VPC prefix: private gets 1/8 of the space per AZ, public and isolated 1/256. */
 export function subnetMasks(cidr: string): { private: number; public: number; isolated: number } {
@@ -238,7 +248,8 @@ export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Re
   if (args.flowLogs) {
     flowLogGroup = new aws.cloudwatch.LogGroup(
       `${name}-flow-logs`,
-      { name: `/eventstack/${name}/vpc-flow-logs`, retentionInDays: args.logRetentionDays },
+      // Named from the stack, not the component: dev and prod in one account each need their own group.
+      { name: `/eventstack/${args.clusterName}/vpc-flow-logs`, retentionInDays: args.logRetentionDays },
       opts,
     );
     const account = aws.getCallerIdentityOutput({}, opts);

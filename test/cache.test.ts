@@ -93,7 +93,11 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     expect(secretValue(user.authenticationMode)).toEqual({ type: "password", passwords: [password.state.result] });
 
     const secret = mocks.get("aws:secretsmanager/secret:Secret", "cache-processor-secret");
-    expect(secret.inputs).toMatchObject({ name: `${id}/cache/processor`, kmsKeyId: mocks.get("aws:kms/key:Key", "cache-key").state.arn });
+    // A prefix, not a fixed name: a deleted secret keeps its name through its recovery window, which would stop a
+    // recreated stack from creating it again.
+    expect(secret.inputs).toMatchObject({ namePrefix: `${id}/cache/processor-`, kmsKeyId: mocks.get("aws:kms/key:Key", "cache-key").state.arn });
+    expect(secret.inputs).not.toHaveProperty("name");
+    expect(secret.state.name).toMatch(new RegExp(`^${id}/cache/processor-[0-9a-f]{26}$`));
     const version = mocks.get("aws:secretsmanager/secretVersion:SecretVersion", "cache-processor-secret").inputs;
     expect(version.secretId).toBe("cache-processor-secret-id");
     // Marked secret, so Pulumi encrypts it in state and never prints it.

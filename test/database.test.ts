@@ -112,8 +112,25 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     expect(cluster().copyTagsToSnapshot).toBe(true);
     expect(cluster().deletionProtection).toBe(want.protect);
     expect(cluster().skipFinalSnapshot).toBe(!want.protect);
-    if (want.protect) expect(cluster().finalSnapshotIdentifier).toBe(`${id}-final`);
-    else expect(cluster()).not.toHaveProperty("finalSnapshotIdentifier");
+    if (want.protect) {
+      // RDS keeps the final snapshot after the cluster is gone: its identifier carries a suffix drawn with the
+      // cluster, so that a recreated stack's cluster can be deleted too (a fixed `<id>-final` would already exist).
+      const suffix = mocks.get("random:index/randomId:RandomId", "database-final-snapshot");
+      expect(suffix.inputs.byteLength).toBe(4);
+      expect(suffix.inputs.keepers).toEqual({
+        clusterIdentifier: id,
+        databaseName: "eventstack",
+        masterUsername: "postgres",
+        kmsKeyId: mocks.get("aws:kms/key:Key", "database-key").state.arn,
+        dbSubnetGroupName: mocks.get("aws:rds/subnetGroup:SubnetGroup", "database-subnets").state.name,
+      });
+      expect(cluster().finalSnapshotIdentifier).toBe(`${id}-final-${suffix.state.hex}`);
+      // RDS: 1 to 255 letters, digits or hyphens, starting with a letter, no "--", no trailing hyphen.
+      expect(cluster().finalSnapshotIdentifier).toMatch(/^eventstack-prod-final-[0-9a-f]{8}$/);
+    } else {
+      expect(cluster()).not.toHaveProperty("finalSnapshotIdentifier");
+      expect(mocks.ofType("random:index/randomId:RandomId").filter((r) => r.name.startsWith("database-"))).toEqual([]);
+    }
   });
 
   test("exports PostgreSQL logs into a log group it owns, with the configured retention", () => {
@@ -130,13 +147,14 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     expect(outputs.dbName).toBe("eventstack");
   });
 
-  test("every child is parented to the component, uses the stack's provider and is named database-<role>", () => {
+  test("every child is parented to the component, every AWS child uses the stack's provider, each is named database-<role>", () => {
     const component = mocks.get("eventstack:data:Database", "database");
     const children = mocks.resources.filter((r) => r.parent.endsWith("eventstack:data:Database::database"));
     expect(children.map((c) => c.name).sort()).toEqual(
-      ["database-cluster", "database-key", "database-key-alias", "database-params", "database-postgresql-logs", "database-sg", "database-sg-client-1", "database-subnets", "database-writer", ...(want.readers ? ["database-reader-1"] : [])].sort(),
+      ["database-cluster", "database-key", "database-key-alias", "database-params", "database-postgresql-logs", "database-sg", "database-sg-client-1", "database-subnets", "database-writer", ...(want.readers ? ["database-reader-1"] : []), ...(want.protect ? ["database-final-snapshot"] : [])].sort(),
     );
-    for (const child of children) expect([child.name, child.provider]).toEqual([child.name, "urn:pulumi:" + stack + "::eventstack::pulumi:providers:aws::aws::aws-id"]);
+    // The final snapshot's random suffix is no AWS resource: the random package's default provider draws it.
+    for (const child of children.filter((c) => c.type.startsWith("aws:"))) expect([child.name, child.provider]).toEqual([child.name, "urn:pulumi:" + stack + "::eventstack::pulumi:providers:aws::aws::aws-id"]);
     expect(component.custom).toBe(false);
   });
 });

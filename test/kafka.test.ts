@@ -68,9 +68,10 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     expect(outputs.kafkaBootstrap.split(",").every((b: string) => new RegExp(`^b-\\d+\\.${id}\\.[0-9a-f]+\\.c2\\.kafka\\.${TEST_REGION}\\.amazonaws\\.com:9098$`).test(b))).toBe(true);
   });
 
-  test("sends broker logs to a log group with the configured retention", () => {
-    expect(mocks.get("aws:cloudwatch/logGroup:LogGroup", "kafka-broker-logs").inputs).toEqual({ name: "/eventstack/kafka/broker-logs", retentionInDays: want.logDays });
-    expect(cluster().loggingInfo).toEqual({ brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: "/eventstack/kafka/broker-logs" } } });
+  test("sends broker logs to this stack's own log group with the configured retention", () => {
+    // Named from the stack, so that dev and prod in one account do not both claim one group.
+    expect(mocks.get("aws:cloudwatch/logGroup:LogGroup", "kafka-broker-logs").inputs).toEqual({ name: `/eventstack/${id}/broker-logs`, retentionInDays: want.logDays });
+    expect(cluster().loggingInfo).toEqual({ brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: `/eventstack/${id}/broker-logs` } } });
   });
 
   test("runs a configuration without auto-created topics or unclean elections, replicating by default", () => {

@@ -40,6 +40,23 @@ export function fakeHex(seed: string, length: number): string {
   return out.slice(0, length);
 }
 
+/**
+ * The physical name the provider generates from a `namePrefix`: the prefix and 26 unique characters (a timestamp and
+ * a counter in the Terraform provider underneath). Seeded by the evaluation's instance, so that two evaluations of
+ * one stack (a stack destroyed and created again) get different names, as they would in AWS.
+ */
+export function prefixedName(prefix: string, seed: string): string {
+  return `${prefix}${fakeHex(seed, 26)}`;
+}
+
+/** Inputs that name a resource explicitly, in arnFor's order: a resource with one of them is not auto-named. */
+const PHYSICAL_NAME_INPUTS = ["name", "clusterName", "clusterIdentifier", "identifier"] as const;
+
+/** Pulumi's auto-name of a resource given no name: the logical name and 7 random hex digits. */
+export function autoName(logicalName: string, seed: string): string {
+  return `${logicalName}-${fakeHex(seed, 7)}`;
+}
+
 const service = (type: string) => type.split(":")[1]?.split("/")[0] ?? "unknown";
 
 /** The ARN AWS would give a resource of this type, in that service's own format. */
@@ -107,7 +124,7 @@ export function arnFor(type: string, name: string, inputs: Record<string, any>, 
 }
 
 /** Attributes AWS computes for a custom resource, beyond echoing its inputs. */
-function computed(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, any> {
+function computed(type: string, name: string, inputs: Record<string, any>, region: string, instance?: string): Record<string, any> {
   const arn = arnFor(type, name, inputs, region);
   const base: Record<string, any> = { arn, name: inputs.name ?? name };
   switch (type) {
@@ -177,6 +194,13 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
       return { ...base, associationId: `a-${fakeHex(name, 17)}`, associationArn: `arn:${PARTITION}:eks:${region}:${ACCOUNT}:podidentityassociation/${inputs.clusterName}/a-${fakeHex(name, 17)}` };
     case "random:index/randomPassword:RandomPassword":
       return { ...base, result: fakeHex(name, 32) };
+    case "random:index/randomId:RandomId": {
+      // Random bytes: a new draw per evaluation instance (see RecordingMocks.instance), stable within one.
+      const hex = fakeHex(`${instance ?? ""}/${name}`, 2 * (inputs.byteLength ?? 8));
+      const bytes = Buffer.from(hex, "hex");
+      const b64Url = bytes.toString("base64url");
+      return { ...base, hex, b64Url, b64Std: bytes.toString("base64"), dec: BigInt(`0x${hex}`).toString(), id: b64Url };
+    }
     default:
       return base;
   }
@@ -287,14 +311,27 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   /** Per-property dependency URNs by `type::name` (what stack policies follow when a value is unknown). */
   readonly propertyDependencies = new Map<string, Record<string, string[]>>();
 
-  constructor(readonly region: string) {}
+  /**
+   * @param instance Seeds what differs between two deployments of the same program: random results, the names the
+   *   provider generates from a `namePrefix`, and (only when given) Pulumi's auto-names, `<logical name>-<7 hex>`,
+   *   for custom resources given no name. Without it, auto-named resources keep their logical name as `name`.
+   */
+  constructor(
+    readonly region: string,
+    readonly instance?: string,
+  ) {}
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
-    const { type, name, inputs } = args;
+    const { type, name } = args;
+    let inputs = args.inputs;
+    const seed = `${this.instance ?? ""}/${type}::${name}`;
+    // What the provider would name it: the prefix plus a unique part, or (with an instance) an auto-name.
+    if (args.custom && inputs.name === undefined && typeof inputs.namePrefix === "string") inputs = { ...inputs, name: prefixedName(inputs.namePrefix, seed) };
+    else if (args.custom && this.instance !== undefined && type.startsWith("aws:") && !PHYSICAL_NAME_INPUTS.some((k) => inputs[k] !== undefined)) inputs = { ...inputs, name: autoName(name, seed) };
     let state: Record<string, any>;
     if (type === "awsx:ec2:Vpc") state = { ...inputs, ...awsxVpcOutputs(name, inputs) };
     else if (type === "eks:index:Cluster") state = { ...inputs, ...eksComponentOutputs(name, inputs, this.region) };
-    else if (args.custom) state = { ...inputs, ...computed(type, name, inputs, this.region) };
+    else if (args.custom) state = { ...inputs, ...computed(type, name, inputs, this.region, this.instance) };
     else state = { ...inputs };
     const id = args.custom ? (state.id ?? `${name}-id`) : undefined;
     // The id the engine sees, recorded with the state so tests can follow references by id.
@@ -302,7 +339,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     this.resources.push({
       type,
       name,
-      inputs,
+      // As the program declared them; a generated name shows in `state`.
+      inputs: args.inputs,
       state,
       provider: args.provider || undefined,
       parent: this.parents.get(`${type}::${name}`) ?? "",

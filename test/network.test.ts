@@ -55,19 +55,27 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     if (stack === "dev") expect(interfaces).toEqual([]);
     else {
       expect(interfaces.map((e) => e.inputs.serviceName).sort()).toEqual(
-        ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts"].map((s) => `com.amazonaws.${TEST_REGION}.${s}`),
+        ["ecr.api", "ecr.dkr", "eks-auth", "logs", "secretsmanager", "sts"].map((s) => `com.amazonaws.${TEST_REGION}.${s}`),
       );
+      // The Pod Identity agent takes every workload's credentials from the EKS Auth API, through its own endpoint
+      // at the next fixed address after the five older ones (whose addresses stay where they were).
+      const eksAuth = mocks.get(ENDPOINT, "network-eks-auth").inputs;
+      expect(eksAuth).toMatchObject({ serviceName: `com.amazonaws.${TEST_REGION}.eks-auth`, vpcEndpointType: "Interface", privateDnsEnabled: true });
+      expect(eksAuth.subnetConfigurations.map((c: any) => c.ipv4)).toEqual(["10.0.31.246", "10.0.63.246", "10.0.95.246"]);
+      expect(mocks.get(ENDPOINT, "network-secretsmanager").inputs.subnetConfigurations.map((c: any) => c.ipv4)).toEqual(["10.0.31.245", "10.0.63.245", "10.0.95.245"]);
       for (const e of interfaces) expect(e.inputs.privateDnsEnabled).toBe(true);
       const rule = mocks.get("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "network-endpoints-https").inputs;
       expect(rule).toMatchObject({ cidrIpv4: "10.0.0.0/16", ipProtocol: "tcp", fromPort: 443, toPort: 443 });
     }
   });
 
-  test("flow logs capture all traffic into a log group with the configured retention", () => {
+  test("flow logs capture all traffic into this stack's own log group with the configured retention", () => {
     const flow = mocks.get("aws:ec2/flowLog:FlowLog", "network-flow-logs").inputs;
     expect(flow.trafficType).toBe("ALL");
     expect(flow.logDestinationType).toBe("cloud-watch-logs");
     const group = mocks.get("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").inputs;
+    // Named from the stack, so that dev and prod in one account do not both claim one group.
+    expect(group.name).toBe(`/eventstack/eventstack-${stack}/vpc-flow-logs`);
     expect(group.retentionInDays).toBe(stack === "dev" ? 7 : 90);
     // The delivery role: the documented actions on this group and its streams; test/iam-simulation-*.test.ts evaluates it.
     const groupArn = mocks.get("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs").state.arn;

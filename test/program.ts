@@ -65,6 +65,18 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
 }
 
 /**
+ * Like runProgram, as one deployment `instance` of the stack: random results, prefixed names and Pulumi's auto-names
+ * come out as that deployment's own (RecordingMocks' `instance`), so that two instances of one stack stand for a
+ * stack destroyed and created again.
+ */
+export async function runProgramInstance(stack: string, instance: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
+  // A deployment of one stack is never a deployment of another: the stack is part of what seeds it.
+  return sharedRun(["program-instance", stack, instance, overrides], () =>
+    runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, `${stack}/${instance}`),
+  );
+}
+
+/**
  * Evaluates once per jest run for a given key (a JSON-able description of what is evaluated), sharing the result
  * between test files and workers through PROGRAM_CACHE_ENV; see runProgram. Errors are not shared.
  */
@@ -130,16 +142,17 @@ function revive(s: SerializedRun): ProgramRun {
 /**
  * Runs `body` under the mocks with the stack's configuration, in a fresh module registry: for testing one
  * component on its own. `body` must `require` what it uses (components, @pulumi/*) inside itself, so that
- * it shares the registry the mocks were installed in, and returns what it wants resolved.
+ * it shares the registry the mocks were installed in, and returns what it wants resolved. `instance`: see RecordingMocks.
  */
 export async function runWithMocks(
   stack: string,
   overrides: Record<string, unknown>,
   body: () => Record<string, unknown>,
+  instance?: string,
 ): Promise<ProgramRun> {
   const config = engineConfig(stack, overrides);
   const region = config["aws:region"] ?? TEST_REGION;
-  const mocks = new RecordingMocks(region);
+  const mocks = new RecordingMocks(region, instance);
   let outputs: Record<string, unknown> = {};
   await jestIsolated(async (pulumi) => {
     pulumi.runtime.setAllConfig(config);
