@@ -5,9 +5,10 @@
 //   - the control-plane log group /aws/eks/<name>/cluster, before the cluster, so that retention is ours;
 //   - the cluster IAM role;
 //   - an @pulumi/eks v4 Cluster: authentication through EKS access entries only (API mode), a private API
-//     endpoint (public only for publicEndpointCidrs), no default node group, no Pulumi-made security groups
-//     (the nodes carry the cluster security group EKS creates), no OIDC provider (Pod Identity instead), and
-//     the vpc-cni and kube-proxy add-ons at pinned versions;
+//     endpoint and, by default, a public one open only to publicEndpointCidrs (endpointAccess), no default node
+//     group, no Pulumi-made security groups (the nodes carry the cluster security group EKS creates), no OIDC
+//     provider (Pod Identity instead), and the vpc-cni and kube-proxy add-ons at pinned versions;
+//   - HTTPS (443) to the API from privateEndpointCidrs, as rules on the cluster security group;
 //   - the system node group (components/system-nodes.ts) and the CoreDNS and Pod Identity agent add-ons;
 //   - a Kubernetes provider for every Kubernetes resource and Helm release in the program.
 //
@@ -16,7 +17,7 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Architecture } from "./config";
+import type { Architecture, EndpointAccess } from "./config";
 import { createSystemNodeGroup, SYSTEM_TAINT, systemPlacement } from "./system-nodes";
 import { eksAddonVersions } from "./versions";
 
@@ -28,8 +29,16 @@ export interface ClusterArgs {
   vpcId: pulumi.Input<string>;
   /** Private subnets for the control-plane ENIs and the nodes. */
   privateSubnetIds: pulumi.Input<string[]>;
-  /** CIDRs allowed to reach a public API endpoint. Default []: no public endpoint at all. */
+  /**
+   * Where the API endpoint answers: "public-and-private" (a public endpoint open to publicEndpointCidrs only, and the
+   * private one) or "private" (inside the VPC only). Default "public-and-private": `pulumi up` runs its Kubernetes
+   * and Helm steps from outside the VPC it creates.
+   */
+  endpointAccess?: EndpointAccess;
+  /** CIDRs the public endpoint admits; required (non-empty) with "public-and-private", empty with "private". Default []. */
   publicEndpointCidrs?: string[];
+  /** CIDRs inside the VPC or connected to it admitted to the API on 443 by the cluster security group. Default []. */
+  privateEndpointCidrs?: string[];
   /** IAM role or user ARNs given AmazonEKSClusterAdminPolicy over the whole cluster. Default []. */
   adminPrincipalArns?: string[];
   /** Instance types of the system node group, all of `systemArchitecture`. */
@@ -44,7 +53,9 @@ export interface ClusterArgs {
 }
 
 const DEFAULTS = {
+  endpointAccess: "public-and-private" as EndpointAccess,
   publicEndpointCidrs: [] as string[],
+  privateEndpointCidrs: [] as string[],
   adminPrincipalArns: [] as string[],
   // api and audit answer "who changed what"; authenticator answers "who got in". controllerManager and scheduler
   // are noisy and rarely read.
@@ -106,7 +117,14 @@ export class Cluster extends pulumi.ComponentResource {
 
 export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource, provider: aws.Provider) {
   const opts = { parent, provider };
+  const endpointAccess = args.endpointAccess ?? DEFAULTS.endpointAccess;
   const publicEndpointCidrs = args.publicEndpointCidrs ?? DEFAULTS.publicEndpointCidrs;
+  const privateEndpointCidrs = args.privateEndpointCidrs ?? DEFAULTS.privateEndpointCidrs;
+  // components/config.ts refuses these with the config keys' names; this guards direct use of the component.
+  if (endpointAccess === "public-and-private" && publicEndpointCidrs.length === 0)
+    throw new Error(`${name}: endpointAccess "public-and-private" needs publicEndpointCidrs, the networks \`pulumi up\` runs from`);
+  if (endpointAccess === "private" && (privateEndpointCidrs.length === 0 || publicEndpointCidrs.length > 0))
+    throw new Error(`${name}: endpointAccess "private" needs privateEndpointCidrs, the networks \`pulumi up\` runs from, and no publicEndpointCidrs`);
   const adminPrincipalArns = args.adminPrincipalArns ?? DEFAULTS.adminPrincipalArns;
   const logTypes = args.logTypes ?? DEFAULTS.logTypes;
   // components/config.ts already refuses an unpinned version; this guards direct use of the component.
@@ -188,8 +206,9 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
       authenticationMode: "API",
       accessEntries,
       endpointPrivateAccess: true,
-      endpointPublicAccess: publicEndpointCidrs.length > 0,
-      publicAccessCidrs: publicEndpointCidrs.length > 0 ? publicEndpointCidrs : undefined,
+      endpointPublicAccess: endpointAccess === "public-and-private",
+      // EKS opens a public endpoint to 0.0.0.0/0 unless given CIDRs; only the deployer's are ever given.
+      publicAccessCidrs: endpointAccess === "public-and-private" ? publicEndpointCidrs : undefined,
       encryptionConfigKeyArn: secretsKey.arn,
       enabledClusterLogTypes: logTypes,
       skipDefaultNodeGroup: true,
@@ -212,6 +231,23 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
 
   const clusterName = cluster.eksCluster.name;
   const clusterArn = cluster.eksCluster.arn;
+
+  // The private endpoint's ENIs carry the cluster security group, which admits only its own members (the nodes);
+  // a VPN or a runner elsewhere in the VPC reaches the API through these rules. Named by CIDR, so that reordering
+  // the list replaces nothing.
+  for (const cidr of privateEndpointCidrs)
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-api-from-${cidr.replace(/[./]/g, "-")}`,
+      {
+        securityGroupId: cluster.clusterSecurityGroupId,
+        cidrIpv4: cidr,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        description: `Kubernetes API (HTTPS) from ${cidr}, where pulumi up runs`,
+      },
+      opts,
+    );
 
   const { nodeGroup } = createSystemNodeGroup(
     `${name}-system`,

@@ -4,11 +4,12 @@ import { accessEntryKey } from "../components/cluster";
 import { eksAddonVersions, VERSIONS } from "../components/versions";
 import type { RecordingMocks } from "./mocks";
 import { ACCOUNT } from "./mocks";
-import { runProgram, runWithMocks, TEST_REGION } from "./program";
+import { runProgram, runWithMocks, TEST_PUBLIC_ENDPOINT_CIDRS, TEST_REGION } from "./program";
 
 const EKS = "eks:index:Cluster";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
 const ADDON = "aws:eks/addon:Addon";
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const pinned = VERSIONS.eksAddons["1.35"];
 
 describe.each(["dev", "prod"])("%s stack", (stack) => {
@@ -19,15 +20,16 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     ({ mocks, outputs } = await runProgram(stack));
   });
 
-  test("the cluster authenticates through access entries only, with a private endpoint and no public one by default", () => {
+  test("the cluster authenticates through access entries only; by default both endpoints, the public one open to exactly the declared CIDRs", () => {
     const eks = mocks.get(EKS, "cluster-eks").inputs;
     expect(eks.name).toBe(clusterName);
     expect(eks.version).toBe("1.35");
     expect(eks.authenticationMode).toBe("API");
-    expect(eks.accessEntries).toEqual({}); // no admins configured in either stack file
+    // `pulumi up` runs from outside the VPC this run creates: the public endpoint admits where it runs, nothing else.
     expect(eks.endpointPrivateAccess).toBe(true);
-    expect(eks.endpointPublicAccess).toBe(false);
-    expect(eks).not.toHaveProperty("publicAccessCidrs");
+    expect(eks.endpointPublicAccess).toBe(true);
+    expect(eks.publicAccessCidrs).toEqual(TEST_PUBLIC_ENDPOINT_CIDRS);
+    expect(mocks.ofType(INGRESS).filter((r) => r.name.startsWith("cluster-api-from-"))).toEqual([]);
     expect(eks.privateSubnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
     expect(eks).not.toHaveProperty("publicSubnetIds"); // control-plane ENIs only in private subnets
   });
@@ -168,6 +170,37 @@ describe("configuration-dependent cluster settings (prod with public CIDRs, admi
 
   test("the exported kubeconfig is a secret", () => {
     expect(outputs.kubeconfigIsSecret).toBe(true);
+  });
+});
+
+describe("a private-only API endpoint (prod with cluster.endpointAccess private)", () => {
+  const privateCidrs = ["10.8.0.0/16", "172.20.4.0/24"];
+  let mocks: RecordingMocks;
+  beforeAll(async () => {
+    ({ mocks } = await runProgram("prod", {
+      "eventstack:cluster.endpointAccess": "private",
+      "eventstack:cluster.publicEndpointCidrs": [],
+      "eventstack:cluster.privateEndpointCidrs": privateCidrs,
+    }));
+  });
+
+  test("there is no public endpoint", () => {
+    const eks = mocks.get(EKS, "cluster-eks").inputs;
+    expect(eks.endpointPublicAccess).toBe(false);
+    expect(eks.endpointPrivateAccess).toBe(true);
+    expect(eks).not.toHaveProperty("publicAccessCidrs");
+  });
+
+  test("the cluster security group admits the private endpoint CIDRs to the API on 443, and nothing else through those rules", () => {
+    const clusterSg = mocks.get(EKS, "cluster-eks").state.clusterSecurityGroupId;
+    const rules = mocks.ofType(INGRESS).filter((r) => r.inputs.securityGroupId === clusterSg);
+    expect(rules.map((r) => [r.name, r.inputs])).toEqual(
+      privateCidrs.map((cidr) => [
+        `cluster-api-from-${cidr.replace(/[./]/g, "-")}`,
+        { securityGroupId: clusterSg, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: `Kubernetes API (HTTPS) from ${cidr}, where pulumi up runs` },
+      ]),
+    );
+    for (const rule of rules) expect(rule.parent).toMatch(/eventstack:cluster:Cluster::cluster$/);
   });
 });
 

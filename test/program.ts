@@ -1,6 +1,7 @@
 // Evaluates the whole Pulumi program (index.ts) under resource mocks with a given stack's configuration,
-// the way `pulumi preview` would hand it over: Pulumi.yaml's declared defaults, then the stack file's values,
-// then any overrides, every value as the string the engine passes (arrays and objects as JSON).
+// the way `pulumi preview` would hand it over: Pulumi.yaml's declared defaults (with the deployer's public endpoint
+// CIDRs, TEST_PUBLIC_ENDPOINT_CIDRS), then the stack file's values, then any overrides, every value as the string the
+// engine passes (arrays and objects as JSON).
 import { createHash } from "node:crypto";
 import { existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -11,6 +12,11 @@ export const ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "eventstack";
 /** The region tests deploy to; any region works, the program names none itself. */
 export const TEST_REGION = "eu-west-1";
+/**
+ * Where the tests' deployer runs from (a documentation range, RFC 5737): the committed stack files name no network,
+ * as each deployer sets cluster.publicEndpointCidrs in its own stack or CI, so the tests set it like a deployer.
+ */
+export const TEST_PUBLIC_ENDPOINT_CIDRS = ["198.51.100.0/24"];
 
 export interface DeclaredKey {
   type: "string" | "integer" | "boolean" | "array";
@@ -37,6 +43,7 @@ export function engineConfig(stack: string, overrides: Record<string, unknown> =
   for (const [key, decl] of Object.entries(declaredConfig())) {
     if (decl.default !== undefined) out[`${PROJECT}:${key}`] = asEngineString(decl.default);
   }
+  out[`${PROJECT}:cluster.publicEndpointCidrs`] = asEngineString(TEST_PUBLIC_ENDPOINT_CIDRS);
   for (const [key, value] of Object.entries({ ...stackFileConfig(stack), ...overrides })) {
     if (value === undefined) delete out[key];
     else out[key] = asEngineString(value);
