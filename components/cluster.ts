@@ -4,6 +4,9 @@
 //   - a KMS key (rotating, administered by this account only) that envelope-encrypts Kubernetes Secrets;
 //   - the control-plane log group /aws/eks/<name>/cluster, before the cluster, so that retention is ours;
 //   - the cluster IAM role;
+//   - cluster-admin access entries for adminPrincipalArns and for the principal running `pulumi up`, once each:
+//     EKS's implicit admin entry for the cluster's creator is turned off, so that listing the deployer (the CI
+//     deploy role) as an admin is not a duplicate entry, and the deployer's access is explicit;
 //   - an @pulumi/eks v4 Cluster: authentication through EKS access entries only (API mode), a private API
 //     endpoint and, by default, a public one open only to publicEndpointCidrs (endpointAccess), no default node
 //     group, no Pulumi-made security groups (the nodes carry the cluster security group EKS creates), no OIDC
@@ -39,7 +42,10 @@ export interface ClusterArgs {
   publicEndpointCidrs?: string[];
   /** CIDRs inside the VPC or connected to it admitted to the API on 443 by the cluster security group. Default []. */
   privateEndpointCidrs?: string[];
-  /** IAM role or user ARNs given AmazonEKSClusterAdminPolicy over the whole cluster. Default []. */
+  /**
+   * IAM role or user ARNs given AmazonEKSClusterAdminPolicy over the whole cluster. Default []. The principal running
+   * `pulumi up` gets the same entry whether listed or not (listed once, it has one entry).
+   */
   adminPrincipalArns?: string[];
   /** Instance types of the system node group, all of `systemArchitecture`. */
   systemInstanceTypes: string[];
@@ -69,6 +75,52 @@ export const CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy";
 export function accessEntryKey(principalArn: string): string {
   return (principalArn.split(":").pop() ?? principalArn).replace(/[^A-Za-z0-9-]/g, "-");
 }
+
+/**
+ * The IAM principal behind a caller ARN (sts:GetCallerIdentity), which is what an access entry names: EKS refuses
+ * STS session ARNs. An assumed-role session `arn:aws:sts::123:assumed-role/Name/session` becomes the role
+ * `arn:aws:iam::123:role/Name`; IAM users and roles are returned as they are. A session ARN drops the role's path,
+ * so a role with one (role/team/Name, or an IAM Identity Center role under aws-reserved/sso.amazonaws.com/) comes out
+ * without it, an ARN that names no existing role; `deployerAdmins` recovers it when the role is listed in
+ * adminPrincipalArns with its full ARN.
+ */
+export function principalArnOfCaller(callerArn: string): string {
+  const session = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
+  return session ? `arn:${session[1]}:iam::${session[2]}:role/${session[3]}` : callerArn;
+}
+
+/** Partition, account, kind (role or user) and name of an IAM principal ARN; IAM names are unique per account whatever the path. */
+function principalIdentity(arn: string): string | undefined {
+  const m = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/(?:[^/]+\/)*([^/]+)$/.exec(arn);
+  return m ? `${m[1]}:${m[2]}:${m[3]}:${m[4]}` : undefined;
+}
+
+/**
+ * The principals given cluster-admin: adminPrincipalArns, plus the deployer unless one of them already names it
+ * (compared by account, kind and name, so that a listed role with a path matches the path-less role of its session).
+ */
+export function deployerAdmins(adminPrincipalArns: string[], callerArn: string): string[] {
+  const deployer = principalArnOfCaller(callerArn);
+  const id = principalIdentity(deployer) ?? deployer;
+  return adminPrincipalArns.some((arn) => (principalIdentity(arn) ?? arn) === id) ? adminPrincipalArns : [...adminPrincipalArns, deployer];
+}
+
+/** The underlying cluster resource the @pulumi/eks component creates, whose creator bootstrap it hard-codes. */
+const EKS_CLUSTER_TYPE = "aws:eks/cluster:Cluster";
+
+/**
+ * Turns off EKS's implicit cluster-admin entry for the cluster's creator, which @pulumi/eks 4.3.0 hard-codes
+ * (`bootstrapClusterCreatorAdminPermissions: true` on the aws.eks.Cluster it creates, with no argument to change it:
+ * pulumi/pulumi-eks nodejs/eks/cluster/cluster.ts at v4.3.0, read 2026-12-05). With it on, an access entry for the
+ * same principal is refused as a duplicate. The options come back unchanged: the component's ignoreChanges on this
+ * field stays, so an existing cluster keeps its value instead of being replaced (the field forces replacement:
+ * hashicorp/terraform-provider-aws internal/service/eks/cluster.go, ForceNew, read 2026-12-05). docs/deploy.md says
+ * what that means when upgrading a cluster created before.
+ */
+export const withoutCreatorBootstrap: pulumi.ResourceTransform = ({ type, props, opts }) => {
+  if (type !== EKS_CLUSTER_TYPE) return undefined;
+  return { props: { ...props, accessConfig: { ...(props.accessConfig ?? {}), bootstrapClusterCreatorAdminPermissions: false } }, opts };
+};
 
 export class Cluster extends pulumi.ComponentResource {
   /** The EKS cluster's name (resolves once the control plane exists). */
@@ -182,17 +234,19 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
     ),
   ];
 
-  const accessEntries: Record<string, eks.types.input.AccessEntryArgs> = Object.fromEntries(
-    adminPrincipalArns.map((arn) => [
-      accessEntryKey(arn),
-      {
-        principalArn: arn,
-        type: "STANDARD",
-        accessPolicies: {
-          clusterAdmin: { policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`, accessScope: { type: "cluster" } },
+  // Keyed by principal, so the deployer listed among the admins is one entry. The caller is an invoke's answer, known
+  // in a preview too, so the component receives the map resolved.
+  const accessEntries = pulumi.all([account.arn, partition]).apply(([callerArn, p]) =>
+    Object.fromEntries(
+      deployerAdmins(adminPrincipalArns, callerArn).map((arn): [string, eks.types.input.AccessEntryArgs] => [
+        accessEntryKey(arn),
+        {
+          principalArn: arn,
+          type: "STANDARD",
+          accessPolicies: { clusterAdmin: { policyArn: `arn:${p}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`, accessScope: { type: "cluster" } } },
         },
-      },
-    ]),
+      ]),
+    ),
   );
 
   const cluster = new eks.Cluster(
@@ -204,7 +258,8 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
       privateSubnetIds: args.privateSubnetIds,
       serviceRole: role,
       authenticationMode: "API",
-      accessEntries,
+      // The component declares a plain map, but like every component input it is sent to the component resolved.
+      accessEntries: accessEntries as unknown as Record<string, eks.types.input.AccessEntryArgs>,
       endpointPrivateAccess: true,
       endpointPublicAccess: endpointAccess === "public-and-private",
       // EKS opens a public endpoint to 0.0.0.0/0 unless given CIDRs; only the deployer's are ever given.
@@ -226,7 +281,10 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
       // CoreDNS can only become ACTIVE once a node exists, so it is created below, after the node group.
       corednsAddonOptions: { enabled: false },
     },
-    { parent, providers: { aws: provider }, dependsOn: [logGroup, ...rolePolicies] },
+    // The component's outputs (kubeconfigJson among them) resolve only once its construct call returns, after every
+    // child it registers, access entries included (@pulumi/pulumi provider/server.js construct waits for its RPCs),
+    // so the Kubernetes provider below acts only once the deployer's entry exists.
+    { parent, providers: { aws: provider }, dependsOn: [logGroup, ...rolePolicies], transforms: [withoutCreatorBootstrap] },
   );
 
   const clusterName = cluster.eksCluster.name;

@@ -1,15 +1,21 @@
 // The EKS cluster over both stacks: the eks.Cluster inputs that matter (auth, endpoint, encryption, logs,
 // add-ons), the system node group and its isolation, and the Kubernetes provider everything uses.
-import { accessEntryKey } from "../components/cluster";
+import { accessEntryKey, deployerAdmins, principalArnOfCaller, withoutCreatorBootstrap } from "../components/cluster";
 import { eksAddonVersions, VERSIONS } from "../components/versions";
 import type { RecordingMocks } from "./mocks";
-import { ACCOUNT } from "./mocks";
+import { ACCOUNT, DEFAULT_CALLER_ARN } from "./mocks";
 import { runProgram, runWithMocks, TEST_PUBLIC_ENDPOINT_CIDRS, TEST_REGION } from "./program";
 
 const EKS = "eks:index:Cluster";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
 const ADDON = "aws:eks/addon:Addon";
 const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+/** A cluster-admin access entry as the program declares it. */
+const adminEntry = (principalArn: string) => ({
+  principalArn,
+  type: "STANDARD",
+  accessPolicies: { clusterAdmin: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } } },
+});
 const pinned = VERSIONS.eksAddons["1.35"];
 
 describe.each(["dev", "prod"])("%s stack", (stack) => {
@@ -32,6 +38,13 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     expect(mocks.ofType(INGRESS).filter((r) => r.name.startsWith("cluster-api-from-"))).toEqual([]);
     expect(eks.privateSubnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
     expect(eks).not.toHaveProperty("publicSubnetIds"); // control-plane ENIs only in private subnets
+  });
+
+  test("the principal running `pulumi up` is an explicit cluster admin, and EKS's implicit creator entry is turned off", () => {
+    // No admins in either stack file: the deployer's entry is the only one.
+    expect(mocks.get(EKS, "cluster-eks").inputs.accessEntries).toEqual({ "user-ci": adminEntry(DEFAULT_CALLER_ARN) });
+    // withoutCreatorBootstrap (tested below) reaches the component's aws.eks.Cluster through this transform.
+    expect(mocks.transforms.get(`${EKS}::cluster-eks`)).toBe(1);
   });
 
   test("no default node group, no Pulumi-made security groups, no OIDC provider, no self-managed add-ons", () => {
@@ -155,13 +168,12 @@ describe("configuration-dependent cluster settings (prod with public CIDRs, admi
     expect(eks.endpointPrivateAccess).toBe(true);
   });
 
-  test("admin principals get cluster-scoped AmazonEKSClusterAdminPolicy access entries", () => {
-    const entry = (principalArn: string) => ({
-      principalArn,
-      type: "STANDARD",
-      accessPolicies: { clusterAdmin: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } } },
+  test("admin principals get cluster-scoped AmazonEKSClusterAdminPolicy access entries, and so does the deployer", () => {
+    expect(mocks.get(EKS, "cluster-eks").inputs.accessEntries).toEqual({
+      "role-ci-deploy": adminEntry(admins[0]!),
+      "user-alice": adminEntry(admins[1]!),
+      "user-ci": adminEntry(DEFAULT_CALLER_ARN),
     });
-    expect(mocks.get(EKS, "cluster-eks").inputs.accessEntries).toEqual({ "role-ci-deploy": entry(admins[0]!), "user-alice": entry(admins[1]!) });
   });
 
   test("amd64 system nodes boot the x86_64 AL2023 AMI", () => {
@@ -204,9 +216,64 @@ describe("a private-only API endpoint (prod with cluster.endpointAccess private)
   });
 });
 
+describe("the CI deploy role listed as an admin and running `pulumi up` (an assumed-role session)", () => {
+  const ciRole = `arn:aws:iam::${ACCOUNT}:role/ci-deploy`;
+  let mocks: RecordingMocks;
+  beforeAll(async () => {
+    ({ mocks } = await runWithMocks(
+      "prod",
+      { "eventstack:cluster.adminPrincipalArns": [ciRole, `arn:aws:iam::${ACCOUNT}:user/alice`] },
+      () => require("../index") as Record<string, unknown>,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/ci-deploy/github-actions-1234`,
+    ));
+  });
+
+  test("has exactly one access entry, for its role", () => {
+    const entries = mocks.get(EKS, "cluster-eks").inputs.accessEntries;
+    expect(entries).toEqual({ "role-ci-deploy": adminEntry(ciRole), "user-alice": adminEntry(`arn:aws:iam::${ACCOUNT}:user/alice`) });
+    expect(Object.values(entries).filter((e: any) => e.principalArn === ciRole)).toHaveLength(1);
+  });
+});
+
 describe("pure helpers", () => {
   test("access entry keys are stable per principal", () => {
     expect(accessEntryKey("arn:aws:iam::123456789012:role/path/ops-admin")).toBe("role-path-ops-admin");
+  });
+
+  test("a caller's ARN becomes the IAM principal an access entry can name", () => {
+    expect(principalArnOfCaller("arn:aws:sts::123456789012:assumed-role/ci-deploy/github-actions-1234")).toBe("arn:aws:iam::123456789012:role/ci-deploy");
+    expect(principalArnOfCaller("arn:aws-us-gov:sts::123456789012:assumed-role/Admin/alice@example.com")).toBe("arn:aws-us-gov:iam::123456789012:role/Admin");
+    // The session ARN has no path: an Identity Center role comes out without aws-reserved/sso.amazonaws.com/.
+    expect(principalArnOfCaller("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123abcd/alice")).toBe(
+      "arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123abcd",
+    );
+    expect(principalArnOfCaller("arn:aws:iam::123456789012:user/ops/alice")).toBe("arn:aws:iam::123456789012:user/ops/alice");
+    expect(principalArnOfCaller("arn:aws:iam::123456789012:role/ci-deploy")).toBe("arn:aws:iam::123456789012:role/ci-deploy");
+  });
+
+  test("the deployer is added to the admins once: not when listed, also under a path its session ARN drops", () => {
+    const session = "arn:aws:sts::123456789012:assumed-role/ci-deploy/run-1";
+    expect(deployerAdmins([], session)).toEqual(["arn:aws:iam::123456789012:role/ci-deploy"]);
+    expect(deployerAdmins(["arn:aws:iam::123456789012:role/ci-deploy"], session)).toEqual(["arn:aws:iam::123456789012:role/ci-deploy"]);
+    expect(deployerAdmins(["arn:aws:iam::123456789012:role/deploy/ci-deploy"], session)).toEqual(["arn:aws:iam::123456789012:role/deploy/ci-deploy"]);
+    // Same name, other account or other kind: a different principal.
+    expect(deployerAdmins(["arn:aws:iam::210987654321:role/ci-deploy", "arn:aws:iam::123456789012:user/ci-deploy"], session)).toEqual([
+      "arn:aws:iam::210987654321:role/ci-deploy",
+      "arn:aws:iam::123456789012:user/ci-deploy",
+      "arn:aws:iam::123456789012:role/ci-deploy",
+    ]);
+  });
+
+  test("the transform turns the creator bootstrap off on the component's aws.eks.Cluster only, keeping its options", () => {
+    // What @pulumi/eks 4.3.0 registers (nodejs/eks/cluster/cluster.ts): accessConfig with the bootstrap hard-coded on,
+    // and ignoreChanges on it, which must survive so that an existing cluster is not replaced.
+    const opts = { ignoreChanges: ["accessConfig.bootstrapClusterCreatorAdminPermissions", "bootstrapSelfManagedAddons"] };
+    const props = { name: "eventstack-prod", accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true }, version: "1.35" };
+    expect(withoutCreatorBootstrap({ custom: true, type: "aws:eks/cluster:Cluster", name: "cluster-eks-eksCluster", props, opts })).toEqual({
+      props: { name: "eventstack-prod", accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false }, version: "1.35" },
+      opts,
+    });
+    expect(withoutCreatorBootstrap({ custom: true, type: "aws:eks/accessEntry:AccessEntry", name: "x", props: { principalArn: "arn" }, opts: {} })).toBeUndefined();
   });
 
   test("an unpinned Kubernetes version fails before anything is declared, saying how to fix it", () => {

@@ -103,11 +103,13 @@ export const PROGRAM_CACHE_ENV = "EVENTSTACK_PROGRAM_CACHE_DIR";
 
 interface SerializedRun {
   region: string;
+  callerArn: string;
   resources: RecordingMocks["resources"];
   calls: RecordingMocks["calls"];
   parents: [string, string][];
   dependencies: [string, string[]][];
   propertyDependencies: [string, Record<string, string[]>][];
+  transforms: [string, number][];
   outputs: Record<string, unknown>;
 }
 
@@ -115,42 +117,51 @@ function serialize(run: ProgramRun): SerializedRun {
   const m = run.mocks;
   return {
     region: m.region,
+    callerArn: m.callerArn,
     resources: m.resources,
     calls: m.calls,
     parents: [...m.parents],
     dependencies: [...m.dependencies],
     propertyDependencies: [...m.propertyDependencies],
+    transforms: [...m.transforms],
     outputs: run.outputs,
   };
 }
 
 function revive(s: SerializedRun): ProgramRun {
-  const mocks = new RecordingMocks(s.region);
+  const mocks = new RecordingMocks(s.region, s.callerArn);
   mocks.resources.push(...s.resources);
   mocks.calls.push(...s.calls);
   for (const [k, v] of s.parents) mocks.parents.set(k, v);
   for (const [k, v] of s.dependencies) mocks.dependencies.set(k, v);
   for (const [k, v] of s.propertyDependencies) mocks.propertyDependencies.set(k, v);
+  for (const [k, v] of s.transforms) mocks.transforms.set(k, v);
   return { mocks, outputs: s.outputs };
 }
 
 /**
  * Runs `body` under the mocks with the stack's configuration, in a fresh module registry: for testing one
  * component on its own. `body` must `require` what it uses (components, @pulumi/*) inside itself, so that
- * it shares the registry the mocks were installed in, and returns what it wants resolved.
+ * it shares the registry the mocks were installed in, and returns what it wants resolved. `callerArn` is who
+ * sts:GetCallerIdentity says runs the program.
  */
 export async function runWithMocks(
   stack: string,
   overrides: Record<string, unknown>,
   body: () => Record<string, unknown>,
+  callerArn?: string,
 ): Promise<ProgramRun> {
   const config = engineConfig(stack, overrides);
   const region = config["aws:region"] ?? TEST_REGION;
-  const mocks = new RecordingMocks(region);
+  const mocks = new RecordingMocks(region, callerArn);
   let outputs: Record<string, unknown> = {};
   await jestIsolated(async (pulumi) => {
     pulumi.runtime.setAllConfig(config);
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+    // The CLI supports resource transforms; the mock monitor does not say so (it would apply none), so the SDK would
+    // refuse to register them. Registered, they are recorded (mocks.transforms); a transform's effect on the children
+    // of a packaged component is tested on the transform itself.
+    (require("@pulumi/pulumi/runtime/state") as { getStore(): { supportsTransforms: boolean } }).getStore().supportsTransforms = true;
     captureParents(pulumi, mocks);
     outputs = await resolveAll(pulumi, body());
     await settle(mocks);
@@ -179,6 +190,7 @@ function captureParents(pulumi: Pulumi, mocks: RecordingMocks) {
       propertyDependencies[k] = v.getUrnsList();
     });
     mocks.propertyDependencies.set(key, propertyDependencies);
+    mocks.transforms.set(key, req.getTransformsList().length);
     return register(req, callback);
   };
 }
