@@ -4,13 +4,13 @@
 //   - a KMS key (rotating, administered by this account only) that envelope-encrypts Kubernetes Secrets;
 //   - the control-plane log group /aws/eks/<name>/cluster, before the cluster, so that retention is ours;
 //   - the cluster IAM role;
-//   - cluster-admin access entries for adminPrincipalArns and for the principal running `pulumi up`, once each:
-//     EKS's implicit admin entry for the cluster's creator is turned off, so that listing the deployer (the CI
-//     deploy role) as an admin is not a duplicate entry, and the deployer's access is explicit;
 //   - an @pulumi/eks v4 Cluster: authentication through EKS access entries only (API mode), a private API
 //     endpoint and, by default, a public one open only to publicEndpointCidrs (endpointAccess), no default node
 //     group, no Pulumi-made security groups (the nodes carry the cluster security group EKS creates), no OIDC
 //     provider (Pod Identity instead), and the vpc-cni and kube-proxy add-ons at pinned versions;
+//   - cluster-admin access entries for adminPrincipalArns and for the principal running `pulumi up`, once each:
+//     EKS's implicit admin entry for the cluster's creator is turned off, so that listing the deployer (the CI
+//     deploy role) as an admin is not a duplicate entry, and the deployer's access is explicit;
 //   - HTTPS (443) to the API from privateEndpointCidrs, as rules on the cluster security group;
 //   - the system node group (components/system-nodes.ts) and the CoreDNS and Pod Identity agent add-ons;
 //   - a Kubernetes provider for every Kubernetes resource and Helm release in the program.
@@ -78,7 +78,8 @@ export function accessEntryKey(principalArn: string): string {
 
 /**
  * The IAM principal behind a caller ARN (sts:GetCallerIdentity), which is what an access entry names: EKS refuses
- * STS session ARNs. An assumed-role session `arn:aws:sts::123:assumed-role/Name/session` becomes the role
+ * STS session ARNs, and an entry names one existing IAM principal, a role's ARN with its path (EKS user guide,
+ * "Create access entries", and the CreateAccessEntry API reference, read 2026-12-05). An assumed-role session `arn:aws:sts::123:assumed-role/Name/session` becomes the role
  * `arn:aws:iam::123:role/Name`; IAM users and roles are returned as they are. A session ARN drops the role's path,
  * so a role with one (role/team/Name, or an IAM Identity Center role under aws-reserved/sso.amazonaws.com/) comes out
  * without it, an ARN that names no existing role; `deployerAdmins` recovers it when the role is listed in
@@ -234,21 +235,6 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
     ),
   ];
 
-  // Keyed by principal, so the deployer listed among the admins is one entry. The caller is an invoke's answer, known
-  // in a preview too, so the component receives the map resolved.
-  const accessEntries = pulumi.all([account.arn, partition]).apply(([callerArn, p]) =>
-    Object.fromEntries(
-      deployerAdmins(adminPrincipalArns, callerArn).map((arn): [string, eks.types.input.AccessEntryArgs] => [
-        accessEntryKey(arn),
-        {
-          principalArn: arn,
-          type: "STANDARD",
-          accessPolicies: { clusterAdmin: { policyArn: `arn:${p}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`, accessScope: { type: "cluster" } } },
-        },
-      ]),
-    ),
-  );
-
   const cluster = new eks.Cluster(
     `${name}-eks`,
     {
@@ -258,8 +244,7 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
       privateSubnetIds: args.privateSubnetIds,
       serviceRole: role,
       authenticationMode: "API",
-      // The component declares a plain map, but like every component input it is sent to the component resolved.
-      accessEntries: accessEntries as unknown as Record<string, eks.types.input.AccessEntryArgs>,
+      // No accessEntries here: they are declared below, once the deployer is known.
       endpointPrivateAccess: true,
       endpointPublicAccess: endpointAccess === "public-and-private",
       // EKS opens a public endpoint to 0.0.0.0/0 unless given CIDRs; only the deployer's are ever given.
@@ -281,14 +266,31 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
       // CoreDNS can only become ACTIVE once a node exists, so it is created below, after the node group.
       corednsAddonOptions: { enabled: false },
     },
-    // The component's outputs (kubeconfigJson among them) resolve only once its construct call returns, after every
-    // child it registers, access entries included (@pulumi/pulumi provider/server.js construct waits for its RPCs),
-    // so the Kubernetes provider below acts only once the deployer's entry exists.
+    // Transforms reach the children of a packaged component such as this one (Pulumi docs, resource options
+    // "transformations" and "transforms", read 2026-12-05).
     { parent, providers: { aws: provider }, dependsOn: [logGroup, ...rolePolicies], transforms: [withoutCreatorBootstrap] },
   );
 
   const clusterName = cluster.eksCluster.name;
   const clusterArn = cluster.eksCluster.arn;
+
+  // Cluster-admin access entries, one per principal (EKS refuses a second entry for an ARN), each named by its
+  // principal: adding the deployer to adminPrincipalArns or taking it out keeps its one entry. Which principals
+  // depends on who runs `pulumi up`, an invoke's answer that a preview knows too, so they are declared once it is
+  // known. (Not the component's accessEntries: @pulumi/eks 4.3.0 iterates that map when constructing, so its keys must
+  // be known in the program, and here they are not.)
+  const adminPolicyArn = pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`;
+  const adminAccess = account.arn.apply((callerArn) =>
+    deployerAdmins(adminPrincipalArns, callerArn).map((principalArn) => {
+      const key = accessEntryKey(principalArn);
+      const entry = new aws.eks.AccessEntry(`${name}-admin-${key}`, { clusterName, principalArn, type: "STANDARD" }, opts);
+      return new aws.eks.AccessPolicyAssociation(
+        `${name}-admin-${key}`,
+        { clusterName, principalArn: entry.principalArn, policyArn: adminPolicyArn, accessScope: { type: "cluster" } },
+        opts,
+      );
+    }),
+  );
 
   // The private endpoint's ENIs carry the cluster security group, which admits only its own members (the nodes);
   // a VPN or a runner elsewhere in the VPC reaches the API through these rules. Named by CIDR, so that reordering
@@ -344,7 +346,8 @@ export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Re
   const podIdentityAgent = addon("eks-pod-identity-agent", undefined, []);
 
   const kubeconfig = pulumi.secret(cluster.kubeconfigJson);
-  const k8sProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent });
+  // Every Kubernetes step waits for the admins' access, the deployer's included: EKS gives the creator none.
+  const k8sProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent, dependsOn: adminAccess });
 
   return {
     eks: cluster,
