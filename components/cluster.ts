@@ -71,10 +71,19 @@ const DEFAULTS = {
 /** AWS's cluster-admin access policy for access entries. */
 export const CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy";
 
-/** A stable access-entry key for a principal ARN: `role-ci-deploy` for arn:aws:iam::1:role/ci-deploy. */
+/**
+ * A stable access-entry key for a principal ARN, from its account, kind and name: `123456789012-role-ci-deploy` for
+ * arn:aws:iam::123456789012:role/ci-deploy and for the same role under a path. Two principals never share one (IAM
+ * names are unique per account and kind, whatever the path), and a role keeps its key whether it is named with its
+ * path or, as the deployer, by its session.
+ */
 export function accessEntryKey(principalArn: string): string {
-  return (principalArn.split(":").pop() ?? principalArn).replace(/[^A-Za-z0-9-]/g, "-");
+  const m = PRINCIPAL.exec(principalArn);
+  return (m ? `${m[2]}-${m[3]}-${m[4]}` : principalArn.split(":").pop() ?? principalArn).replace(/[^A-Za-z0-9-]/g, "-");
 }
+
+/** An IAM role or user ARN: partition, account, kind, name (the path, if any, skipped). */
+const PRINCIPAL = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/(?:[^/]+\/)*([^/]+)$/;
 
 /**
  * The IAM principal behind a caller ARN (sts:GetCallerIdentity), which is what an access entry names: EKS refuses
@@ -92,7 +101,7 @@ export function principalArnOfCaller(callerArn: string): string {
 
 /** Partition, account, kind (role or user) and name of an IAM principal ARN; IAM names are unique per account whatever the path. */
 function principalIdentity(arn: string): string | undefined {
-  const m = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/(?:[^/]+\/)*([^/]+)$/.exec(arn);
+  const m = PRINCIPAL.exec(arn);
   return m ? `${m[1]}:${m[2]}:${m[3]}:${m[4]}` : undefined;
 }
 

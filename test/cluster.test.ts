@@ -59,7 +59,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
 
   test("the principal running `pulumi up` is an explicit cluster admin, and EKS's implicit creator entry is turned off", () => {
     // No admins in either stack file: the deployer's entry is the only one.
-    expect(adminAccess(mocks, clusterName)).toEqual({ "cluster-admin-user-ci": admin(DEFAULT_CALLER_ARN) });
+    expect(adminAccess(mocks, clusterName)).toEqual({ [`cluster-admin-${ACCOUNT}-user-ci`]: admin(DEFAULT_CALLER_ARN) });
     // withoutCreatorBootstrap (tested below) reaches the component's aws.eks.Cluster through this transform.
     expect(mocks.transforms.get(`${EKS}::cluster-eks`)).toBe(1);
   });
@@ -187,9 +187,9 @@ describe("configuration-dependent cluster settings (prod with public CIDRs, admi
 
   test("admin principals get cluster-scoped AmazonEKSClusterAdminPolicy access entries, and so does the deployer", () => {
     expect(adminAccess(mocks, "eventstack-prod")).toEqual({
-      "cluster-admin-role-ci-deploy": admin(admins[0]!),
-      "cluster-admin-user-alice": admin(admins[1]!),
-      "cluster-admin-user-ci": admin(DEFAULT_CALLER_ARN),
+      [`cluster-admin-${ACCOUNT}-role-ci-deploy`]: admin(admins[0]!),
+      [`cluster-admin-${ACCOUNT}-user-alice`]: admin(admins[1]!),
+      [`cluster-admin-${ACCOUNT}-user-ci`]: admin(DEFAULT_CALLER_ARN),
     });
   });
 
@@ -246,14 +246,19 @@ describe("the CI deploy role listed as an admin and running `pulumi up` (an assu
   });
 
   test("has exactly one access entry, for its role", () => {
-    expect(adminAccess(mocks, "eventstack-prod")).toEqual({ "cluster-admin-role-ci-deploy": admin(ciRole), "cluster-admin-user-alice": admin(`arn:aws:iam::${ACCOUNT}:user/alice`) });
+    expect(adminAccess(mocks, "eventstack-prod")).toEqual({ [`cluster-admin-${ACCOUNT}-role-ci-deploy`]: admin(ciRole), [`cluster-admin-${ACCOUNT}-user-alice`]: admin(`arn:aws:iam::${ACCOUNT}:user/alice`) });
     expect(mocks.ofType(ENTRY).filter((e) => e.inputs.principalArn === ciRole)).toHaveLength(1);
   });
 });
 
 describe("pure helpers", () => {
-  test("access entry keys are stable per principal", () => {
-    expect(accessEntryKey("arn:aws:iam::123456789012:role/path/ops-admin")).toBe("role-path-ops-admin");
+  test("access entry keys are stable per principal and differ between principals", () => {
+    // A role named with its path and the same role reached through a session (no path) keep one key.
+    expect(accessEntryKey("arn:aws:iam::123456789012:role/path/ops-admin")).toBe("123456789012-role-ops-admin");
+    expect(accessEntryKey(principalArnOfCaller("arn:aws:sts::123456789012:assumed-role/ops-admin/s"))).toBe("123456789012-role-ops-admin");
+    // Same name in another account, or a user of that name: other keys.
+    expect(accessEntryKey("arn:aws:iam::210987654321:role/ops-admin")).toBe("210987654321-role-ops-admin");
+    expect(accessEntryKey("arn:aws:iam::123456789012:user/ops-admin")).toBe("123456789012-user-ops-admin");
   });
 
   test("a caller's ARN becomes the IAM principal an access entry can name", () => {
