@@ -88,11 +88,11 @@ const PRINCIPAL = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/(?:[^/]+\/)*([^/
 /**
  * The IAM principal behind a caller ARN (sts:GetCallerIdentity), which is what an access entry names: EKS refuses
  * STS session ARNs, and an entry names one existing IAM principal, a role's ARN with its path (EKS user guide,
- * "Create access entries", and the CreateAccessEntry API reference, read 2026-12-05). An assumed-role session `arn:aws:sts::123:assumed-role/Name/session` becomes the role
- * `arn:aws:iam::123:role/Name`; IAM users and roles are returned as they are. A session ARN drops the role's path,
- * so a role with one (role/team/Name, or an IAM Identity Center role under aws-reserved/sso.amazonaws.com/) comes out
- * without it, an ARN that names no existing role; `deployerAdmins` recovers it when the role is listed in
- * adminPrincipalArns with its full ARN.
+ * "Create access entries", and the CreateAccessEntry API reference, read 2026-12-05). An assumed-role session
+ * `arn:aws:sts::123:assumed-role/Name/session` becomes the role `arn:aws:iam::123:role/Name`; IAM users and roles are
+ * returned as they are. A session ARN drops the role's path, so a role with one (role/team/Name, or an IAM Identity
+ * Center role under aws-reserved/sso.amazonaws.com/) comes out without it, an ARN that names no existing role;
+ * `deployerAdmins` recovers it when the role is listed in adminPrincipalArns with its full ARN.
  */
 export function principalArnOfCaller(callerArn: string): string {
   const session = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
