@@ -11,6 +11,7 @@
 //
 // Behaviour follows these values only; nothing in the program asks which stack it is.
 import * as pulumi from "@pulumi/pulumi";
+import { accessEntryKey } from "./cluster";
 import { LINKERD_DEFAULTS } from "./linkerd";
 import { systemSizingProblem } from "./system-pods";
 import { VERSIONS } from "./versions";
@@ -406,6 +407,13 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       relation("cluster.publicEndpointCidrs", v["cluster.publicEndpointCidrs"].length === 0, 'empty when cluster.endpointAccess is "private" (there is no public endpoint)');
     }
   }
+  // One access entry per principal (components/cluster.ts): the same role with and without its path is one principal.
+  if (ok("cluster.adminPrincipalArns"))
+    relation(
+      "cluster.adminPrincipalArns",
+      new Set(v["cluster.adminPrincipalArns"].map(accessEntryKey)).size === v["cluster.adminPrincipalArns"].length,
+      "an array naming each IAM principal once (an ARN with a path and one without name the same role or user)",
+    );
   if (ok("ingest.minReplicas", "ingest.maxReplicas"))
     relation("ingest.maxReplicas", v["ingest.maxReplicas"] >= v["ingest.minReplicas"], "an integer >= ingest.minReplicas");
   if (ok("processor.minReplicas", "processor.maxReplicas"))

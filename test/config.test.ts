@@ -203,6 +203,10 @@ describe("invalid configuration gives one error naming every bad key", () => {
     [{ "eventstack:api.throttleRateLimit": 20000 }, `eventstack:api.throttleRateLimit must be <= api.accountRateLimit, the account's API Gateway throttle quota in the region (got "20000")`],
     [{ "eventstack:api.throttleBurstLimit": 10000 }, `eventstack:api.throttleBurstLimit must be <= api.accountBurstLimit, the account's API Gateway burst quota in the region (got "10000")`],
     [{ "eventstack:api.requestRateQuota": 10000 }, 'eventstack:api.requestRateQuota must be 0 or above api.accountRateLimit (Service Quotas only raises a quota) (got "10000")'],
+    [
+      { "eventstack:cluster.adminPrincipalArns": ["arn:aws:iam::123456789012:role/ops/admin", "arn:aws:iam::123456789012:role/admin"] },
+      'eventstack:cluster.adminPrincipalArns must be an array naming each IAM principal once (an ARN with a path and one without name the same role or user) (got "[\\"arn:aws:iam::123456789012:role/ops/admin\\",\\"arn:aws:iam::123456789012:role/admin\\"]")',
+    ],
     [{ "eventstack:cluster.systemInstanceTypes": ["m7i.large"] }, 'eventstack:cluster.systemInstanceTypes must be instance types of the arm64 architecture (cluster.systemArchitecture) (got "[\\"m7i.large\\"]")'],
   ])("relation %j", (overrides, message) => {
     expect(problems(overrides)).toEqual([message]);
