@@ -157,11 +157,7 @@ export async function runWithMocks(
   let outputs: Record<string, unknown> = {};
   await jestIsolated(async (pulumi) => {
     pulumi.runtime.setAllConfig(config);
-    await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
-    // The CLI supports resource transforms; the mock monitor does not say so (it would apply none), so the SDK would
-    // refuse to register them. Registered, they are recorded (mocks.transforms); a transform's effect on the children
-    // of a packaged component is tested on the transform itself.
-    (require("@pulumi/pulumi/runtime/state") as { getStore(): { supportsTransforms: boolean } }).getStore().supportsTransforms = true;
+    await setEngineMocks(pulumi, mocks, stack);
     captureParents(pulumi, mocks);
     outputs = await resolveAll(pulumi, body());
     await settle(mocks);
@@ -170,6 +166,17 @@ export async function runWithMocks(
 }
 
 type Pulumi = typeof import("@pulumi/pulumi");
+
+/**
+ * Installs the mocks as the monitor, with the features the Pulumi CLI has. The mock monitor does not report resource
+ * transforms (it would apply none), so the SDK would refuse to register a resource that has one; registered, they are
+ * recorded (mocks.transforms), and a transform's effect on the children of a packaged component is tested on the
+ * transform itself. `pulumi` must be the instance the program will require.
+ */
+export async function setEngineMocks(pulumi: Pulumi, mocks: RecordingMocks, stack: string): Promise<void> {
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+  (require("@pulumi/pulumi/runtime/state") as { getStore(): { supportsTransforms: boolean } }).getStore().supportsTransforms = true;
+}
 
 async function jestIsolated(body: (pulumi: Pulumi) => Promise<void>): Promise<void> {
   jest.resetModules();
