@@ -11,6 +11,7 @@
 //
 // Behaviour follows these values only; nothing in the program asks which stack it is.
 import * as pulumi from "@pulumi/pulumi";
+import { accessEntryKey } from "./cluster";
 import { LINKERD_DEFAULTS } from "./linkerd";
 import { systemSizingProblem } from "./system-pods";
 import { VERSIONS } from "./versions";
@@ -34,7 +35,9 @@ export interface StackConfig {
   };
   cluster: {
     kubernetesVersion: string;
+    endpointAccess: EndpointAccess;
     publicEndpointCidrs: string[];
+    privateEndpointCidrs: string[];
     adminPrincipalArns: string[];
     systemInstanceTypes: string[];
     systemArchitecture: Architecture;
@@ -101,6 +104,9 @@ export interface StackConfig {
 }
 
 export type Architecture = "arm64" | "amd64";
+
+/** Where the Kubernetes API endpoint answers (components/cluster.ts). */
+export type EndpointAccess = "public-and-private" | "private";
 
 /** The exception thrown for invalid configuration: one message naming every bad key. */
 export class ConfigError extends Error {
@@ -191,6 +197,24 @@ const ipv4Cidr = (minPrefix: number, maxPrefix: number): Parser<string> => (raw)
   return address % hostBits === 0 ? raw : new Invalid(`${expected} with no host bits set`);
 };
 
+/**
+ * CIDRs admitted to the Kubernetes API endpoint. 0.0.0.0/0 and ::/0 are refused by name, before the IPv4 check, so
+ * that the message says why rather than only what.
+ */
+const endpointCidrs =
+  (why: string): Parser<string[]> =>
+  (raw) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (Array.isArray(parsed) && parsed.some((c) => c === "0.0.0.0/0" || c === "::/0"))
+      return new Invalid(`an array of IPv4 CIDRs without 0.0.0.0/0 or ::/0, which ${why}`);
+    return list(ipv4Cidr(0, 32), "IPv4 CIDRs")(raw);
+  };
+
 const nonEmpty = matching(/\S/, "a non-empty string");
 const name = matching(/^[a-zA-Z0-9._-]{1,249}$/, "a Kafka topic or group name ([a-zA-Z0-9._-], 1 to 249 characters)");
 const duration = matching(/^\d+(s|m|h)$/, "a duration such as 30s, 5m or 1h");
@@ -224,7 +248,9 @@ export const FIELDS = {
   "cluster.kubernetesVersion": f("string", (raw) =>
     raw in VERSIONS.eksAddons ? raw : new Invalid(`a Kubernetes minor version with pinned add-ons in components/versions.ts (${Object.keys(VERSIONS.eksAddons).map((k) => `"${k}"`).join(", ")})`),
   ),
-  "cluster.publicEndpointCidrs": f("array", list(ipv4Cidr(0, 32), "IPv4 CIDRs")),
+  "cluster.endpointAccess": f("string", oneOf<EndpointAccess>("public-and-private", "private")),
+  "cluster.publicEndpointCidrs": f("array", endpointCidrs("would open the Kubernetes API endpoint to the whole internet: list the networks `pulumi up` runs from")),
+  "cluster.privateEndpointCidrs": f("array", endpointCidrs("would admit every network connected to the VPC to the Kubernetes API: list the networks `pulumi up` runs from")),
   "cluster.adminPrincipalArns": f("array", list(iamPrincipalArn, "IAM role or user ARNs")),
   "cluster.systemInstanceTypes": f("array", list(matching(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, ""), "EC2 instance types", true)),
   "cluster.systemArchitecture": f("string", oneOf<Architecture>("arm64", "amd64")),
@@ -363,6 +389,31 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       const problem = systemSizingProblem(type, { systemNodes: v["cluster.systemNodes"], meshHighAvailability: v["mesh.highAvailability"] });
       if (problem) problems.push(`${PROJECT}:cluster.systemInstanceTypes: ${problem}`);
     }
+  // `pulumi up` runs its Kubernetes and Helm steps from wherever it is started, outside the VPC it creates, so
+  // the deployer says where that is: a public endpoint open to those CIDRs, or a private one it already reaches.
+  if (ok("cluster.endpointAccess", "cluster.publicEndpointCidrs", "cluster.privateEndpointCidrs")) {
+    if (v["cluster.endpointAccess"] === "public-and-private")
+      relation(
+        "cluster.publicEndpointCidrs",
+        v["cluster.publicEndpointCidrs"].length > 0,
+        'a non-empty array of IPv4 CIDRs when cluster.endpointAccess is "public-and-private": the networks `pulumi up` runs from (a workstation\'s or CI runner\'s public egress), the only ones the public Kubernetes API endpoint admits',
+      );
+    else {
+      relation(
+        "cluster.privateEndpointCidrs",
+        v["cluster.privateEndpointCidrs"].length > 0,
+        'a non-empty array of IPv4 CIDRs when cluster.endpointAccess is "private": the networks inside the VPC or connected to it (a VPN, a CI runner in the VPC) that `pulumi up` runs from, which the cluster security group admits on 443; a new stack\'s VPC does not exist before its first `pulumi up`, so deploy it with "public-and-private" first (docs/deploy.md)',
+      );
+      relation("cluster.publicEndpointCidrs", v["cluster.publicEndpointCidrs"].length === 0, 'empty when cluster.endpointAccess is "private" (there is no public endpoint)');
+    }
+  }
+  // One access entry per principal (components/cluster.ts): the same role with and without its path is one principal.
+  if (ok("cluster.adminPrincipalArns"))
+    relation(
+      "cluster.adminPrincipalArns",
+      new Set(v["cluster.adminPrincipalArns"].map(accessEntryKey)).size === v["cluster.adminPrincipalArns"].length,
+      "an array naming each IAM principal once (an ARN with a path and one without name the same role or user)",
+    );
   if (ok("ingest.minReplicas", "ingest.maxReplicas"))
     relation("ingest.maxReplicas", v["ingest.maxReplicas"] >= v["ingest.minReplicas"], "an integer >= ingest.minReplicas");
   if (ok("processor.minReplicas", "processor.maxReplicas"))
@@ -423,7 +474,9 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
     },
     cluster: {
       kubernetesVersion: v["cluster.kubernetesVersion"],
+      endpointAccess: v["cluster.endpointAccess"],
       publicEndpointCidrs: v["cluster.publicEndpointCidrs"],
+      privateEndpointCidrs: v["cluster.privateEndpointCidrs"],
       adminPrincipalArns: v["cluster.adminPrincipalArns"],
       systemInstanceTypes: v["cluster.systemInstanceTypes"],
       systemArchitecture: v["cluster.systemArchitecture"],

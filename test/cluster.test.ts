@@ -1,14 +1,38 @@
 // The EKS cluster over both stacks: the eks.Cluster inputs that matter (auth, endpoint, encryption, logs,
 // add-ons), the system node group and its isolation, and the Kubernetes provider everything uses.
-import { accessEntryKey } from "../components/cluster";
+import { accessEntryKey, deployerAdmins, principalArnOfCaller, withoutCreatorBootstrap } from "../components/cluster";
 import { eksAddonVersions, VERSIONS } from "../components/versions";
 import type { RecordingMocks } from "./mocks";
-import { ACCOUNT } from "./mocks";
-import { runProgram, runWithMocks, TEST_REGION } from "./program";
+import { ACCOUNT, DEFAULT_CALLER_ARN } from "./mocks";
+import { runProgram, runWithMocks, TEST_PUBLIC_ENDPOINT_CIDRS, TEST_REGION } from "./program";
 
 const EKS = "eks:index:Cluster";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
 const ADDON = "aws:eks/addon:Addon";
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const ENTRY = "aws:eks/accessEntry:AccessEntry";
+const ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation";
+const ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+
+/**
+ * Every access entry declared, by resource name, with its principal and the policy associated with it; checks that
+ * each association belongs to its entry and that every Kubernetes step (the provider) waits for it.
+ */
+function adminAccess(mocks: RecordingMocks, clusterName: string): Record<string, { principalArn: string; policyArn: string; scope: unknown }> {
+  expect(mocks.get(EKS, "cluster-eks").inputs).not.toHaveProperty("accessEntries");
+  const provider = mocks.get("pulumi:providers:kubernetes", "cluster-k8s");
+  const out: Record<string, { principalArn: string; policyArn: string; scope: unknown }> = {};
+  // Karpenter's node role has an EC2_LINUX entry of its own (components/karpenter); these are the people and roles.
+  for (const entry of mocks.ofType(ENTRY).filter((e) => e.inputs.type !== "EC2_LINUX")) {
+    expect([entry.name, entry.inputs.clusterName, entry.inputs.type, entry.parent]).toEqual([entry.name, clusterName, "STANDARD", expect.stringMatching(/eventstack:cluster:Cluster::cluster$/)]);
+    const association = mocks.get(ASSOCIATION, entry.name).inputs;
+    expect([association.principalArn, association.clusterName]).toEqual([entry.inputs.principalArn, clusterName]);
+    expect(provider.dependencies).toContainEqual(`urn:pulumi:${clusterName.replace("eventstack-", "")}::eventstack::eventstack:cluster:Cluster$${ASSOCIATION}::${entry.name}`);
+    out[entry.name] = { principalArn: entry.inputs.principalArn, policyArn: association.policyArn, scope: association.accessScope };
+  }
+  return out;
+}
+const admin = (principalArn: string) => ({ principalArn, policyArn: ADMIN_POLICY, scope: { type: "cluster" } });
 const pinned = VERSIONS.eksAddons["1.35"];
 
 describe.each(["dev", "prod"])("%s stack", (stack) => {
@@ -19,17 +43,25 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     ({ mocks, outputs } = await runProgram(stack));
   });
 
-  test("the cluster authenticates through access entries only, with a private endpoint and no public one by default", () => {
+  test("the cluster authenticates through access entries only; by default both endpoints, the public one open to exactly the declared CIDRs", () => {
     const eks = mocks.get(EKS, "cluster-eks").inputs;
     expect(eks.name).toBe(clusterName);
     expect(eks.version).toBe("1.35");
     expect(eks.authenticationMode).toBe("API");
-    expect(eks.accessEntries).toEqual({}); // no admins configured in either stack file
+    // `pulumi up` runs from outside the VPC this run creates: the public endpoint admits where it runs, nothing else.
     expect(eks.endpointPrivateAccess).toBe(true);
-    expect(eks.endpointPublicAccess).toBe(false);
-    expect(eks).not.toHaveProperty("publicAccessCidrs");
+    expect(eks.endpointPublicAccess).toBe(true);
+    expect(eks.publicAccessCidrs).toEqual(TEST_PUBLIC_ENDPOINT_CIDRS);
+    expect(mocks.ofType(INGRESS).filter((r) => r.name.startsWith("cluster-api-from-"))).toEqual([]);
     expect(eks.privateSubnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
     expect(eks).not.toHaveProperty("publicSubnetIds"); // control-plane ENIs only in private subnets
+  });
+
+  test("the principal running `pulumi up` is an explicit cluster admin, and EKS's implicit creator entry is turned off", () => {
+    // No admins in either stack file: the deployer's entry is the only one.
+    expect(adminAccess(mocks, clusterName)).toEqual({ [`cluster-admin-${ACCOUNT}-user-ci`]: admin(DEFAULT_CALLER_ARN) });
+    // withoutCreatorBootstrap (tested below) reaches the component's aws.eks.Cluster through this transform.
+    expect(mocks.transforms.get(`${EKS}::cluster-eks`)).toBe(1);
   });
 
   test("no default node group, no Pulumi-made security groups, no OIDC provider, no self-managed add-ons", () => {
@@ -153,13 +185,12 @@ describe("configuration-dependent cluster settings (prod with public CIDRs, admi
     expect(eks.endpointPrivateAccess).toBe(true);
   });
 
-  test("admin principals get cluster-scoped AmazonEKSClusterAdminPolicy access entries", () => {
-    const entry = (principalArn: string) => ({
-      principalArn,
-      type: "STANDARD",
-      accessPolicies: { clusterAdmin: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } } },
+  test("admin principals get cluster-scoped AmazonEKSClusterAdminPolicy access entries, and so does the deployer", () => {
+    expect(adminAccess(mocks, "eventstack-prod")).toEqual({
+      [`cluster-admin-${ACCOUNT}-role-ci-deploy`]: admin(admins[0]!),
+      [`cluster-admin-${ACCOUNT}-user-alice`]: admin(admins[1]!),
+      [`cluster-admin-${ACCOUNT}-user-ci`]: admin(DEFAULT_CALLER_ARN),
     });
-    expect(mocks.get(EKS, "cluster-eks").inputs.accessEntries).toEqual({ "role-ci-deploy": entry(admins[0]!), "user-alice": entry(admins[1]!) });
   });
 
   test("amd64 system nodes boot the x86_64 AL2023 AMI", () => {
@@ -171,9 +202,99 @@ describe("configuration-dependent cluster settings (prod with public CIDRs, admi
   });
 });
 
+describe("a private-only API endpoint (prod with cluster.endpointAccess private)", () => {
+  const privateCidrs = ["10.8.0.0/16", "172.20.4.0/24"];
+  let mocks: RecordingMocks;
+  beforeAll(async () => {
+    ({ mocks } = await runProgram("prod", {
+      "eventstack:cluster.endpointAccess": "private",
+      "eventstack:cluster.publicEndpointCidrs": [],
+      "eventstack:cluster.privateEndpointCidrs": privateCidrs,
+    }));
+  });
+
+  test("there is no public endpoint", () => {
+    const eks = mocks.get(EKS, "cluster-eks").inputs;
+    expect(eks.endpointPublicAccess).toBe(false);
+    expect(eks.endpointPrivateAccess).toBe(true);
+    expect(eks).not.toHaveProperty("publicAccessCidrs");
+  });
+
+  test("the cluster security group admits the private endpoint CIDRs to the API on 443, and nothing else through those rules", () => {
+    const clusterSg = mocks.get(EKS, "cluster-eks").state.clusterSecurityGroupId;
+    const rules = mocks.ofType(INGRESS).filter((r) => r.inputs.securityGroupId === clusterSg);
+    expect(rules.map((r) => [r.name, r.inputs])).toEqual(
+      privateCidrs.map((cidr) => [
+        `cluster-api-from-${cidr.replace(/[./]/g, "-")}`,
+        { securityGroupId: clusterSg, cidrIpv4: cidr, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: `Kubernetes API (HTTPS) from ${cidr}, where pulumi up runs` },
+      ]),
+    );
+    for (const rule of rules) expect(rule.parent).toMatch(/eventstack:cluster:Cluster::cluster$/);
+  });
+});
+
+describe("the CI deploy role listed as an admin and running `pulumi up` (an assumed-role session)", () => {
+  const ciRole = `arn:aws:iam::${ACCOUNT}:role/ci-deploy`;
+  let mocks: RecordingMocks;
+  beforeAll(async () => {
+    ({ mocks } = await runWithMocks(
+      "prod",
+      { "eventstack:cluster.adminPrincipalArns": [ciRole, `arn:aws:iam::${ACCOUNT}:user/alice`] },
+      () => require("../index") as Record<string, unknown>,
+      { callerArn: `arn:aws:sts::${ACCOUNT}:assumed-role/ci-deploy/github-actions-1234` },
+    ));
+  });
+
+  test("has exactly one access entry, for its role", () => {
+    expect(adminAccess(mocks, "eventstack-prod")).toEqual({ [`cluster-admin-${ACCOUNT}-role-ci-deploy`]: admin(ciRole), [`cluster-admin-${ACCOUNT}-user-alice`]: admin(`arn:aws:iam::${ACCOUNT}:user/alice`) });
+    expect(mocks.ofType(ENTRY).filter((e) => e.inputs.principalArn === ciRole)).toHaveLength(1);
+  });
+});
+
 describe("pure helpers", () => {
-  test("access entry keys are stable per principal", () => {
-    expect(accessEntryKey("arn:aws:iam::123456789012:role/path/ops-admin")).toBe("role-path-ops-admin");
+  test("access entry keys are stable per principal and differ between principals", () => {
+    // A role named with its path and the same role reached through a session (no path) keep one key.
+    expect(accessEntryKey("arn:aws:iam::123456789012:role/path/ops-admin")).toBe("123456789012-role-ops-admin");
+    expect(accessEntryKey(principalArnOfCaller("arn:aws:sts::123456789012:assumed-role/ops-admin/s"))).toBe("123456789012-role-ops-admin");
+    // Same name in another account, or a user of that name: other keys.
+    expect(accessEntryKey("arn:aws:iam::210987654321:role/ops-admin")).toBe("210987654321-role-ops-admin");
+    expect(accessEntryKey("arn:aws:iam::123456789012:user/ops-admin")).toBe("123456789012-user-ops-admin");
+  });
+
+  test("a caller's ARN becomes the IAM principal an access entry can name", () => {
+    expect(principalArnOfCaller("arn:aws:sts::123456789012:assumed-role/ci-deploy/github-actions-1234")).toBe("arn:aws:iam::123456789012:role/ci-deploy");
+    expect(principalArnOfCaller("arn:aws-us-gov:sts::123456789012:assumed-role/Admin/alice@example.com")).toBe("arn:aws-us-gov:iam::123456789012:role/Admin");
+    // The session ARN has no path: an Identity Center role comes out without aws-reserved/sso.amazonaws.com/.
+    expect(principalArnOfCaller("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123abcd/alice")).toBe(
+      "arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123abcd",
+    );
+    expect(principalArnOfCaller("arn:aws:iam::123456789012:user/ops/alice")).toBe("arn:aws:iam::123456789012:user/ops/alice");
+    expect(principalArnOfCaller("arn:aws:iam::123456789012:role/ci-deploy")).toBe("arn:aws:iam::123456789012:role/ci-deploy");
+  });
+
+  test("the deployer is added to the admins once: not when listed, also under a path its session ARN drops", () => {
+    const session = "arn:aws:sts::123456789012:assumed-role/ci-deploy/run-1";
+    expect(deployerAdmins([], session)).toEqual(["arn:aws:iam::123456789012:role/ci-deploy"]);
+    expect(deployerAdmins(["arn:aws:iam::123456789012:role/ci-deploy"], session)).toEqual(["arn:aws:iam::123456789012:role/ci-deploy"]);
+    expect(deployerAdmins(["arn:aws:iam::123456789012:role/deploy/ci-deploy"], session)).toEqual(["arn:aws:iam::123456789012:role/deploy/ci-deploy"]);
+    // Same name, other account or other kind: a different principal.
+    expect(deployerAdmins(["arn:aws:iam::210987654321:role/ci-deploy", "arn:aws:iam::123456789012:user/ci-deploy"], session)).toEqual([
+      "arn:aws:iam::210987654321:role/ci-deploy",
+      "arn:aws:iam::123456789012:user/ci-deploy",
+      "arn:aws:iam::123456789012:role/ci-deploy",
+    ]);
+  });
+
+  test("the transform turns the creator bootstrap off on the component's aws.eks.Cluster only, keeping its options", () => {
+    // What @pulumi/eks 4.3.0 registers (nodejs/eks/cluster/cluster.ts): accessConfig with the bootstrap hard-coded on,
+    // and ignoreChanges on it, which must survive so that an existing cluster is not replaced.
+    const opts = { ignoreChanges: ["accessConfig.bootstrapClusterCreatorAdminPermissions", "bootstrapSelfManagedAddons"] };
+    const props = { name: "eventstack-prod", accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true }, version: "1.35" };
+    expect(withoutCreatorBootstrap({ custom: true, type: "aws:eks/cluster:Cluster", name: "cluster-eks-eksCluster", props, opts })).toEqual({
+      props: { name: "eventstack-prod", accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false }, version: "1.35" },
+      opts,
+    });
+    expect(withoutCreatorBootstrap({ custom: true, type: "aws:eks/accessEntry:AccessEntry", name: "x", props: { principalArn: "arn" }, opts: {} })).toBeUndefined();
   });
 
   test("an unpinned Kubernetes version fails before anything is declared, saying how to fix it", () => {

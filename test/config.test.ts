@@ -19,6 +19,9 @@ function problems(overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = {
   throw new Error("expected a ConfigError, but the configuration was accepted");
 }
 
+const NO_PUBLIC_CIDRS =
+  'eventstack:cluster.publicEndpointCidrs must be a non-empty array of IPv4 CIDRs when cluster.endpointAccess is "public-and-private": the networks `pulumi up` runs from (a workstation\'s or CI runner\'s public egress), the only ones the public Kubernetes API endpoint admits (got "[]")';
+
 describe("Pulumi.yaml declares the program's configuration", () => {
   const declared = declaredConfig();
 
@@ -32,10 +35,13 @@ describe("Pulumi.yaml declares the program's configuration", () => {
       expect([key, typeof decl.description]).toEqual([key, "string"]);
       expect([key, decl.default === undefined]).toEqual([key, false]);
     }
-    // The defaults alone (plus a region) form a valid, production-grade configuration.
+    // The defaults plus what only the deployer knows (the region and where `pulumi up` runs from) form a valid,
+    // production-grade configuration; without the latter they are refused, saying what to set.
     const defaults: Record<string, string> = { "aws:region": TEST_REGION };
     for (const [key, decl] of Object.entries(declared)) defaults[`eventstack:${key}`] = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
-    expect(loadConfig((k) => defaults[k]).aurora.readers).toBe(1);
+    expect(() => loadConfig((k) => defaults[k], {})).toThrow(NO_PUBLIC_CIDRS);
+    defaults["eventstack:cluster.publicEndpointCidrs"] = JSON.stringify(["198.51.100.0/24"]);
+    expect(loadConfig((k) => defaults[k], {}).aurora.readers).toBe(1);
   });
 
   test.each(["dev", "prod"])("Pulumi.%s.yaml sets only declared keys, each to a value other than its default", (stack) => {
@@ -81,6 +87,45 @@ describe("dev and prod differ where their config says", () => {
     expect(prod.kafka.minInsyncReplicas).toBe(2);
     expect(prod.cluster.systemNodes).toBe(3);
     expect(prod.mesh.highAvailability).toBe(true);
+  });
+});
+
+describe("the Kubernetes API endpoint is reachable from where `pulumi up` runs", () => {
+  const cluster = (overrides: Record<string, unknown>) => loadConfig(reader("dev", overrides), {}).cluster;
+  const PRIVATE = { "eventstack:cluster.endpointAccess": "private", "eventstack:cluster.publicEndpointCidrs": [] };
+
+  test("by default both endpoints, the public one open to exactly the deployer's CIDRs", () => {
+    const c = cluster({ "eventstack:cluster.publicEndpointCidrs": ["203.0.113.0/24", "198.51.100.7/32"] });
+    expect([c.endpointAccess, c.publicEndpointCidrs, c.privateEndpointCidrs]).toEqual(["public-and-private", ["203.0.113.0/24", "198.51.100.7/32"], []]);
+  });
+
+  test("the default mode without CIDRs is refused, naming what the deployer must declare", () => {
+    expect(problems({ "eventstack:cluster.publicEndpointCidrs": [] })).toEqual([NO_PUBLIC_CIDRS]);
+  });
+
+  test("private mode says what it requires of the deployer: a network inside or connected to the VPC", () => {
+    expect(problems(PRIVATE)).toEqual([
+      'eventstack:cluster.privateEndpointCidrs must be a non-empty array of IPv4 CIDRs when cluster.endpointAccess is "private": the networks inside the VPC or connected to it (a VPN, a CI runner in the VPC) that `pulumi up` runs from, which the cluster security group admits on 443; a new stack\'s VPC does not exist before its first `pulumi up`, so deploy it with "public-and-private" first (docs/deploy.md) (got "[]")',
+    ]);
+    expect(problems({ ...PRIVATE, "eventstack:cluster.publicEndpointCidrs": ["203.0.113.0/24"], "eventstack:cluster.privateEndpointCidrs": ["10.8.0.0/16"] })).toEqual([
+      'eventstack:cluster.publicEndpointCidrs must be empty when cluster.endpointAccess is "private" (there is no public endpoint) (got "[\\"203.0.113.0/24\\"]")',
+    ]);
+    const c = cluster({ ...PRIVATE, "eventstack:cluster.privateEndpointCidrs": ["10.8.0.0/16"] });
+    expect([c.endpointAccess, c.publicEndpointCidrs, c.privateEndpointCidrs]).toEqual(["private", [], ["10.8.0.0/16"]]);
+  });
+
+  test.each([
+    ["eventstack:cluster.publicEndpointCidrs", "0.0.0.0/0", "would open the Kubernetes API endpoint to the whole internet: list the networks `pulumi up` runs from"],
+    ["eventstack:cluster.publicEndpointCidrs", "::/0", "would open the Kubernetes API endpoint to the whole internet: list the networks `pulumi up` runs from"],
+    ["eventstack:cluster.privateEndpointCidrs", "0.0.0.0/0", "would admit every network connected to the VPC to the Kubernetes API: list the networks `pulumi up` runs from"],
+    ["eventstack:cluster.privateEndpointCidrs", "::/0", "would admit every network connected to the VPC to the Kubernetes API: list the networks `pulumi up` runs from"],
+  ])("%s refuses %s, saying why", (key, everything, why) => {
+    const value = ["203.0.113.0/24", everything];
+    expect(problems({ [key]: value })).toEqual([`${key} must be an array of IPv4 CIDRs without 0.0.0.0/0 or ::/0, which ${why} (got ${JSON.stringify(JSON.stringify(value))})`]);
+  });
+
+  test("an unknown mode is named with the two there are", () => {
+    expect(problems({ "eventstack:cluster.endpointAccess": "public" })).toEqual(['eventstack:cluster.endpointAccess must be one of "public-and-private", "private" (got "public")']);
   });
 });
 
@@ -158,6 +203,10 @@ describe("invalid configuration gives one error naming every bad key", () => {
     [{ "eventstack:api.throttleRateLimit": 20000 }, `eventstack:api.throttleRateLimit must be <= api.accountRateLimit, the account's API Gateway throttle quota in the region (got "20000")`],
     [{ "eventstack:api.throttleBurstLimit": 10000 }, `eventstack:api.throttleBurstLimit must be <= api.accountBurstLimit, the account's API Gateway burst quota in the region (got "10000")`],
     [{ "eventstack:api.requestRateQuota": 10000 }, 'eventstack:api.requestRateQuota must be 0 or above api.accountRateLimit (Service Quotas only raises a quota) (got "10000")'],
+    [
+      { "eventstack:cluster.adminPrincipalArns": ["arn:aws:iam::123456789012:role/ops/admin", "arn:aws:iam::123456789012:role/admin"] },
+      'eventstack:cluster.adminPrincipalArns must be an array naming each IAM principal once (an ARN with a path and one without name the same role or user) (got "[\\"arn:aws:iam::123456789012:role/ops/admin\\",\\"arn:aws:iam::123456789012:role/admin\\"]")',
+    ],
     [{ "eventstack:cluster.systemInstanceTypes": ["m7i.large"] }, 'eventstack:cluster.systemInstanceTypes must be instance types of the arm64 architecture (cluster.systemArchitecture) (got "[\\"m7i.large\\"]")'],
   ])("relation %j", (overrides, message) => {
     expect(problems(overrides)).toEqual([message]);

@@ -8,6 +8,8 @@ import type * as pulumi from "@pulumi/pulumi";
 
 export const ACCOUNT = "123456789012";
 export const PARTITION = "aws";
+/** The caller sts:GetCallerIdentity answers with unless a test names another: an IAM user of the account. */
+export const DEFAULT_CALLER_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:user/ci`;
 
 export interface RecordedResource {
   type: string;
@@ -274,12 +276,12 @@ function eksComponentOutputs(name: string, inputs: Record<string, any>, region: 
 }
 
 /** Answers for provider functions (data sources) the program calls. */
-function callResult(token: string, inputs: Record<string, any>, region: string, vpcCidr = "10.0.0.0/16"): Record<string, any> {
+function callResult(token: string, inputs: Record<string, any>, region: string, vpcCidr = "10.0.0.0/16", callerArn = DEFAULT_CALLER_ARN): Record<string, any> {
   switch (token) {
     case "aws:index/getRegion:getRegion":
       return { name: region, region, id: region, description: region };
     case "aws:index/getCallerIdentity:getCallerIdentity":
-      return { accountId: ACCOUNT, arn: `arn:${PARTITION}:iam::${ACCOUNT}:user/ci`, userId: "AIDAEXAMPLE", id: ACCOUNT };
+      return { accountId: ACCOUNT, arn: callerArn, userId: "AIDAEXAMPLE", id: ACCOUNT };
     case "aws:index/getPartition:getPartition":
       return { partition: PARTITION, dnsSuffix: "amazonaws.com", id: PARTITION };
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
@@ -310,6 +312,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   readonly dependencies = new Map<string, string[]>();
   /** Per-property dependency URNs by `type::name` (what stack policies follow when a value is unknown). */
   readonly propertyDependencies = new Map<string, Record<string, string[]>>();
+  /** How many transforms each `type::name` was registered with (the mock monitor applies none). */
+  readonly transforms = new Map<string, number>();
 
   /**
    * @param instance Seeds what differs between two deployments of the same program: random results, the names the
@@ -319,6 +323,8 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   constructor(
     readonly region: string,
     readonly instance?: string,
+    /** What sts:GetCallerIdentity answers: who runs `pulumi up`. */
+    readonly callerArn = DEFAULT_CALLER_ARN,
   ) {}
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, any> } {
@@ -352,7 +358,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
     this.calls.push({ token: args.token, inputs: args.inputs });
-    return callResult(args.token, args.inputs, this.region, this.resources.find((r) => r.type === "awsx:ec2:Vpc")?.inputs.cidrBlock);
+    return callResult(args.token, args.inputs, this.region, this.resources.find((r) => r.type === "awsx:ec2:Vpc")?.inputs.cidrBlock, this.callerArn);
   }
 
   /** Every recorded resource of a type, e.g. `ofType("aws:ec2/vpcEndpoint:VpcEndpoint")`. */

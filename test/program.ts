@@ -1,6 +1,7 @@
 // Evaluates the whole Pulumi program (index.ts) under resource mocks with a given stack's configuration,
-// the way `pulumi preview` would hand it over: Pulumi.yaml's declared defaults, then the stack file's values,
-// then any overrides, every value as the string the engine passes (arrays and objects as JSON).
+// the way `pulumi preview` would hand it over: Pulumi.yaml's declared defaults (with the deployer's public endpoint
+// CIDRs, TEST_PUBLIC_ENDPOINT_CIDRS), then the stack file's values, then any overrides, every value as the string the
+// engine passes (arrays and objects as JSON).
 import { createHash } from "node:crypto";
 import { existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -11,6 +12,11 @@ export const ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "eventstack";
 /** The region tests deploy to; any region works, the program names none itself. */
 export const TEST_REGION = "eu-west-1";
+/**
+ * Where the tests' deployer runs from (a documentation range, RFC 5737): the committed stack files name no network,
+ * as each deployer sets cluster.publicEndpointCidrs in its own stack or CI, so the tests set it like a deployer.
+ */
+export const TEST_PUBLIC_ENDPOINT_CIDRS = ["198.51.100.0/24"];
 
 export interface DeclaredKey {
   type: "string" | "integer" | "boolean" | "array";
@@ -37,6 +43,7 @@ export function engineConfig(stack: string, overrides: Record<string, unknown> =
   for (const [key, decl] of Object.entries(declaredConfig())) {
     if (decl.default !== undefined) out[`${PROJECT}:${key}`] = asEngineString(decl.default);
   }
+  out[`${PROJECT}:cluster.publicEndpointCidrs`] = asEngineString(TEST_PUBLIC_ENDPOINT_CIDRS);
   for (const [key, value] of Object.entries({ ...stackFileConfig(stack), ...overrides })) {
     if (value === undefined) delete out[key];
     else out[key] = asEngineString(value);
@@ -72,7 +79,7 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
 export async function runProgramInstance(stack: string, instance: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
   // A deployment of one stack is never a deployment of another: the stack is part of what seeds it.
   return sharedRun(["program-instance", stack, instance, overrides], () =>
-    runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, `${stack}/${instance}`),
+    runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, { instance: `${stack}/${instance}` }),
   );
 }
 
@@ -108,11 +115,13 @@ export const PROGRAM_CACHE_ENV = "EVENTSTACK_PROGRAM_CACHE_DIR";
 
 interface SerializedRun {
   region: string;
+  callerArn: string;
   resources: RecordingMocks["resources"];
   calls: RecordingMocks["calls"];
   parents: [string, string][];
   dependencies: [string, string[]][];
   propertyDependencies: [string, Record<string, string[]>][];
+  transforms: [string, number][];
   outputs: Record<string, unknown>;
 }
 
@@ -120,43 +129,47 @@ function serialize(run: ProgramRun): SerializedRun {
   const m = run.mocks;
   return {
     region: m.region,
+    callerArn: m.callerArn,
     resources: m.resources,
     calls: m.calls,
     parents: [...m.parents],
     dependencies: [...m.dependencies],
     propertyDependencies: [...m.propertyDependencies],
+    transforms: [...m.transforms],
     outputs: run.outputs,
   };
 }
 
 function revive(s: SerializedRun): ProgramRun {
-  const mocks = new RecordingMocks(s.region);
+  const mocks = new RecordingMocks(s.region, undefined, s.callerArn);
   mocks.resources.push(...s.resources);
   mocks.calls.push(...s.calls);
   for (const [k, v] of s.parents) mocks.parents.set(k, v);
   for (const [k, v] of s.dependencies) mocks.dependencies.set(k, v);
   for (const [k, v] of s.propertyDependencies) mocks.propertyDependencies.set(k, v);
+  for (const [k, v] of s.transforms) mocks.transforms.set(k, v);
   return { mocks, outputs: s.outputs };
 }
 
 /**
  * Runs `body` under the mocks with the stack's configuration, in a fresh module registry: for testing one
  * component on its own. `body` must `require` what it uses (components, @pulumi/*) inside itself, so that
- * it shares the registry the mocks were installed in, and returns what it wants resolved. `instance`: see RecordingMocks.
+ * it shares the registry the mocks were installed in, and returns what it wants resolved. `instance`: see RecordingMocks; `callerArn` is who
+ * sts:GetCallerIdentity says runs the program.
  */
 export async function runWithMocks(
   stack: string,
   overrides: Record<string, unknown>,
   body: () => Record<string, unknown>,
-  instance?: string,
+  who: { instance?: string; callerArn?: string } = {},
 ): Promise<ProgramRun> {
   const config = engineConfig(stack, overrides);
   const region = config["aws:region"] ?? TEST_REGION;
-  const mocks = new RecordingMocks(region, instance);
+  const mocks = new RecordingMocks(region, who.instance, who.callerArn);
   let outputs: Record<string, unknown> = {};
   await jestIsolated(async (pulumi) => {
     pulumi.runtime.setAllConfig(config);
-    await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+    await setEngineMocks(pulumi, mocks, stack);
     captureParents(pulumi, mocks);
     outputs = await resolveAll(pulumi, body());
     await settle(mocks);
@@ -165,6 +178,17 @@ export async function runWithMocks(
 }
 
 type Pulumi = typeof import("@pulumi/pulumi");
+
+/**
+ * Installs the mocks as the monitor, with the features the Pulumi CLI has. The mock monitor does not report resource
+ * transforms (it would apply none), so the SDK would refuse to register a resource that has one; registered, they are
+ * recorded (mocks.transforms), and a transform's effect on the children of a packaged component is tested on the
+ * transform itself. `pulumi` must be the instance the program will require.
+ */
+export async function setEngineMocks(pulumi: Pulumi, mocks: RecordingMocks, stack: string): Promise<void> {
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+  (require("@pulumi/pulumi/runtime/state") as { getStore(): { supportsTransforms: boolean } }).getStore().supportsTransforms = true;
+}
 
 async function jestIsolated(body: (pulumi: Pulumi) => Promise<void>): Promise<void> {
   jest.resetModules();
@@ -185,6 +209,7 @@ function captureParents(pulumi: Pulumi, mocks: RecordingMocks) {
       propertyDependencies[k] = v.getUrnsList();
     });
     mocks.propertyDependencies.set(key, propertyDependencies);
+    mocks.transforms.set(key, req.getTransformsList().length);
     return register(req, callback);
   };
 }

@@ -50,7 +50,53 @@ describe("GitHub Actions workflows", () => {
     expect(job["runs-on"]).toBe("${{ vars.PREVIEW_RUNNER || 'ubuntu-24.04' }}");
     const pulumi = job.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions@"));
     expect(pulumi.with).toMatchObject({ command: "preview", "comment-on-pr": true, "stack-name": "${{ vars.PULUMI_ORG }}/eventstack/${{ matrix.stack }}" });
-    expect(job.steps.map((s: any) => s.run).filter(Boolean)).toEqual(["npm ci", "npm run verify:upstream -- --stacks ${{ matrix.stack }}"]);
+    expect(job.steps.map((s: any) => s.name ?? s.run ?? s.uses).filter((s: string) => !/^actions\//.test(s))).toEqual([
+      "Install",
+      "AWS credentials (OIDC)",
+      "verify upstream pins (${{ matrix.stack }})",
+      "public endpoint CIDRs (${{ matrix.stack }})",
+      "pulumi preview (${{ matrix.stack }})",
+    ]);
+    expect(job.steps.find((s: any) => s.name === "Install").run).toBe("npm ci");
+  });
+
+  describe("preview: the stack's public endpoint CIDRs come from the repository variable PREVIEW_PUBLIC_ENDPOINT_CIDRS", () => {
+    const step = () => parse(workflow("preview.yml")).jobs.preview.steps.find((s: any) => s.name === "public endpoint CIDRs (${{ matrix.stack }})");
+    /** Runs the step's script as the runner would (from the checkout), on a copy of a stack file. */
+    function runStep(stack: string, cidrs: string) {
+      const dir = mkdtempSync(path.join(tmpdir(), "preview-cidrs-"));
+      try {
+        const file = path.join(dir, `Pulumi.${stack}.yaml`);
+        writeFileSync(file, readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+        const r = spawnSync("bash", ["-e", "-c", step().run], { cwd: ROOT, encoding: "utf8", env: { ...process.env, CIDRS: cidrs, STACK_FILE: file } });
+        return { status: r.status, stdout: r.stdout, stack: parse(readFileSync(file, "utf8")) };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    test("the step reads the variable through the environment, for this matrix stack's file, before the preview", () => {
+      const steps: any[] = parse(workflow("preview.yml")).jobs.preview.steps;
+      expect(step().env).toEqual({ CIDRS: "${{ vars.PREVIEW_PUBLIC_ENDPOINT_CIDRS }}", STACK_FILE: "Pulumi.${{ matrix.stack }}.yaml" });
+      expect(steps.findIndex((s) => s.name === step().name)).toBe(steps.findIndex((s) => String(s.uses).startsWith("pulumi/actions@")) - 1);
+      expect(workflow("preview.yml")).toMatch(/^#\s+vars\.PREVIEW_PUBLIC_ENDPOINT_CIDRS$/m);
+    });
+
+    test.each(["dev", "prod"])("it sets cluster.publicEndpointCidrs in Pulumi.%s.yaml to the variable's array and keeps every other key", (stack) => {
+      const before = parse(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")).config;
+      const r = runStep(stack, '["203.0.113.0/24","198.51.100.7/32"]');
+      expect(r.status).toBe(0);
+      expect(r.stack.config).toEqual({ ...before, "eventstack:cluster.publicEndpointCidrs": ["203.0.113.0/24", "198.51.100.7/32"] });
+    });
+
+    test.each(["", "198.51.100.0/24", "[]"])("an unset or malformed variable (%j) fails the step, naming the variable", (value) => {
+      const r = runStep("dev", value);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe(
+        '::error::the repository variable PREVIEW_PUBLIC_ENDPOINT_CIDRS must be a non-empty JSON array of CIDRs, such as ["198.51.100.0/24"]: the networks pulumi up runs from, which the public Kubernetes API endpoint admits\n',
+      );
+      expect(r.stack.config).not.toHaveProperty(["eventstack:cluster.publicEndpointCidrs"]);
+    });
   });
 
   test("preview verifies the upstream pins of its stack, with AWS credentials, before the preview", () => {

@@ -3,7 +3,7 @@
 // runtime keeps one stack's state per process.
 import path from "node:path";
 import { RecordingMocks } from "../mocks";
-import { engineConfig, PROJECT, ROOT, settle, TEST_REGION } from "../program";
+import { engineConfig, ROOT, setEngineMocks, settle, TEST_REGION } from "../program";
 import { programFacts } from "./program-facts";
 
 async function main(stack: string) {
@@ -11,7 +11,7 @@ async function main(stack: string) {
   const config = engineConfig(stack);
   const mocks = new RecordingMocks(config["aws:region"] ?? TEST_REGION);
   pulumi.runtime.setAllConfig(config);
-  await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+  await setEngineMocks(pulumi, mocks, stack);
   const exports = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
   // As the engine does: the stack's outputs are resolved, which is when resources created inside apply() exist.
   await Promise.all(Object.values(exports).map((v) => new Promise((resolve) => (pulumi.output(v) as import("@pulumi/pulumi").Output<unknown>).apply(resolve))));
