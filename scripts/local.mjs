@@ -21,6 +21,7 @@ import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { unsupportedNode } from "./node-version.mjs";
 import { down, settings as servicesSettings, startedBy, up } from "./services.mjs";
 import { Service, formatLogLine } from "./supervisor.mjs";
 
@@ -313,6 +314,11 @@ function banner(p, env = process.env) {
 }
 
 async function main() {
+  const unsupported = unsupportedNode();
+  if (unsupported) {
+    process.stderr.write(`[local] ${unsupported}\n`);
+    process.exit(1);
+  }
   const say = (msg) => process.stdout.write(`[local]     ${msg}\n`);
   let settings;
   try {
