@@ -3,9 +3,10 @@
 // in Secrets Manager, named here by ARN, and are read by the workload with its own Pod Identity role; Aurora and MSK
 // take IAM authentication, so the services hold no password for them at all.
 //
-// Two names are not read by the services yet (see docs/mesh.md, "Secrets"): REDIS_AUTH_SECRET_ARN (the processor's
-// ElastiCache RBAC credentials, a {"username","password"} secret) and PG_MASTER_SECRET_ARN (the RDS-managed master
-// secret the migrate Job logs in with).
+// The two credentials that exist are passed by ARN (docs/mesh.md, "Secrets"): REDIS_AUTH_SECRET_ARN (the processor's
+// ElastiCache RBAC user, a {"username","password"} secret) and PG_MASTER_SECRET_ARN (the RDS-managed master secret the
+// migrate Job logs in with); the processor's loader reads both and fetches them at start (apps/processor/src/secrets.ts).
+// test/service-env.test.ts runs each service's loadConfig on what these functions return: every name is read.
 import type * as pulumi from "@pulumi/pulumi";
 import type { Env } from "./workload/pod";
 import { WORKLOAD_IAM_DEFAULTS } from "./workload-iam";

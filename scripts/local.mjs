@@ -9,7 +9,8 @@
 //      commits), then whichever of the Kafka broker, Redis and PostgreSQL this run started. A server that was
 //      already running is left alone.
 // A service that crashes after start-up is restarted, as Kubernetes would (a processor whose Kafka stream
-// failed exits 1 on purpose); a missing prerequisite ends the run with the reason and exit code 1.
+// failed exits 1 on purpose), unless it has crashed 5 times within 60 s (scripts/supervisor.mjs, CrashWindow): then
+// the run stops as on Ctrl-C and exits 1. A missing prerequisite ends the run with the reason and exit code 1.
 //
 // Environment (all optional): INGEST_PORT (8080), PROCESSOR_PORT (8081), PGDATABASE (eventstack),
 // LOCAL_LOG_FORMAT (text | json), plus everything scripts/services.mjs reads (KAFKA_PORT, PGHOST, PGPORT,
@@ -21,8 +22,9 @@ import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { unsupportedNode } from "./node-version.mjs";
 import { down, settings as servicesSettings, startedBy, up } from "./services.mjs";
-import { Service, formatLogLine } from "./supervisor.mjs";
+import { CrashWindow, Service, formatLogLine } from "./supervisor.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -43,7 +45,9 @@ const DEFAULTS = {
   readyTimeoutMs: 120_000,
   // Above both services' SHUTDOWN_TIMEOUT_MS default (25 s), so their own bound fires first.
   stopTimeoutMs: 30_000,
-  maxRestarts: 5,
+  // A second Ctrl-C kills the services instead of waiting for them; one sooner than this after the first is
+  // the first's own copy (see onSignal).
+  signalRepeatMs: 1_000,
 };
 
 /** Thrown for a problem the user can fix; main() prints the message alone, without a stack. */
@@ -313,6 +317,11 @@ function banner(p, env = process.env) {
 }
 
 async function main() {
+  const unsupported = unsupportedNode();
+  if (unsupported) {
+    process.stderr.write(`[local] ${unsupported}\n`);
+    process.exit(1);
+  }
   const say = (msg) => process.stdout.write(`[local]     ${msg}\n`);
   let settings;
   try {
@@ -323,21 +332,24 @@ async function main() {
   }
   const format = settings.logFormat === "json" ? (l) => l : formatLogLine;
   const onLine = (line, svc) => process.stdout.write(`${`[${svc.name}]`.padEnd(12)}${format(line)}\n`);
-  let restarts = 0;
   let pipeline;
   let stopping;
+  // One crash window per service: a crash loop of one is not excused by the other's health.
+  const crashes = new Map();
   // Only after start-up: a service that cannot start is reported, not retried.
   const restart = (exit, svc) => {
-    if (!pipeline) return false;
-    if (stopping || restarts >= DEFAULTS.maxRestarts) {
-      if (!stopping) {
-        say(`${svc.name} exited (${exit.signal ?? `code ${exit.code}`}) after ${restarts} restarts; giving up`);
-        void shutdown(1);
-      }
+    if (!pipeline || stopping) return false;
+    if (!crashes.has(svc.name)) crashes.set(svc.name, new CrashWindow());
+    const window = crashes.get(svc.name);
+    const again = window.crashed();
+    const how = exit.signal ?? `code ${exit.code}`;
+    const within = `within ${window.windowMs / 1000} s`;
+    if (!again) {
+      say(`${svc.name} exited (${how}): ${window.recent} crashes ${within}; giving up`);
+      void shutdown(1);
       return false;
     }
-    restarts += 1;
-    say(`${svc.name} exited (${exit.signal ?? `code ${exit.code}`}); restarting it (restart ${restarts} of at most ${DEFAULTS.maxRestarts})`);
+    say(`${svc.name} exited (${how}); restarting it (${window.recent} of ${window.maxCrashes} crashes ${within} before it is given up)`);
     return true;
   };
   const shutdown = (code) =>
@@ -359,7 +371,13 @@ async function main() {
     pipeline?.processor.killNow();
   });
   const startup = new AbortController();
+  let heardAt = -Infinity;
   const onSignal = (signal) => {
+    // A terminal's Ctrl-C reaches this process twice: from the terminal (the whole process group) and passed on
+    // by npm. What arrives within signalRepeatMs of the last signal heard is that same request, not a second one.
+    const now = Date.now();
+    if (now - heardAt < DEFAULTS.signalRepeatMs) return;
+    heardAt = now;
     if (!pipeline) {
       say(`${signal}: stopping the start-up`);
       startup.abort();
@@ -375,8 +393,9 @@ async function main() {
   };
   process.on("SIGINT", () => onSignal("SIGINT"));
   process.on("SIGTERM", () => onSignal("SIGTERM"));
-  // `npm run local` runs this through `sh -c`, and a SIGTERM sent to npm reaches only that shell, which dies
-  // without passing it on. Losing the parent is therefore taken as the signal.
+  // `npm run local` is `exec node scripts/local.mjs`: the shell npm starts becomes this process, so the SIGINT and
+  // SIGTERM that npm passes on to its script reach it (a shell left in between would swallow SIGINT and die of
+  // SIGTERM without passing either on). Should npm itself die (SIGKILL), losing the parent is taken as the signal.
   const parent = process.ppid;
   const orphaned = setInterval(() => {
     if (process.ppid === parent) return;

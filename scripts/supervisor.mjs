@@ -10,7 +10,38 @@ const SUPERVISOR_DEFAULTS = {
   keepLines: 2_000,
   // Above both services' SHUTDOWN_TIMEOUT_MS default (25 s), so their own bound fires first.
   stopTimeoutMs: 30_000,
+  // A service that crashes this many times within crashWindowMs is in a crash loop, which restarting only repeats.
+  // One crash a minute or less (a lost broker, a restarted database) is restarted for as long as the run lasts.
+  maxCrashes: 5,
+  crashWindowMs: 60_000,
 };
+
+/**
+ * The restart policy of one service: `crashed()` records a crash and says whether to restart, which is no once
+ * `maxCrashes` crashes fall within the last `windowMs` (this one included). Older crashes no longer count.
+ */
+export class CrashWindow {
+  #times = [];
+
+  constructor({ maxCrashes = SUPERVISOR_DEFAULTS.maxCrashes, windowMs = SUPERVISOR_DEFAULTS.crashWindowMs, now = Date.now } = {}) {
+    if (!Number.isInteger(maxCrashes) || maxCrashes < 1) throw new RangeError(`maxCrashes must be an integer of at least 1, got ${maxCrashes}`);
+    if (!(windowMs > 0)) throw new RangeError(`windowMs must be a positive number of milliseconds, got ${windowMs}`);
+    Object.assign(this, { maxCrashes, windowMs, now });
+  }
+
+  /** The crashes within the window as of the last one recorded. */
+  get recent() {
+    return this.#times.length;
+  }
+
+  /** Records a crash now; true when the service should be restarted, false when it is given up. */
+  crashed() {
+    const t = this.now();
+    this.#times = this.#times.filter((at) => t - at < this.windowMs);
+    this.#times.push(t);
+    return this.#times.length < this.maxCrashes;
+  }
+}
 
 /** A pino JSON line as `HH:MM:SS.mmm LEVEL msg key=value ...`; anything else unchanged. */
 export function formatLogLine(line) {

@@ -12,7 +12,18 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { unsupportedNode } from "./node-version.mjs";
 import { down, startedBy, up } from "./services.mjs";
+
+// Before anything runs: on an older Node the failures would be obscure (missing APIs, engine mismatches).
+const unsupported = unsupportedNode();
+if (unsupported) {
+  process.stderr.write(`[test] ${unsupported}\n`);
+  process.stdout.write("0 passed, 1 failed\n");
+  process.exit(1);
+}
+// Which Node this run uses, and so every process it starts (npm puts the same node_modules/.bin first on PATH).
+process.stdout.write(`[test] Node.js ${process.version} (${process.execPath})\n`);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const workspaces = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).workspaces;

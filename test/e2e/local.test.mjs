@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { root } from "../../scripts/local.mjs";
+import { CrashWindow, Service } from "../../scripts/supervisor.mjs";
 import { canConnect, down, postgresMissing, settings, startedRecord, up } from "../../scripts/services.mjs";
 import { GiveUp, caughtUp, freePort, isolated, sleep, total, waitFor, waitForTotals } from "./helpers.mjs";
 
@@ -194,6 +195,55 @@ describe("npm run local, as a user runs it", () => {
   });
 });
 
+/** The processes `pid` started, each with its argv (Linux: /proc/<pid>/task/<pid>/children). */
+function childrenOf(pid) {
+  let ids;
+  try {
+    ids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").split(" ").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return ids.flatMap((child) => {
+    try {
+      return [{ pid: child, argv: readFileSync(`/proc/${child}/cmdline`, "utf8").split("\0").filter(Boolean) }];
+    } catch {
+      return []; // Exited meanwhile.
+    }
+  });
+}
+
+/**
+ * `npm run local` with the environment `t` of one test, in its own process group as in a terminal, until it prints
+ * its ready line; then `body(local)`. Whatever happens, no process of the run outlives the test.
+ */
+async function withLocal(t, body) {
+  // detached: its own process group, as in a terminal; a supervisor's signal goes to npm alone.
+  const local = run("npm", ["run", "--silent", "local"], t.env, { detached: true });
+  local.closed.then(() => (local.done = true));
+  try {
+    await waitFor("npm run local to print its ready line", () => {
+      if (local.child.exitCode !== null) throw new GiveUp(`npm run local exited ${local.child.exitCode}:\n${local.text()}`);
+      return local.lines.some((l) => l.startsWith("[local] ready:"));
+    }, 180_000);
+    await body(local);
+  } finally {
+    // A failed test may leave the run going: stop its process group (npm, or an orphaned local.mjs), then insist.
+    if (!local.done) {
+      try {
+        process.kill(-local.child.pid, "SIGINT");
+      } catch {
+        // The group is gone already.
+      }
+      await Promise.race([local.closed, sleep(45_000)]);
+      try {
+        process.kill(-local.child.pid, "SIGKILL");
+      } catch {
+        // Stopped in time.
+      }
+    }
+  }
+}
+
 describe("npm run local stops the servers it started, and only those", () => {
   /**
    * `npm run local` with a Redis port where nothing listens: to scripts/services.mjs that is Redis installed but
@@ -204,32 +254,10 @@ describe("npm run local stops the servers it started, and only those", () => {
     const t = await isolated(label, { LOG_LEVEL: "info" });
     t.env.REDIS_PORT = String(await freePort());
     const own = settings(t.env);
-    let local;
     try {
       assert.equal(await canConnect(own.redisHost, own.redisPort), false, "nothing listens on the test's Redis port yet");
-      // detached: its own process group, as in a terminal; a supervisor's SIGTERM goes to npm alone.
-      local = run("npm", ["run", "--silent", "local"], t.env, { detached: true });
-      local.closed.then(() => (local.done = true));
-      await waitFor("npm run local to print its ready line", () => {
-        if (local.child.exitCode !== null) throw new GiveUp(`npm run local exited ${local.child.exitCode}:\n${local.text()}`);
-        return local.lines.some((l) => l.startsWith("[local] ready:"));
-      }, 180_000);
-      await body(local, own, t.env);
+      await withLocal(t, (local) => body(local, own, t.env));
     } finally {
-      // A failed test may leave the run going: stop its process group (npm, or an orphaned local.mjs), then insist.
-      if (local && !local.done) {
-        try {
-          process.kill(-local.child.pid, "SIGINT");
-        } catch {
-          // The group is gone already.
-        }
-        await Promise.race([local.closed, sleep(45_000)]);
-        try {
-          process.kill(-local.child.pid, "SIGKILL");
-        } catch {
-          // Stopped in time.
-        }
-      }
       await down(own, ["redis"]);
       await t.cleanup({ kafkaBootstrap: kafkaBootstrap() });
     }
@@ -251,14 +279,13 @@ describe("npm run local stops the servers it started, and only those", () => {
     });
   });
 
-  test("SIGTERM to npm alone, as a supervisor sends it: npm ends at once, then ingest, the processor and the Redis the run started stop, both services exit 0", async () => {
+  test("SIGTERM to npm alone, as a supervisor sends it: npm passes it on, ingest, the processor and the Redis the run started stop, both services exit 0, npm exits 0", async () => {
     await withOwnRedis("local_sigterm", async (local, own, env) => {
       const ports = [Number(env.INGEST_PORT), Number(env.PROCESSOR_PORT)];
-      // To npm only, not its process group: npm's `sh -c` dies of it without passing it on, and scripts/local.mjs
-      // takes the loss of its parent as the signal. The output pipes close once local.mjs itself has exited.
+      // To npm only, not its process group: npm passes it to its script, which is scripts/local.mjs itself.
       process.kill(local.child.pid, "SIGTERM");
       const exit = await local.closed;
-      assert.deepEqual(exit, { code: null, signal: "SIGTERM" });
+      assert.deepEqual(exit, { code: 0, signal: null });
       assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
       const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
       const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: finishing the current batch/.test(l));
@@ -266,6 +293,110 @@ describe("npm run local stops the servers it started, and only those", () => {
       assert.deepEqual(await Promise.all([...ports.map((p) => canConnect("127.0.0.1", p)), canConnect(own.redisHost, own.redisPort)]), [false, false, false]);
       assert.equal(await canConnect(settings().kafkaHost, settings().kafkaPort), true);
     });
+  });
+});
+
+describe("npm run local under signals and crashes", () => {
+  const stoppedLine = "[local]     stopped: ingest exit 0, processor exit 0, Kafka left running, Redis left running, PostgreSQL left running";
+
+  test("SIGINT to npm alone, not its process group: npm's only child is scripts/local.mjs, which stops ingest, then the processor, and npm exits 0", async () => {
+    const t = await isolated("local_sigint", { LOG_LEVEL: "info" });
+    try {
+      await withLocal(t, async (local) => {
+        // No shell between npm and the script (`exec`), so what npm passes on reaches scripts/local.mjs.
+        assert.deepEqual(childrenOf(local.child.pid).map((c) => c.argv.slice(1)), [["scripts/local.mjs"]]);
+        process.kill(local.child.pid, "SIGINT");
+        await waitFor("npm run local to stop", () => local.done, 120_000);
+        assert.deepEqual(await local.closed, { code: 0, signal: null });
+        assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
+        const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
+        const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: finishing the current batch/.test(l));
+        assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
+        assert.deepEqual(await Promise.all([canConnect("127.0.0.1", Number(t.env.INGEST_PORT)), canConnect("127.0.0.1", Number(t.env.PROCESSOR_PORT))]), [false, false]);
+      });
+    } finally {
+      await t.cleanup({ kafkaBootstrap: kafkaBootstrap() });
+    }
+  });
+
+  test("a crash loop is given up: the processor SIGKILLed 5 times in a row is restarted after each of the first 4, then the run stops everything and exits 1", async () => {
+    const t = await isolated("local_crashloop", { LOG_LEVEL: "info" });
+    try {
+      await withLocal(t, async (local) => {
+        const [script] = childrenOf(local.child.pid);
+        assert.deepEqual(script.argv.slice(1), ["scripts/local.mjs"]);
+        const processorPid = () => childrenOf(script.pid).find((c) => c.argv.some((a) => a.endsWith(path.join("apps", "processor", "dist", "src", "server.js"))))?.pid;
+        let last;
+        for (let crash = 1; crash <= 5; crash++) {
+          // The first processor, then each restarted one as soon as it runs.
+          const pid = await waitFor(`processor process ${crash}`, () => {
+            const p = processorPid();
+            return p !== undefined && p !== last ? p : undefined;
+          }, 60_000, 50);
+          process.kill(pid, "SIGKILL");
+          last = pid;
+        }
+        await waitFor("npm run local to give the processor up and stop", () => local.done, 120_000);
+        assert.deepEqual(await local.closed, { code: 1, signal: null });
+        const verdicts = local.lines.filter((l) => l.startsWith("[local]     processor exited"));
+        assert.deepEqual(verdicts, [
+          ...[1, 2, 3, 4].map((n) => `[local]     processor exited (SIGKILL); restarting it (${n} of 5 crashes within 60 s before it is given up)`),
+          "[local]     processor exited (SIGKILL): 5 crashes within 60 s; giving up",
+        ]);
+        assert.ok(local.lines.includes("[local]     stopped: ingest exit 0, processor killed by SIGKILL, Kafka left running, Redis left running, PostgreSQL left running"), local.text().slice(-3000));
+        assert.deepEqual(await Promise.all([canConnect("127.0.0.1", Number(t.env.INGEST_PORT)), canConnect("127.0.0.1", Number(t.env.PROCESSOR_PORT))]), [false, false]);
+      });
+    } finally {
+      await t.cleanup({ kafkaBootstrap: kafkaBootstrap() });
+    }
+  });
+
+  test("the restart policy counts crashes within the last 60 s: the 5th within it gives up, a crash older than it no longer counts", () => {
+    let now = 0;
+    const at = (ms) => {
+      now = ms;
+      return window.crashed();
+    };
+    let window = new CrashWindow({ now: () => now });
+    assert.deepEqual([window.maxCrashes, window.windowMs], [5, 60_000]);
+    assert.deepEqual([0, 1_000, 2_000, 3_000].map(at), [true, true, true, true]);
+    assert.deepEqual([at(4_000), window.recent], [false, 5]);
+
+    // Four crashes within a minute, then the fifth 60 s after the first: the first no longer counts.
+    window = new CrashWindow({ now: () => now });
+    assert.deepEqual([0, 20_000, 40_000, 59_999].map(at), [true, true, true, true]);
+    assert.deepEqual([at(60_000), window.recent], [true, 4]);
+    // One crash every 15 s for an hour: never 5 within 60 s, so never given up, however many there are.
+    window = new CrashWindow({ now: () => now });
+    const hour = Array.from({ length: 240 }, (_, i) => at(i * 15_000));
+    assert.deepEqual([hour.every(Boolean), window.recent], [true, 4]);
+
+    assert.throws(() => new CrashWindow({ maxCrashes: 0 }), { name: "RangeError", message: "maxCrashes must be an integer of at least 1, got 0" });
+    assert.throws(() => new CrashWindow({ windowMs: -1 }), { name: "RangeError", message: "windowMs must be a positive number of milliseconds, got -1" });
+  });
+
+  test("a real process that crashes at once, supervised under the policy: started 5 times, given up at its 5th crash", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "e2e-crash-"));
+    try {
+      writeFileSync(path.join(dir, "crash.mjs"), "process.exit(3);\n");
+      const window = new CrashWindow();
+      let givenUp;
+      const done = new Promise((resolve) => (givenUp = resolve));
+      const svc = new Service("crasher", path.join(dir, "crash.mjs"), {
+        env: process.env,
+        cwd: dir,
+        restartDelayMs: 10,
+        restart: () => {
+          const again = window.crashed();
+          if (!again) givenUp();
+          return again;
+        },
+      }).start();
+      await done;
+      assert.deepEqual([svc.starts, svc.exits, svc.running], [5, Array(5).fill({ code: 3, signal: null }), false]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
