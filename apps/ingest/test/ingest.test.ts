@@ -213,7 +213,7 @@ describe("rejected requests: the exact problem, and nothing on the topic", () =>
       detail: "1 of 3 events is invalid; nothing was produced",
       errors: [
         { index: 1, attribute: "id", detail: "id must not be empty" },
-        { index: 1, attribute: "time", detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got "2024-13-01T00:00:00Z"' },
+        { index: 1, attribute: "time", detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (month 13 does not exist), got "2024-13-01T00:00:00Z"' },
       ],
     },
     {

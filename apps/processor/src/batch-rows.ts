@@ -25,9 +25,10 @@
 import { batchBuffers, BinaryCopyWriter } from "./copy-binary.js";
 import type { SubjectTriples } from "./known-subjects.js";
 import { copyDataMessage } from "./one-trip.js";
-import { decodeCloudEvent, LIMITS, type CloudEvent, type DecodeFailureReason, type RecordLike } from "./cloudevents.js";
+import { LIMITS } from "@eventstack/contract";
+import { decodeCloudEvent, type CloudEvent, type DecodeFailureReason, type RecordLike } from "./cloudevents.js";
 import type { RecordCursor } from "./record-batches.js";
-import { parsedTime, parseRfc3339Bytes, PG_EPOCH_MS } from "./timestamp.js";
+import { PG_EPOCH_MS, pgTime, pgTimeFromBytes } from "./timestamp.js";
 
 /** Columns of the events table, in the order every row is written. */
 export const EVENT_COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
@@ -371,9 +372,9 @@ function fastRow(rows: BatchRows, c: RecordCursor): boolean {
   let minuteMs: number;
   const timeS = ranges[H.time * 2] as number;
   if (timeS >= 0) {
-    if (!parseRfc3339Bytes(b, timeS, ranges[H.time * 2 + 1] as number)) return false;
-    pgMicros = parsedTime.pgMicros;
-    minuteMs = parsedTime.minuteMs;
+    if (!pgTimeFromBytes(b, timeS, ranges[H.time * 2 + 1] as number)) return false;
+    pgMicros = pgTime.pgMicros;
+    minuteMs = pgTime.minuteMs;
   } else {
     pgMicros = (c.timestamp - PG_EPOCH_MS) * 1000;
     if (!Number.isSafeInteger(pgMicros)) return false;

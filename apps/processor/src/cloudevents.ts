@@ -5,11 +5,12 @@
  * the dead-letter record's headers.
  *
  * Validation goes a little beyond the spec where PostgreSQL would otherwise reject the row later and turn
- * one bad record into a stuck batch: no NUL characters (text and jsonb cannot hold them) and bounded
- * lengths for the key columns (a btree entry must fit in a page).
+ * one bad record into a stuck batch: no NUL characters (text and jsonb cannot hold them), and the event
+ * contract's limits (@eventstack/contract: key attribute lengths, RFC 3339 times PostgreSQL can hold), which
+ * ingest enforces too, so that nothing ingest accepts is refused here.
  */
 
-import { parseRfc3339 } from "./timestamp.js";
+import { ATTRIBUTE_NAME, attributeHeader, exceedsKeyBytes, KAFKA_HEADERS, LIMITS, parseRfc3339, STRUCTURED_CONTENT_TYPE } from "@eventstack/contract";
 
 export type DecodeFailureReason = "undecodable" | "invalid_cloudevent";
 
@@ -45,14 +46,9 @@ export interface RecordLike {
   timestamp: bigint;
 }
 
-export const LIMITS = {
-  /** Bytes of id, source, type and subject: keeps the (source, id) and (type, minute, subject) keys indexable. */
-  keyAttributeBytes: 1024,
-} as const;
-
-const STRUCTURED = "application/cloudevents+json";
+const STRUCTURED = STRUCTURED_CONTENT_TYPE;
 const CONTEXT_ATTRIBUTES = new Set(["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema"]);
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const EXTENSION_NAME = ATTRIBUTE_NAME;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 class Invalid extends Error {
@@ -88,8 +84,8 @@ export function decodeCloudEvent(record: RecordLike): DecodeResult {
  */
 const KNOWN_NAMES: (readonly [Buffer, string])[][] = [];
 for (const name of [
-  "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_dataschema",
-  "ce_traceparent", "ce_tracestate", "content-type", "traceparent", "tracestate",
+  ...["specversion", "id", "source", "type", "time", "subject", "dataschema", "traceparent", "tracestate"].map(attributeHeader),
+  KAFKA_HEADERS.contentType, KAFKA_HEADERS.traceparent, KAFKA_HEADERS.tracestate,
 ]) {
   (KNOWN_NAMES[name.length] ??= []).push([Buffer.from(name, "latin1"), name]);
 }
@@ -145,7 +141,7 @@ function fromBinary(headers: Map<string, string>, contentType: string | null, re
     if (!key.startsWith("ce_")) continue;
     const name = key.slice(3);
     if (CONTEXT_ATTRIBUTES.has(name) || name === "traceparent" || name === "tracestate") continue;
-    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `header ${key}: extension names must be 1-20 lower-case letters or digits`);
+    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `header ${key}: extension names must be 1-${LIMITS.attributeNameLength} lower-case letters or digits`);
     noNul(value, `header ${key}`);
     extensions[name] = value;
   }
@@ -203,7 +199,7 @@ function fromStructured(record: RecordLike): CloudEvent {
   const extensions: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(obj)) {
     if (CONTEXT_ATTRIBUTES.has(name) || name === "data" || name === "data_base64" || name === "traceparent" || name === "tracestate") continue;
-    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `attribute ${name}: extension names must be 1-20 lower-case letters or digits`);
+    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `attribute ${name}: extension names must be 1-${LIMITS.attributeNameLength} lower-case letters or digits`);
     if (typeof value === "string") noNul(value, `attribute ${name}`);
     else if (typeof value !== "number" && typeof value !== "boolean") {
       throw new Invalid("invalid_cloudevent", `attribute ${name}: extension values must be strings, numbers or booleans`);
@@ -306,8 +302,7 @@ function validate(
 
 function keyAttribute(value: string, what: string): string {
   noNul(value, what);
-  // A UTF-16 code unit takes at most 3 UTF-8 bytes, so a short string needs no byte count.
-  if (value.length * 3 > LIMITS.keyAttributeBytes && Buffer.byteLength(value) > LIMITS.keyAttributeBytes) {
+  if (exceedsKeyBytes(value)) {
     throw new Invalid("invalid_cloudevent", `${what} is longer than ${LIMITS.keyAttributeBytes} bytes`);
   }
   return value;
