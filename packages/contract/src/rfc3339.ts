@@ -63,7 +63,7 @@ export function parseRfc3339(text: string): ParsedTime {
       else if (digits === 6) roundUp = d(i) >= 5;
     }
     if (digits > LIMITS.timeFractionDigits) {
-      return { ok: false, why: `the fraction of a second has ${digits} digits, more than the ${LIMITS.timeFractionDigits} allowed (nanoseconds)` };
+      return { ok: false, why: `the fraction of a second has ${digits} digits, at most ${LIMITS.timeFractionDigits} are allowed` };
     }
     fracMicros = fracMicros * 10 ** Math.max(0, 6 - digits) + (roundUp ? 1 : 0);
   }
