@@ -3,9 +3,10 @@
  * "2025-02-30" is refused with a message saying why instead of being moved to March (what Date.parse does), and
  * only what PostgreSQL's timestamptz can hold is accepted (years 0001-9999, at most nanoseconds; LIMITS).
  *
- * Two entry points with one rule: `parseRfc3339` over text (ingest's validation, the processor's full way; it says
- * why a time is refused) and `parseRfc3339Bytes` over bytes in place (the processor's fast way, run for every
- * record: no string, no RegExp match, no BigInt). test/rfc3339.test.ts holds them to the same answers.
+ * One implementation, two entry points: `parseRfc3339Bytes` over bytes in place (the processor's fast way, run for
+ * every record: no string, no RegExp match, no BigInt) decides; `parseRfc3339` over text (ingest's validation, the
+ * processor's full way) runs it on the text's bytes and, on refusal, says which field is wrong.
+ * test/rfc3339.test.ts holds the two to the same answers.
  */
 import { LIMITS } from "./limits.js";
 
@@ -37,50 +38,38 @@ function daysInMonth(y: number, m: number): number {
 }
 
 /**
- * Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`. A fraction beyond microseconds is rounded to the nearest
- * microsecond (half up); second 60 (a leap second, which RFC 3339 allows) counts as the first second of the next
- * minute, as PostgreSQL does. Digits are read by char code rather than through regex groups.
+ * Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`: the text entry point of the byte parser below (one rule), and
+ * on refusal, which field is wrong. A fraction beyond microseconds is rounded to the nearest microsecond (half up);
+ * second 60 (a leap second, which RFC 3339 allows) counts as the first second of the next minute, as PostgreSQL does.
  */
 export function parseRfc3339(text: string): ParsedTime {
-  if (!SHAPE.test(text)) return { ok: false, why: "expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM" };
-  const d = (i: number) => text.charCodeAt(i) - 48;
-  const two = (i: number) => d(i) * 10 + d(i + 1);
-  const year = two(0) * 100 + two(2);
-  const [month, day, hour, minute, second] = [two(5), two(8), two(11), two(14), two(17)];
-  if (year < LIMITS.timeMinYear) return { ok: false, why: `year ${text.slice(0, 4)} is out of range 0001-9999` };
-  if (month < 1 || month > 12) return { ok: false, why: `month ${text.slice(5, 7)} does not exist` };
-  if (day < 1 || day > daysInMonth(year, month)) return { ok: false, why: `day ${text.slice(8, 10)} does not exist in ${text.slice(0, 7)}` };
-  if (hour > 23) return { ok: false, why: `hour ${text.slice(11, 13)} is out of range 00-23` };
-  if (minute > 59) return { ok: false, why: `minute ${text.slice(14, 16)} is out of range 00-59` };
-  if (second > 60) return { ok: false, why: `second ${text.slice(17, 19)} is out of range 00-60` };
-  let i = 19;
-  let fracMicros = 0;
-  if (text.charCodeAt(i) === 46 /* . */) {
-    let digits = 0;
-    let roundUp = false;
-    for (i = 20; d(i) >= 0 && d(i) <= 9; i++, digits++) {
-      if (digits < 6) fracMicros = fracMicros * 10 + d(i);
-      else if (digits === 6) roundUp = d(i) >= 5;
-    }
-    if (digits > LIMITS.timeFractionDigits) {
-      return { ok: false, why: `the fraction of a second has ${digits} digits, at most ${LIMITS.timeFractionDigits} are allowed` };
-    }
-    fracMicros = fracMicros * 10 ** Math.max(0, 6 - digits) + (roundUp ? 1 : 0);
+  // The rule is ASCII: anything else is refused before encoding (Latin-1 would map U+0130 to "0").
+  if (/^[\x20-\x7e]{20,64}$/.test(text) && parseRfc3339Bytes(Buffer.from(text, "latin1"), 0, text.length)) {
+    const { seconds, micros } = parsedTime;
+    return { ok: true, micros: BigInt(seconds) * 1_000_000n + BigInt(micros), minuteMs: Math.floor(seconds / 60) * 60_000 };
   }
-  let offsetMinutes = 0;
-  const sign = text.charCodeAt(i);
-  if (sign === 43 /* + */ || sign === 45 /* - */) {
-    const oh = two(i + 1);
-    const om = two(i + 4);
-    if (oh > 23 || om > 59) return { ok: false, why: `offset ${text.slice(i)} is out of range` };
-    offsetMinutes = (sign === 45 ? -1 : 1) * (oh * 60 + om);
-  }
-  let seconds = daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60;
-  if (fracMicros === 1_000_000) {
-    seconds += 1;
-    fracMicros = 0;
-  }
-  return { ok: true, micros: BigInt(seconds) * 1_000_000n + BigInt(fracMicros), minuteMs: Math.floor(seconds / 60) * 60_000 };
+  return { ok: false, why: whyRefused(text) };
+}
+
+/** Why parseRfc3339Bytes refused `text`: the first field out of range, in the order the parser reads them. */
+function whyRefused(text: string): string {
+  if (!SHAPE.test(text)) return "expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM";
+  const num = (from: number, to: number) => Number(text.slice(from, to));
+  const year = num(0, 4);
+  const month = num(5, 7);
+  if (year < LIMITS.timeMinYear) return `year ${text.slice(0, 4)} is out of range 0001-9999`;
+  if (month < 1 || month > 12) return `month ${text.slice(5, 7)} does not exist`;
+  const day = num(8, 10);
+  if (day < 1 || day > daysInMonth(year, month)) return `day ${text.slice(8, 10)} does not exist in ${text.slice(0, 7)}`;
+  if (num(11, 13) > 23) return `hour ${text.slice(11, 13)} is out of range 00-23`;
+  if (num(14, 16) > 59) return `minute ${text.slice(14, 16)} is out of range 00-59`;
+  if (num(17, 19) > 60) return `second ${text.slice(17, 19)} is out of range 00-60`;
+  const digits = /^\.(\d+)/.exec(text.slice(19))?.[1]?.length ?? 0;
+  if (digits > LIMITS.timeFractionDigits) return `the fraction of a second has ${digits} digits, at most ${LIMITS.timeFractionDigits} are allowed`;
+  const offset = text.slice(digits > 0 ? 20 + digits : 19);
+  if (offset.length === 6 && (num(text.length - 5, text.length - 3) > 23 || num(text.length - 2, text.length) > 59)) return `offset ${offset} is out of range`;
+  // Unreachable while whyRefused and parseRfc3339Bytes agree (test/rfc3339.test.ts holds them to it).
+  return "not an RFC 3339 timestamp";
 }
 
 /** Where parseRfc3339Bytes leaves a result: read it right after a call that returned true. */
@@ -95,8 +84,8 @@ export const parsedTime = {
 const SCALE_TO_MICROS = [1, 100_000, 10_000, 1_000, 100, 10, 1, 1, 1, 1];
 
 /**
- * parseRfc3339 over the bytes b[s, e): true when parseRfc3339 would accept them (as Latin-1 text), the instant then
- * in `parsedTime`; false for anything it refuses (parseRfc3339 then says why).
+ * The rule over the bytes b[s, e): true when they are a time the contract accepts, the instant then in `parsedTime`;
+ * false otherwise (parseRfc3339 on the same text says why).
  */
 export function parseRfc3339Bytes(b: Uint8Array, s: number, e: number): boolean {
   const len = e - s;
