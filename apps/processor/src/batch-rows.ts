@@ -25,7 +25,7 @@
 import { batchBuffers, BinaryCopyWriter } from "./copy-binary.js";
 import type { SubjectTriples } from "./known-subjects.js";
 import { copyDataMessage } from "./one-trip.js";
-import { LIMITS } from "@eventstack/contract";
+import { attributeHeader, KAFKA_HEADERS, LIMITS } from "@eventstack/contract";
 import { decodeCloudEvent, type CloudEvent, type DecodeFailureReason, type RecordLike } from "./cloudevents.js";
 import type { RecordCursor } from "./record-batches.js";
 import { PG_EPOCH_MS, pgTime, pgTimeFromBytes } from "./timestamp.js";
@@ -278,18 +278,18 @@ function extensionsJson(extensions: Record<string, unknown>): string {
 /** Header slots of the fast way, by name. */
 const H = { specversion: 0, id: 1, source: 2, type: 3, time: 4, subject: 5, dataschema: 6, contentType: 7, traceparent: 8, tracestate: 9, ceTraceparent: 10, ceTracestate: 11 } as const;
 const NAMES: [string, number][] = [
-  ["ce_specversion", H.specversion],
-  ["ce_id", H.id],
-  ["ce_source", H.source],
-  ["ce_type", H.type],
-  ["ce_time", H.time],
-  ["ce_subject", H.subject],
-  ["ce_dataschema", H.dataschema],
-  ["content-type", H.contentType],
-  ["traceparent", H.traceparent],
-  ["tracestate", H.tracestate],
-  ["ce_traceparent", H.ceTraceparent],
-  ["ce_tracestate", H.ceTracestate],
+  [attributeHeader("specversion"), H.specversion],
+  [attributeHeader("id"), H.id],
+  [attributeHeader("source"), H.source],
+  [attributeHeader("type"), H.type],
+  [attributeHeader("time"), H.time],
+  [attributeHeader("subject"), H.subject],
+  [attributeHeader("dataschema"), H.dataschema],
+  [KAFKA_HEADERS.contentType, H.contentType],
+  [KAFKA_HEADERS.traceparent, H.traceparent],
+  [KAFKA_HEADERS.tracestate, H.tracestate],
+  [attributeHeader("traceparent"), H.ceTraceparent],
+  [attributeHeader("tracestate"), H.ceTracestate],
 ];
 /** Candidate names by length: their bytes and their slots, side by side (indexed loops, no destructuring per header). */
 const BY_LENGTH: { names: Buffer[]; slots: number[] }[] = [];

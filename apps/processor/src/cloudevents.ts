@@ -47,6 +47,8 @@ export interface RecordLike {
 }
 
 const STRUCTURED = STRUCTURED_CONTENT_TYPE;
+const PREFIX = KAFKA_HEADERS.attributePrefix;
+const SPECVERSION_HEADER = attributeHeader("specversion");
 const CONTEXT_ATTRIBUTES = new Set(["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema"]);
 const EXTENSION_NAME = ATTRIBUTE_NAME;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -63,8 +65,8 @@ class Invalid extends Error {
 export function decodeCloudEvent(record: RecordLike): DecodeResult {
   try {
     const headers = readHeaders(record.headers);
-    const contentType = headers.get("content-type") ?? null;
-    if (headers.has("ce_specversion")) return { ok: true, event: fromBinary(headers, contentType, record) };
+    const contentType = headers.get(KAFKA_HEADERS.contentType) ?? null;
+    if (headers.has(SPECVERSION_HEADER)) return { ok: true, event: fromBinary(headers, contentType, record) };
     if (contentType !== null && contentType.toLowerCase().startsWith(STRUCTURED)) {
       return { ok: true, event: fromStructured(record) };
     }
@@ -115,7 +117,7 @@ function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
       key = knownName(k) ?? decodeUtf8(k, "a header name");
     }
     // Kafka header names are case-sensitive, the binding's ce_ prefix and content-type are lower case.
-    if (!key.startsWith("ce_") && key !== "content-type" && key !== "traceparent" && key !== "tracestate") continue;
+    if (!key.startsWith(PREFIX) && key !== KAFKA_HEADERS.contentType && key !== KAFKA_HEADERS.traceparent && key !== KAFKA_HEADERS.tracestate) continue;
     out.set(key, v === undefined || v === null ? "" : decodeUtf8(v, `header ${key}`));
   }
   return out;
@@ -134,12 +136,12 @@ function decodeUtf8(bytes: Buffer, what: string): string {
 }
 
 function fromBinary(headers: Map<string, string>, contentType: string | null, record: RecordLike): CloudEvent {
-  const attr = (name: string) => headers.get(`ce_${name}`);
-  const label = (name: string) => `header ce_${name}`;
+  const attr = (name: string) => headers.get(attributeHeader(name));
+  const label = (name: string) => `header ${attributeHeader(name)}`;
   const extensions: Record<string, unknown> = {};
   for (const [key, value] of headers) {
-    if (!key.startsWith("ce_")) continue;
-    const name = key.slice(3);
+    if (!key.startsWith(PREFIX)) continue;
+    const name = key.slice(PREFIX.length);
     if (CONTEXT_ATTRIBUTES.has(name) || name === "traceparent" || name === "tracestate") continue;
     if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `header ${key}: extension names must be 1-${LIMITS.attributeNameLength} lower-case letters or digits`);
     noNul(value, `header ${key}`);
@@ -160,8 +162,8 @@ function fromBinary(headers: Map<string, string>, contentType: string | null, re
     record,
     record.value ?? null,
     extensions,
-    headers.get("traceparent") ?? attr("traceparent") ?? null,
-    headers.get("tracestate") ?? attr("tracestate") ?? null,
+    headers.get(KAFKA_HEADERS.traceparent) ?? attr("traceparent") ?? null,
+    headers.get(KAFKA_HEADERS.tracestate) ?? attr("tracestate") ?? null,
   );
 }
 
