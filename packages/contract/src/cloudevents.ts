@@ -8,7 +8,7 @@
  * index, the attribute, and why, so a client fixes a batch in one round trip.
  */
 import { LIMITS } from "./limits.js";
-import { parseRfc3339 } from "./rfc3339.js";
+import { rfc3339Problem } from "./rfc3339.js";
 
 
 /** An extension attribute value: JSON strings, integers and booleans; binary-mode headers are always strings. */
@@ -123,8 +123,8 @@ export class AttributeChecker {
       case "datacontenttype":
         return MEDIA_TYPE.test(s) ? s : this.problem(name, `datacontenttype must be a media type such as application/json (RFC 2046), got ${JSON.stringify(s)}`);
       case "time": {
-        const t = parseRfc3339(s);
-        return t.ok ? s : this.problem(name, `time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (${t.why}), got ${JSON.stringify(s)}`);
+        const why = rfc3339Problem(s);
+        return why === undefined ? s : this.problem(name, `time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (${why}), got ${JSON.stringify(s)}`);
       }
       default:
         return s;

@@ -43,12 +43,31 @@ function daysInMonth(y: number, m: number): number {
  * second 60 (a leap second, which RFC 3339 allows) counts as the first second of the next minute, as PostgreSQL does.
  */
 export function parseRfc3339(text: string): ParsedTime {
-  // The rule is ASCII: anything else is refused before encoding (Latin-1 would map U+0130 to "0").
-  if (/^[\x20-\x7e]{20,64}$/.test(text) && parseRfc3339Bytes(Buffer.from(text, "latin1"), 0, text.length)) {
+  if (accepts(text)) {
     const { seconds, micros } = parsedTime;
     return { ok: true, micros: BigInt(seconds) * 1_000_000n + BigInt(micros), minuteMs: Math.floor(seconds / 60) * 60_000 };
   }
   return { ok: false, why: whyRefused(text) };
+}
+
+/** Why the contract refuses `text` as a time, or undefined when it accepts it (validation only: no BigInt, no allocation). */
+export function rfc3339Problem(text: string): string | undefined {
+  return accepts(text) ? undefined : whyRefused(text);
+}
+
+/** The longest time the rule can accept is 35 characters (a 9-digit fraction and an offset); longer ones are refused. */
+const scratch = new Uint8Array(64);
+
+/** The byte parser over the text's characters, copied into a reused buffer; the rule is ASCII, anything else is refused. */
+function accepts(text: string): boolean {
+  const n = text.length;
+  if (n > scratch.length) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7e) return false;
+    scratch[i] = c;
+  }
+  return parseRfc3339Bytes(scratch, 0, n);
 }
 
 /** Why parseRfc3339Bytes refused `text`: the first field out of range, in the order the parser reads them. */

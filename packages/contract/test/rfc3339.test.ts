@@ -2,7 +2,7 @@
 // held to the same answers and the same instant.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parsedTime, parseRfc3339, parseRfc3339Bytes } from "../src/index.js";
+import { parsedTime, parseRfc3339, parseRfc3339Bytes, rfc3339Problem } from "../src/index.js";
 
 const why = (s: string) => {
   const r = parseRfc3339(s);
@@ -63,9 +63,11 @@ describe("parseRfc3339Bytes", () => {
   test("accepts exactly what parseRfc3339 accepts, with the same instant; every refusal of the text entry point says why", () => {
     const seen = { accepted: 0, refused: 0 };
     const same = (text: string) => {
-      const bytes = Buffer.from(`xx${text}yy`, "latin1"); // parsed in the middle of a buffer, as in a record
-      const fast = parseRfc3339Bytes(bytes, 2, 2 + Buffer.byteLength(text, "latin1"));
+      // UTF-8, as in a Kafka header, parsed in the middle of a buffer, as in a record.
+      const bytes = Buffer.from(`xx${text}yy`, "utf8");
+      const fast = parseRfc3339Bytes(bytes, 2, 2 + Buffer.byteLength(text, "utf8"));
       const ref = parseRfc3339(text);
+      assert.equal(rfc3339Problem(text), ref.ok ? undefined : ref.why, JSON.stringify(text));
       if (!ref.ok) {
         assert.equal(fast, false, `${JSON.stringify(text)} accepted by the byte parser only`);
         // Every refusal names the field at fault: the explanation agrees with the parser that refused.
@@ -85,7 +87,7 @@ describe("parseRfc3339Bytes", () => {
       "2025-01-01T00:00:00.1234567890Z", "2025-01-01T00:00:00+24:00", "2025-01-01T00:00:00+23:59", "2025-01-01T00:00:00+2359",
       "2025-01-01T00:00:00Zx", "2025-01-01T00:00:00", "2025-01-01 00:00:00Z", "2025-1-01T00:00:00Z", "２025-01-01T00:00:00Z",
       "2025-01-01T00:00:00.5-09:30", "2025-01-01T00:00:00z ", "-025-01-01T00:00:00Z", "+2025-01-01T00:00:00Z", "",
-      "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:60.999999999-23:59",
+      "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:60.999999999-23:59", "2025-01-01T00:00:0\u0130Z", "2025-01-01T00:00:00.1234567890123456789012345678901234567890123456789Z",
     ];
     for (const text of fixed) same(text);
     // Every fraction length from none to 12 digits.
