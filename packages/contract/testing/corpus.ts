@@ -29,14 +29,35 @@ export interface InvalidCorpusEvent extends CorpusEvent {
   processor: string | null | undefined;
 }
 
-/** `{"$repeat": [text, n], "$before": a, "$after": b}` → a + text×n + b: long attributes without kilobyte lines. */
+/** `count` code points drawn from [first, last] by a fixed-seed generator: text no compressor shortens. */
+function pseudorandom(first: number, last: number, count: number, seed: number): string {
+  let x = seed;
+  let out = "";
+  for (let i = 0; i < count; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    // The high bits: a power-of-two LCG's low bits repeat with short periods.
+    out += String.fromCodePoint(first + ((x >>> 8) % (last - first + 1)));
+  }
+  return out;
+}
+
+/**
+ * Long attributes without kilobyte lines: `{"$repeat": [text, n]}` is text×n, `{"$random": [first, last, n, seed]}`
+ * n code points from [first, last] (incompressible, as PostgreSQL's index entries are worst), each with an
+ * optional `"$before"` and `"$after"`.
+ */
 function expand(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(expand);
   if (value === null || typeof value !== "object") return value;
   const o = value as Record<string, unknown>;
+  const around = (text: string) => `${(o.$before as string | undefined) ?? ""}${text}${(o.$after as string | undefined) ?? ""}`;
   if (Array.isArray(o.$repeat)) {
     const [text, times] = o.$repeat as [string, number];
-    return `${(o.$before as string | undefined) ?? ""}${text.repeat(times)}${(o.$after as string | undefined) ?? ""}`;
+    return around(text.repeat(times));
+  }
+  if (Array.isArray(o.$random)) {
+    const [first, last, count, seed] = o.$random as [number, number, number, number];
+    return around(pseudorandom(first, last, count, seed));
   }
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, expand(v)]));
 }
