@@ -1,5 +1,6 @@
 // A 202 means stored: ingest and the processor in-process against the real local Kafka, PostgreSQL and Redis. The
-// corpus' valid events in every content mode and a sample of generated events at the contract's edges go through
+// corpus' valid events in every content mode, the largest event the default limits admit and a sample of generated
+// events at the contract's edges go through
 // ingest's HTTP API; every event answered 202 must be in the events table, at its instant, and nothing may reach
 // the dead-letter topic. The corpus' invalid events must be answered 400 and produce nothing.
 import assert from "node:assert/strict";
@@ -88,6 +89,10 @@ test("every event answered 202 is stored at its instant, none is dead-lettered; 
   };
 
   for (const c of valid) for (const mode of c.modes) await accept(c.event, mode, c.name, true);
+  // The largest event ingest's default limits admit: data at MAX_EVENT_DATA_BYTES (64 KiB) and an extension that
+  // brings its Kafka record near KAFKA_MAX_BATCH_BYTES (1,000,000 bytes), in a body under MAX_BODY_BYTES (1 MiB).
+  const largest = { specversion: "1.0", id: "largest", source: "/contract/e2e", type: "t", datacontenttype: "text/plain", data: "d".repeat(64 * 1024), big: "b".repeat(900_000) };
+  await accept(largest, "structured", "the largest event", true);
   // A sample of generated events, about half of them beyond the contract: those are answered 400.
   let seq = 0;
   const sample = fc.sample(edgeEvent(() => seq++), { numRuns: 300, seed: 20261205 });
@@ -109,6 +114,8 @@ test("every event answered 202 is stored at its instant, none is dead-lettered; 
   const rows = await query<{ source: string; id: string; micros: string }>(t.database, "SELECT source, id, (extract(epoch FROM time) * 1000000)::int8::text AS micros FROM events");
   const inDb = new Map(rows.map((r) => [`${r.source}\u0000${r.id}`, BigInt(r.micros)]));
   assert.equal(inDb.size, stored.size, "every accepted event is stored, and nothing else");
+  const [big] = await query<{ data: number; big: number }>(t.database, "SELECT length(data) AS data, length(extensions->>'big') AS big FROM events WHERE id = 'largest'");
+  assert.deepEqual(big, { data: 64 * 1024, big: 900_000 }, "the largest event is stored whole");
   for (const [key, micros] of stored) {
     assert.ok(inDb.has(key), `not stored: ${JSON.stringify(key.slice(0, 120))}`);
     if (micros !== undefined) assert.equal(inDb.get(key), micros, `stored at another instant: ${JSON.stringify(key.slice(0, 120))}`);
