@@ -1,8 +1,8 @@
 // A 202 means stored: ingest and the processor in-process against the real local Kafka, PostgreSQL and Redis. The
 // corpus' valid events in every content mode, the largest event the default limits admit and a sample of generated
-// events at the contract's edges go through
-// ingest's HTTP API; every event answered 202 must be in the events table, at its instant, and nothing may reach
-// the dead-letter topic. The corpus' invalid events must be answered 400 and produce nothing.
+// events at the contract's edges go through ingest's HTTP API; every event answered 202 must be in the events
+// table, at its instant, and nothing may reach the dead-letter topic. The corpus' invalid events must be answered
+// 400 and produce nothing.
 import assert from "node:assert/strict";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
