@@ -35,7 +35,7 @@ export interface EventProblem {
   /** The attribute at fault, as named in the event; null when the problem is not one attribute's. */
   attribute: string | null;
   detail: string;
-  /** True when the only fault is size: decides between 413 and 400 (see http-binding.ts). */
+  /** True when the only fault is size: decides between 413 and 400 (ingest's http-binding.ts). */
   tooLarge?: true;
 }
 
@@ -165,7 +165,7 @@ export interface DecodeOptions {
 
 /**
  * One event of the JSON event format. `rawData` is the exact bytes of the `data` member in the request body
- * (see json-spans.ts): JSON data goes to Kafka as sent, never re-serialized, so numbers beyond 2^53, key order
+ * (ingest's json-spans.ts): JSON data goes to Kafka as sent, never re-serialized, so numbers beyond 2^53, key order
  * and formatting survive.
  */
 export function decodeJsonEvent(
