@@ -11,31 +11,42 @@ import { ROOT } from "./program";
 describe("the services' Dockerfiles", () => {
   const files = (service: string) => contextFiles(ROOT, path.join(ROOT, "apps", service, "Dockerfile"));
 
-  test("ingest's inputs are what its Dockerfile copies, the processor's package.json included", () => {
+  test("ingest's inputs are what its Dockerfile copies, the processor's package.json and the event contract included", () => {
     const ingest = files("ingest");
-    expect(ingest.filter((f) => !f.startsWith("apps/ingest/src/"))).toEqual([
+    expect(ingest.filter((f) => !f.startsWith("apps/ingest/src/") && !f.startsWith("packages/contract/src/"))).toEqual([
       "apps/ingest/package.json",
       "apps/ingest/tsconfig.json",
       "apps/processor/package.json",
       "package-lock.json",
       "package.json",
+      "packages/contract/package.json",
+      "packages/contract/tsconfig.json",
       "tsconfig.base.json",
     ]);
     expect(ingest).toContain("apps/ingest/src/server.ts");
+    // The shared contract is compiled into the image, so a change to it rebuilds both services; its tests and
+    // corpus are not inputs.
+    expect(ingest).toContain("packages/contract/src/rfc3339.ts");
+    expect(ingest.some((f) => f.startsWith("packages/contract/test/") || f.startsWith("packages/contract/corpus/"))).toBe(false);
     // Tests and benchmarks are neither copied nor in the context: editing them does not rebuild.
     expect(ingest.some((f) => f.startsWith("apps/ingest/test/") || f.startsWith("apps/ingest/bench/") || f.includes("node_modules"))).toBe(false);
   });
 
-  test("the processor's inputs are what its Dockerfile copies: migrations and ingest's package.json included", () => {
+  test("the processor's inputs are what its Dockerfile copies: migrations, ingest's package.json and the event contract included", () => {
     const processor = files("processor");
-    expect(processor.filter((f) => !f.startsWith("apps/processor/src/") && !f.startsWith("apps/processor/migrations/"))).toEqual([
+    expect(
+      processor.filter((f) => !f.startsWith("apps/processor/src/") && !f.startsWith("apps/processor/migrations/") && !f.startsWith("packages/contract/src/")),
+    ).toEqual([
       "apps/ingest/package.json",
       "apps/processor/package.json",
       "apps/processor/tsconfig.json",
       "package-lock.json",
       "package.json",
+      "packages/contract/package.json",
+      "packages/contract/tsconfig.json",
       "tsconfig.base.json",
     ]);
+    expect(processor).toContain("packages/contract/src/rfc3339.ts");
     expect(processor.some((f) => f.startsWith("apps/processor/migrations/"))).toBe(true);
   });
 });

@@ -8,7 +8,7 @@
  * The outcome is either the events, or a rejection with its HTTP status, stable code and every problem found.
  */
 import { batchDataSpans, structuredDataSpan } from "./json-spans.js";
-import { decodeJsonEvent, decodeStringAttributes, type CloudEvent, type DecodeOptions, type EventProblem } from "./cloudevents.js";
+import { decodeJsonEvent, decodeStringAttributes, type CloudEvent, type DecodeOptions, type EventProblem } from "@eventstack/contract";
 import { ErrorCodes, type ErrorCode } from "./errors.js";
 
 export const STRUCTURED = "application/cloudevents+json";

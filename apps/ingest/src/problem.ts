@@ -10,7 +10,7 @@
  * documents each.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EventProblem } from "./cloudevents.js";
+import type { EventProblem } from "@eventstack/contract";
 import { ErrorCodes, type ErrorCode } from "./errors.js";
 
 export interface ProblemError {

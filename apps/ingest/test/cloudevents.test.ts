@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { isRfc3339 } from "../src/cloudevents.js";
 import { decodeHeaderValue, parseRequest, type ParseResult } from "../src/http-binding.js";
 import { batchDataSpans, structuredDataSpan } from "../src/json-spans.js";
 import { keyOf, toKafkaRecord } from "../src/kafka-record.js";
@@ -49,9 +48,9 @@ describe("structured mode: each attribute rule, with the exact problem", () => {
     ["source with a bad percent-encoding", { source: "/a%zz" }, "source", 'source must be a URI-reference (RFC 3986), got "/a%zz"'],
     ["type missing", { type: undefined }, "type", "type is required"],
     ["type an object", { type: {} }, "type", "type must be a string, got object"],
-    ["time not a timestamp", { time: "yesterday" }, "time", 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got "yesterday"'],
-    ["time without offset", { time: "2024-05-01T12:00:00" }, "time", 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got "2024-05-01T12:00:00"'],
-    ["time on 30 February", { time: "2024-02-30T12:00:00Z" }, "time", 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got "2024-02-30T12:00:00Z"'],
+    ["time not a timestamp", { time: "yesterday" }, "time", 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM), got "yesterday"'],
+    ["time without offset", { time: "2024-05-01T12:00:00" }, "time", 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM), got "2024-05-01T12:00:00"'],
+    ["time on 30 February", { time: "2024-02-30T12:00:00Z" }, "time", 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (day 30 does not exist in 2024-02), got "2024-02-30T12:00:00Z"'],
     ["datacontenttype not a media type", { datacontenttype: "json" }, "datacontenttype", 'datacontenttype must be a media type such as application/json (RFC 2046), got "json"'],
     ["dataschema relative", { dataschema: "schema.json" }, "dataschema", 'dataschema must be an absolute URI (RFC 3986), got "schema.json"'],
     ["subject empty", { subject: "" }, "subject", "subject must not be empty"],
@@ -94,7 +93,7 @@ describe("structured mode: each attribute rule, with the exact problem", () => {
     assert.deepEqual(problemsOf({ specversion: "2.0", id: "", time: "x", BAD: 1 }), [
       { index: 0, attribute: "specversion", detail: 'specversion must be "1.0", got "2.0"' },
       { index: 0, attribute: "id", detail: "id must not be empty" },
-      { index: 0, attribute: "time", detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got "x"' },
+      { index: 0, attribute: "time", detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM), got "x"' },
       { index: 0, attribute: "BAD", detail: 'attribute names must be 1-20 lower-case letters (a-z) or digits (0-9), got "BAD"' },
     ]);
   });
@@ -252,7 +251,7 @@ describe("binary mode", () => {
     assert.equal(r.status, 400);
     assert.deepEqual(r.errors, [
       { index: 0, attribute: "datacontenttype", detail: "the ce-datacontenttype header must not be sent in binary mode; Content-Type carries datacontenttype" },
-      { index: 0, attribute: "time", detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got "now"' },
+      { index: 0, attribute: "time", detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (expected YYYY-MM-DDTHH:MM:SS[.fraction] followed by Z or ±HH:MM), got "now"' },
       { index: 0, attribute: "bad_name", detail: 'attribute names must be 1-20 lower-case letters (a-z) or digits (0-9), got "bad_name"' },
     ]);
   });
@@ -306,15 +305,6 @@ describe("Kafka record mapping (binding §3.2)", () => {
 });
 
 describe("helpers", () => {
-  test("RFC 3339: month lengths, leap years and offsets", () => {
-    assert.equal(isRfc3339("2024-02-29T00:00:00Z"), true);
-    assert.equal(isRfc3339("2023-02-29T00:00:00Z"), false);
-    assert.equal(isRfc3339("2024-04-31T00:00:00Z"), false);
-    assert.equal(isRfc3339("2024-01-01t00:00:00z"), true);
-    assert.equal(isRfc3339("2024-01-01T24:00:00Z"), false);
-    assert.equal(isRfc3339("2024-01-01T00:00:00+24:00"), false);
-  });
-
   test("json-spans returns what JSON.parse sees, for many generated documents", () => {
     // A deterministic generator (no dependency): nested values with escapes, unicode and numbers.
     let seed = 42;

@@ -192,6 +192,85 @@ describe("accepted events are on the topic, as the CloudEvents Kafka binding say
   });
 });
 
+describe("what the processor could not store is refused: 400 naming the attribute, nothing on the topic", () => {
+  // Each of these was once answered 202 and then dead-lettered by the processor (PostgreSQL index keys are bounded,
+  // its timestamptz has no year 0 and keeps at most nanoseconds of a time): the event contract now refuses them.
+  const cases: { name: string; overrides: Record<string, string>; attribute: string; detail: string }[] = [
+    { name: "an id of 1026 bytes (342 three-byte characters)", overrides: { id: "€".repeat(342) }, attribute: "id", detail: "id must be at most 1024 bytes of UTF-8, got 1026" },
+    { name: "a source of 1025 bytes", overrides: { source: `/${"s".repeat(1024)}` }, attribute: "source", detail: "source must be at most 1024 bytes of UTF-8, got 1025" },
+    { name: "a type of 1025 bytes", overrides: { type: "t".repeat(1025) }, attribute: "type", detail: "type must be at most 1024 bytes of UTF-8, got 1025" },
+    { name: "a subject of 1026 bytes (513 two-byte characters)", overrides: { subject: "é".repeat(513) }, attribute: "subject", detail: "subject must be at most 1024 bytes of UTF-8, got 1026" },
+    {
+      name: "a time with 10 fractional digits",
+      overrides: { time: "2025-01-01T00:00:00.1234567890Z" },
+      attribute: "time",
+      detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (the fraction of a second has 10 digits, at most 9 are allowed), got "2025-01-01T00:00:00.1234567890Z"',
+    },
+    {
+      name: "a time in year 0000",
+      overrides: { time: "0000-12-31T23:59:59Z" },
+      attribute: "time",
+      detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (year 0000 is out of range 0001-9999), got "0000-12-31T23:59:59Z"',
+    },
+  ];
+
+  async function expectRefused(app: FastifyInstance, headers: Record<string, string>, payload: string, detail: string, errors: unknown[]) {
+    const res = await post(app, { ...headers, "x-request-id": "req-contract" }, payload);
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(res.headers["content-type"], "application/problem+json; charset=utf-8");
+    assert.deepEqual(res.json(), {
+      type: "urn:eventstack:problem:invalid-events",
+      title: "Invalid CloudEvents",
+      status: 400,
+      detail,
+      instance: "/v1/events",
+      code: "INGEST_INVALID_EVENTS",
+      requestId: "req-contract",
+      errors,
+    });
+  }
+
+  for (const c of cases) {
+    test(`${c.name}: structured and binary mode`, async (t) => {
+      const topic = uniqueTopic("contract");
+      await createTopic(topic);
+      const app = await appFor(t, topic);
+      const errors = [{ index: 0, attribute: c.attribute, detail: c.detail }];
+      await expectRefused(app, STRUCTURED, JSON.stringify(sampleEvent(c.overrides)), "the event is invalid; nothing was produced", errors);
+      const binary: Record<string, string> = { "ce-specversion": "1.0", "ce-id": "b-1", "ce-source": "/s", "ce-type": "t", "content-type": "application/json" };
+      for (const [k, v] of Object.entries(c.overrides)) binary[`ce-${k}`] = encodeURIComponent(v);
+      await expectRefused(app, binary, "{}", "the event is invalid; nothing was produced", errors);
+      assert.equal(await recordCount(topic), 0, "nothing was produced");
+    });
+  }
+
+  test("in a batch, every such event is named by its index, and the valid ones are not produced either", async (t) => {
+    const topic = uniqueTopic("contract-batch");
+    await createTopic(topic);
+    const app = await appFor(t, topic);
+    const batch = [sampleEvent(), ...cases.map((c) => sampleEvent(c.overrides))];
+    const errors = cases.map((c, i) => ({ index: i + 1, attribute: c.attribute, detail: c.detail }));
+    await expectRefused(app, BATCH, JSON.stringify(batch), `${cases.length} of ${batch.length} events are invalid; nothing was produced`, errors);
+    assert.equal(await recordCount(topic), 0, "nothing was produced");
+  });
+
+  test("at the limits: 1024 bytes per key attribute, 9 fractional digits, years 0001 and 9999, a leap second: 202 and on the topic", async (t) => {
+    const topic = uniqueTopic("contract-edges");
+    await createTopic(topic);
+    const app = await appFor(t, topic);
+    const edges = [
+      sampleEvent({ id: `${"€".repeat(341)}a`, source: `/${"s".repeat(1023)}`, type: "t".repeat(1024), subject: "é".repeat(512) }),
+      sampleEvent({ time: "2025-01-01T00:00:00.123456789Z" }),
+      sampleEvent({ time: "0001-01-01T00:00:00+23:59" }),
+      sampleEvent({ time: "9999-12-31T23:59:60.999999999-23:59" }),
+    ];
+    const res = await post(app, BATCH, JSON.stringify(edges));
+    assert.equal(res.statusCode, 202, res.body);
+    const records = await readTopic(topic);
+    assert.deepEqual(records.map((r) => r.headers.ce_id).sort(), edges.map((e) => e.id as string).sort());
+  });
+});
+
 describe("rejected requests: the exact problem, and nothing on the topic", () => {
   const invalidEvent = sampleEvent({ id: "", time: "2024-13-01T00:00:00Z" });
   const cases: {
@@ -213,7 +292,7 @@ describe("rejected requests: the exact problem, and nothing on the topic", () =>
       detail: "1 of 3 events is invalid; nothing was produced",
       errors: [
         { index: 1, attribute: "id", detail: "id must not be empty" },
-        { index: 1, attribute: "time", detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got "2024-13-01T00:00:00Z"' },
+        { index: 1, attribute: "time", detail: 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (month 13 does not exist), got "2024-13-01T00:00:00Z"' },
       ],
     },
     {

@@ -25,9 +25,10 @@
 import { batchBuffers, BinaryCopyWriter } from "./copy-binary.js";
 import type { SubjectTriples } from "./known-subjects.js";
 import { copyDataMessage } from "./one-trip.js";
-import { decodeCloudEvent, LIMITS, type CloudEvent, type DecodeFailureReason, type RecordLike } from "./cloudevents.js";
+import { attributeHeader, KAFKA_HEADERS, LIMITS } from "@eventstack/contract";
+import { decodeCloudEvent, type CloudEvent, type DecodeFailureReason, type RecordLike } from "./cloudevents.js";
 import type { RecordCursor } from "./record-batches.js";
-import { parsedTime, parseRfc3339Bytes, PG_EPOCH_MS } from "./timestamp.js";
+import { PG_EPOCH_MS, pgTime, pgTimeFromBytes } from "./timestamp.js";
 
 /** Columns of the events table, in the order every row is written. */
 export const EVENT_COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
@@ -277,18 +278,18 @@ function extensionsJson(extensions: Record<string, unknown>): string {
 /** Header slots of the fast way, by name. */
 const H = { specversion: 0, id: 1, source: 2, type: 3, time: 4, subject: 5, dataschema: 6, contentType: 7, traceparent: 8, tracestate: 9, ceTraceparent: 10, ceTracestate: 11 } as const;
 const NAMES: [string, number][] = [
-  ["ce_specversion", H.specversion],
-  ["ce_id", H.id],
-  ["ce_source", H.source],
-  ["ce_type", H.type],
-  ["ce_time", H.time],
-  ["ce_subject", H.subject],
-  ["ce_dataschema", H.dataschema],
-  ["content-type", H.contentType],
-  ["traceparent", H.traceparent],
-  ["tracestate", H.tracestate],
-  ["ce_traceparent", H.ceTraceparent],
-  ["ce_tracestate", H.ceTracestate],
+  [attributeHeader("specversion"), H.specversion],
+  [attributeHeader("id"), H.id],
+  [attributeHeader("source"), H.source],
+  [attributeHeader("type"), H.type],
+  [attributeHeader("time"), H.time],
+  [attributeHeader("subject"), H.subject],
+  [attributeHeader("dataschema"), H.dataschema],
+  [KAFKA_HEADERS.contentType, H.contentType],
+  [KAFKA_HEADERS.traceparent, H.traceparent],
+  [KAFKA_HEADERS.tracestate, H.tracestate],
+  [attributeHeader("traceparent"), H.ceTraceparent],
+  [attributeHeader("tracestate"), H.ceTracestate],
 ];
 /** Candidate names by length: their bytes and their slots, side by side (indexed loops, no destructuring per header). */
 const BY_LENGTH: { names: Buffer[]; slots: number[] }[] = [];
@@ -371,9 +372,9 @@ function fastRow(rows: BatchRows, c: RecordCursor): boolean {
   let minuteMs: number;
   const timeS = ranges[H.time * 2] as number;
   if (timeS >= 0) {
-    if (!parseRfc3339Bytes(b, timeS, ranges[H.time * 2 + 1] as number)) return false;
-    pgMicros = parsedTime.pgMicros;
-    minuteMs = parsedTime.minuteMs;
+    if (!pgTimeFromBytes(b, timeS, ranges[H.time * 2 + 1] as number)) return false;
+    pgMicros = pgTime.pgMicros;
+    minuteMs = pgTime.minuteMs;
   } else {
     pgMicros = (c.timestamp - PG_EPOCH_MS) * 1000;
     if (!Number.isSafeInteger(pgMicros)) return false;

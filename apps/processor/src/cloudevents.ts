@@ -5,11 +5,12 @@
  * the dead-letter record's headers.
  *
  * Validation goes a little beyond the spec where PostgreSQL would otherwise reject the row later and turn
- * one bad record into a stuck batch: no NUL characters (text and jsonb cannot hold them) and bounded
- * lengths for the key columns (a btree entry must fit in a page).
+ * one bad record into a stuck batch: no NUL characters (text and jsonb cannot hold them), and the event
+ * contract's limits (@eventstack/contract: key attribute lengths, RFC 3339 times PostgreSQL can hold), which
+ * ingest enforces too, so that nothing ingest accepts is refused here.
  */
 
-import { parseRfc3339 } from "./timestamp.js";
+import { ATTRIBUTE_NAME, attributeHeader, exceedsKeyBytes, KAFKA_HEADERS, LIMITS, parseRfc3339, STRUCTURED_CONTENT_TYPE } from "@eventstack/contract";
 
 export type DecodeFailureReason = "undecodable" | "invalid_cloudevent";
 
@@ -45,14 +46,11 @@ export interface RecordLike {
   timestamp: bigint;
 }
 
-export const LIMITS = {
-  /** Bytes of id, source, type and subject: keeps the (source, id) and (type, minute, subject) keys indexable. */
-  keyAttributeBytes: 1024,
-} as const;
-
-const STRUCTURED = "application/cloudevents+json";
+const STRUCTURED = STRUCTURED_CONTENT_TYPE;
+const PREFIX = KAFKA_HEADERS.attributePrefix;
+const SPECVERSION_HEADER = attributeHeader("specversion");
 const CONTEXT_ATTRIBUTES = new Set(["specversion", "id", "source", "type", "time", "subject", "datacontenttype", "dataschema"]);
-const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const EXTENSION_NAME = ATTRIBUTE_NAME;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 class Invalid extends Error {
@@ -67,8 +65,8 @@ class Invalid extends Error {
 export function decodeCloudEvent(record: RecordLike): DecodeResult {
   try {
     const headers = readHeaders(record.headers);
-    const contentType = headers.get("content-type") ?? null;
-    if (headers.has("ce_specversion")) return { ok: true, event: fromBinary(headers, contentType, record) };
+    const contentType = headers.get(KAFKA_HEADERS.contentType) ?? null;
+    if (headers.has(SPECVERSION_HEADER)) return { ok: true, event: fromBinary(headers, contentType, record) };
     if (contentType !== null && contentType.toLowerCase().startsWith(STRUCTURED)) {
       return { ok: true, event: fromStructured(record) };
     }
@@ -88,8 +86,8 @@ export function decodeCloudEvent(record: RecordLike): DecodeResult {
  */
 const KNOWN_NAMES: (readonly [Buffer, string])[][] = [];
 for (const name of [
-  "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject", "ce_dataschema",
-  "ce_traceparent", "ce_tracestate", "content-type", "traceparent", "tracestate",
+  ...["specversion", "id", "source", "type", "time", "subject", "dataschema", "traceparent", "tracestate"].map(attributeHeader),
+  KAFKA_HEADERS.contentType, KAFKA_HEADERS.traceparent, KAFKA_HEADERS.tracestate,
 ]) {
   (KNOWN_NAMES[name.length] ??= []).push([Buffer.from(name, "latin1"), name]);
 }
@@ -119,7 +117,7 @@ function readHeaders(raw: RecordLike["headers"]): Map<string, string> {
       key = knownName(k) ?? decodeUtf8(k, "a header name");
     }
     // Kafka header names are case-sensitive, the binding's ce_ prefix and content-type are lower case.
-    if (!key.startsWith("ce_") && key !== "content-type" && key !== "traceparent" && key !== "tracestate") continue;
+    if (!key.startsWith(PREFIX) && key !== KAFKA_HEADERS.contentType && key !== KAFKA_HEADERS.traceparent && key !== KAFKA_HEADERS.tracestate) continue;
     out.set(key, v === undefined || v === null ? "" : decodeUtf8(v, `header ${key}`));
   }
   return out;
@@ -138,14 +136,14 @@ function decodeUtf8(bytes: Buffer, what: string): string {
 }
 
 function fromBinary(headers: Map<string, string>, contentType: string | null, record: RecordLike): CloudEvent {
-  const attr = (name: string) => headers.get(`ce_${name}`);
-  const label = (name: string) => `header ce_${name}`;
+  const attr = (name: string) => headers.get(attributeHeader(name));
+  const label = (name: string) => `header ${attributeHeader(name)}`;
   const extensions: Record<string, unknown> = {};
   for (const [key, value] of headers) {
-    if (!key.startsWith("ce_")) continue;
-    const name = key.slice(3);
+    if (!key.startsWith(PREFIX)) continue;
+    const name = key.slice(PREFIX.length);
     if (CONTEXT_ATTRIBUTES.has(name) || name === "traceparent" || name === "tracestate") continue;
-    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `header ${key}: extension names must be 1-20 lower-case letters or digits`);
+    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `header ${key}: extension names must be 1-${LIMITS.attributeNameLength} lower-case letters or digits`);
     noNul(value, `header ${key}`);
     extensions[name] = value;
   }
@@ -164,8 +162,8 @@ function fromBinary(headers: Map<string, string>, contentType: string | null, re
     record,
     record.value ?? null,
     extensions,
-    headers.get("traceparent") ?? attr("traceparent") ?? null,
-    headers.get("tracestate") ?? attr("tracestate") ?? null,
+    headers.get(KAFKA_HEADERS.traceparent) ?? attr("traceparent") ?? null,
+    headers.get(KAFKA_HEADERS.tracestate) ?? attr("tracestate") ?? null,
   );
 }
 
@@ -203,7 +201,7 @@ function fromStructured(record: RecordLike): CloudEvent {
   const extensions: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(obj)) {
     if (CONTEXT_ATTRIBUTES.has(name) || name === "data" || name === "data_base64" || name === "traceparent" || name === "tracestate") continue;
-    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `attribute ${name}: extension names must be 1-20 lower-case letters or digits`);
+    if (!EXTENSION_NAME.test(name)) throw new Invalid("invalid_cloudevent", `attribute ${name}: extension names must be 1-${LIMITS.attributeNameLength} lower-case letters or digits`);
     if (typeof value === "string") noNul(value, `attribute ${name}`);
     else if (typeof value !== "number" && typeof value !== "boolean") {
       throw new Invalid("invalid_cloudevent", `attribute ${name}: extension values must be strings, numbers or booleans`);
@@ -306,8 +304,7 @@ function validate(
 
 function keyAttribute(value: string, what: string): string {
   noNul(value, what);
-  // A UTF-16 code unit takes at most 3 UTF-8 bytes, so a short string needs no byte count.
-  if (value.length * 3 > LIMITS.keyAttributeBytes && Buffer.byteLength(value) > LIMITS.keyAttributeBytes) {
+  if (exceedsKeyBytes(value)) {
     throw new Invalid("invalid_cloudevent", `${what} is longer than ${LIMITS.keyAttributeBytes} bytes`);
   }
   return value;

@@ -4,11 +4,9 @@
 // rollup aggregates, and subsets. No services needed (the round trip through PostgreSQL is in store.test.ts).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createRecordsBatch } from "@platformatic/kafka";
 import { assemble, BatchRows, COPY_DATA_HEADER_BYTES, type RowSource } from "../src/batch-rows.js";
 import { decodeCloudEvent } from "../src/cloudevents.js";
-import { RecordCursor } from "../src/record-batches.js";
-import { toHeaderMap } from "./helpers.js";
+import { inPlace, toHeaderMap } from "./helpers.js";
 
 const RECORD_TS = BigInt(Date.UTC(2025, 0, 15, 10, 30, 15, 250));
 const INGEST_SHAPE = {
@@ -30,18 +28,6 @@ function record(headers: Record<string, string | Buffer>, opts: { value?: Buffer
     partition: opts.partition ?? 2,
     offset: opts.offset ?? 77n,
   };
-}
-
-/** The record encoded by the client as a record batch and read in place, as the consumer reads it. */
-function inPlace(r: RowSource): RecordCursor {
-  // A Map keeps headers whose names are equal but distinct Buffers apart, so repeated headers stay repeated.
-  const headers = new Map(Array.from(r.headers, ([k, v]) => [typeof k === "string" ? Buffer.from(k) : k, v ?? null] as const));
-  const bytes = Buffer.from(createRecordsBatch([{ topic: "t", partition: r.partition, value: r.value ?? undefined, headers, timestamp: r.timestamp } as never]).buffer);
-  bytes.writeBigInt64BE(r.offset, 0); // the broker assigns the base offset
-  const c = new RecordCursor();
-  c.reset({ topic: "t", partition: r.partition, bytes, from: 0 });
-  assert.ok(c.next());
-  return c;
 }
 
 /** The record through BatchRows.addCursor, and the reference: decodeCloudEvent, then addEvent. */

@@ -9,10 +9,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { Redis } from "ioredis";
-import { Admin, Consumer, MessagesStreamModes, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
+import assert from "node:assert/strict";
+import { Admin, Consumer, createRecordsBatch, MessagesStreamModes, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
+import type { RowSource } from "../src/batch-rows.js";
 import { loadConfig, type Config } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { migrate } from "../src/migrate.js";
+import { RecordCursor } from "../src/record-batches.js";
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 /** apps/processor, whatever the cwd (npm runs workspace scripts there, but be robust). */
@@ -125,6 +128,18 @@ export function binaryRecord(topic: string, e: TestEvent) {
 /** The producer's default serializers want Buffer header names, so records carry a Map<Buffer, Buffer>. */
 export function toHeaderMap(headers: Record<string, Buffer | string>): Map<Buffer, Buffer> {
   return new Map(Object.entries(headers).map(([k, v]) => [Buffer.from(k), Buffer.isBuffer(v) ? v : Buffer.from(v)]));
+}
+
+/** The record encoded by the client as a record batch and read in place, as the consumer reads it. */
+export function inPlace(r: RowSource): RecordCursor {
+  // A Map keeps headers whose names are equal but distinct Buffers apart, so repeated headers stay repeated.
+  const headers = new Map(Array.from(r.headers, ([k, v]) => [typeof k === "string" ? Buffer.from(k) : k, v ?? null] as const));
+  const bytes = Buffer.from(createRecordsBatch([{ topic: "t", partition: r.partition, value: r.value ?? undefined, headers, timestamp: r.timestamp } as never]).buffer);
+  bytes.writeBigInt64BE(r.offset, 0); // the broker assigns the base offset
+  const c = new RecordCursor();
+  c.reset({ topic: "t", partition: r.partition, bytes, from: 0 });
+  assert.ok(c.next());
+  return c;
 }
 
 type Produceable = { topic: string; key?: Buffer; value?: Buffer; headers?: Map<Buffer, Buffer>; partition?: number };

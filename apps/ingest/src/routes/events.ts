@@ -9,7 +9,7 @@
  *   503 problem+json          Kafka did not acknowledge in time, failed, or we are shutting down (Retry-After)
  */
 import type { FastifyInstance } from "fastify";
-import type { EventProblem } from "../cloudevents.js";
+import type { EventProblem } from "@eventstack/contract";
 import { ErrorCodes, KafkaUnavailableError, OverloadedError, ShuttingDownError } from "../errors.js";
 import { parseRequest } from "../http-binding.js";
 import { toKafkaRecord, type KafkaRecord } from "../kafka-record.js";

@@ -1,10 +1,15 @@
 /**
- * CloudEvents 1.0 attributes: the event model, the validation rules of the core specification, and decoding of
- * one event from the JSON event format. Transport concerns (content modes, headers) live in http-binding.ts.
+ * CloudEvents 1.0 attributes as the contract admits them: the event model, the rules of the core specification
+ * plus the contract's limits (limits.ts: what PostgreSQL can store), and decoding of one event from the JSON event
+ * format or from attributes that arrived as strings. Ingest validates every event with this; HTTP concerns
+ * (content modes, header decoding) live in ingest's http-binding.ts.
  *
  * Validation never stops at the first problem: every problem of every event is reported, each with the event's
  * index, the attribute, and why, so a client fixes a batch in one round trip.
  */
+import { LIMITS } from "./limits.js";
+import { rfc3339Problem } from "./rfc3339.js";
+
 
 /** An extension attribute value: JSON strings, integers and booleans; binary-mode headers are always strings. */
 export type ExtensionValue = string | number | boolean;
@@ -30,7 +35,7 @@ export interface EventProblem {
   /** The attribute at fault, as named in the event; null when the problem is not one attribute's. */
   attribute: string | null;
   detail: string;
-  /** True when the only fault is size: decides between 413 and 400 (see http-binding.ts). */
+  /** True when the only fault is size: decides between 413 and 400 (ingest's http-binding.ts). */
   tooLarge?: true;
 }
 
@@ -38,10 +43,12 @@ export const CORE_ATTRIBUTES = ["specversion", "id", "source", "type", "datacont
 type CoreAttribute = (typeof CORE_ATTRIBUTES)[number];
 const CORE = new Set<string>(CORE_ATTRIBUTES);
 
+/** The attributes that are btree index keys in PostgreSQL, bounded by LIMITS.keyAttributeBytes. */
+export const KEY_ATTRIBUTES: ReadonlySet<string> = new Set(["id", "source", "type", "subject"]);
+
 // CloudEvents 1.0.2 §3.1.1: lower-case ASCII letters and digits. The spec says names SHOULD NOT exceed 20
-// characters; we make it a MUST because the processor rejects longer names, and an event we accept must be one
-// the platform can deliver.
-const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+// characters; the contract makes it a MUST (LIMITS.attributeNameLength).
+export const ATTRIBUTE_NAME = new RegExp(`^[a-z0-9]{1,${LIMITS.attributeNameLength}}$`);
 // The String type forbids control characters (U+0000-001F, U+007F-009F), lone surrogates and non-characters.
 const FORBIDDEN_CHARS = /[\p{Cc}\p{Cs}\p{Noncharacter_Code_Point}]/u;
 // RFC 3986 URI-reference, by character set and percent-encoding; structure is not checked beyond that.
@@ -50,10 +57,9 @@ const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 // RFC 2046 / RFC 9110 media type: type "/" subtype *( OWS ";" OWS parameter ).
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"(?:[^"\\\\]|\\\\.)*"))*[ \\t]*$`);
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
+const INT32_MIN = LIMITS.integerMin;
+const INT32_MAX = LIMITS.integerMax;
 
 /** JSON-formatted content per the JSON format §3.1: subtype `json` or a `+json` suffix, parameters ignored. */
 export function isJsonMediaType(mediaType: string | undefined): boolean {
@@ -70,27 +76,12 @@ export function jsonTypeOf(value: unknown): string {
   return typeof value;
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return DAYS_IN_MONTH[month - 1] as number;
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28; // Gregorian leap years
-}
-
-export function isRfc3339(value: string): boolean {
-  const m = RFC3339.exec(value);
-  if (!m) return false;
-  // Plain arithmetic rather than a Date per call: this runs for every event with a time.
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
-  if (hour > 23 || minute > 59 || second > 60) return false; // 60: RFC 3339 allows a leap second
-  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return false;
-  return true;
+/**
+ * Whether `value` is more than LIMITS.keyAttributeBytes of UTF-8. A UTF-16 code unit takes at most 3 UTF-8 bytes,
+ * so a short string needs no byte count (this runs for every key attribute of every event).
+ */
+export function exceedsKeyBytes(value: string): boolean {
+  return value.length * 3 > LIMITS.keyAttributeBytes && Buffer.byteLength(value) > LIMITS.keyAttributeBytes;
 }
 
 /**
@@ -119,6 +110,9 @@ export class AttributeChecker {
     const required = name === "specversion" || name === "id" || name === "source" || name === "type";
     const s = this.string(name, value, required);
     if (s === undefined) return undefined;
+    if (KEY_ATTRIBUTES.has(name) && exceedsKeyBytes(s)) {
+      return this.problem(name, `${name} must be at most ${LIMITS.keyAttributeBytes} bytes of UTF-8, got ${Buffer.byteLength(s)}`);
+    }
     switch (name) {
       case "specversion":
         return s === "1.0" ? s : this.problem(name, `specversion must be "1.0", got ${JSON.stringify(s)}`);
@@ -128,8 +122,10 @@ export class AttributeChecker {
         return URI_CHARS.test(s) && URI_SCHEME.test(s) ? s : this.problem(name, `dataschema must be an absolute URI (RFC 3986), got ${JSON.stringify(s)}`);
       case "datacontenttype":
         return MEDIA_TYPE.test(s) ? s : this.problem(name, `datacontenttype must be a media type such as application/json (RFC 2046), got ${JSON.stringify(s)}`);
-      case "time":
-        return isRfc3339(s) ? s : this.problem(name, `time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got ${JSON.stringify(s)}`);
+      case "time": {
+        const why = rfc3339Problem(s);
+        return why === undefined ? s : this.problem(name, `time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (${why}), got ${JSON.stringify(s)}`);
+      }
       default:
         return s;
     }
@@ -138,7 +134,7 @@ export class AttributeChecker {
   /** An extension attribute: its name, and a value of a type the JSON format can carry. */
   extension(name: string, value: unknown): ExtensionValue | undefined {
     if (!ATTRIBUTE_NAME.test(name)) {
-      return this.problem(name, `attribute names must be 1-20 lower-case letters (a-z) or digits (0-9), got ${JSON.stringify(name)}`);
+      return this.problem(name, `attribute names must be 1-${LIMITS.attributeNameLength} lower-case letters (a-z) or digits (0-9), got ${JSON.stringify(name)}`);
     }
     // The Partitioning extension defines partitionkey as a non-empty String; it becomes the Kafka key.
     if (name === "partitionkey") return this.string(name, value, true);
@@ -169,7 +165,7 @@ export interface DecodeOptions {
 
 /**
  * One event of the JSON event format. `rawData` is the exact bytes of the `data` member in the request body
- * (see json-spans.ts): JSON data goes to Kafka as sent, never re-serialized, so numbers beyond 2^53, key order
+ * (ingest's json-spans.ts): JSON data goes to Kafka as sent, never re-serialized, so numbers beyond 2^53, key order
  * and formatting survive.
  */
 export function decodeJsonEvent(
