@@ -54,10 +54,21 @@ const StatsQuerystring = Type.Object({
 
 /** The read API and the operational endpoints, as a Fastify instance ready for `listen` or `inject`. */
 export function buildApp(deps: AppDeps, opts: FastifyServerOptions = {}): FastifyInstance {
+  const requestTimeout = opts.requestTimeout ?? APP_DEFAULTS.requestTimeoutMs;
   const app = Fastify({
     loggerInstance: deps.log,
     connectionTimeout: APP_DEFAULTS.connectionTimeoutMs,
-    requestTimeout: APP_DEFAULTS.requestTimeoutMs,
+    requestTimeout,
+    // Node enforces its request and headers limits only when it sweeps its connections (every 30 s by default),
+    // and its headers limit defaults to 60 s: with fastify's requestTimeout alone a trickling request was held
+    // up to a minute past it. Both limits equal and a sweep every tenth of it (at most 1 s) hold the request
+    // timeout to about a second (node/lib/_http_server.js storeHTTPOptions and checkConnections, v20.19 and
+    // v24; read 2026-12-05).
+    http: {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(requestTimeout / 10))),
+    },
     keepAliveTimeout: APP_DEFAULTS.keepAliveTimeoutMs,
     bodyLimit: 1024,
     // A path fastify's router cannot decode (`/v1/stats%`) answers the same problem+json as every other error.

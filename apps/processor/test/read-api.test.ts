@@ -258,6 +258,27 @@ describe("errors outside the routes", () => {
       socket.end(request);
     });
 
+  test("a request still incomplete at the request timeout: 408 problem+json, the connection closed", async (t) => {
+    const slow = buildApp({ log: quietLog, stats: new StatsService(store, cache, metrics, quietLog), metrics, maxBuckets: 1440, readiness: {} }, { requestTimeout: 1000 });
+    t.after(() => slow.close());
+    await slow.listen({ host: "127.0.0.1", port: 0 });
+    assert.equal(slow.server.headersTimeout, 1000);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: "127.0.0.1", port: (slow.server.address() as net.AddressInfo).port });
+      let out = "";
+      socket.on("data", (d) => (out += d.toString("latin1")));
+      socket.on("close", () => resolve(out));
+      socket.on("error", reject);
+      // A generous bound that only keeps a broken server from hanging the test (the old sweep took up to 60 s).
+      socket.setTimeout(8_000, () => reject(new Error("no answer within 8 s")));
+      socket.write("GET /v1/stats?type=a HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    });
+    const [head, body] = answer.split("\r\n\r\n") as [string, string];
+    assert.equal(head.split("\r\n")[0], "HTTP/1.1 408 Request Timeout");
+    assert.ok(head.split("\r\n").includes("Content-Type: application/problem+json"), answer);
+    assert.deepEqual(JSON.parse(body), { type: "about:blank", title: "Request Timeout", status: 408, detail: "the request did not arrive in time" });
+  });
+
   test("malformed HTTP answered by Node's parser: 400 problem+json, Connection: close", async () => {
     for (const request of [
       "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
