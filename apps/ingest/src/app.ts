@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Config } from "./config.js";
 import { ErrorCodes } from "./errors.js";
+import { answerClientError, httpServerOptions } from "./http-server.js";
 import { EventProducer } from "./kafka.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { sendProblem } from "./problem.js";
@@ -66,7 +67,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     bodyLimit: config.limits.maxBodyBytes,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // One limit for the whole request, held by Node's own server settings as well (src/http-server.ts).
     requestTimeout: config.http.requestTimeoutMs,
+    http: httpServerOptions(config.http.requestTimeoutMs),
+    clientErrorHandler: answerClientError,
     // During close, requests arriving on kept-alive connections get 503 + Connection: close.
     return503OnClosing: true,
     exposeHeadRoutes: false,

@@ -31,7 +31,8 @@ export const DEFAULTS = {
   // Not configurable: longer than the 60 s idle timeout of AWS load balancers, so the balancer, not us, closes
   // idle connections (closing first races with a request the balancer is already sending).
   HTTP_KEEP_ALIVE_TIMEOUT_MS: 65_000,
-  // Not configurable: the whole request (headers and body) must arrive within this; slow clients are cut off.
+  // The whole request (headers and body) must arrive within this of its first byte; slow clients are cut off
+  // with 408 (src/http-server.ts makes Node hold to it).
   HTTP_REQUEST_TIMEOUT_MS: 30_000,
 } as const;
 
@@ -163,7 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
       host: read("HOST") ?? DEFAULTS.HOST,
       port: int("PORT", DEFAULTS.PORT, 0, 65535),
       keepAliveTimeoutMs: DEFAULTS.HTTP_KEEP_ALIVE_TIMEOUT_MS,
-      requestTimeoutMs: DEFAULTS.HTTP_REQUEST_TIMEOUT_MS,
+      requestTimeoutMs: int("HTTP_REQUEST_TIMEOUT_MS", DEFAULTS.HTTP_REQUEST_TIMEOUT_MS, 1_000, 300_000),
     },
     logLevel: oneOf("LOG_LEVEL", LOG_LEVELS, DEFAULTS.LOG_LEVEL),
     kafka: {

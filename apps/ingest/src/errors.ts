@@ -14,6 +14,8 @@ export const ErrorCodes = {
   MALFORMED_BODY: "INGEST_MALFORMED_BODY",
   /** 400: the request is malformed at the HTTP level (for example, a wrong Content-Length). */
   BAD_REQUEST: "INGEST_BAD_REQUEST",
+  /** 408: the whole request did not arrive within HTTP_REQUEST_TIMEOUT_MS of its first byte. */
+  REQUEST_TIMEOUT: "INGEST_REQUEST_TIMEOUT",
   /** 413: the request body is larger than MAX_BODY_BYTES. */
   BODY_TOO_LARGE: "INGEST_BODY_TOO_LARGE",
   /** 413: a batch holds more than MAX_BATCH_EVENTS events. */

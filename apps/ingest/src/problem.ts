@@ -35,6 +35,7 @@ const TITLES: Record<ErrorCode, string> = {
   [ErrorCodes.INVALID_EVENTS]: "Invalid CloudEvents",
   [ErrorCodes.MALFORMED_BODY]: "Malformed request body",
   [ErrorCodes.BAD_REQUEST]: "Bad request",
+  [ErrorCodes.REQUEST_TIMEOUT]: "Request timeout",
   [ErrorCodes.BODY_TOO_LARGE]: "Request body too large",
   [ErrorCodes.BATCH_TOO_LARGE]: "Batch too large",
   [ErrorCodes.EVENT_TOO_LARGE]: "Event too large",
@@ -81,6 +82,11 @@ export const problemSchema = {
   },
 } as const;
 
+/** The members every problem has; `sendProblem` adds `errors`, and src/http-server.ts writes it on a raw socket. */
+export function problemDocument(status: number, code: ErrorCode, detail: string, instance: string, requestId: string): Problem {
+  return { type: problemType(code), title: TITLES[code], status, detail, instance, code, requestId };
+}
+
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -89,15 +95,7 @@ export function sendProblem(
   detail: string,
   errors?: EventProblem[] | ProblemError[],
 ): FastifyReply {
-  const body: Problem = {
-    type: problemType(code),
-    title: TITLES[code],
-    status,
-    detail,
-    instance: request.url,
-    code,
-    requestId: request.id,
-  };
+  const body = problemDocument(status, code, detail, request.url, request.id);
   if (errors !== undefined) body.errors = errors.map(({ index, attribute, detail: d }) => ({ index, attribute, detail: d }));
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body);
 }

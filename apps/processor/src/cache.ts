@@ -23,13 +23,46 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
+/**
+ * A read-path fill of one day's hash: the minutes [ARGV[2], ARGV[3]) of the day are marked as known in the
+ * `covered` field (one character per minute of the day, "1" = known), and the minutes that have events are
+ * max-merged as above. A covered minute without a field has no events; a minute that is neither is unknown.
+ * The marks live in the hash they describe, so they expire with it and never outlive the values.
+ */
+const FILL = `
+local covered = redis.call('HGET', KEYS[1], 'covered') or string.rep('0', 1440)
+local a, b = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'covered', string.sub(covered, 1, a) .. string.rep('1', b - a) .. string.sub(covered, b + 1))
+for i = 4, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local incoming = tonumber(string.match(ARGV[i + 1], '^(%d+)'))
+  if (not current) or tonumber(string.match(current, '^(%d+)')) < incoming then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+/**
+ * Most hash fields one read-path fill writes: the minutes with events plus one `covered` field per day of
+ * the range. A day of one type active every minute is 1,440 values and its mark; the default widest range
+ * (1,440 hour buckets, 61 days) is 61 marks. A range that would need more is answered from PostgreSQL without
+ * filling the cache, so no single request can make Redis hold more than this (docs/processor.md, Redis cache).
+ */
+export const FILL_MAX_FIELDS = 1_501;
+
+const DAY = 86_400_000;
+
 const CACHE_DEFAULTS = {
   connectTimeoutMs: 2_000,
   commandTimeoutMs: 1_000,
   maxReconnectDelayMs: 2_000,
 } as const;
 
-type MergingRedis = Redis & { maxMerge(key: string, ttl: number, ...fieldValues: string[]): Promise<number> };
+type MergingRedis = Redis & {
+  maxMerge(key: string, ttl: number, ...fieldValues: string[]): Promise<number>;
+  fill(key: string, ttl: number, first: number, end: number, ...fieldValues: string[]): Promise<number>;
+};
 
 export interface CachedMinute {
   count: number;
@@ -77,6 +110,7 @@ export class Cache {
   constructor(config: Config, log: Logger) {
     this.redis = new Redis(redisOptions(config)) as MergingRedis;
     this.redis.defineCommand("maxMerge", { numberOfKeys: 1, lua: MAX_MERGE });
+    this.redis.defineCommand("fill", { numberOfKeys: 1, lua: FILL });
     this.#prefix = config.redis.keyPrefix;
     this.#ttl = config.redis.ttlSeconds;
     let down = false;
@@ -118,8 +152,37 @@ export class Cache {
   }
 
   /**
-   * The cached value of every minute in `minutes` for `type`, or undefined if any of them is missing
-   * (a partial hit still needs PostgreSQL, so it counts as a miss).
+   * Caches what PostgreSQL answered for [from, to) of `type` (whole minutes): the minutes with events and, per
+   * day, which minutes are now known. Nothing is written when the range has no events (a type never seen
+   * leaves no trace), nor when it would take more than FILL_MAX_FIELDS fields. Returns the fields written.
+   * Rejects when Redis is unavailable; the caller decides.
+   */
+  async fill(type: string, from: Date, to: Date, rollups: MinuteRollup[]): Promise<number> {
+    if (rollups.length === 0) return 0;
+    const days: { key: string; first: number; end: number; args: string[] }[] = [];
+    for (let dayStart = Math.floor(from.getTime() / DAY) * DAY; dayStart < to.getTime(); dayStart += DAY) {
+      const first = (Math.max(from.getTime(), dayStart) - dayStart) / 60_000;
+      const end = (Math.min(to.getTime(), dayStart + DAY) - dayStart) / 60_000;
+      days.push({ key: this.#locate(type, new Date(dayStart)).key, first, end, args: [] });
+    }
+    if (rollups.length + days.length > FILL_MAX_FIELDS) return 0;
+    const byKey = new Map(days.map((d) => [d.key, d]));
+    for (const r of rollups) {
+      const { key, field } = this.#locate(type, r.minute);
+      byKey.get(key)?.args.push(field, `${r.count}:${r.subjects}`);
+    }
+    const pipeline = this.redis.pipeline();
+    for (const d of days) (pipeline as unknown as MergingRedis).fill(d.key, this.#ttl, d.first, d.end, ...d.args);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
+    return rollups.length + days.length;
+  }
+
+  /**
+   * The cached value of every minute in `minutes` for `type`, or undefined if any of them is unknown
+   * (a partial hit still needs PostgreSQL, so it counts as a miss). A minute is known when its field is there
+   * (a value the consumer or a fill wrote) or when a fill marked it covered (no events: zero).
    */
   async read(type: string, minutes: Date[]): Promise<CachedMinute[] | undefined> {
     const fieldsByKey = new Map<string, { field: string; index: number }[]>();
@@ -130,19 +193,24 @@ export class Cache {
       list.push({ field, index });
     });
     const pipeline = this.redis.pipeline();
-    for (const [key, list] of fieldsByKey) pipeline.hmget(key, ...list.map((f) => f.field));
+    for (const [key, list] of fieldsByKey) pipeline.hmget(key, "covered", ...list.map((f) => f.field));
     const results = (await pipeline.exec()) ?? [];
     const out = new Array<CachedMinute>(minutes.length);
     let k = 0;
     for (const list of fieldsByKey.values()) {
       const [err, values] = results[k++] ?? [new Error("missing pipeline result"), null];
       if (err) throw err;
-      const arr = values as (string | null)[];
+      const [covered, ...arr] = values as (string | null)[];
       for (let i = 0; i < list.length; i++) {
+        const { field, index } = list[i] as { field: string; index: number };
         const v = arr[i];
-        if (v === null || v === undefined) return undefined;
+        if (v === null || v === undefined) {
+          if (covered?.[Number(field)] !== "1") return undefined;
+          out[index] = { count: 0, subjects: 0 };
+          continue;
+        }
         const [count, subjects] = v.split(":");
-        out[(list[i] as { index: number }).index] = { count: Number(count), subjects: Number(subjects) };
+        out[index] = { count: Number(count), subjects: Number(subjects) };
       }
     }
     return out;

@@ -1,7 +1,10 @@
 import type { Logger } from "pino";
 import type { Cache, CachedMinute } from "./cache.js";
 import type { Metrics } from "./metrics.js";
+import { InvalidParameter, readQuery, readTimestamp, shown, single } from "./query-params.js";
 import type { Store } from "./store.js";
+
+export { InvalidParameter };
 
 export type Granularity = "minute" | "hour";
 
@@ -25,40 +28,27 @@ export interface StatsResult {
   total: number;
 }
 
-/** A query parameter the read API refuses, with the exact text the 400 response carries. */
-export class InvalidParameter extends Error {
-  constructor(
-    readonly parameter: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const MINUTE = 60_000;
 const STEP: Record<Granularity, number> = { minute: MINUTE, hour: 60 * MINUTE };
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /**
- * Validates the raw query string of GET /v1/stats. Buckets cover every whole minute (or hour) that overlaps
- * [from, to): from is rounded down and to rounded up to the granularity.
+ * Validates the query string of GET /v1/stats, read strictly from the raw URL (see query-params.ts). Buckets
+ * cover every whole minute (or hour) that overlaps [from, to): from is rounded down and to rounded up to the
+ * granularity.
  */
-export function parseStatsQuery(q: Record<string, string | undefined>, maxBuckets: number): StatsQuery {
-  const type = q.type;
+export function parseStatsQuery(url: string, maxBuckets: number): StatsQuery {
+  const params = readQuery(url);
+  const type = single(params, "type");
   if (type === undefined || type === "") throw new InvalidParameter("type", `query parameter "type" is required`);
   if (Buffer.byteLength(type) > 1024) throw new InvalidParameter("type", `query parameter "type" must be at most 1024 bytes`);
-  const granularity = q.granularity ?? "minute";
+  const granularity = single(params, "granularity") ?? "minute";
   if (granularity !== "minute" && granularity !== "hour") {
-    throw new InvalidParameter("granularity", `query parameter "granularity" must be "minute" or "hour", got "${granularity}"`);
+    throw new InvalidParameter("granularity", `query parameter "granularity" must be "minute" or "hour", got "${shown(granularity)}"`);
   }
   const time = (name: "from" | "to"): Date => {
-    const raw = q[name];
+    const raw = single(params, name);
     if (raw === undefined || raw === "") throw new InvalidParameter(name, `query parameter "${name}" is required`);
-    const ms = Date.parse(raw);
-    if (!ISO_WITH_ZONE.test(raw) || Number.isNaN(ms)) {
-      throw new InvalidParameter(name, `query parameter "${name}" must be an ISO 8601 timestamp with a time zone, e.g. 2025-01-31T10:00:00Z, got "${raw}"`);
-    }
-    return new Date(ms);
+    return readTimestamp(name, raw);
   };
   const from = time("from");
   const to = time("to");
@@ -76,7 +66,9 @@ export function parseStatsQuery(q: Record<string, string | undefined>, maxBucket
 /**
  * The read path: Redis first; on a miss (any minute of the range absent) or with Redis unavailable,
  * PostgreSQL, whose answer then fills the cache (max-merge, so a fill can never overwrite a newer value the
- * consumer wrote meanwhile). Minutes without events are cached as zeros so a quiet range is a hit too.
+ * consumer wrote meanwhile). Only minutes with events are written, with a mark per day of which minutes are
+ * known, so a quiet stretch of a type with events is a hit too while a type never seen writes nothing
+ * (Cache.fill, bounded by FILL_MAX_FIELDS).
  */
 export class StatsService {
   constructor(
@@ -103,8 +95,7 @@ export class StatsService {
       const rows = await this.store.readRange(q.type, q.from, q.to);
       const byMinute = new Map(rows.map((r) => [r.minute.getTime(), r]));
       values = minutes.map((m) => byMinute.get(m.getTime()) ?? { count: 0, subjects: 0 });
-      const fill = minutes.map((minute, i) => ({ type: q.type, minute, ...(values as CachedMinute[])[i] as CachedMinute }));
-      await this.cache.write(fill).catch(() => this.metrics.cacheWriteErrors.inc());
+      await this.cache.fill(q.type, q.from, q.to, rows).catch(() => this.metrics.cacheWriteErrors.inc());
     }
 
     const step = STEP[q.granularity];
