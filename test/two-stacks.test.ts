@@ -97,6 +97,7 @@ const RULES: Record<string, TypeRule> = {
   "aws:ec2/tag:Tag": { refs: ["resourceId"] },
   "aws:eks/addon:Addon": { within: { addonName: "its EKS cluster" }, refs: ["clusterName"] },
   "aws:eks/accessEntry:AccessEntry": { refs: ["clusterName"] },
+  "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": { refs: ["clusterName"] },
   "aws:eks/nodeGroup:NodeGroup": { refs: ["clusterName"] },
   "aws:eks/podIdentityAssociation:PodIdentityAssociation": { refs: ["clusterName"] },
   "aws:lb/targetGroup:TargetGroup": { refs: ["vpcId"] },

@@ -174,7 +174,7 @@ describe("npm run local, as a user runs it", () => {
     assert.deepEqual(invalid, [
       ["structured: specversion 0.3", "400", "INGEST_INVALID_EVENTS", 'specversion must be "1.0", got "0.3"'],
       ["binary: no ce-id header", "400", "INGEST_INVALID_EVENTS", "id is required"],
-      ["batched: 5 valid shipments and one dated 30 February", "400", "INGEST_INVALID_EVENTS", 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z, got "2026-02-30T10:00:00Z"'],
+      ["batched: 5 valid shipments and one dated 30 February", "400", "INGEST_INVALID_EVENTS", 'time must be an RFC 3339 timestamp such as 2024-05-01T12:00:00Z (day 30 does not exist in 2026-02), got "2026-02-30T10:00:00Z"'],
       ["structured: truncated JSON body", "400", "INGEST_MALFORMED_BODY", "the body is not valid JSON"],
     ]);
     assert.ok(demo.lines.includes("[demo] every count is as expected: replays counted once, invalid events not at all"));
