@@ -153,16 +153,20 @@ const matching =
   (raw) =>
     pattern.test(raw) ? raw : new Invalid(expected);
 
+/** The value a config string holds as JSON, or undefined when it is not JSON (the parser then says what was expected). */
+function jsonOrUndefined(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A JSON array of strings, each checked by `item`; `nonEmpty` rejects []. */
 const list =
   <T extends string>(item: Parser<T>, itemExpected: string, nonEmpty = false): Parser<T[]> =>
   (raw) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = jsonOrUndefined(raw);
     const expected = `${nonEmpty ? "a non-empty" : "an"} array of ${itemExpected}`;
     if (!Array.isArray(parsed) || (nonEmpty && parsed.length === 0)) return new Invalid(expected);
     const out: T[] = [];
@@ -204,12 +208,7 @@ const ipv4Cidr = (minPrefix: number, maxPrefix: number): Parser<string> => (raw)
 const endpointCidrs =
   (why: string): Parser<string[]> =>
   (raw) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = jsonOrUndefined(raw);
     if (Array.isArray(parsed) && parsed.some((c) => c === "0.0.0.0/0" || c === "::/0"))
       return new Invalid(`an array of IPv4 CIDRs without 0.0.0.0/0 or ::/0, which ${why}`);
     return list(ipv4Cidr(0, 32), "IPv4 CIDRs")(raw);

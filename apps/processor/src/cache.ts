@@ -3,6 +3,18 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { MinuteRollup } from "./store.js";
 
+/** The max-merge loop over the field/count pairs of ARGV from index `first` on (Lua, shared by both scripts). */
+function maxMergeFrom(first: number): string {
+  return `for i = ${first}, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local incoming = tonumber(string.match(ARGV[i + 1], '^(%d+)'))
+  if (not current) or tonumber(string.match(current, '^(%d+)')) < incoming then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+`;
+}
+
 /**
  * Redis cache of minute rollups. One hash per (type, UTC day), one field per minute of the day, value
  * "count:subjects"; the hash expires CACHE_TTL_SECONDS after its last write, which is what makes it a cache
@@ -13,14 +25,7 @@ import type { MinuteRollup } from "./store.js";
  * consumer), the cache converges on the latest committed value and never goes backwards.
  */
 const MAX_MERGE = `
-for i = 2, #ARGV, 2 do
-  local current = redis.call('HGET', KEYS[1], ARGV[i])
-  local incoming = tonumber(string.match(ARGV[i + 1], '^(%d+)'))
-  if (not current) or tonumber(string.match(current, '^(%d+)')) < incoming then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+${maxMergeFrom(2)}redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
 /**
@@ -33,14 +38,7 @@ const FILL = `
 local covered = redis.call('HGET', KEYS[1], 'covered') or string.rep('0', 1440)
 local a, b = tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], 'covered', string.sub(covered, 1, a) .. string.rep('1', b - a) .. string.sub(covered, b + 1))
-for i = 4, #ARGV, 2 do
-  local current = redis.call('HGET', KEYS[1], ARGV[i])
-  local incoming = tonumber(string.match(ARGV[i + 1], '^(%d+)'))
-  if (not current) or tonumber(string.match(current, '^(%d+)')) < incoming then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-  end
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
+${maxMergeFrom(4)}redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
 /**
