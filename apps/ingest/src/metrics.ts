@@ -7,6 +7,10 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** Every value the `reason` label of these counters takes: each series exists from start-up at 0 (see below). */
+export const REJECT_REASONS = ["invalid", "too_large", "unsupported_media_type", "overloaded", "shutting_down"] as const;
+export const PRODUCE_FAILURE_REASONS = ["timeout", "error"] as const;
+
 export interface Metrics {
   registry: Registry;
   httpRequests: Counter<"method" | "route" | "status">;
@@ -19,6 +23,16 @@ export interface Metrics {
   sendDuration: Histogram;
   sendEvents: Histogram;
   producerResets: Counter<"reason">;
+}
+
+/**
+ * A counter with a `reason` label whose series all exist from start-up at 0. prom-client creates a labelled series
+ * on its first increment, and Prometheus' rate()/increase() need two samples of a series: without the 0, the first
+ * dead letter or producer reset of a process would never show as an increase, and an alert on it would stay silent.
+ */
+function zeroed(counter: Counter<"reason">, reasons: readonly string[]): Counter<"reason"> {
+  for (const reason of reasons) counter.inc({ reason }, 0);
+  return counter;
 }
 
 export function createMetrics(): Metrics {
@@ -51,18 +65,24 @@ export function createMetrics(): Metrics {
       help: "Events acknowledged by Kafka (acks=all).",
       registers,
     }),
-    eventsRejected: new Counter({
-      name: "ingest_events_rejected_total",
-      help: "Requests refused before producing, by reason: invalid, too_large, unsupported_media_type, overloaded, shutting_down.",
-      labelNames: ["reason"],
-      registers,
-    }),
-    produceErrors: new Counter({
-      name: "ingest_produce_errors_total",
-      help: "Events answered 503 because Kafka did not acknowledge them, by reason: timeout, error.",
-      labelNames: ["reason"],
-      registers,
-    }),
+    eventsRejected: zeroed(
+      new Counter({
+        name: "ingest_events_rejected_total",
+        help: "Requests refused before producing, by reason: invalid, too_large, unsupported_media_type, overloaded, shutting_down.",
+        labelNames: ["reason"],
+        registers,
+      }),
+      REJECT_REASONS,
+    ),
+    produceErrors: zeroed(
+      new Counter({
+        name: "ingest_produce_errors_total",
+        help: "Events answered 503 because Kafka did not acknowledge them, by reason: timeout, error.",
+        labelNames: ["reason"],
+        registers,
+      }),
+      PRODUCE_FAILURE_REASONS,
+    ),
     pendingEvents: new Gauge({
       name: "ingest_events_pending",
       help: "Events waiting for Kafka's acknowledgement; requests are shed with 429 above MAX_PENDING_EVENTS.",
@@ -80,11 +100,14 @@ export function createMetrics(): Metrics {
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500],
       registers,
     }),
-    producerResets: new Counter({
-      name: "ingest_kafka_producer_resets_total",
-      help: "Idempotent producer sessions replaced after a failed or timed-out produce request, by reason.",
-      labelNames: ["reason"],
-      registers,
-    }),
+    producerResets: zeroed(
+      new Counter({
+        name: "ingest_kafka_producer_resets_total",
+        help: "Idempotent producer sessions replaced after a failed or timed-out produce request, by reason: timeout, error.",
+        labelNames: ["reason"],
+        registers,
+      }),
+      PRODUCE_FAILURE_REASONS,
+    ),
   };
 }

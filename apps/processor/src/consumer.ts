@@ -4,20 +4,20 @@ import type { Logger } from "pino";
 import { backoffDelay, sleep } from "./backoff.js";
 import type { Cache } from "./cache.js";
 import { assemble, BatchRows, releasePrepared } from "./batch-rows.js";
-import type { DecodeFailureReason } from "./cloudevents.js";
 import type { Config } from "./config.js";
 import { ErrorCodes, ProcessorError } from "./errors.js";
 import { RecordFetcher, type FetchedRecord } from "./fetcher.js";
 import { BatchPipeline } from "./pipeline.js";
 import { createDlqProducer, kafkaBaseOptions } from "./kafka.js";
-import type { Metrics } from "./metrics.js";
+import type { DEAD_LETTER_REASONS, Metrics } from "./metrics.js";
 import { isPermanentDataError, type MinuteRollup, type PreparedBatch as PreparedWrite, type Store, type WriteResult } from "./store.js";
 import { contextFromTraceHeaders, tracer } from "./tracing.js";
 
 type KafkaMessage = FetchedRecord;
 /** What a batch's store step achieved, summed over its attempts and bisection halves. */
 type StoreTotals = Pick<WriteResult, "inserted" | "rollups">;
-type DeadLetterReason = DecodeFailureReason | "store_rejected";
+// One list (metrics.ts) names every reason: a new one must be added there, so its series exists from start-up.
+type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /** The offset to commit per partition: the one after the batch's last record. */
 type NextOffset = { topic: string; partition: number; offset: bigint };

@@ -1,5 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/**
+ * Every value of these labels: the series exist from start-up at 0. prom-client creates a labelled series on its first
+ * increment, and Prometheus' rate()/increase() need two samples of a series, so without the 0 the first dead letter
+ * of a process would never show as an increase and an alert on it would stay silent.
+ */
+export const EVENT_OUTCOMES = ["stored", "duplicate", "dead_lettered"] as const;
+export const DEAD_LETTER_REASONS = ["undecodable", "invalid_cloudevent", "store_rejected"] as const;
+export const RETRY_STAGES = ["store", "dead_letter"] as const;
+
 /** Returns consumer lag per topic-partition (assigned partitions only), or undefined when unknown. */
 export type LagSource = () => Promise<{ topic: string; partition: number; lag: number }[] | undefined>;
 
@@ -105,6 +114,9 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    for (const outcome of EVENT_OUTCOMES) this.events.inc({ outcome }, 0);
+    for (const reason of DEAD_LETTER_REASONS) this.deadLetters.inc({ reason }, 0);
+    for (const stage of RETRY_STAGES) this.retries.inc({ stage }, 0);
   }
 
   setLagSource(source: LagSource | undefined): void {
