@@ -4,8 +4,10 @@
 //   2. brings up PostgreSQL, Redis and a real Kafka broker (scripts/services.mjs);
 //   3. creates the database if missing and runs the processor's migrations (tables, roles, topics);
 //   4. starts the processor (consumer + read API) and ingest, waits until both answer /readyz with 200;
-//   5. prints the URLs and example curl commands, then streams both services' logs, one prefix per service;
-//   6. on Ctrl-C or SIGTERM stops ingest (in-flight requests finish), then the processor (the current batch
+//   5. starts a local Prometheus (scripts/prometheus.mjs) that scrapes both services and evaluates the alert rules of
+//      observability/rules; without a `prometheus` binary it says so and the pipeline runs without it;
+//   6. prints the URLs and example curl commands, then streams both services' logs, one prefix per service;
+//   7. on Ctrl-C or SIGTERM stops Prometheus, then ingest (in-flight requests finish), then the processor (the current batch
 //      commits), then whichever of the Kafka broker, Redis and PostgreSQL this run started. A server that was
 //      already running is left alone.
 // A service that crashes after start-up is restarted, as Kubernetes would (a processor whose Kafka stream
@@ -13,7 +15,7 @@
 // the run stops as on Ctrl-C and exits 1. A missing prerequisite ends the run with the reason and exit code 1.
 //
 // Environment (all optional): INGEST_PORT (8080), PROCESSOR_PORT (8081), PGDATABASE (eventstack),
-// LOCAL_LOG_FORMAT (text | json), plus everything scripts/services.mjs reads (KAFKA_PORT, PGHOST, PGPORT,
+// LOCAL_LOG_FORMAT (text | json), PROMETHEUS_BIN and PROMETHEUS_PORT (scripts/prometheus.mjs), plus everything scripts/services.mjs reads (KAFKA_PORT, PGHOST, PGPORT,
 // REDIS_HOST, REDIS_PORT, ...) and everything the services read (EVENTS_TOPIC, CONSUMER_GROUP, LOG_LEVEL, ...),
 // which is passed through to them. The functions are exported for the end-to-end tests (test/e2e/).
 import { spawnSync } from "node:child_process";
@@ -23,6 +25,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { unsupportedNode } from "./node-version.mjs";
+import { MISSING_PROMETHEUS, findPrometheus, startPrometheus } from "./prometheus.mjs";
 import { down, settings as servicesSettings, startedBy, up } from "./services.mjs";
 import { CrashWindow, Service, formatLogLine } from "./supervisor.mjs";
 
@@ -219,11 +222,21 @@ export function serviceEnv(base, { kafkaBootstrap, database, host, port }) {
 }
 
 /**
- * Everything up to "ready": services, database, migrations, then the processor and ingest. Resolves to the
- * running pipeline; `stop()` undoes all of it in order. On a start-up failure whatever was started is stopped.
+ * Everything up to "ready": services, database, migrations, then the processor and ingest, and with `prometheus`
+ * a local Prometheus scraping both (scripts/prometheus.mjs). Resolves to the running pipeline, whose `prometheus`
+ * is `{ url, service }` or, when there is no binary, `{ missing: <reason> }`; `stop()` undoes all of it in order. On a
+ * start-up failure whatever was started is stopped.
  */
-export async function startPipeline({ env = process.env, log = () => {}, onLine = () => {}, restart = () => false, signal } = {}) {
+export async function startPipeline({ env = process.env, log = () => {}, onLine = () => {}, restart = () => false, signal, prometheus = false } = {}) {
   const s = localSettings(env);
+  // Before anything is started: a PROMETHEUS_BIN that does not exist is a mistake to report, not to run without.
+  if (prometheus) {
+    try {
+      findPrometheus(env);
+    } catch (err) {
+      throw new LocalError(err.message);
+    }
+  }
   // Before anything is started or built, so that this mistake costs nothing.
   await assertPortFree(s.host, s.processorPort, "PROCESSOR_PORT");
   await assertPortFree(s.host, s.ingestPort, "INGEST_PORT");
@@ -235,8 +248,11 @@ export async function startPipeline({ env = process.env, log = () => {}, onLine 
     throw new LocalError(err.message);
   }
   const started = [];
+  let metrics;
   const stop = async () => {
     const exits = {};
+    // Prometheus first: it only watches, and stopped last it would record the services' shutdown as an outage.
+    if (metrics?.stop) exits.prometheus = await metrics.stop();
     // Ingest first, so no event is accepted that the processor would not be there to consume; then the
     // processor, which commits its current batch; then the servers, each only if this run started it
     // (up() said "started"), so a PostgreSQL or Redis that was already running stays up.
@@ -267,7 +283,17 @@ export async function startPipeline({ env = process.env, log = () => {}, onLine 
       waitReady(processor, `${urls.processor}/readyz`, s.readyTimeoutMs, signal),
       waitReady(ingest, `${urls.ingest}/readyz`, s.readyTimeoutMs, signal),
     ]);
-    return { settings: s, services, urls, ingest, processor, stop };
+    if (prometheus) {
+      if (!findPrometheus(env)) metrics = { missing: MISSING_PROMETHEUS };
+      else {
+        try {
+          metrics = await startPrometheus({ stateDir: servicesSettings(env).stateDir, host: s.host, ingestPort: s.ingestPort, processorPort: s.processorPort, env, onLine });
+        } catch (err) {
+          throw new LocalError(err.message);
+        }
+      }
+    }
+    return { settings: s, services, urls, ingest, processor, prometheus: metrics, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
@@ -311,6 +337,13 @@ function banner(p, env = process.env) {
     ...exampleCommands(p.urls).map((l) => `  ${l}`),
     "",
     `  A realistic stream with replays and invalid events: ${ports}npm run demo`,
+    "",
+    ...(p.prometheus?.url
+      ? [
+          `  Prometheus ${p.prometheus.url}  (scrapes both services every 2 s, evaluates observability/rules; PromQL at ${p.prometheus.url}/graph)`,
+          `  The pipeline at a glance (rates, lag per partition, dead letters, latency, firing alerts): ${ports}npm run status`,
+        ]
+      : [`  Prometheus not started: ${p.prometheus?.missing ?? MISSING_PROMETHEUS}`]),
     "",
     `[local] ready: ingest ${p.urls.ingest}, processor ${p.urls.processor} (Ctrl-C stops everything this run started)`,
   ].join("\n");
@@ -357,11 +390,12 @@ async function main() {
       say("stopping: ingest first, then the processor, then what this run started of Kafka, Redis and PostgreSQL");
       const { exits, servers } = await pipeline.stop();
       const describe = (e) => (e ? (e.signal ? `killed by ${e.signal}` : `exit ${e.code}`) : "not running");
+      if (exits.prometheus) say(`stopped Prometheus (${describe(exits.prometheus)})`);
       say(
         `stopped: ingest ${describe(exits.ingest)}, processor ${describe(exits.processor)}, ` +
           `Kafka ${servers.kafka}, Redis ${servers.redis}, PostgreSQL ${servers.postgres}`,
       );
-      const clean = Object.values(exits).every((e) => e?.code === 0);
+      const clean = [exits.ingest, exits.processor].every((e) => e?.code === 0);
       process.exit(code || (clean ? 0 : 1));
     })());
 
@@ -369,6 +403,7 @@ async function main() {
   process.once("exit", () => {
     pipeline?.ingest.killNow();
     pipeline?.processor.killNow();
+    pipeline?.prometheus?.service?.killNow();
   });
   const startup = new AbortController();
   let heardAt = -Infinity;
@@ -404,7 +439,7 @@ async function main() {
   }, 1_000).unref();
 
   try {
-    pipeline = await startPipeline({ log: say, onLine, restart, signal: startup.signal });
+    pipeline = await startPipeline({ log: say, onLine, restart, signal: startup.signal, prometheus: true });
   } catch (err) {
     process.stderr.write(`[local] cannot start: ${err instanceof LocalError ? err.message : err.stack}\n`);
     process.exit(1);

@@ -70,8 +70,12 @@ export class Service {
   #restartTimer;
   #waiters = [];
 
-  constructor(name, script, { env, cwd, nodeArgs = [], onLine = () => {}, restart = () => false, restartDelayMs = SUPERVISOR_DEFAULTS.restartDelayMs, keepLines = SUPERVISOR_DEFAULTS.keepLines }) {
-    Object.assign(this, { name, script, env, cwd, nodeArgs, onLine, restart, restartDelayMs, keepLines });
+  /**
+   * `script` runs on this Node with `nodeArgs` before it; a program that is not a Node script (Prometheus) gives
+   * `command` (the executable, which `script` then only names) and its `args` instead.
+   */
+  constructor(name, script, { env, cwd, nodeArgs = [], command = process.execPath, args, onLine = () => {}, restart = () => false, restartDelayMs = SUPERVISOR_DEFAULTS.restartDelayMs, keepLines = SUPERVISOR_DEFAULTS.keepLines }) {
+    Object.assign(this, { name, script, env, cwd, nodeArgs, command, args, onLine, restart, restartDelayMs, keepLines });
     this.lines = [];
     this.exits = [];
     this.starts = 0;
@@ -87,7 +91,7 @@ export class Service {
 
   start() {
     this.starts += 1;
-    const child = spawn(process.execPath, [...this.nodeArgs, this.script], { cwd: this.cwd, env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(this.command, this.args ?? [...this.nodeArgs, this.script], { cwd: this.cwd, env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     this.#child = child;
     for (const stream of [child.stdout, child.stderr]) {
       readline.createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
