@@ -36,6 +36,14 @@ export interface DashboardQuery {
   source: PanelSpec["source"];
 }
 
+/**
+ * A panel query as Prometheus runs it outside Grafana: Grafana's `$__rate_interval` as `rateInterval`, and the
+ * platform dashboard's `$namespace` as the default apps namespace.
+ */
+export function concreteQuery(expr: string, rateInterval = "5m"): string {
+  return expr.replaceAll("$__rate_interval", rateInterval).replaceAll("$namespace", "eventstack");
+}
+
 const datasource: DataSourceRef = { type: "prometheus", uid: "${datasource}" };
 
 function panel(p: PanelSpec) {
