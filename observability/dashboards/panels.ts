@@ -151,15 +151,12 @@ export const PIPELINE: DashboardSpec = {
           queries: quantiles("processor_event_latency_seconds", "", [0.5, 0.99]),
         },
         {
-          title: "Batch duration and size",
-          description: "Where does a batch spend its time? Decode, PostgreSQL commit, dead letters and the offset commit, retries included; and the mean records per batch.",
+          title: "Batch duration",
+          description: "Where does the processor spend its time? One batch: decode, PostgreSQL commit, dead letters and the offset commit, retries included.",
           kind: "timeseries",
           unit: "s",
           source: "services",
-          queries: [
-            ...quantiles("processor_batch_duration_seconds", "", [0.5, 0.99]),
-            { expr: "sum(rate(processor_batch_size_sum[$__rate_interval])) / sum(rate(processor_batch_size_count[$__rate_interval]))", legend: "records per batch (mean)" },
-          ],
+          queries: quantiles("processor_batch_duration_seconds", "", [0.5, 0.99]),
         },
         {
           title: "Dead letters by reason",
@@ -180,6 +177,14 @@ export const PIPELINE: DashboardSpec = {
             { expr: "sum(processor_consumption_paused)", legend: "processors paused" },
             { expr: "sum by (stage) (increase(processor_batch_retries_total[$__rate_interval]))", legend: "retries: {{stage}}" },
           ],
+        },
+        {
+          title: "Records per batch",
+          description: "Is the processor batching? The mean records per batch: small batches under load mean little lag to drain, large ones a backlog.",
+          kind: "timeseries",
+          unit: "short",
+          source: "services",
+          queries: [{ expr: "sum(rate(processor_batch_size_sum[$__rate_interval])) / sum(rate(processor_batch_size_count[$__rate_interval]))", legend: "records per batch (mean)" }],
         },
         {
           title: "Read API cache",
