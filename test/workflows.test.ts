@@ -30,6 +30,8 @@ describe("GitHub Actions workflows", () => {
     expect(job).not.toHaveProperty("services");
     expect(steps[0]).toMatch(/apt-get install -y --no-install-recommends .*\bpostgresql redis-server openjdk-17-jdk-headless maven\b/);
     expect(steps[0]).toContain("/etc/postgresql/*/main/pg_hba.conf");
+    // Prometheus (and its promtool) for the observability tests, only when missing.
+    expect(steps[0]).toContain("command -v promtool >/dev/null || apt-get install -y --no-install-recommends prometheus");
     expect(parse(workflow("ci.yml")).permissions).toEqual({ contents: "read" });
   });
 
@@ -125,6 +127,9 @@ describe(".ci/run", () => {
     const code = script.split("\n").filter((l) => !l.trim().startsWith("#"));
     const npm = code.flatMap((l) => [...l.matchAll(/\bnpm\b(?: [a-z]+)?/g)].map((m) => m[0]));
     expect(npm).toEqual(["npm ci", "npm test"]);
+    // Debian's prometheus package (promtool, and the binary the end-to-end tests run) before them, only when missing.
+    expect(script).toContain("if ! command -v promtool >/dev/null 2>&1; then");
+    expect(script).toContain("apt-get install -y --no-install-recommends prometheus");
     expect(readFileSync(path.join(ROOT, "README.md"), "utf8")).toContain("\nnpm ci && npm test\n");
   });
 
