@@ -10,11 +10,10 @@
 //
 // Environment (all optional): PROMETHEUS_BIN (the `prometheus` on PATH), PROMETHEUS_PORT (9090, or any free port
 // when 9090 is taken and PROMETHEUS_PORT is not set).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { which } from "./services.mjs";
 import { Service } from "./supervisor.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,14 +36,23 @@ export const MISSING_PROMETHEUS =
   "no `prometheus` binary on PATH (Debian: apt-get install -y prometheus, then leave its service disabled; or set PROMETHEUS_BIN); " +
   "the pipeline runs without metrics collection, alert rules and `npm run status`";
 
-/** The Prometheus binary: PROMETHEUS_BIN if set (it must exist), else `prometheus` on PATH, else undefined. */
+/** The Prometheus binary: PROMETHEUS_BIN if set (it must exist), else `prometheus` on env's PATH, else undefined. */
 export function findPrometheus(env = process.env) {
   const configured = env.PROMETHEUS_BIN?.trim();
   if (configured) {
     if (!existsSync(configured)) throw new Error(`PROMETHEUS_BIN is "${configured}", which does not exist`);
     return configured;
   }
-  return which("prometheus");
+  for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    const candidate = path.join(dir, "prometheus");
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 /** The directory of one pipeline's Prometheus (see the header). */

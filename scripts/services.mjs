@@ -70,7 +70,7 @@ async function waitFor(what, probe, timeoutMs) {
   throw new Error(`${what} did not become ready within ${Math.round(timeoutMs / 1000)} s`);
 }
 
-export function which(cmd) {
+function which(cmd) {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).stdout.trim() || undefined;
 }
 

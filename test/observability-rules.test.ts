@@ -12,6 +12,7 @@ import {
   ALERT_TABLE_BEGIN,
   ALERT_TABLE_END,
   PLATFORM_RULE_FILES,
+  PROMTOOL_MISSING,
   ROOT,
   RULES_DIR,
   RULE_TESTS_DIR,
@@ -34,6 +35,11 @@ interface RuleTestFile {
 const testFile = (f: string) => YAML.parse(readFileSync(path.join(RULE_TESTS_DIR, f), "utf8")) as RuleTestFile;
 
 describe("rule files", () => {
+  test("without promtool the checks fail, saying what to install", () => {
+    expect(() => promtool(["--version"], ROOT, { PATH: "/nonexistent" })).toThrow(PROMTOOL_MISSING);
+    expect(PROMTOOL_MISSING).toContain("apt-get install -y prometheus");
+  });
+
   test("there are rule files and promtool unit test files", () => {
     expect(ruleFiles()).toEqual(["ingest-slo.rules.yaml", "pipeline.rules.yaml", "platform.rules.yaml"]);
     expect(ruleTestFiles()).toEqual(["dashboards.test.yaml", "ingest-slo-slow.test.yaml", "ingest-slo.test.yaml", "pipeline.test.yaml", "platform.test.yaml"]);

@@ -33,13 +33,13 @@ export function loadRules(): Rule[] {
 /** The rule files whose metrics come from the platform (kube-state-metrics, Karpenter, MSK), not the services. */
 export const PLATFORM_RULE_FILES = ["platform.rules.yaml"];
 
-const PROMTOOL_MISSING =
+export const PROMTOOL_MISSING =
   "promtool is not installed: the observability tests run Prometheus' own rule checker. Install Debian's prometheus package " +
   "(apt-get install -y prometheus, which ships promtool; .ci/run does this on a fresh machine) and run the tests again";
 
 /** Runs promtool; a missing binary fails the calling test with what to install. */
-export function promtool(args: string[], cwd = ROOT) {
-  const r = spawnSync("promtool", args, { cwd, encoding: "utf8" });
+export function promtool(args: string[], cwd = ROOT, env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync("promtool", args, { cwd, env, encoding: "utf8" });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") throw new Error(PROMTOOL_MISSING);
   if (r.error) throw r.error;
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
