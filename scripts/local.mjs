@@ -7,17 +7,18 @@
 //   5. starts a local Prometheus (scripts/prometheus.mjs) that scrapes both services and evaluates the alert rules of
 //      observability/rules; without a `prometheus` binary it says so and the pipeline runs without it;
 //   6. prints the URLs and example curl commands, then streams both services' logs, one prefix per service;
-//   7. on Ctrl-C or SIGTERM stops Prometheus, then ingest (in-flight requests finish), then the processor (the current batch
-//      commits), then whichever of the Kafka broker, Redis and PostgreSQL this run started. A server that was
-//      already running is left alone.
+//   7. on Ctrl-C or SIGTERM stops Prometheus, then ingest (in-flight requests finish), then the processor (the
+//      current batch commits), then whichever of the Kafka broker, Redis and PostgreSQL this run started. A server
+//      that was already running is left alone.
 // A service that crashes after start-up is restarted, as Kubernetes would (a processor whose Kafka stream
 // failed exits 1 on purpose), unless it has crashed 5 times within 60 s (scripts/supervisor.mjs, CrashWindow): then
 // the run stops as on Ctrl-C and exits 1. A missing prerequisite ends the run with the reason and exit code 1.
 //
 // Environment (all optional): INGEST_PORT (8080), PROCESSOR_PORT (8081), PGDATABASE (eventstack),
-// LOCAL_LOG_FORMAT (text | json), PROMETHEUS_BIN and PROMETHEUS_PORT (scripts/prometheus.mjs), plus everything scripts/services.mjs reads (KAFKA_PORT, PGHOST, PGPORT,
-// REDIS_HOST, REDIS_PORT, ...) and everything the services read (EVENTS_TOPIC, CONSUMER_GROUP, LOG_LEVEL, ...),
-// which is passed through to them. The functions are exported for the end-to-end tests (test/e2e/).
+// LOCAL_LOG_FORMAT (text | json), PROMETHEUS_BIN and PROMETHEUS_PORT (scripts/prometheus.mjs), plus everything
+// scripts/services.mjs reads (KAFKA_PORT, PGHOST, PGPORT, REDIS_HOST, REDIS_PORT, ...) and everything the services
+// read (EVENTS_TOPIC, CONSUMER_GROUP, LOG_LEVEL, ...), which is passed through to them. The functions are exported
+// for the end-to-end tests (test/e2e/).
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -387,7 +388,7 @@ async function main() {
   };
   const shutdown = (code) =>
     (stopping ??= (async () => {
-      say("stopping: ingest first, then the processor, then what this run started of Kafka, Redis and PostgreSQL");
+      say("stopping: Prometheus and ingest first, then the processor, then what this run started of Kafka, Redis and PostgreSQL");
       const { exits, servers } = await pipeline.stop();
       const describe = (e) => (e ? (e.signal ? `killed by ${e.signal}` : `exit ${e.code}`) : "not running");
       if (exits.prometheus) say(`stopped Prometheus (${describe(exits.prometheus)})`);
