@@ -100,6 +100,14 @@ describe("dashboards and alert rules against the real services and a real Promet
     assert.deepEqual(missing, []);
   });
 
+  test("the check catches a renamed metric or label value: its selector finds no series", async () => {
+    const expr = 'sum(rate(ingest_http_requests_total{route="/v1/events",method="POST",status=~"5.."}[5m])) / ingest:events_produced:rate5m';
+    assert.deepEqual(selectors(expr), ['ingest_http_requests_total{route="/v1/events",method="POST"}', "ingest:events_produced:rate5m{}"]);
+    assert.equal((await query('count(ingest_http_requests_total{route="/v1/events",method="POST"})')).length, 1);
+    assert.equal((await query('count(ingest_http_request_total{route="/v1/events",method="POST"})')).length, 0);
+    assert.equal((await query('count(ingest_http_requests_total{route="/v1/event",method="POST"})')).length, 0);
+  });
+
   test("Prometheus loaded every rule file and scrapes both services", async () => {
     const rules = await (await fetch(`${prometheus}/api/v1/rules`)).json();
     const files = [...new Set(rules.data.groups.map((g) => path.basename(g.file)))].sort();
