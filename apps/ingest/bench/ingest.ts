@@ -9,7 +9,7 @@
  *   fastify               fastify configured like the service, answering 202 without decoding (bench/fastify-floor.ts)
  *   strimzi-bridge        the Strimzi Kafka Bridge (HTTP to Kafka peer), acks=all, idempotent, when resolvable
  *   ingest single/batch   this service, one event per request / BENCH_BATCH events per request, with the
- *                         KAFKA_PRODUCERS sessions it is configured with and, for comparison, with one session
+ *                         KAFKA_PRODUCERS requests in flight it is configured with and, for comparison, with one
  *
  * The machine is shared (2 cores for the broker, the load generator and the server under test, plus whatever
  * else runs), so one run of each says little. The benchmark runs BENCH_ROUNDS rounds, alternating the order of
@@ -498,7 +498,7 @@ async function main(): Promise<void> {
     "/readyz",
     "ingest service",
   );
-  // The same service with one producer session, writing to the same topic: what the sessions change here.
+  // The same service with one produce request in flight (KAFKA_PRODUCERS=1), writing to the same topic: what overlapping requests change here.
   const ingestOne = await startServer(
     ["dist/src/server.js"],
     { HOST: "127.0.0.1", EVENTS_TOPIC: topics.ingest, KAFKA_BOOTSTRAP: SETTINGS.bootstrap, KAFKA_PRODUCERS: "1", LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" },
@@ -596,7 +596,7 @@ async function main(): Promise<void> {
     nodeClient: {
       recordsPerSec: stat(client.map((r) => r.recordsPerSec)),
       cpu: cpuMedian(client.map((r) => r.cpu)),
-      note: `src/kafka.ts with ${SETTINGS.producers} sessions, ${SETTINGS.connections} concurrent produce() calls of ${SETTINGS.batch} records, no HTTP; cpu.service is the benchmark process that calls it`,
+      note: `src/kafka.ts with ${SETTINGS.producers} requests in flight, ${SETTINGS.connections} concurrent produce() calls of ${SETTINGS.batch} records, no HTTP; cpu.service is the benchmark process that calls it`,
       runs: client,
     },
     bareHttp: httpSummary(runs.bare),
