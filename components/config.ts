@@ -12,6 +12,7 @@
 // Behaviour follows these values only; nothing in the program asks which stack it is.
 import * as pulumi from "@pulumi/pulumi";
 import { accessEntryKey } from "./cluster";
+import { GITHUB_REPOSITORY } from "./image-push-role";
 import { LINKERD_DEFAULTS } from "./linkerd";
 import { systemSizingProblem } from "./system-pods";
 import { VERSIONS } from "./versions";
@@ -334,7 +335,10 @@ export const FIELDS = {
   "images.build": f("boolean", boolean),
   "images.ingest": f("string", optional(imageDigest)),
   "images.processor": f("string", optional(imageDigest)),
-  "delivery.githubRepository": f("string", optional(matching(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/, "a GitHub repository as owner/name, such as acme/eventstack, or empty"))),
+  "delivery.githubRepository": f(
+    "string",
+    optional(matching(GITHUB_REPOSITORY, "a GitHub repository as its OIDC subject names it: owner/name (acme/eventstack) or, with immutable subject claims, owner@<id>/name@<id> (acme@123456/eventstack@789012); or empty")),
+  ),
   "delivery.githubOidcProviderArn": f(
     "string",
     optional(

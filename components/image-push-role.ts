@@ -20,6 +20,13 @@ import * as pulumi from "@pulumi/pulumi";
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 /** The audience aws-actions/configure-aws-credentials requests (its default `audience` input). */
 export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
+/**
+ * A repository as GitHub's `sub` claim names it: `owner/name`, or `owner@<org id>/name@<repo id>` for a repository
+ * that emits immutable subject claims (every repository created on github.com from 2026-07-15, and those that opted
+ * in; aws-actions/configure-aws-credentials README, "Immutable subject claims", read 2026-12-06). The trust matches the
+ * claim exactly, so the configured form must be the one the repository emits.
+ */
+export const GITHUB_REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(@\d+)?\/[A-Za-z0-9._-]{1,100}(@\d+)?$/;
 /** The branch whose runs may push: the images workflow pushes on push to main only. */
 export const PUSH_BRANCH = "main";
 
@@ -100,8 +107,8 @@ export class ImagePushRole extends pulumi.ComponentResource {
   constructor(name: string, args: ImagePushRoleArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:images:ImagePushRole", name, {}, opts);
     const maxSessionDuration = args.maxSessionDurationSeconds ?? IMAGE_PUSH_ROLE_DEFAULTS.maxSessionDurationSeconds;
-    if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/.test(args.githubRepository))
-      throw new Error(`ImagePushRole: githubRepository must be owner/name, such as acme/eventstack (got ${JSON.stringify(args.githubRepository)})`);
+    if (!GITHUB_REPOSITORY.test(args.githubRepository))
+      throw new Error(`ImagePushRole: githubRepository must be owner/name or owner@<id>/name@<id>, as GitHub's OIDC subject names it (got ${JSON.stringify(args.githubRepository)})`);
     if (args.repositoryArns.length === 0) throw new Error("ImagePushRole: repositoryArns must name at least one ECR repository");
     const childOpts = { parent: this, provider: opts.provider };
 

@@ -62,8 +62,9 @@ describe("config: images by digest or built, never both, never neither", () => {
 
   test("the GitHub repository is owner/name; the provider ARN is GitHub's, and only with a repository", () => {
     expect(problems({ "eventstack:delivery.githubRepository": "https://github.com/acme/eventstack" })).toEqual([
-      'eventstack:delivery.githubRepository must be a GitHub repository as owner/name, such as acme/eventstack, or empty (got "https://github.com/acme/eventstack")',
+      'eventstack:delivery.githubRepository must be a GitHub repository as its OIDC subject names it: owner/name (acme/eventstack) or, with immutable subject claims, owner@<id>/name@<id> (acme@123456/eventstack@789012); or empty (got "https://github.com/acme/eventstack")',
     ]);
+    expect(problems({ "eventstack:delivery.githubRepository": "acme@123456/eventstack@789012" })).toEqual([]);
     expect(problems({ ...PUSH, "eventstack:delivery.githubOidcProviderArn": `arn:aws:iam::${ACCOUNT}:oidc-provider/accounts.google.com` })).toEqual([
       `eventstack:delivery.githubOidcProviderArn must be the ARN of the account's IAM OIDC provider for token.actions.githubusercontent.com, or empty (got "arn:aws:iam::${ACCOUNT}:oidc-provider/accounts.google.com")`,
     ]);
@@ -193,6 +194,8 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         tag: assume("repo:acme/eventstack:ref:refs/tags/v1.0.0"),
         environment: assume("repo:acme/eventstack:environment:prod"),
         fork: assume("repo:mallory/eventstack:ref:refs/heads/main"),
+        // The same names with ids (an immutable claim) are another subject: the configured form must be the emitted one.
+        immutableForm: assume("repo:acme@123456/eventstack@789012:ref:refs/heads/main"),
         audience: assume("repo:acme/eventstack:ref:refs/heads/main", "https://github.com/acme"),
         otherProvider: assume("repo:acme/eventstack:ref:refs/heads/main", "sts.amazonaws.com", providerArn.replace(ACCOUNT, OTHER_ACCOUNT)),
       }).toEqual({
@@ -202,6 +205,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         tag: "ImplicitlyDenied",
         environment: "ImplicitlyDenied",
         fork: "ImplicitlyDenied",
+        immutableForm: "ImplicitlyDenied",
         audience: "ImplicitlyDenied",
         otherProvider: "ImplicitlyDenied",
       });
