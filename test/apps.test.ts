@@ -169,7 +169,8 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
           },
         ]);
       }
-      expect(deployment("ingest").inputs.metadata.labels["app.kubernetes.io/version"]).toMatch(/^src-[0-9a-f]{16}$/);
+      // Deployed by digest: the digest's first 12 hex digits (built in pulumi up, the content tag: test/image-delivery.test.ts).
+      expect(deployment("ingest").inputs.metadata.labels["app.kubernetes.io/version"]).toBe(`sha256-${TEST_IMAGE_DIGESTS.ingest.slice(7, 19)}`);
       expect(deployment("ingest").inputs.spec.template.metadata.labels).toEqual(deployment("ingest").inputs.metadata.labels);
     });
   });
