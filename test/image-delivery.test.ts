@@ -2,12 +2,16 @@
 // by digest from config (what CI deploys) or built in `pulumi up` (images.build, a first deploy from a laptop), the
 // one reference every workload takes, the config checks with their exact messages, and the GitHub OIDC push role,
 // its trust and permissions evaluated by the IAM simulator (test/iam-simulation.ts).
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { ConfigError, loadConfig } from "../components/config";
 import { ECR_PUSH_ACTIONS, imagePushPolicy, imagePushTrustPolicy } from "../components/image-push-role";
 import { checkImagesArgs, digestVersion } from "../components/images";
 import { decide, decideWebIdentity, OTHER_ACCOUNT, programRoles, sessionOf, type Policy, type ProgramRole } from "./iam-simulation";
 import { ACCOUNT, type RecordingMocks } from "./mocks";
-import { BUILD_IMAGES, engineConfig, runProgram, TEST_IMAGE_DIGESTS, TEST_REGION } from "./program";
+import { policies } from "../policy/pack";
+import { programStack, runPack, runProgramForPolicies } from "./policy-harness";
+import { BUILD_IMAGES, engineConfig, ROOT, runProgram, TEST_IMAGE_DIGESTS, TEST_REGION } from "./program";
 
 const GITHUB = "acme/eventstack";
 const PUSH = { "eventstack:delivery.githubRepository": GITHUB };
@@ -237,6 +241,15 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
       const decisions = Object.fromEntries(await Promise.all(cases.map(async ([a, r]) => [`${a} ${r}`, await asRole(a, r)])));
       expect(decisions).toEqual(Object.fromEntries(cases.map(([a, r]) => [`${a} ${r}`, "ImplicitlyDenied"])));
     });
+  });
+
+  test("the policy pack finds no mandatory violation with the push role and with images built in pulumi up", async () => {
+    const config = JSON.parse(readFileSync(path.join(ROOT, "policy/config", `${stack}.json`), "utf8"));
+    for (const overrides of [PUSH, BUILD_IMAGES]) {
+      const { mocks, dependencies } = await runProgramForPolicies(stack, overrides);
+      const violations = await runPack(policies, programStack(mocks, stack, dependencies), config);
+      expect([overrides, violations.filter((v) => v.enforcementLevel === "mandatory")]).toEqual([overrides, []]);
+    }
   });
 
   test("with an existing provider (the account's second stack), no provider is created and the role trusts that one", async () => {
