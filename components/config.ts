@@ -13,6 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { accessEntryKey } from "./cluster";
 import { GITHUB_REPOSITORY } from "./image-push-role";
+import { DIGEST_PATTERN } from "./images";
 import { LINKERD_DEFAULTS } from "./linkerd";
 import { systemSizingProblem } from "./system-pods";
 import { VERSIONS } from "./versions";
@@ -239,7 +240,7 @@ const budget = matching(/^(\d+|\d{1,2}%|100%)$/, 'a node count or a percentage s
 const iamPrincipalArn = matching(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]+$/, "an IAM role or user ARN");
 const httpsUrl = matching(/^https:\/\/[^\s/]+(\/\S*)?$/, "an https URL");
 /** An OCI manifest digest as ECR reports it (the only algorithm ECR uses). */
-const imageDigest = matching(/^sha256:[0-9a-f]{64}$/, 'an image digest "sha256:" followed by 64 lower-case hex digits, or empty');
+const imageDigest = matching(DIGEST_PATTERN, 'an image digest "sha256:" followed by 64 lower-case hex digits, or empty');
 const optional = <T>(p: Parser<T>): Parser<T | ""> => (raw) => (raw === "" ? "" : p(raw));
 
 // ------------------------------------------------------------------ the key table
