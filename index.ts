@@ -4,9 +4,10 @@ import { AppsNamespace } from "./components/apps-namespace";
 import { PodAutoscaling } from "./components/autoscaling";
 import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
-import { loadConfig } from "./components/config";
+import { loadConfig, SERVICES } from "./components/config";
 import { Database } from "./components/database";
 import { Edge } from "./components/edge";
+import { ImagePushRole } from "./components/image-push-role";
 import { ServiceImages } from "./components/images";
 import { Kafka } from "./components/kafka";
 import { Karpenter } from "./components/karpenter";
@@ -168,11 +169,30 @@ const edge = new Edge(
   { provider },
 );
 
+// Deployed by the digests the images workflow pushed, or built here (images.build, a first deploy from a laptop).
 const images = new ServiceImages(
   "images",
-  { services: ["ingest", "processor"], architectures: config.karpenter.architectures, repositoryPrefix: clusterName },
+  {
+    services: [...SERVICES],
+    architectures: config.karpenter.architectures,
+    repositoryPrefix: clusterName,
+    build: config.images.build,
+    digests: config.images.build ? undefined : config.images.digests,
+  },
   { provider },
 );
+// The role the images workflow pushes with, from the repository's main branch only.
+const imagePush = config.images.githubRepository
+  ? new ImagePushRole(
+      "image-push",
+      {
+        repositoryArns: SERVICES.map((s) => images.repositoryArns[s]!),
+        githubRepository: config.images.githubRepository,
+        oidcProviderArn: config.images.githubOidcProviderArn || undefined,
+      },
+      { provider },
+    )
+  : undefined;
 
 // ---------------------------------------------------------------- the apps: namespace, migrate Job, ingest, processor
 const apps = new AppsNamespace("apps", { kubernetesProvider: cluster.provider, name: workloadIam.serviceAccounts.ingest.namespace, dependsOn: mesh.ready });
@@ -299,6 +319,11 @@ export const ingestService = ingest.serviceUrl;
 export const processorReadApi = processor.serviceUrl;
 export const ingestImage = images.reference("ingest");
 export const processorImage = images.reference("processor");
+/** Per service, the manifest digest deployed: what `images.<service>` takes to deploy the same image again. */
+export const imageDigests = images.digests;
+export const imageRepositoryUrls = images.repositoryUrls;
+/** The role .github/workflows/images.yml assumes to push (repository variable IMAGE_PUSH_ROLE_ARN_<STACK>); undefined without delivery.githubRepository. */
+export const imagePushRoleArn = imagePush?.roleArn;
 export const meshTrustAnchorPem = mesh.trustAnchorPem;
 export const meshIssuerValidUntil = mesh.issuerValidUntil;
 

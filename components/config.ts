@@ -12,6 +12,8 @@
 // Behaviour follows these values only; nothing in the program asks which stack it is.
 import * as pulumi from "@pulumi/pulumi";
 import { accessEntryKey } from "./cluster";
+import { GITHUB_REPOSITORY } from "./image-push-role";
+import { DIGEST_PATTERN } from "./images";
 import { LINKERD_DEFAULTS } from "./linkerd";
 import { systemSizingProblem } from "./system-pods";
 import { VERSIONS } from "./versions";
@@ -101,6 +103,23 @@ export interface StackConfig {
     hostedZoneId: string;
   };
   mesh: { highAvailability: boolean; issuerValidityHours: number };
+  images: ImagesConfig;
+}
+
+/** The services whose images the program deploys; each has `apps/<service>/Dockerfile`. */
+export const SERVICES = ["ingest", "processor"] as const;
+export type Service = (typeof SERVICES)[number];
+
+/** Which images the program deploys, and who may push them (components/images.ts, docs/delivery.md#images). */
+export interface ImagesConfig {
+  /** Build and push the images inside `pulumi up` (a first deploy from a laptop) instead of deploying `digests`. */
+  build: boolean;
+  /** Per service, the manifest digest (`sha256:...`) to deploy from the stack's ECR repository; empty when `build`. */
+  digests: Record<Service, string>;
+  /** `owner/name` of the GitHub repository whose main branch may push images; empty: no push role. */
+  githubRepository: string;
+  /** The account's existing IAM OIDC provider for GitHub Actions; empty: the stack creates it. */
+  githubOidcProviderArn: string;
 }
 
 export type Architecture = "arm64" | "amd64";
@@ -220,6 +239,8 @@ const duration = matching(/^\d+(s|m|h)$/, "a duration such as 30s, 5m or 1h");
 const budget = matching(/^(\d+|\d{1,2}%|100%)$/, 'a node count or a percentage such as "10%"');
 const iamPrincipalArn = matching(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]+$/, "an IAM role or user ARN");
 const httpsUrl = matching(/^https:\/\/[^\s/]+(\/\S*)?$/, "an https URL");
+/** An OCI manifest digest as ECR reports it (the only algorithm ECR uses). */
+const imageDigest = matching(DIGEST_PATTERN, 'an image digest "sha256:" followed by 64 lower-case hex digits, or empty');
 const optional = <T>(p: Parser<T>): Parser<T | ""> => (raw) => (raw === "" ? "" : p(raw));
 
 // ------------------------------------------------------------------ the key table
@@ -312,6 +333,22 @@ export const FIELDS = {
   // What components/linkerd.ts can issue: longer than its renewal time (a quarter of the validity, at least
   // minimumRenewalHours) and shorter than the trust anchor it is signed by.
   "mesh.issuerValidityHours": f("integer", integer(LINKERD_DEFAULTS.minimumRenewalHours + 1, LINKERD_DEFAULTS.trustAnchorValidityHours - 1)),
+  "images.build": f("boolean", boolean),
+  "images.ingest": f("string", optional(imageDigest)),
+  "images.processor": f("string", optional(imageDigest)),
+  "delivery.githubRepository": f(
+    "string",
+    optional(matching(GITHUB_REPOSITORY, "a GitHub repository as its OIDC subject names it: owner/name (acme/eventstack) or, with immutable subject claims, owner@<id>/name@<id> (acme@123456/eventstack@789012); or empty")),
+  ),
+  "delivery.githubOidcProviderArn": f(
+    "string",
+    optional(
+      matching(
+        /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/,
+        "the ARN of the account's IAM OIDC provider for token.actions.githubusercontent.com, or empty",
+      ),
+    ),
+  ),
 } satisfies Record<string, Field<unknown>>;
 
 /**
@@ -448,6 +485,26 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
     relation("api.requestRateQuota", v["api.requestRateQuota"] === 0 || v["api.requestRateQuota"] > v["api.accountRateLimit"], "0 or above api.accountRateLimit (Service Quotas only raises a quota)");
   if (ok("api.domainName", "api.hostedZoneId"))
     relation("api.hostedZoneId", v["api.domainName"] === "" || v["api.hostedZoneId"] !== "", "set when api.domainName is set");
+  // An image is either built by `pulumi up` or named by its digest, never both: a digest beside a build would be
+  // ignored without a word, and no digest without a build leaves nothing to deploy.
+  for (const service of SERVICES) {
+    const key = `images.${service}` as const;
+    if (!ok("images.build", key)) continue;
+    if (v["images.build"])
+      relation(key, v[key] === "", "empty when images.build is true (pulumi up builds the image and deploys its digest)");
+    else
+      relation(
+        key,
+        v[key] !== "",
+        'the digest of the image to deploy ("sha256:<64 hex digits>", from the images workflow\'s image-digests.json) when images.build is false; set images.build to true to build it in pulumi up instead',
+      );
+  }
+  if (ok("delivery.githubRepository", "delivery.githubOidcProviderArn"))
+    relation(
+      "delivery.githubOidcProviderArn",
+      v["delivery.githubOidcProviderArn"] === "" || v["delivery.githubRepository"] !== "",
+      "empty when delivery.githubRepository is empty (no image push role uses it)",
+    );
   if (ok("cluster.systemInstanceTypes", "cluster.systemArchitecture")) {
     // Graviton families carry a "g" after the generation digit (m7g, t4g, c8gd); everything else is x86_64.
     const arm = (t: string) => /^[a-z]+\d+[a-z]*g[a-z]*\./.test(t);
@@ -548,5 +605,11 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       hostedZoneId: v["api.hostedZoneId"],
     },
     mesh: { highAvailability: v["mesh.highAvailability"], issuerValidityHours: v["mesh.issuerValidityHours"] },
+    images: {
+      build: v["images.build"],
+      digests: { ingest: v["images.ingest"], processor: v["images.processor"] },
+      githubRepository: v["delivery.githubRepository"],
+      githubOidcProviderArn: v["delivery.githubOidcProviderArn"],
+    },
   };
 }

@@ -4,15 +4,19 @@
 // KMS (the AWS-managed ECR key), and a lifecycle policy that expires untagged layers after a week and keeps the last
 // `keepImages` tagged images.
 //
-// Images: built from the repository root (the npm workspace and its lockfile live there) with
-// `apps/<service>/Dockerfile`, for every architecture the NodePools may launch (`karpenter.architectures`), as one
-// multi-platform manifest. The tag is a hash of everything the build reads (./image-inputs.ts: each file the
-// Dockerfile copies, read from the Dockerfile itself and filtered by its Dockerfile.dockerignore, the Dockerfile, the
-// platforms and the build arguments), so that an unchanged build keeps its tag (no push, no rollout) and any change
-// gets a new one, which immutable tags require. Deployments reference `repositoryUrl@digest`, never the tag.
+// Images, one of two ways (docs/delivery.md#images):
+//   - `digests` (the default in CI): the images workflow (.github/workflows/images.yml) built, scanned and pushed
+//     them to these repositories; the program deploys `repositoryUrl@<digest>` and builds nothing.
+//   - `build: true` (a first deploy from a laptop): built from the repository root (the npm workspace and its
+//     lockfile live there) with `apps/<service>/Dockerfile`, for every architecture the NodePools may launch
+//     (`karpenter.architectures`), as one multi-platform manifest. The tag is a hash of everything the build reads
+//     (./image-inputs.ts), so that an unchanged build keeps its tag (no push, no rollout) and any change gets a new
+//     one, which immutable tags require. Needs a BuildKit-capable Docker engine where `pulumi up` runs;
+//     `pulumi preview` does not build (buildOnPreview false).
+// Either way the deployments reference `repositoryUrl@digest`, never a tag, and `reference(service)` is the one
+// place they (and the rendered workloads) take it from.
 //
-// Expects from its caller: the AWS provider and the architectures. Needs a BuildKit-capable Docker engine where
-// `pulumi up` runs (CI); `pulumi preview` does not build (buildOnPreview false).
+// Expects from its caller: the AWS provider, the architectures, and either `build` or a digest per service.
 import path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
@@ -33,8 +37,18 @@ export interface ServiceImagesArgs {
   keepImages?: number;
   /** Days an untagged image is kept. Default 7. */
   untaggedExpiryDays?: number;
-  /** `--build-arg` values for every service's build; part of the tag. Default none (the Dockerfiles' ARG defaults). */
+  /** `--build-arg` values for every service's build; part of the tag. Default none (the Dockerfiles' ARG defaults). Only with `build`. */
   buildArgs?: Record<string, string>;
+  /**
+   * Build and push the images in `pulumi up`. Default false: deploy `digests`. Conflicts with `digests`. Config
+   * `images.build`.
+   */
+  build?: boolean;
+  /**
+   * Per service, the manifest digest (`sha256:<64 hex>`) of an image already pushed to the service's repository (by
+   * the images workflow). Required for every service unless `build`; conflicts with it. Config `images.<service>`.
+   */
+  digests?: Record<string, string>;
 }
 
 export const IMAGES_DEFAULTS = {
@@ -42,7 +56,36 @@ export const IMAGES_DEFAULTS = {
   keepImages: 30,
   untaggedExpiryDays: 7,
   buildArgs: {} as Record<string, string>,
+  build: false,
 };
+
+/** An OCI manifest digest as ECR reports it. */
+export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * The `app.kubernetes.io/version` of an image deployed by digest: the digest's algorithm and first 12 hex digits
+ * (a label value holds at most 63 characters and no colon), enough to tell two rollouts apart.
+ */
+export function digestVersion(digest: string): string {
+  return digest.replace(":", "-").slice(0, "sha256-".length + 12);
+}
+
+/** The argument checks, with their exact messages: one mode, and a valid digest for every service in digest mode. */
+export function checkImagesArgs(args: Pick<ServiceImagesArgs, "services" | "architectures" | "build" | "digests" | "buildArgs">): void {
+  const build = args.build ?? IMAGES_DEFAULTS.build;
+  if (args.architectures.length === 0) throw new Error("ServiceImages: architectures must name at least one of arm64, amd64 (config karpenter.architectures)");
+  if (build && args.digests !== undefined) throw new Error("ServiceImages: build and digests are exclusive: a built image deploys its own digest (config images.build, images.<service>)");
+  if (!build && args.buildArgs !== undefined) throw new Error("ServiceImages: buildArgs applies only with build: true");
+  if (build) return;
+  const digests = args.digests ?? {};
+  for (const service of args.services) {
+    const digest = digests[service];
+    if (digest === undefined || !DIGEST_PATTERN.test(digest))
+      throw new Error(`ServiceImages: digests.${service} must be "sha256:" and 64 lower-case hex digits when build is false (config images.${service}; got ${JSON.stringify(digest ?? null)})`);
+  }
+  const extra = Object.keys(digests).filter((s) => !args.services.includes(s));
+  if (extra.length > 0) throw new Error(`ServiceImages: digests names services that are not built here: ${extra.join(", ")} (services: ${args.services.join(", ")})`);
+}
 
 /** `arm64` → `linux/arm64`: the platform names BuildKit uses. */
 export function platformFor(arch: Architecture): dockerBuild.Platform {
@@ -71,9 +114,15 @@ export function lifecyclePolicy(keepImages: number, untaggedExpiryDays: number) 
 
 export interface BuiltImage {
   repository: aws.ecr.Repository;
-  image: dockerBuild.Image;
-  /** The content tag pushed (`src-<hash>`), also what `app.kubernetes.io/version` shows. */
+  /** The image built in `pulumi up`; undefined when deployed by digest. */
+  image?: dockerBuild.Image;
+  /**
+   * What `app.kubernetes.io/version` shows: the content tag pushed (`src-<hash>`) when built here, else
+   * digestVersion(digest).
+   */
   tag: string;
+  /** The manifest digest deployed. */
+  digest: pulumi.Output<string>;
   /** `<repositoryUrl>@sha256:...`: what a Deployment references. */
   reference: pulumi.Output<string>;
 }
@@ -81,17 +130,24 @@ export interface BuiltImage {
 export class ServiceImages extends pulumi.ComponentResource {
   /** Per service: `<repositoryUrl>@<digest>`. */
   readonly references: Record<string, pulumi.Output<string>>;
+  /** Per service: the manifest digest deployed (`sha256:...`). */
+  readonly digests: Record<string, pulumi.Output<string>>;
   readonly repositoryUrls: Record<string, pulumi.Output<string>>;
-  /** Per service: the content tag of the image (see imageTag in ./image-inputs.ts). */
+  /** Per service: the repository's ARN (what the image push role may push to). */
+  readonly repositoryArns: Record<string, pulumi.Output<string>>;
+  /** Per service: the version label of the image (BuiltImage.tag). */
   readonly tags: Record<string, string>;
 
   constructor(name: string, args: ServiceImagesArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:images:ServiceImages", name, {}, opts);
     const built = createServiceImages(name, args, this, opts.provider);
-    this.references = Object.fromEntries(Object.entries(built).map(([s, b]) => [s, b.reference]));
-    this.repositoryUrls = Object.fromEntries(Object.entries(built).map(([s, b]) => [s, b.repository.repositoryUrl]));
-    this.tags = Object.fromEntries(Object.entries(built).map(([s, b]) => [s, b.tag]));
-    this.registerOutputs({ references: this.references, repositoryUrls: this.repositoryUrls, tags: this.tags });
+    const each = <T>(pick: (b: BuiltImage) => T) => Object.fromEntries(Object.entries(built).map(([s, b]) => [s, pick(b)]));
+    this.references = each((b) => b.reference);
+    this.digests = each((b) => b.digest);
+    this.repositoryUrls = each((b) => b.repository.repositoryUrl);
+    this.repositoryArns = each((b) => b.repository.arn);
+    this.tags = each((b) => b.tag);
+    this.registerOutputs({ references: this.references, digests: this.digests, repositoryUrls: this.repositoryUrls, tags: this.tags });
   }
 
   /** The image reference of a service, or an error naming the services this component builds. */
@@ -107,7 +163,8 @@ export function createServiceImages(name: string, args: ServiceImagesArgs, paren
   const keepImages = args.keepImages ?? IMAGES_DEFAULTS.keepImages;
   const untaggedExpiryDays = args.untaggedExpiryDays ?? IMAGES_DEFAULTS.untaggedExpiryDays;
   const buildArgs = args.buildArgs ?? IMAGES_DEFAULTS.buildArgs;
-  if (args.architectures.length === 0) throw new Error("ServiceImages: architectures must name at least one of arm64, amd64 (config karpenter.architectures)");
+  const build = args.build ?? IMAGES_DEFAULTS.build;
+  checkImagesArgs(args);
   const opts = { parent, provider };
   const platforms = [...new Set(args.architectures.map(platformFor))];
 
@@ -127,6 +184,13 @@ export function createServiceImages(name: string, args: ServiceImagesArgs, paren
     );
     new aws.ecr.LifecyclePolicy(`${name}-${service}`, { repository: repository.name, policy: JSON.stringify(lifecyclePolicy(keepImages, untaggedExpiryDays)) }, opts);
 
+    if (!build) {
+      // Pushed by the images workflow; checked by checkImagesArgs above.
+      const digest = args.digests![service]!;
+      out[service] = { repository, tag: digestVersion(digest), digest: pulumi.output(digest), reference: pulumi.interpolate`${repository.repositoryUrl}@${digest}` };
+      continue;
+    }
+
     // A short-lived token (12 h) fetched at each deployment; Pulumi stores it as a secret.
     const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, opts);
     const dockerfile = path.join(contextPath, "apps", service, "Dockerfile");
@@ -145,7 +209,7 @@ export function createServiceImages(name: string, args: ServiceImagesArgs, paren
       },
       { parent },
     );
-    out[service] = { repository, image, tag, reference: pulumi.interpolate`${repository.repositoryUrl}@${image.digest}` };
+    out[service] = { repository, image, tag, digest: image.digest, reference: pulumi.interpolate`${repository.repositoryUrl}@${image.digest}` };
   }
   return out;
 }

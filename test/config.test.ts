@@ -1,7 +1,7 @@
 // The stack configuration: Pulumi.yaml declares every key the program reads, the stack files hold only
 // differences, and every kind of bad value is reported with its documented message, all at once.
 import { ConfigError, FIELDS, loadConfig } from "../components/config";
-import { declaredConfig, engineConfig, runProgram, stackFileConfig, TEST_REGION } from "./program";
+import { declaredConfig, engineConfig, runProgram, stackFileConfig, TEST_IMAGE_DIGESTS, TEST_REGION } from "./program";
 
 const reader = (stack: string, overrides: Record<string, unknown> = {}) => {
   const values = engineConfig(stack, overrides);
@@ -35,12 +35,14 @@ describe("Pulumi.yaml declares the program's configuration", () => {
       expect([key, typeof decl.description]).toEqual([key, "string"]);
       expect([key, decl.default === undefined]).toEqual([key, false]);
     }
-    // The defaults plus what only the deployer knows (the region and where `pulumi up` runs from) form a valid,
-    // production-grade configuration; without the latter they are refused, saying what to set.
+    // The defaults plus what only the deployer knows (the region, where `pulumi up` runs from, the images to deploy)
+    // form a valid, production-grade configuration; without the latter they are refused, saying what to set.
     const defaults: Record<string, string> = { "aws:region": TEST_REGION };
     for (const [key, decl] of Object.entries(declared)) defaults[`eventstack:${key}`] = typeof decl.default === "string" ? decl.default : JSON.stringify(decl.default);
     expect(() => loadConfig((k) => defaults[k], {})).toThrow(NO_PUBLIC_CIDRS);
     defaults["eventstack:cluster.publicEndpointCidrs"] = JSON.stringify(["198.51.100.0/24"]);
+    expect(() => loadConfig((k) => defaults[k], {})).toThrow("eventstack:images.ingest must be the digest of the image to deploy");
+    for (const [service, digest] of Object.entries(TEST_IMAGE_DIGESTS)) defaults[`eventstack:images.${service}`] = digest;
     expect(loadConfig((k) => defaults[k], {}).aurora.readers).toBe(1);
   });
 

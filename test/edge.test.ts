@@ -6,7 +6,7 @@ import { ACCESS_LOG_FORMAT, checkHttpApiArgs, HTTP_API_DEFAULTS } from "../compo
 import { imageTag } from "../components/image-inputs";
 import { VERSIONS } from "../components/versions";
 import type { RecordedResource, RecordingMocks } from "./mocks";
-import { engineConfig, ROOT, runProgram, TEST_REGION } from "./program";
+import { BUILD_IMAGES, engineConfig, ROOT, runProgram, TEST_REGION } from "./program";
 
 const CR = (kind: string) => `kubernetes:${kind}`;
 const urnOf = (r: RecordedResource) => expect.stringMatching(new RegExp(`[$:]${r.type.replace(/[/.$]/g, "\\$&")}::${r.name}$`));
@@ -175,13 +175,14 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       }
     });
 
-    test("each image is built for the architectures the NodePool may launch and pushed with its content tag", () => {
+    test("built in pulumi up (images.build), each image is for the architectures the NodePool may launch and pushed with its content tag", async () => {
+      const built = (await runProgram(stack, BUILD_IMAGES)).mocks;
       const architectures: string[] = JSON.parse(config["eventstack:karpenter.architectures"]!);
       for (const service of ["ingest", "processor"]) {
-        const image = get("docker-build:index:Image", `images-${service}`).inputs;
+        const image = built.get("docker-build:index:Image", `images-${service}`).inputs;
         expect(image.platforms).toEqual(architectures.map((a) => `linux/${a}`));
         expect(image).toMatchObject({ push: true, buildOnPreview: false, dockerfile: { location: expect.stringMatching(new RegExp(`/apps/${service}/Dockerfile$`)) } });
-        const repositoryUrl: string = get("aws:ecr/repository:Repository", `images-${service}`).state.repositoryUrl;
+        const repositoryUrl: string = built.get("aws:ecr/repository:Repository", `images-${service}`).state.repositoryUrl;
         expect(image.tags).toHaveLength(1);
         expect(image.tags[0].startsWith(`${repositoryUrl}:`)).toBe(true);
         // The tag covers the build's inputs as built here: these platforms, no build arguments (test/images.test.ts).

@@ -13,7 +13,12 @@
 //   - VPC Flow Logs: sts:AssumeRole by vpc-flow-logs.amazonaws.com with aws:SourceAccount and aws:SourceArn (the flow
 //     log's ARN), then logs:* on the log group (VPC user guide, "IAM role for publishing flow logs to CloudWatch Logs").
 //   - EventBridge to SQS: sqs:SendMessage by events.amazonaws.com with aws:SourceArn = the rule's ARN.
-import { runSimulation } from "@cloud-copilot/iam-simulate";
+//   - GitHub Actions OIDC: sts:AssumeRoleWithWebIdentity by the account's OIDC provider for
+//     token.actions.githubusercontent.com, with the token's claims as the keys `token.actions.githubusercontent.com:sub`
+//     and `:aud` (IAM user guide, "Available keys for AWS web identity federation"; GitHub docs, "Configuring OpenID
+//     Connect in Amazon Web Services", read 2026-12-06).
+import { createValidatedPolicy, validateTrustPolicy } from "@cloud-copilot/iam-policy";
+import { runSimulation, runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
 import type { RecordedResource, RecordingMocks } from "./mocks";
 import { ACCOUNT } from "./mocks";
 
@@ -54,6 +59,32 @@ export async function decide(r: Request): Promise<Decision> {
   );
   if (result.resultType === "error") throw new Error(`the simulator refused ${r.action} on ${r.resource}: ${JSON.stringify(result.errors)}`);
   return result.overallResult as Decision;
+}
+
+/**
+ * The decision on sts:AssumeRoleWithWebIdentity by an OIDC provider with these claims. runSimulation keeps only the
+ * condition keys its service data lists for an action, and an OIDC provider's keys (`<host>:sub`) are named by the
+ * provider, so it would drop them and refuse every request; runUnsafeSimulation evaluates the keys as sent. The
+ * trust is still validated as a trust policy first, so a malformed one fails the test rather than being refused.
+ */
+export function decideWebIdentity(r: { providerArn: string; roleArn: string; claims: Record<string, string>; trust: Policy }): Decision {
+  const trust = createValidatedPolicy(r.trust, validateTrustPolicy, { name: "trust" });
+  if (trust.errors.length > 0) throw new Error(`invalid trust policy: ${JSON.stringify(trust.errors)}`);
+  return runUnsafeSimulation(
+    {
+      request: {
+        principal: r.providerArn,
+        action: "sts:AssumeRoleWithWebIdentity",
+        resource: { resource: r.roleArn, accountId: r.roleArn.split(":")[4]! },
+        contextVariables: r.claims,
+      },
+      identityPolicies: [],
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: trust as unknown as Policy,
+    },
+    {},
+  ) as Decision;
 }
 
 /** The Pod Identity session request for one pod of a service account, with the tags EKS sets. */

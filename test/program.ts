@@ -1,6 +1,6 @@
 // Evaluates the whole Pulumi program (index.ts) under resource mocks with a given stack's configuration,
 // the way `pulumi preview` would hand it over: Pulumi.yaml's declared defaults (with the deployer's public endpoint
-// CIDRs, TEST_PUBLIC_ENDPOINT_CIDRS), then the stack file's values, then any overrides, every value as the string the
+// CIDRs, TEST_PUBLIC_ENDPOINT_CIDRS, and the image digests, TEST_IMAGE_DIGESTS), then the stack file's values, then any overrides, every value as the string the
 // engine passes (arrays and objects as JSON).
 import { createHash } from "node:crypto";
 import { existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +17,13 @@ export const TEST_REGION = "eu-west-1";
  * as each deployer sets cluster.publicEndpointCidrs in its own stack or CI, so the tests set it like a deployer.
  */
 export const TEST_PUBLIC_ENDPOINT_CIDRS = ["198.51.100.0/24"];
+/**
+ * The images the tests deploy, as the deploy workflow passes them (images.<service>, from the images workflow's
+ * image-digests.json): the committed stack files name none, as every deployment names its own.
+ */
+export const TEST_IMAGE_DIGESTS = { ingest: `sha256:${"1a".repeat(32)}`, processor: `sha256:${"2b".repeat(32)}` };
+/** The overrides of a deployment that builds the images in `pulumi up` instead (images.build). */
+export const BUILD_IMAGES = { "eventstack:images.build": true, "eventstack:images.ingest": "", "eventstack:images.processor": "" };
 
 export interface DeclaredKey {
   type: "string" | "integer" | "boolean" | "array";
@@ -44,6 +51,7 @@ export function engineConfig(stack: string, overrides: Record<string, unknown> =
     if (decl.default !== undefined) out[`${PROJECT}:${key}`] = asEngineString(decl.default);
   }
   out[`${PROJECT}:cluster.publicEndpointCidrs`] = asEngineString(TEST_PUBLIC_ENDPOINT_CIDRS);
+  for (const [service, digest] of Object.entries(TEST_IMAGE_DIGESTS)) out[`${PROJECT}:images.${service}`] = digest;
   for (const [key, value] of Object.entries({ ...stackFileConfig(stack), ...overrides })) {
     if (value === undefined) delete out[key];
     else out[key] = asEngineString(value);

@@ -87,13 +87,15 @@ describe("renovate.json", () => {
     }
   });
 
-  test("every Dockerfile base image is a tagged image the dockerfile manager resolves (FROM, or an ARG default FROM uses)", () => {
+  test("every Dockerfile base image is a tagged image pinned by digest that the dockerfile manager resolves (FROM, or an ARG default FROM uses), and digests are kept pinned", () => {
     for (const app of readdirSync(path.join(ROOT, "apps"))) {
       const text = readFileSync(path.join(ROOT, "apps", app, "Dockerfile"), "utf8");
       const args = Object.fromEntries([...text.matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
       const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!.replace(/^\$\{(\w+)\}$/, (_, v: string) => args[v] ?? `unresolved ${v}`));
       expect(froms.length).toBeGreaterThan(0);
-      for (const image of froms) expect([app, image]).toEqual([app, expect.stringMatching(/^[a-z0-9./-]+:[\w.-]+$/)]);
+      for (const image of froms) expect([app, image]).toEqual([app, expect.stringMatching(/^[a-z0-9./-]+:[\w.-]+@sha256:[0-9a-f]{64}$/)]);
     }
+    const rules = (renovate as unknown as { packageRules: { matchManagers?: string[]; pinDigests?: boolean }[] }).packageRules;
+    for (const manager of ["dockerfile", "github-actions"]) expect(rules).toContainEqual(expect.objectContaining({ matchManagers: [manager], pinDigests: true }));
   });
 });

@@ -133,6 +133,7 @@ const EVERYTHING_ON = {
   "eventstack:api.jwtAudiences": ["eventstack"],
   "eventstack:api.requestRateQuota": 20000,
   "eventstack:cluster.adminPrincipalArns": ["arn:aws:iam::123456789012:role/platform-admin"],
+  "eventstack:delivery.githubRepository": "acme/eventstack",
 };
 
 const NAMING_KEY = /(name|Name|namePrefix|NamePrefix|identifier|Identifier|Id|Code)$|^(bucket|bucketPrefix|alias)$/;
