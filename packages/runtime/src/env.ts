@@ -29,8 +29,6 @@ export interface KafkaConnection {
   auth: KafkaAuth;
   /** Always true with msk-iam: MSK only offers IAM on its TLS listener (port 9098). */
   tls: boolean;
-  /** The region that signs MSK IAM tokens (AWS_REGION, else AWS_DEFAULT_REGION); required with msk-iam. */
-  awsRegion: string | undefined;
 }
 
 export class EnvReader {
@@ -104,13 +102,13 @@ export class EnvReader {
     if (auth === "msk-iam" && this.read("KAFKA_TLS") === "false") {
       this.problems.push(`KAFKA_TLS cannot be "false" when KAFKA_AUTH is "msk-iam" (MSK serves IAM authentication on its TLS listener only)`);
     }
-    const awsRegion = this.awsRegion();
-    if (auth === "msk-iam" && awsRegion === undefined) {
+    if (auth === "msk-iam" && this.awsRegion() === undefined) {
       this.problems.push(`AWS_REGION is required when KAFKA_AUTH is "msk-iam" (the region that signs MSK auth tokens)`);
     }
-    return { brokers, auth, tls: tls || auth === "msk-iam", awsRegion };
+    return { brokers, auth, tls: tls || auth === "msk-iam" };
   }
 
+  /** AWS_REGION, else AWS_DEFAULT_REGION (the SDK's own order). */
   awsRegion(): string | undefined {
     return this.read("AWS_REGION") ?? this.read("AWS_DEFAULT_REGION");
   }

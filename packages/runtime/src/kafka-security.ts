@@ -26,7 +26,8 @@ export type MskTokenSigner = (region: string) => Promise<string>;
 
 const signMskToken: MskTokenSigner = async (region) => (await generateAuthToken({ region })).token;
 
-export function kafkaSecurity(kafka: Pick<KafkaConnection, "auth" | "tls" | "awsRegion">, sign: MskTokenSigner = signMskToken): KafkaSecurity {
+/** `awsRegion` signs the MSK IAM tokens; required with msk-iam (EnvReader.kafkaConnection refuses msk-iam without it). */
+export function kafkaSecurity(kafka: Pick<KafkaConnection, "auth" | "tls">, awsRegion: string | undefined, sign: MskTokenSigner = signMskToken): KafkaSecurity {
   const security: KafkaSecurity = {};
   if (kafka.tls) {
     // The system trust store verifies MSK's certificates (Amazon Trust Services).
@@ -34,8 +35,8 @@ export function kafkaSecurity(kafka: Pick<KafkaConnection, "auth" | "tls" | "aws
     security.tlsServerName = true;
   }
   if (kafka.auth === "msk-iam") {
-    if (kafka.awsRegion === undefined) throw new Error("KAFKA_AUTH msk-iam needs an AWS region (AWS_REGION) to sign its tokens");
-    const region = kafka.awsRegion;
+    if (awsRegion === undefined) throw new Error("KAFKA_AUTH msk-iam needs an AWS region (AWS_REGION) to sign its tokens");
+    const region = awsRegion;
     security.sasl = { mechanism: "OAUTHBEARER", token: () => sign(region) };
   }
   return security;

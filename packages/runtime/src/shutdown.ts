@@ -57,7 +57,7 @@ export function handleShutdown(options: ShutdownOptions): Shutdown {
   const { log, timeoutMs } = options;
   let started: Promise<void> | undefined;
   const run = async (reason: string, exitCode: number) => {
-    log.info({ reason, timeoutMs, delayMs }, "shutting down: not ready, finishing in-flight work");
+    log.info({ signal: reason, timeoutMs, delayMs }, "shutting down: not ready, finishing in-flight work");
     const force = setTimeout(() => {
       log.error({ timeoutMs }, "shutdown did not finish in time; exiting");
       exit(1);
