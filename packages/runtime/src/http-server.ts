@@ -21,7 +21,7 @@ import type { IncomingMessage, ServerOptions } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { LogController, type FastifyInstance } from "fastify";
-import { PROBLEM_CONTENT_TYPE, problemDocument } from "./problem.js";
+import { PROBLEM_CONTENT_TYPE, problemDocument, sendProblem } from "./problem.js";
 
 /** Node's server options for a limit of `requestTimeoutMs` on receiving a whole request. */
 export function httpServerOptions(requestTimeoutMs: number): ServerOptions {
@@ -107,5 +107,16 @@ export function clientErrorAnswer(codes: ClientErrorCodes) {
       );
     }
     socket.destroy();
+  };
+}
+
+/**
+ * fastify's `frameworkErrors`: a request its router refuses before any hook runs (a path it cannot decode, such as
+ * `/v1/events%`) is answered 400 with the service's bad-request problem, its request id in X-Request-Id as always.
+ */
+export function frameworkErrorAnswer(badRequest: string) {
+  return (err: Error, request: { url: string; id: string }, reply: { header(name: string, value: string): unknown; code(status: number): unknown }): void => {
+    reply.header("x-request-id", request.id);
+    sendProblem(request, reply, 400, badRequest, err.message);
   };
 }

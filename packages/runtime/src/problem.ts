@@ -121,19 +121,23 @@ interface ProblemRequest {
   url: string;
   id: string;
 }
-interface ProblemReply<R> {
-  code(status: number): { type(contentType: string): { send(body: unknown): R } };
+/** A fastify reply (any type provider: the problem document is not one of a route's typed replies). */
+interface ProblemReply {
+  code(status: number): unknown;
+}
+interface Sendable<R> {
+  type(contentType: string): { send(body: unknown): R };
 }
 
 /** Answers `status` with the problem document of `code`; `extension` adds the type's own member, if it has one. */
-export function sendProblem<R>(
+export function sendProblem<R extends ProblemReply>(
   request: ProblemRequest,
-  reply: ProblemReply<R>,
+  reply: R,
   status: number,
   code: string,
   detail: string,
   extension?: Pick<Problem, "errors" | "invalid-params">,
 ): R {
   const body: Problem = { ...problemDocument(status, code, detail, request.url, request.id), ...extension };
-  return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(body);
+  return (reply.code(status) as Sendable<R>).type(PROBLEM_CONTENT_TYPE).send(body);
 }
