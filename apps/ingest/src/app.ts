@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import {
   clientErrorAnswer,
   createLogger,
+  frameworkErrorAnswer,
   httpServerOptions,
   installRequestLog,
   requestIdOptions,
@@ -17,6 +18,7 @@ import {
 } from "@eventstack/runtime";
 import type { Config } from "./config.js";
 import { ErrorCodes } from "./errors.js";
+import { rejectMalformedContentType } from "./http-binding.js";
 import { EventProducer } from "./kafka.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { eventsRoute } from "./routes/events.js";
@@ -61,6 +63,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // One limit for the whole request, held by Node's own server settings as well (@eventstack/runtime http-server.ts).
     requestTimeout: config.http.requestTimeoutMs,
     http: httpServerOptions(config.http.requestTimeoutMs),
+    // A path fastify's router cannot decode (`/v1/events%`) answers problem+json like every other error.
+    frameworkErrors: frameworkErrorAnswer(ErrorCodes.BAD_REQUEST),
     clientErrorHandler: clientErrorAnswer({
       badRequest: ErrorCodes.BAD_REQUEST,
       requestTimeout: ErrorCodes.REQUEST_TIMEOUT,
@@ -118,6 +122,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
       metrics.eventsRejected.inc({ reason: "too_large" });
       return sendProblem(request, reply, 413, ErrorCodes.BODY_TOO_LARGE, `the body is larger than the ${config.limits.maxBodyBytes} bytes allowed`);
+    }
+    if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" && request.routeOptions.url === "/v1/events") {
+      const refused = rejectMalformedContentType(request.headers, { maxBatchEvents: config.limits.maxBatchEvents, maxEventDataBytes: config.limits.maxEventDataBytes });
+      if (!refused.ok) {
+        metrics.eventsRejected.inc({ reason: "invalid" });
+        return sendProblem(request, reply, refused.status, refused.code, refused.detail, refused.errors && { errors: refused.errors });
+      }
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
