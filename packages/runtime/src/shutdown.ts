@@ -8,7 +8,9 @@
  * no new work is taken); after `delayMs` (time for the endpoint removal to reach every load balancer) `stop` runs
  * (the listener closes, in-flight work finishes, clients flush and close); then the process exits with 0 (or the
  * code the failure gave). If `stop` throws, or everything takes longer than `timeoutMs`, the process exits 1; keep
- * `timeoutMs` below the pod's terminationGracePeriodSeconds. A second signal does not start a second shutdown.
+ * `timeoutMs` below the pod's terminationGracePeriodSeconds. A second signal is ignored: the handlers stay installed
+ * (with `process.once`, a process whose shutdown was quick ended as killed by SIGTERM instead of exiting 0 on
+ * Node 24; test/shutdown.test.ts shows it, 2026-12-06).
  */
 import { ConfigError } from "./errors.js";
 
@@ -78,7 +80,8 @@ export function handleShutdown(options: ShutdownOptions): Shutdown {
     exit(exitCode);
   };
   const shutdown: Shutdown = { begin: (reason, exitCode = 0) => (started ??= run(reason, exitCode)) };
-  process.once("SIGTERM", () => void shutdown.begin("SIGTERM"));
-  process.once("SIGINT", () => void shutdown.begin("SIGINT"));
+  // `on`, not `once`: a second signal during the shutdown is ignored rather than killing the process mid-drain.
+  process.on("SIGTERM", () => void shutdown.begin("SIGTERM"));
+  process.on("SIGINT", () => void shutdown.begin("SIGINT"));
   return shutdown;
 }
