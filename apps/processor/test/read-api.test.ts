@@ -4,6 +4,8 @@
 // as problem+json.
 import assert from "node:assert/strict";
 import net from "node:net";
+import { Writable } from "node:stream";
+import { createLogger } from "@eventstack/runtime";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -236,6 +238,36 @@ describe("what a request writes into Redis", () => {
     // One day of it (1,440 values and a mark) fits.
     await get("/v1/stats?type=busy&from=2025-02-01T00:00:00Z&to=2025-02-02T00:00:00Z&granularity=hour");
     assert.deepEqual(await written(), new Map([["rollup:{busy}:2025-02-01", 1441]]));
+  });
+});
+
+describe("request log lines", () => {
+  test("every line of a request carries requestId, and trace_id and span_id of the caller's context; the same fields as ingest", async (t) => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString("utf8").split("\n")) if (l !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const log = createLogger("info", "eventstack-processor", sink);
+    const logged = buildApp({ log, stats: new StatsService(store, cache, metrics, quietLog), metrics, maxBuckets: 1440, readiness: {} });
+    t.after(() => logged.close());
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const ok = await logged.inject({ method: "GET", url: `/v1/stats?type=logged&${range}`, headers: { traceparent, "x-request-id": "req-stats" } });
+    assert.equal(ok.statusCode, 200);
+    assert.equal(ok.headers["x-request-id"], "req-stats");
+    const bad = await logged.inject({ method: "GET", url: "/v1/stats?type=a", headers: { "x-request-id": "req-bad" } });
+    assert.equal(bad.statusCode, 400);
+    const completed = lines.filter((l) => l.msg === "request completed");
+    assert.deepEqual(
+      completed.map((l) => [l.service, l.requestId, l.trace_id, l.span_id, l.method, l.url, l.statusCode]),
+      [
+        ["eventstack-processor", "req-stats", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "GET", `/v1/stats?type=logged&${range}`, 200],
+        ["eventstack-processor", "req-bad", undefined, undefined, "GET", "/v1/stats?type=a", 400],
+      ],
+    );
+    assert.equal(typeof completed[0]?.responseTimeMs, "number");
   });
 });
 
