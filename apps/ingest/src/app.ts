@@ -56,7 +56,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const metrics = createMetrics();
   const app = Fastify({
     loggerInstance: options.logger ?? createLogger(config.logLevel, config.serviceName),
-    // One line per request (src/runtime's request log) instead of fastify's two; request ids from X-Request-Id.
+    // One line per request (@eventstack/runtime request-log.ts) instead of fastify's two; request ids from X-Request-Id.
     ...requestIdOptions(),
     bodyLimit: config.limits.maxBodyBytes,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
