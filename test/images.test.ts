@@ -11,9 +11,9 @@ import { ROOT } from "./program";
 describe("the services' Dockerfiles", () => {
   const files = (service: string) => contextFiles(ROOT, path.join(ROOT, "apps", service, "Dockerfile"));
 
-  test("ingest's inputs are what its Dockerfile copies, the processor's package.json and the event contract included", () => {
+  test("ingest's inputs are what its Dockerfile copies, the processor's package.json, the event contract and the runtime included", () => {
     const ingest = files("ingest");
-    expect(ingest.filter((f) => !f.startsWith("apps/ingest/src/") && !f.startsWith("packages/contract/src/"))).toEqual([
+    expect(ingest.filter((f) => !f.startsWith("apps/ingest/src/") && !f.startsWith("packages/contract/src/") && !f.startsWith("packages/runtime/src/"))).toEqual([
       "apps/ingest/package.json",
       "apps/ingest/tsconfig.json",
       "apps/processor/package.json",
@@ -21,6 +21,8 @@ describe("the services' Dockerfiles", () => {
       "package.json",
       "packages/contract/package.json",
       "packages/contract/tsconfig.json",
+      "packages/runtime/package.json",
+      "packages/runtime/tsconfig.json",
       "tsconfig.base.json",
     ]);
     expect(ingest).toContain("apps/ingest/src/server.ts");
@@ -28,14 +30,17 @@ describe("the services' Dockerfiles", () => {
     // corpus are not inputs.
     expect(ingest).toContain("packages/contract/src/rfc3339.ts");
     expect(ingest.some((f) => f.startsWith("packages/contract/test/") || f.startsWith("packages/contract/corpus/"))).toBe(false);
+    // So is the shared runtime; its tests and test support are not.
+    expect(ingest).toContain("packages/runtime/src/problem.ts");
+    expect(ingest.some((f) => f.startsWith("packages/runtime/test/") || f.startsWith("packages/runtime/testing/"))).toBe(false);
     // Tests and benchmarks are neither copied nor in the context: editing them does not rebuild.
     expect(ingest.some((f) => f.startsWith("apps/ingest/test/") || f.startsWith("apps/ingest/bench/") || f.includes("node_modules"))).toBe(false);
   });
 
-  test("the processor's inputs are what its Dockerfile copies: migrations, ingest's package.json and the event contract included", () => {
+  test("the processor's inputs are what its Dockerfile copies: migrations, ingest's package.json, the event contract and the runtime included", () => {
     const processor = files("processor");
     expect(
-      processor.filter((f) => !f.startsWith("apps/processor/src/") && !f.startsWith("apps/processor/migrations/") && !f.startsWith("packages/contract/src/")),
+      processor.filter((f) => !f.startsWith("apps/processor/src/") && !f.startsWith("apps/processor/migrations/") && !f.startsWith("packages/contract/src/") && !f.startsWith("packages/runtime/src/")),
     ).toEqual([
       "apps/ingest/package.json",
       "apps/processor/package.json",
@@ -44,9 +49,12 @@ describe("the services' Dockerfiles", () => {
       "package.json",
       "packages/contract/package.json",
       "packages/contract/tsconfig.json",
+      "packages/runtime/package.json",
+      "packages/runtime/tsconfig.json",
       "tsconfig.base.json",
     ]);
     expect(processor).toContain("packages/contract/src/rfc3339.ts");
+    expect(processor).toContain("packages/runtime/src/problem.ts");
     expect(processor.some((f) => f.startsWith("apps/processor/migrations/"))).toBe(true);
   });
 });

@@ -25,7 +25,7 @@ function esm(code: string) {
 describe("one Node.js major everywhere", () => {
   test("the root package.json requires Node.js 24, the LTS line, and every workspace the same", () => {
     expect(MAJOR).toBe(24);
-    expect(workspaces).toEqual(["packages/contract", "apps/ingest", "apps/processor", "policy"]);
+    expect(workspaces).toEqual(["packages/contract", "packages/runtime", "apps/ingest", "apps/processor", "policy"]);
     for (const ws of workspaces) expect([ws, json(`${ws}/package.json`).engines?.node]).toEqual([ws, `>=${MAJOR}`]);
   });
 
@@ -33,7 +33,7 @@ describe("one Node.js major everywhere", () => {
     const declared = ["package.json", ...workspaces.map((ws) => `${ws}/package.json`)]
       .map((file) => [file, json(file).devDependencies?.["@types/node"] ?? json(file).dependencies?.["@types/node"]])
       .filter(([, v]) => v !== undefined);
-    expect(declared.map(([file]) => file)).toEqual(["package.json", "packages/contract/package.json", "apps/ingest/package.json", "apps/processor/package.json"]);
+    expect(declared.map(([file]) => file)).toEqual(["package.json", "packages/contract/package.json", "packages/runtime/package.json", "apps/ingest/package.json", "apps/processor/package.json"]);
     const versions = new Set(declared.map(([, v]) => v));
     expect(versions.size).toBe(1);
     expect([...versions][0]).toMatch(new RegExp(`^${MAJOR}\\.\\d+\\.\\d+$`));

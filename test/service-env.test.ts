@@ -3,7 +3,7 @@
 // whose loader the migrate Job uses too), and the loader accepts the values. The loaders are the apps' TypeScript
 // sources, transpiled here as they are (no build needed), and run on an environment that records each name read.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import * as ts from "typescript";
@@ -34,10 +34,22 @@ function runLoader(app: "ingest" | "processor", env: Record<string, string>): Lo
       if (done.has(file)) continue;
       done.add(file);
       const text = readFileSync(path.join(src, file), "utf8");
-      const { outputText } = ts.transpileModule(text, { fileName: file, compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } });
+      // The shared runtime's environment reader and errors stand beside the app's modules (runtime/), so the config
+      // loads with no build and no other dependency.
+      const { outputText } = ts.transpileModule(text.replaceAll('from "@eventstack/runtime"', 'from "./runtime/index.js"'), {
+        fileName: file,
+        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+      });
       writeFileSync(path.join(out, file.replace(/\.ts$/, ".js")), outputText);
       for (const m of text.matchAll(/from "\.\/([\w-]+)\.js"/g)) pending.push(`${m[1]}.ts`);
     }
+    mkdirSync(path.join(out, "runtime"));
+    for (const file of ["env.ts", "errors.ts"]) {
+      const text = readFileSync(path.join(ROOT, "packages", "runtime", "src", file), "utf8");
+      const { outputText } = ts.transpileModule(text, { fileName: file, compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } });
+      writeFileSync(path.join(out, "runtime", file.replace(/\.ts$/, ".js")), outputText);
+    }
+    writeFileSync(path.join(out, "runtime", "index.js"), 'export * from "./env.js";\nexport * from "./errors.js";\n');
     const code = `
       import { loadConfig } from "./config.js";
       const env = ${JSON.stringify(env)};

@@ -186,7 +186,7 @@ describe("npm run local, as a user runs it", () => {
     const stopped = local.lines.indexOf("[local]     stopped: ingest exit 0, processor exit 0, Kafka left running, Redis left running, PostgreSQL left running");
     assert.ok(stopped > 0, local.text().slice(-3000));
     const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
-    const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: finishing the current batch/.test(l));
+    const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: not ready, finishing in-flight work/.test(l));
     assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
     assert.ok(local.lines.some((l) => /^\[processor\] \S+ INFO +stopped$/.test(l)));
     assert.deepEqual(await Promise.all([canConnect("127.0.0.1", Number(t.env.INGEST_PORT)), canConnect("127.0.0.1", Number(t.env.PROCESSOR_PORT))]), [false, false]);
@@ -288,7 +288,7 @@ describe("npm run local stops the servers it started, and only those", () => {
       assert.deepEqual(exit, { code: 0, signal: null });
       assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
       const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
-      const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: finishing the current batch/.test(l));
+      const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: not ready, finishing in-flight work/.test(l));
       assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
       assert.deepEqual(await Promise.all([...ports.map((p) => canConnect("127.0.0.1", p)), canConnect(own.redisHost, own.redisPort)]), [false, false, false]);
       assert.equal(await canConnect(settings().kafkaHost, settings().kafkaPort), true);
@@ -310,7 +310,7 @@ describe("npm run local under signals and crashes", () => {
         assert.deepEqual(await local.closed, { code: 0, signal: null });
         assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
         const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
-        const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: finishing the current batch/.test(l));
+        const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: not ready, finishing in-flight work/.test(l));
         assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
         assert.deepEqual(await Promise.all([canConnect("127.0.0.1", Number(t.env.INGEST_PORT)), canConnect("127.0.0.1", Number(t.env.PROCESSOR_PORT))]), [false, false]);
       });

@@ -3,17 +3,26 @@
  * the error handlers, and the routes. It owns the Kafka producer and closes it on `app.close()`, after fastify
  * has finished the in-flight requests (fastify runs onClose hooks once the server stopped and drained).
  */
-import { randomUUID } from "node:crypto";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import {
+  clientErrorAnswer,
+  createLogger,
+  frameworkErrorAnswer,
+  httpServerOptions,
+  installRequestLog,
+  requestIdOptions,
+  sendProblem,
+  startTracing,
+  type Env,
+  type Tracing,
+} from "@eventstack/runtime";
 import type { Config } from "./config.js";
 import { ErrorCodes } from "./errors.js";
-import { answerClientError, httpServerOptions } from "./http-server.js";
+import { rejectMalformedContentType } from "./http-binding.js";
 import { EventProducer } from "./kafka.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { sendProblem } from "./problem.js";
 import { eventsRoute } from "./routes/events.js";
 import { opsRoutes } from "./routes/ops.js";
-import { createTracing, type RequestTrace, type Tracing } from "./tracing.js";
 
 export interface Ingest {
   config: Config;
@@ -29,55 +38,44 @@ declare module "fastify" {
     ingest: Ingest;
   }
   interface FastifyRequest {
-    trace: RequestTrace | null;
-    receivedAt: bigint;
     routeLabel: string;
     events: number;
   }
 }
 
-// A caller's X-Request-Id is reused only if it is short and plain, so it cannot forge log lines or bloat headers.
-const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
 
 export interface BuildOptions {
   /** A logger instance (tests pass a silent or capturing one); by default pino JSON on stdout at config.logLevel. */
   logger?: FastifyBaseLogger;
+  /** Where tracing finds its OTLP endpoint (OTEL_EXPORTER_OTLP_*ENDPOINT); default process.env. */
+  env?: Env;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
-  const logging: Pick<FastifyServerOptions, "logger" | "loggerInstance"> = options.logger
-    ? { loggerInstance: options.logger }
-    : {
-        logger: {
-          level: config.logLevel,
-          base: { service: config.otel.serviceName },
-          timestamp: () => `,"time":"${new Date().toISOString()}"`,
-          formatters: { level: (label) => ({ level: label }) },
-        },
-      };
+  const metrics = createMetrics();
   const app = Fastify({
-    ...logging,
-    // One line per request from onResponse below instead of fastify's two ("incoming", "completed").
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
-    requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers["x-request-id"];
-      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    loggerInstance: options.logger ?? createLogger(config.logLevel, config.serviceName),
+    // One line per request (@eventstack/runtime request-log.ts) instead of fastify's two; request ids from X-Request-Id.
+    ...requestIdOptions(),
     bodyLimit: config.limits.maxBodyBytes,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
-    // One limit for the whole request, held by Node's own server settings as well (src/http-server.ts).
+    // One limit for the whole request, held by Node's own server settings as well (@eventstack/runtime http-server.ts).
     requestTimeout: config.http.requestTimeoutMs,
     http: httpServerOptions(config.http.requestTimeoutMs),
-    clientErrorHandler: answerClientError,
+    // A path fastify's router cannot decode (`/v1/events%`) answers problem+json like every other error.
+    frameworkErrors: frameworkErrorAnswer(ErrorCodes.BAD_REQUEST),
+    clientErrorHandler: clientErrorAnswer({
+      badRequest: ErrorCodes.BAD_REQUEST,
+      requestTimeout: ErrorCodes.REQUEST_TIMEOUT,
+      onRefused: (status) => metrics.httpRequests.inc({ method: "unparsed", route: "unparsed", status: String(status) }),
+    }),
     // During close, requests arriving on kept-alive connections get 503 + Connection: close.
     return503OnClosing: true,
     exposeHeadRoutes: false,
   });
 
-  const metrics = createMetrics();
-  const tracing = createTracing(config.otel);
+  const tracing = startTracing({ serviceName: config.serviceName, env: options.env });
   const producer = new EventProducer({
     kafka: config.kafka,
     awsRegion: config.awsRegion,
@@ -86,8 +84,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: app.log,
   });
   app.decorate("ingest", { config, producer, metrics, tracing, draining: false } satisfies Ingest);
-  app.decorateRequest("trace", null);
-  app.decorateRequest("receivedAt", 0n);
   app.decorateRequest("routeLabel", "");
   app.decorateRequest("events", 0);
 
@@ -96,14 +92,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
 
-  app.addHook("onRequest", async (request, reply) => {
-    request.receivedAt = process.hrtime.bigint();
+  installRequestLog(app, { tracing, probes: PROBES, fields: (request) => ({ events: request.events }) });
+
+  app.addHook("onRequest", async (request) => {
     request.routeLabel = request.routeOptions.url ?? "unmatched";
     metrics.httpInFlight.inc({ route: request.routeLabel });
-    if (!PROBES.has(request.routeLabel) && request.routeLabel !== "unmatched") {
-      request.trace = tracing.startRequest(request.method, request.routeLabel, request.headers);
-    }
-    reply.header("x-request-id", request.id);
   });
 
   app.addHook("onResponse", async (request, reply) => {
@@ -112,17 +105,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics.httpInFlight.dec({ route: request.routeLabel });
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, seconds);
-    request.trace?.end(reply.statusCode);
-    const line = {
-      method: request.method,
-      url: request.url,
-      statusCode: reply.statusCode,
-      responseTimeMs: Math.round(seconds * 1e6) / 1e3,
-      events: request.events,
-      traceId: request.trace?.traceId,
-    };
-    if (PROBES.has(request.routeLabel)) request.log.debug(line, "request completed");
-    else request.log.info(line, "request completed");
   });
 
   // While draining, close each connection after its response: a kept-alive idle connection would otherwise hold
@@ -140,6 +122,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
       metrics.eventsRejected.inc({ reason: "too_large" });
       return sendProblem(request, reply, 413, ErrorCodes.BODY_TOO_LARGE, `the body is larger than the ${config.limits.maxBodyBytes} bytes allowed`);
+    }
+    if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" && request.routeOptions.url === "/v1/events") {
+      const refused = rejectMalformedContentType(request.headers, { maxBatchEvents: config.limits.maxBatchEvents, maxEventDataBytes: config.limits.maxEventDataBytes });
+      if (!refused.ok) {
+        metrics.eventsRejected.inc({ reason: "invalid" });
+        return sendProblem(request, reply, refused.status, refused.code, refused.detail, refused.errors && { errors: refused.errors });
+      }
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {

@@ -3,8 +3,11 @@
  * on the code; the wording is for people and may improve without breaking anyone.
  *
  * The HTTP-facing codes are also the `code` member of the RFC 9457 problem documents the API returns (see
- * src/problem.ts and docs/ingest.md).
+ * @eventstack/runtime's problem.ts and docs/problems.md). The error classes are the runtime's: CodedError and
+ * ConfigError.
  */
+import { CodedError } from "@eventstack/runtime";
+
 export const ErrorCodes = {
   /** An environment variable is missing or malformed; the service refuses to start. */
   CONFIG: "INGEST_CONFIG",
@@ -40,33 +43,12 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-export class IngestError extends Error {
-  readonly code: ErrorCode;
-
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "IngestError";
-    this.code = code;
-  }
-}
-
-/** Several configuration problems reported at once, so an operator fixes them in one round trip. */
-export class ConfigError extends IngestError {
-  readonly problems: string[];
-
-  constructor(problems: string[]) {
-    super(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ConfigError";
-    this.problems = problems;
-  }
-}
-
 /**
  * The events were not confirmed by Kafka. They may or may not have been written (a request can time out after
  * the broker appended it), which is why the answer is 503 "retry", never 202: a retry can only duplicate an
  * event, which consumers absorb by its (source, id); a false 202 would lose it.
  */
-export class KafkaUnavailableError extends IngestError {
+export class KafkaUnavailableError extends CodedError<ErrorCode> {
   constructor(code: typeof ErrorCodes.KAFKA_TIMEOUT | typeof ErrorCodes.KAFKA_UNAVAILABLE, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = "KafkaUnavailableError";
@@ -74,7 +56,7 @@ export class KafkaUnavailableError extends IngestError {
 }
 
 /** Load shedding: the producer's queue is full. Nothing of the request was queued. */
-export class OverloadedError extends IngestError {
+export class OverloadedError extends CodedError<ErrorCode> {
   constructor(message: string) {
     super(ErrorCodes.OVERLOADED, message);
     this.name = "OverloadedError";
@@ -82,7 +64,7 @@ export class OverloadedError extends IngestError {
 }
 
 /** The producer was closed (shutdown) before the events were queued. */
-export class ShuttingDownError extends IngestError {
+export class ShuttingDownError extends CodedError<ErrorCode> {
   constructor() {
     super(ErrorCodes.SHUTTING_DOWN, "the service is shutting down");
     this.name = "ShuttingDownError";

@@ -177,3 +177,24 @@ export function parseRequest(headers: Headers, body: Buffer | undefined, limits:
     `${got} and no ce-specversion header: send ${STRUCTURED}, ${BATCH}, or a binary-mode event with ce-* headers`,
   );
 }
+
+/**
+ * The answer to a request whose Content-Type is not a media type at all (fastify refuses to parse such a header
+ * before any route runs; src/app.ts sends it here). That is malformed input, 400, never 415: in binary mode the
+ * header is the event's datacontenttype, so the problem names that attribute (with every other problem of the
+ * ce-* headers; the body is not read); otherwise it names the Content-Type header. 415 stays for well-formed
+ * media types that are not a CloudEvents content mode.
+ */
+export function rejectMalformedContentType(headers: Headers, limits: ParseLimits): ParseResult {
+  const contentType = typeof headers["content-type"] === "string" ? headers["content-type"] : "";
+  if (headers["ce-specversion"] !== undefined) {
+    const parsed = parseBinary(headers, contentType, undefined, limits);
+    const named = !parsed.ok && parsed.errors?.some((e) => e.attribute === "datacontenttype");
+    if (!parsed.ok && named) return parsed;
+    // The contract's media-type rule took what fastify's parser refused: name the header all the same.
+    const detail = `datacontenttype must be a media type such as application/json (RFC 2046), got ${JSON.stringify(contentType)}`;
+    return rejectEvents("binary", [{ index: 0, attribute: "datacontenttype", detail }, ...(parsed.ok ? [] : (parsed.errors ?? []))], 1);
+  }
+  const detail = `the Content-Type header must be a media type such as ${STRUCTURED} (RFC 9110 section 8.3), got ${JSON.stringify(contentType)}`;
+  return reject(undefined, 400, ErrorCodes.BAD_REQUEST, detail);
+}

@@ -33,7 +33,7 @@ import { ProduceAcks, Producer, compatibilityPartitioner, stringSerializer, type
 import type { FastifyBaseLogger } from "fastify";
 import type { Config } from "./config.js";
 import { ErrorCodes, KafkaUnavailableError, OverloadedError, ShuttingDownError } from "./errors.js";
-import { kafkaSecurity } from "./kafka-auth.js";
+import { kafkaSecurity } from "@eventstack/runtime";
 import type { KafkaRecord } from "./kafka-record.js";
 import type { Metrics } from "./metrics.js";
 

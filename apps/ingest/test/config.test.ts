@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, test } from "node:test";
 import { DEFAULTS, loadConfig } from "../src/config.js";
-import { ConfigError } from "../src/errors.js";
+import { ConfigError } from "@eventstack/runtime";
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -32,7 +32,7 @@ describe("loadConfig", () => {
     assert.equal(c.kafka.ackTimeoutMs, DEFAULTS.KAFKA_ACK_TIMEOUT_MS);
     assert.equal(c.kafka.producers, 4);
     assert.deepEqual(c.limits, { maxBodyBytes: 1048576, maxBatchEvents: 500, maxEventDataBytes: 65536, maxPendingEvents: 10000 });
-    assert.equal(c.otel.endpoint, undefined);
+    assert.equal(c.serviceName, "eventstack-ingest");
   });
 
   test("every malformed variable is reported at once, each with the exact message", () => {
@@ -89,13 +89,9 @@ describe("loadConfig", () => {
     assert.equal(loadConfig({ KAFKA_PRODUCERS: "1" }).kafka.producers, 1);
   });
 
-  test("OTLP endpoints: the base endpoint and the traces endpoint are kept apart", () => {
-    const c = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OTEL_SERVICE_NAME: "ingest-eu" });
-    assert.deepEqual(c.otel, { endpoint: "http://collector:4318", tracesEndpoint: undefined, serviceName: "ingest-eu" });
-  });
 });
 
-test("the server refuses to start on a bad environment: exit code 2 and the problems on stderr", async () => {
+test("the server refuses to start on a bad environment: exit code 78 (EX_CONFIG, as the processor) and the problems on stderr", async () => {
   const child = spawn(process.execPath, ["dist/src/server.js"], {
     env: { PATH: process.env.PATH ?? "", PORT: "99999", KAFKA_AUTH: "msk-iam" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -103,7 +99,7 @@ test("the server refuses to start on a bad environment: exit code 2 and the prob
   let stderr = "";
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
   const [code] = (await once(child, "exit")) as [number | null];
-  assert.equal(code, 2);
+  assert.equal(code, 78);
   assert.equal(
     stderr,
     "eventstack-ingest: invalid configuration:\n" +

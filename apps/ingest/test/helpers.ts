@@ -109,7 +109,7 @@ export function testConfig(topic: string, env: Record<string, string> = {}): Con
 
 /** Builds an app; the caller closes it (t.after). */
 export async function testApp(topic: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const app = await buildApp(testConfig(topic, env));
+  const app = await buildApp(testConfig(topic, env), { env });
   await app.ready();
   return app;
 }

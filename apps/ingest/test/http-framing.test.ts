@@ -8,7 +8,7 @@ import net from "node:net";
 import { before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { loadConfig } from "../src/config.js";
-import { ConfigError } from "../src/errors.js";
+import { ConfigError } from "@eventstack/runtime";
 import { servicesUp, testApp, uniqueTopic } from "./helpers.js";
 
 before(servicesUp);

@@ -307,6 +307,47 @@ describe("rejected requests: the exact problem, and nothing on the topic", () =>
         { index: 0, attribute: "source", detail: "source is required" },
       ],
     },
+    // A Content-Type that is not a media type at all (RFC 9110 section 8.3: type "/" subtype, then ";" name=value
+    // parameters) is malformed input, 400, not an unsupported media type. fastify refuses every one of these
+    // before any route runs (415 FST_ERR_CTP_INVALID_MEDIA_TYPE); in binary mode the header is the event's
+    // datacontenttype, so the problem names that attribute.
+    ...(
+      [
+        ["garbage", "no slash"],
+        ["text/", "no subtype"],
+        ["/plain", "no type"],
+        ["text/pla in", "a space in the subtype"],
+        ["text/plain, text/html", "two media types"],
+        [";", "parameters only"],
+      ] as const
+    ).flatMap(([contentType, what]) => [
+      {
+        name: `binary mode, Content-Type with ${what} (${JSON.stringify(contentType)}): 400 naming datacontenttype`,
+        headers: { "ce-specversion": "1.0", "ce-id": "ct-1", "ce-source": "/s", "ce-type": "t", "content-type": contentType },
+        payload: "hello",
+        status: 400,
+        code: "INGEST_INVALID_EVENTS",
+        detail: "the event is invalid; nothing was produced",
+        errors: [{ index: 0, attribute: "datacontenttype", detail: `datacontenttype must be a media type such as application/json (RFC 2046), got ${JSON.stringify(contentType)}` }],
+      },
+      {
+        name: `no ce-specversion, Content-Type with ${what} (${JSON.stringify(contentType)}): 400 bad request naming Content-Type`,
+        headers: { "content-type": contentType },
+        payload: "hello",
+        status: 400,
+        code: "INGEST_BAD_REQUEST",
+        detail: `the Content-Type header must be a media type such as application/cloudevents+json (RFC 9110 section 8.3), got ${JSON.stringify(contentType)}`,
+      },
+    ]),
+    {
+      name: "binary mode, Content-Type with an empty charset (fastify takes it, the contract does not): 400 naming datacontenttype",
+      headers: { "ce-specversion": "1.0", "ce-id": "ct-2", "ce-source": "/s", "ce-type": "t", "content-type": "text/plain; charset=" },
+      payload: "hello",
+      status: 400,
+      code: "INGEST_INVALID_EVENTS",
+      detail: "the event is invalid; nothing was produced",
+      errors: [{ index: 0, attribute: "datacontenttype", detail: 'datacontenttype must be a media type such as application/json (RFC 2046), got "text/plain; charset="' }],
+    },
     {
       name: "an invalid binary event",
       headers: { "ce-specversion": "1.0", "ce-id": "x", "ce-source": "/s", "content-type": "text/plain" },
@@ -417,6 +458,23 @@ describe("rejected requests: the exact problem, and nothing on the topic", () =>
       instance: "/v1/nope?x=1",
       code: "INGEST_NOT_FOUND",
       requestId: notFound.headers["x-request-id"],
+    });
+  });
+
+  test("a path the router cannot decode: 400 problem+json, not fastify's own error body", async (t) => {
+    const app = await appFor(t, uniqueTopic("bad-url"));
+    const res = await app.inject({ method: "POST", url: "/v1/events%", headers: { ...STRUCTURED, "x-request-id": "req-bad-url" }, payload: "{}" });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.headers["content-type"], "application/problem+json; charset=utf-8");
+    assert.equal(res.headers["x-request-id"], "req-bad-url");
+    assert.deepEqual(res.json(), {
+      type: "urn:eventstack:problem:bad-request",
+      title: "Bad request",
+      status: 400,
+      detail: "'/v1/events%' is not a valid url component",
+      instance: "/v1/events%",
+      code: "INGEST_BAD_REQUEST",
+      requestId: "req-bad-url",
     });
   });
 });

@@ -5,7 +5,11 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { before, test } from "node:test";
-import { STRUCTURED, createTopic, readTopic, sampleEvent, servicesUp, testApp, uniqueTopic } from "./helpers.js";
+import { Writable } from "node:stream";
+import { createLogger } from "@eventstack/runtime";
+import { decodeTraceExport } from "@eventstack/runtime/testing";
+import { buildApp } from "../src/app.js";
+import { STRUCTURED, createTopic, readTopic, sampleEvent, servicesUp, testApp, testConfig, uniqueTopic } from "./helpers.js";
 
 before(servicesUp);
 
@@ -75,15 +79,30 @@ test("request ids: a caller's plain X-Request-Id is kept; an unsafe one is repla
   assert.match(String(generated.headers["x-request-id"]), /^[0-9a-f-]{36}$/);
 });
 
-test("OpenTelemetry: spans go to the OTLP endpoint; the record carries the PRODUCER span's context", async (t) => {
+/** An app whose log lines are kept, parsed, in `lines`. */
+async function loggedApp(topic: string, env: Record<string, string> = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString("utf8").split("\n")) if (l !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  const config = testConfig(topic, env);
+  const app = await buildApp(config, { logger: createLogger("info", config.serviceName, sink), env });
+  await app.ready();
+  return { app, lines };
+}
+
+test("OpenTelemetry: spans go to the OTLP endpoint over http/protobuf; the record carries the PRODUCER span's context; log lines carry trace_id and span_id", async (t) => {
   // A stand-in OTLP/HTTP collector that keeps what it receives.
-  const received: unknown[] = [];
+  const received: { url: string | undefined; contentType: string | undefined; body: Buffer }[] = [];
   const collector = http.createServer((req, res) => {
-    let body = "";
-    req.setEncoding("utf8").on("data", (c: string) => (body += c));
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      received.push({ url: req.url, contentType: req.headers["content-type"], body: JSON.parse(body) });
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      received.push({ url: req.url, contentType: req.headers["content-type"], body: Buffer.concat(chunks) });
+      res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
     });
   });
   await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
@@ -92,13 +111,23 @@ test("OpenTelemetry: spans go to the OTLP endpoint; the record carries the PRODU
 
   const topic = uniqueTopic("otel");
   await createTopic(topic);
-  const app = await testApp(topic, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`, OTEL_SERVICE_NAME: "ingest-under-test" });
+  // The resource comes from the SDK's own environment detector, which reads process.env.
+  process.env.OTEL_SERVICE_NAME = "ingest-under-test";
+  process.env.OTEL_RESOURCE_ATTRIBUTES = "deployment.environment.name=test";
+  let built: Awaited<ReturnType<typeof loggedApp>>;
+  try {
+    built = await loggedApp(topic, { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}` });
+  } finally {
+    delete process.env.OTEL_SERVICE_NAME;
+    delete process.env.OTEL_RESOURCE_ATTRIBUTES;
+  }
+  const { app, lines } = built;
   const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
   const callerSpan = "00f067aa0ba902b7";
   const res = await app.inject({
     method: "POST",
     url: "/v1/events",
-    headers: { ...STRUCTURED, traceparent: `00-${traceId}-${callerSpan}-01` },
+    headers: { ...STRUCTURED, traceparent: `00-${traceId}-${callerSpan}-01`, "x-request-id": "req-traced" },
     payload: JSON.stringify(sampleEvent({ id: "traced" })),
   });
   assert.equal(res.statusCode, 202);
@@ -111,12 +140,13 @@ test("OpenTelemetry: spans go to the OTLP endpoint; the record carries the PRODU
   assert.notEqual(m[2], callerSpan, "the parent is our PRODUCER span, not the caller's span");
 
   assert.equal(received.length, 1);
-  const exported = received[0] as { url: string; contentType: string; body: { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: { name: string; kind: number; traceId: string; spanId: string; parentSpanId?: string }[] }[] }[] } };
+  const exported = received[0] as (typeof received)[number];
   assert.equal(exported.url, "/v1/traces");
-  assert.equal(exported.contentType, "application/json");
-  const resource = exported.body.resourceSpans[0];
-  assert.equal(resource?.resource.attributes.find((a) => a.key === "service.name")?.value.stringValue, "ingest-under-test");
-  const spans = resource?.scopeSpans.flatMap((s) => s.spans) ?? [];
+  assert.equal(exported.contentType, "application/x-protobuf");
+  const [resource] = decodeTraceExport(exported.body);
+  assert.equal(resource?.resource["service.name"], "ingest-under-test");
+  assert.equal(resource?.resource["deployment.environment.name"], "test");
+  const spans = resource?.spans ?? [];
   const server = spans.find((s) => s.name === "POST /v1/events");
   const producer = spans.find((s) => s.name === `send ${topic}`);
   assert.equal(server?.kind, 2, "SERVER");
@@ -125,4 +155,40 @@ test("OpenTelemetry: spans go to the OTLP endpoint; the record carries the PRODU
   assert.equal(producer?.kind, 4, "PRODUCER");
   assert.equal(producer?.parentSpanId, server?.spanId);
   assert.equal(producer?.spanId, m[2], "the record's parent span is the exported PRODUCER span");
+
+  const line = lines.find((l) => l.msg === "request completed");
+  assert.deepEqual(
+    { requestId: line?.requestId, trace_id: line?.trace_id, span_id: line?.span_id, statusCode: line?.statusCode, events: line?.events },
+    { requestId: "req-traced", trace_id: traceId, span_id: server?.spanId, statusCode: 202, events: 1 },
+  );
+});
+
+test("tracing off: the caller's trace context goes onto the record unchanged and into the log lines", async (t) => {
+  const topic = uniqueTopic("untraced");
+  await createTopic(topic);
+  const { app, lines } = await loggedApp(topic);
+  t.after(() => app.close());
+  const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const res = await app.inject({
+    method: "POST",
+    url: "/v1/events",
+    headers: { ...STRUCTURED, traceparent, tracestate: "vendor=x", "x-request-id": "req-untraced" },
+    payload: JSON.stringify(sampleEvent({ id: "untraced" })),
+  });
+  assert.equal(res.statusCode, 202);
+  const [record] = await readTopic(topic);
+  assert.equal(record?.headers.traceparent, traceparent);
+  assert.equal(record?.headers.tracestate, "vendor=x");
+  const bad = await app.inject({ method: "POST", url: "/v1/events", headers: { ...STRUCTURED, traceparent, "x-request-id": "req-bad" }, payload: "{" });
+  assert.equal(bad.statusCode, 400);
+  const completed = lines.filter((l) => l.msg === "request completed").map((l) => [l.requestId, l.trace_id, l.span_id, l.statusCode]);
+  assert.deepEqual(completed, [
+    ["req-untraced", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 202],
+    ["req-bad", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 400],
+  ]);
+  // Without a traceparent there is no trace: neither field.
+  const plain = await app.inject({ method: "GET", url: "/nope", headers: { "x-request-id": "req-plain" } });
+  assert.equal(plain.statusCode, 404);
+  const last = lines.filter((l) => l.msg === "request completed").at(-1);
+  assert.deepEqual([last?.requestId, "trace_id" in (last ?? {}), "span_id" in (last ?? {})], ["req-plain", false, false]);
 });

@@ -96,7 +96,7 @@ test("SIGTERM: stop accepting, finish the in-flight request (202, event on the t
   assert.deepEqual(records.map((r) => r.headers.ce_id), ["in-flight"]);
 
   const messages = logs.map((l) => l.msg);
-  const shutdownAt = messages.indexOf("shutting down: not ready, finishing in-flight requests, flushing Kafka");
+  const shutdownAt = messages.indexOf("shutting down: not ready, finishing in-flight work");
   const completedAt = logs.findIndex((l) => l.msg === "request completed" && l.requestId === "req-in-flight");
   const doneAt = messages.indexOf("shutdown complete");
   // The 202 above and the exit code prove the request finished before the process ended. The access log line

@@ -29,7 +29,7 @@ import { Admin } from "@platformatic/kafka";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { DEFAULTS, loadConfig } from "../src/config.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger } from "@eventstack/runtime";
 import { migrate } from "../src/migrate.js";
 import { consumerPerformance, copyCeiling, nodeClientCeiling } from "./ceilings.js";
 import { BatchLog, CommitWatcher, CpuSampler, machine, percentiles } from "./measure.js";
@@ -205,7 +205,7 @@ async function groupRun(stamp: string, members: number): Promise<GroupResult> {
   await pgAdmin("postgres", (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(database)}`));
   const children: ChildProcess[] = [];
   try {
-    await migrate(loadConfig({ ...env, PGUSER: "postgres" }), createLogger("warn"));
+    await migrate(loadConfig({ ...env, PGUSER: "postgres" }), createLogger("warn", "eventstack-processor"));
     const workload = new Workload({ types: SETTINGS.types, subjects: SETTINGS.subjects, dataBytes: SETTINGS.dataBytes }, `bench-${stamp}-group`);
     // The members join the group on the empty topic first and settle, then are suspended (SIGSTOP) while the
     // backlog is produced, and resumed together: the drain then starts with the group already stable, as it
@@ -313,7 +313,7 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   try {
     // The pre-deploy step as in production: schema, roles, topics (run as the admin user).
-    await migrate(loadConfig({ ...env, PGUSER: "postgres" }), createLogger("warn"));
+    await migrate(loadConfig({ ...env, PGUSER: "postgres" }), createLogger("warn", "eventstack-processor"));
     const workload = new Workload({ types: SETTINGS.types, subjects: SETTINGS.subjects, dataBytes: SETTINGS.dataBytes }, `bench-${stamp}`);
     const recordBytes = workload.recordBytes(config.kafka.eventsTopic);
 

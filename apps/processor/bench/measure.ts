@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { Admin } from "@platformatic/kafka";
-import type { Broker } from "../src/config.js";
+import type { Broker } from "@eventstack/runtime";
 import type { Produced } from "./workload.js";
 
 export interface Percentiles {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ProduceAcks, Producer } from "@platformatic/kafka";
-import type { Broker } from "../src/config.js";
+import type { Broker } from "@eventstack/runtime";
 
 export interface WorkloadShape {
   /** Distinct event types; events cycle through them. */

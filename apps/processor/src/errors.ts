@@ -1,7 +1,12 @@
 /**
  * Every error the processor raises on purpose carries a stable code, so logs, alerts and tests can match on
  * the code rather than on the wording. The wording is still exact and tested where an operator reads it.
+ *
+ * The HTTP-facing codes are also the `code` member of the read API's RFC 9457 problem documents
+ * (@eventstack/runtime's problem.ts; docs/problems.md is the one table of types, titles and codes).
  */
+import { CodedError } from "@eventstack/runtime";
+
 export const ErrorCodes = {
   /** An environment variable is missing or malformed (start-up refuses to run). */
   CONFIG: "PROCESSOR_CONFIG",
@@ -15,27 +20,26 @@ export const ErrorCodes = {
   MIGRATION: "PROCESSOR_MIGRATION",
   /** The consumer stopped abnormally (fetching failed for good). */
   CONSUMER: "PROCESSOR_CONSUMER",
+  /** 400: a query parameter of the read API is missing, malformed, given twice or out of range. */
+  INVALID_QUERY_PARAMETER: "PROCESSOR_INVALID_QUERY_PARAMETER",
+  /** 400 / 431: the request is malformed at the HTTP level (a bad Content-Length, an undecodable path, headers too large). */
+  BAD_REQUEST: "PROCESSOR_BAD_REQUEST",
+  /** 404: no such route. */
+  NOT_FOUND: "PROCESSOR_NOT_FOUND",
+  /** 408: the whole request did not arrive within the request timeout (15 s). */
+  REQUEST_TIMEOUT: "PROCESSOR_REQUEST_TIMEOUT",
+  /** 413: the request body is larger than the read API takes (1 KiB: no route reads a body). */
+  BODY_TOO_LARGE: "PROCESSOR_BODY_TOO_LARGE",
+  /** 500: a bug or an unavailable store; the response carries no detail, the log does. */
+  INTERNAL: "PROCESSOR_INTERNAL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-export class ProcessorError extends Error {
-  readonly code: ErrorCode;
-
+/** The processor's coded errors (CodedError with the processor's codes). */
+export class ProcessorError extends CodedError<ErrorCode> {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = "ProcessorError";
-    this.code = code;
-  }
-}
-
-/** Several configuration problems reported at once, so an operator fixes them in one round trip. */
-export class ConfigError extends ProcessorError {
-  readonly problems: string[];
-
-  constructor(problems: string[]) {
-    super(ErrorCodes.CONFIG, `invalid configuration:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ConfigError";
-    this.problems = problems;
   }
 }

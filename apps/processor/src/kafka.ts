@@ -1,16 +1,14 @@
-import { Admin, ProduceAcks, Producer, SASLMechanisms, type BaseOptions } from "@platformatic/kafka";
-import { generateAuthToken } from "aws-msk-iam-sasl-signer-js";
+import { Admin, ProduceAcks, Producer, type BaseOptions } from "@platformatic/kafka";
+import { kafkaSecurity } from "@eventstack/runtime";
 import type { Config } from "./config.js";
 
 /**
  * Connection options shared by the consumer, the dead-letter producer and `migrate`'s admin client.
- * Locally: plaintext. On MSK: TLS (SNI = broker host, public CAs) and, with KAFKA_AUTH=msk-iam, SASL
- * OAUTHBEARER with a token signed by the default AWS credential chain (EKS Pod Identity in the cluster).
- * The client re-authenticates before the broker's session lifetime ends, calling the provider again.
+ * Locally: plaintext. On MSK: TLS and, with KAFKA_AUTH=msk-iam, SASL OAUTHBEARER with an MSK IAM token
+ * (@eventstack/runtime's kafkaSecurity, the same as ingest's producer).
  */
 export function kafkaBaseOptions(config: Config, clientSuffix: string): BaseOptions {
   const k = config.kafka;
-  const region = config.awsRegion;
   return {
     clientId: `${k.clientId}-${clientSuffix}`,
     bootstrapBrokers: k.brokers,
@@ -18,15 +16,7 @@ export function kafkaBaseOptions(config: Config, clientSuffix: string): BaseOpti
     autocreateTopics: false,
     retries: 5,
     requestTimeout: k.requestTimeoutMs,
-    ...(k.tls ? { tls: {}, tlsServerName: true } : {}),
-    ...(k.auth === "msk-iam"
-      ? {
-          sasl: {
-            mechanism: SASLMechanisms.OAUTHBEARER,
-            token: async () => (await generateAuthToken({ region: region as string })).token,
-          },
-        }
-      : {}),
+    ...kafkaSecurity(k, config.awsRegion),
   };
 }
 

@@ -5,9 +5,9 @@ import path from "node:path";
 import pg from "pg";
 import type { Logger } from "pino";
 import { loadConfig, type Config } from "./config.js";
-import { ConfigError, ErrorCodes, ProcessorError } from "./errors.js";
+import { ConfigError, EXIT_CONFIG, createLogger, loadOrExit } from "@eventstack/runtime";
+import { ErrorCodes, ProcessorError } from "./errors.js";
 import { ensureTopics, type TopicPlan } from "./kafka.js";
-import { createLogger } from "./logger.js";
 import { resolveSecrets } from "./secrets.js";
 import { poolConfig } from "./store.js";
 
@@ -117,15 +117,8 @@ async function ensureRoles(client: pg.Client, config: Config): Promise<Migration
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    process.exit(78);
-  }
-  const log = createLogger(config.logLevel, { command: "migrate" });
+  const config: Config = loadOrExit("eventstack-processor", () => loadConfig());
+  const log = createLogger(config.logLevel, config.serviceName).child({ command: "migrate" });
   resolveSecrets(config)
     .then((resolved) => migrate(resolved, log))
     .then(
@@ -135,7 +128,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       },
       (err) => {
         log.fatal({ err, code: (err as ProcessorError).code }, "migrate failed");
-        process.exit(err instanceof ConfigError ? 78 : 1);
+        process.exit(err instanceof ConfigError ? EXIT_CONFIG : 1);
       },
     );
 }

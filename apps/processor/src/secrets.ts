@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Config } from "./config.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError } from "@eventstack/runtime";
+import { ErrorCodes } from "./errors.js";
 
 /**
  * The two credentials that exist at all live in AWS Secrets Manager, and the pods get only their ARNs
@@ -37,7 +38,7 @@ export async function readCredentials(arn: string, variable: string, fetch: Secr
   try {
     text = await fetch(arn);
   } catch (err) {
-    throw new ConfigError([`${variable}: reading secret ${arn} failed: ${(err as Error).message}`]);
+    throw new ConfigError(ErrorCodes.CONFIG, [`${variable}: reading secret ${arn} failed: ${(err as Error).message}`]);
   }
   let parsed: unknown;
   try {
@@ -48,7 +49,7 @@ export async function readCredentials(arn: string, variable: string, fetch: Secr
   const c = parsed as Partial<Credentials> | undefined;
   if (typeof c?.username !== "string" || c.username === "" || typeof c.password !== "string" || c.password === "") {
     // The secret's text is not repeated: it may hold a password.
-    throw new ConfigError([`${variable}: secret ${arn} must be a JSON object with non-empty string fields "username" and "password"`]);
+    throw new ConfigError(ErrorCodes.CONFIG, [`${variable}: secret ${arn} must be a JSON object with non-empty string fields "username" and "password"`]);
   }
   return { username: c.username, password: c.password };
 }

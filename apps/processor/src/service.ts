@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { Tracing } from "@eventstack/runtime";
 import { buildApp } from "./app.js";
 import { Cache } from "./cache.js";
 import type { Config } from "./config.js";
@@ -22,7 +23,7 @@ export interface Service {
  * Wires the service from a validated config: the stores, the consumer and the HTTP API. Used by
  * `server.ts` and by the tests that run the service in-process.
  */
-export async function startService(config: Config, log: Logger, opts: { listen?: boolean } = {}): Promise<Service> {
+export async function startService(config: Config, log: Logger, opts: { listen?: boolean; tracing?: Tracing } = {}): Promise<Service> {
   const metrics = new Metrics();
   const store = new Store(config, log.child({ component: "store" }));
   const cache = new Cache(config, log.child({ component: "cache" }));
@@ -34,6 +35,7 @@ export async function startService(config: Config, log: Logger, opts: { listen?:
     stats,
     metrics,
     maxBuckets: config.http.maxBuckets,
+    tracing: opts.tracing,
     readiness: {
       consumer: () => processor.ready,
       postgres: () => store.ping().then(() => true),

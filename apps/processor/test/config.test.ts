@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { DEFAULTS, loadConfig } from "../src/config.js";
-import { ConfigError } from "../src/errors.js";
+import { ConfigError } from "@eventstack/runtime";
 import { migrateJs, serverJs, spawnNode } from "./helpers.js";
 
 function problems(env: Record<string, string>): string[] {
@@ -102,11 +102,12 @@ describe("loadConfig", () => {
 
   test("combinations that cannot work are refused with the reason", () => {
     assert.deepEqual(problems({ KAFKA_AUTH: "msk-iam", KAFKA_TLS: "false", PG_AUTH: "iam", PG_TLS: "disable", DLQ_TOPIC: "events" }), [
+      // The Kafka connection's problems come together (the runtime's EnvReader.kafkaConnection, as in ingest).
       'KAFKA_TLS cannot be "false" when KAFKA_AUTH is "msk-iam" (MSK serves IAM authentication on its TLS listener only)',
+      'AWS_REGION is required when KAFKA_AUTH is "msk-iam" (the region that signs MSK auth tokens)',
       'DLQ_TOPIC must differ from EVENTS_TOPIC, both are "events"',
       'PG_TLS cannot be "disable" when PG_AUTH is "iam" (RDS accepts IAM auth tokens over TLS only)',
       'AWS_REGION is required when PG_AUTH is "iam" (the region that signs RDS auth tokens)',
-      'AWS_REGION is required when KAFKA_AUTH is "msk-iam" (the region that signs MSK auth tokens)',
     ]);
   });
 
@@ -144,10 +145,10 @@ describe("the entry points refuse a bad environment", () => {
     ["server", serverJs],
     ["migrate", migrateJs],
   ] as const) {
-    test(`${name}: exit code 78 (EX_CONFIG) and every problem on stderr`, async () => {
+    test(`${name}: exit code 78 (EX_CONFIG, as ingest) and every problem on stderr, after the service's name`, async () => {
       const p = spawnNode(script, { PORT: "http", KAFKA_AUTH: "iam" });
       assert.deepEqual(await p.exited, { code: 78, signal: null });
-      assert.equal(p.output(), 'invalid configuration:\n  - KAFKA_AUTH must be one of none, msk-iam, got "iam"\n  - PORT must be an integer from 0 to 65535, got "http"\n');
+      assert.equal(p.output(), 'eventstack-processor: invalid configuration:\n  - KAFKA_AUTH must be one of none, msk-iam, got "iam"\n  - PORT must be an integer from 0 to 65535, got "http"\n');
     });
   }
 });

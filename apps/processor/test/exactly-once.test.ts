@@ -198,13 +198,18 @@ describe("read API parameters", () => {
   const ok = "type=a&from=2025-01-15T10:00:00Z&to=2025-01-15T11:00:00Z";
 
   test("missing type", async () => {
-    assert.deepEqual(await problem("from=2025-01-15T10:00:00Z&to=2025-01-15T11:00:00Z"), {
-      type: "https://eventstack.dev/problems/invalid-query-parameter",
+    const body = await problem("from=2025-01-15T10:00:00Z&to=2025-01-15T11:00:00Z");
+    assert.deepEqual(body, {
+      type: "urn:eventstack:problem:invalid-query-parameter",
       title: "Invalid query parameter",
       status: 400,
       detail: 'query parameter "type" is required',
+      instance: "/v1/stats?from=2025-01-15T10:00:00Z&to=2025-01-15T11:00:00Z",
+      code: "PROCESSOR_INVALID_QUERY_PARAMETER",
+      requestId: body.requestId,
       "invalid-params": [{ name: "type", reason: 'query parameter "type" is required' }],
     });
+    assert.match(body.requestId, /^[0-9a-f-]{36}$/);
   });
 
   test("malformed from, missing to, bad granularity, inverted and oversized ranges, repeated parameter", async () => {

@@ -71,8 +71,8 @@ describe("SIGKILL between the PostgreSQL commit and the offset commit", () => {
     }
     const stopped = await restarted.exited;
     assert.deepEqual(stopped, { code: 0, signal: null }, restarted.output());
-    assert.match(restarted.output(), /"msg":"shutting down: finishing the current batch"/);
-    assert.match(restarted.output(), /"msg":"stopped"/);
+    assert.match(restarted.output(), /"msg":"shutting down: not ready, finishing in-flight work"/);
+    assert.match(restarted.output(), /"msg":"shutdown complete"/);
   });
 });
 

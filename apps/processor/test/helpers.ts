@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { Admin, Consumer, createRecordsBatch, MessagesStreamModes, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
 import type { RowSource } from "../src/batch-rows.js";
 import { loadConfig, type Config } from "../src/config.js";
-import { createLogger } from "../src/logger.js";
+import { createLogger } from "@eventstack/runtime";
 import { migrate } from "../src/migrate.js";
 import { RecordCursor } from "../src/record-batches.js";
 
@@ -23,7 +23,7 @@ export const packageDir = path.resolve(here, "../..");
 export const serverJs = path.join(packageDir, "dist/src/server.js");
 export const migrateJs = path.join(packageDir, "dist/src/migrate.js");
 
-export const quietLog = createLogger(process.env.TEST_LOG_LEVEL ?? "silent");
+export const quietLog = createLogger(process.env.TEST_LOG_LEVEL ?? "silent", "eventstack-processor");
 
 /** Brings up PostgreSQL, Redis and Kafka through the repository's scripts/services.mjs. */
 export async function servicesUp(): Promise<void> {

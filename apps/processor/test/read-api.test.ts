@@ -4,6 +4,8 @@
 // as problem+json.
 import assert from "node:assert/strict";
 import net from "node:net";
+import { Writable } from "node:stream";
+import { createLogger } from "@eventstack/runtime";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import type { Redis } from "ioredis";
@@ -67,12 +69,18 @@ async function clearCache(): Promise<void> {
   if (keys.length) await r.del(...keys);
 }
 
+/** The problem document of `url`; its requestId is the X-Request-Id header's (asserted here, then left out). */
 async function problem(url: string, status = 400) {
   const res = await get(url);
   assert.equal(res.statusCode, status, res.body);
   assert.equal(res.headers["content-type"], "application/problem+json; charset=utf-8");
-  return res.json();
+  const { requestId, ...rest } = res.json();
+  assert.equal(requestId, res.headers["x-request-id"]);
+  assert.match(String(requestId), UUID);
+  return rest;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 const range = "from=2025-01-15T10:00:00Z&to=2025-01-15T11:00:00Z";
 
@@ -80,10 +88,12 @@ describe("query parameters that are not text", () => {
   test("a NUL in type: 400 naming type, nothing sent to PostgreSQL", async () => {
     const detail = 'query parameter "type" must be text without control characters (U+0000-U+001F, U+007F-U+009F) or Unicode noncharacters, got U+0000 at character 2';
     assert.deepEqual(await problem(`/v1/stats?type=a%00b&${range}`), {
-      type: "https://eventstack.dev/problems/invalid-query-parameter",
+      type: "urn:eventstack:problem:invalid-query-parameter",
       title: "Invalid query parameter",
       status: 400,
       detail,
+      instance: `/v1/stats?type=a%00b&${range}`,
+      code: "PROCESSOR_INVALID_QUERY_PARAMETER",
       "invalid-params": [{ name: "type", reason: detail }],
     });
   });
@@ -231,9 +241,46 @@ describe("what a request writes into Redis", () => {
   });
 });
 
+describe("request log lines", () => {
+  test("every line of a request carries requestId, and trace_id and span_id of the caller's context; the same fields as ingest", async (t) => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString("utf8").split("\n")) if (l !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const log = createLogger("info", "eventstack-processor", sink);
+    const logged = buildApp({ log, stats: new StatsService(store, cache, metrics, quietLog), metrics, maxBuckets: 1440, readiness: {} });
+    t.after(() => logged.close());
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const ok = await logged.inject({ method: "GET", url: `/v1/stats?type=logged&${range}`, headers: { traceparent, "x-request-id": "req-stats" } });
+    assert.equal(ok.statusCode, 200);
+    assert.equal(ok.headers["x-request-id"], "req-stats");
+    const bad = await logged.inject({ method: "GET", url: "/v1/stats?type=a", headers: { "x-request-id": "req-bad" } });
+    assert.equal(bad.statusCode, 400);
+    const completed = lines.filter((l) => l.msg === "request completed");
+    assert.deepEqual(
+      completed.map((l) => [l.service, l.requestId, l.trace_id, l.span_id, l.method, l.url, l.statusCode]),
+      [
+        ["eventstack-processor", "req-stats", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", "GET", `/v1/stats?type=logged&${range}`, 200],
+        ["eventstack-processor", "req-bad", undefined, undefined, "GET", "/v1/stats?type=a", 400],
+      ],
+    );
+    assert.equal(typeof completed[0]?.responseTimeMs, "number");
+  });
+});
+
 describe("errors outside the routes", () => {
   test("an unknown route: 404 problem+json", async () => {
-    assert.deepEqual(await problem("/v1/nope?x=1", 404), { type: "about:blank", title: "Not Found", status: 404, detail: "no route for GET /v1/nope" });
+    assert.deepEqual(await problem("/v1/nope?x=1", 404), {
+      type: "urn:eventstack:problem:not-found",
+      title: "Not found",
+      status: 404,
+      detail: "no route for GET /v1/nope",
+      instance: "/v1/nope?x=1",
+      code: "PROCESSOR_NOT_FOUND",
+    });
   });
 
   test("a method the route does not have: 404 problem+json", async () => {
@@ -244,7 +291,14 @@ describe("errors outside the routes", () => {
   });
 
   test("a path that is not a valid URL component: 400 problem+json", async () => {
-    assert.deepEqual(await problem("/v1/stats%"), { type: "about:blank", title: "Bad Request", status: 400, detail: "'/v1/stats%' is not a valid url component" });
+    assert.deepEqual(await problem("/v1/stats%"), {
+      type: "urn:eventstack:problem:bad-request",
+      title: "Bad request",
+      status: 400,
+      detail: "'/v1/stats%' is not a valid url component",
+      instance: "/v1/stats%",
+      code: "PROCESSOR_BAD_REQUEST",
+    });
   });
 
   const raw = (request: string) =>
@@ -276,15 +330,27 @@ describe("errors outside the routes", () => {
     const [head, body] = answer.split("\r\n\r\n") as [string, string];
     assert.equal(head.split("\r\n")[0], "HTTP/1.1 408 Request Timeout");
     assert.ok(head.split("\r\n").includes("Content-Type: application/problem+json"), answer);
-    assert.deepEqual(JSON.parse(body), { type: "about:blank", title: "Request Timeout", status: 408, detail: "the request did not arrive in time" });
+    const p = JSON.parse(body);
+    assert.match(p.requestId, UUID);
+    assert.ok(head.split("\r\n").includes(`X-Request-Id: ${p.requestId}`), answer);
+    assert.deepEqual(p, {
+      type: "urn:eventstack:problem:request-timeout",
+      title: "Request timeout",
+      status: 408,
+      detail: "the request did not arrive within the time allowed",
+      instance: `urn:uuid:${p.requestId}`,
+      code: "PROCESSOR_REQUEST_TIMEOUT",
+      requestId: p.requestId,
+    });
   });
 
   test("malformed HTTP answered by Node's parser: 400 problem+json, Connection: close", async () => {
-    for (const request of [
-      "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-      "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-      "GET /healthz HTTP/1.1\r\nHost: x\r\nBad\x01Header: 1\r\n\r\n",
-    ]) {
+    const framing = "the request's Content-Length or Transfer-Encoding is not valid: not a number, given twice, or both given";
+    for (const [request, detail] of [
+      ["GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", framing],
+      ["GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", framing],
+      ["GET /healthz HTTP/1.1\r\nHost: x\r\nBad\x01Header: 1\r\n\r\n", "a header name or value holds a character HTTP does not allow"],
+    ] as const) {
       const answer = await raw(request);
       const [head, body] = answer.split("\r\n\r\n") as [string, string];
       const lines = head.split("\r\n");
@@ -293,8 +359,16 @@ describe("errors outside the routes", () => {
       assert.ok(lines.includes("Connection: close"), answer);
       assert.ok(lines.includes(`Content-Length: ${Buffer.byteLength(body)}`), answer);
       const p = JSON.parse(body);
-      assert.deepEqual({ ...p, detail: undefined }, { type: "about:blank", title: "Bad Request", status: 400, detail: undefined });
-      assert.match(p.detail, /^the request is not valid HTTP\/1\.1 \(HPE_[A-Z_]+\)$/);
+      assert.match(p.requestId, UUID);
+      assert.deepEqual(p, {
+        type: "urn:eventstack:problem:bad-request",
+        title: "Bad request",
+        status: 400,
+        detail,
+        instance: `urn:uuid:${p.requestId}`,
+        code: "PROCESSOR_BAD_REQUEST",
+        requestId: p.requestId,
+      });
     }
   });
 });

@@ -56,7 +56,7 @@ test("a member joining and another leaving mid-stream: exact totals", async () =
   await produce(t.config, [...chunk(5), ...chunk(6)]);
   const aExit = await a.exited;
   assert.deepEqual(aExit, { code: 0, signal: null }, a.output());
-  assert.match(a.output(), /"msg":"stopped"/);
+  assert.match(a.output(), /"msg":"shutdown complete"/);
   // A replay of an early chunk after the rebalance: already stored, must not count again.
   await produce(t.config, [...chunk(7), ...chunk(0)]);
 

@@ -10,10 +10,11 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { EventProblem } from "@eventstack/contract";
+import { failSpan, injectTraceContext, problemSchema, sendProblem } from "@eventstack/runtime";
+import { ROOT_CONTEXT, SpanKind, trace } from "@opentelemetry/api";
 import { ErrorCodes, KafkaUnavailableError, OverloadedError, ShuttingDownError } from "../errors.js";
 import { parseRequest } from "../http-binding.js";
 import { toKafkaRecord, type KafkaRecord } from "../kafka-record.js";
-import { problemSchema, sendProblem } from "../problem.js";
 
 export interface Accepted {
   accepted: number;
@@ -28,7 +29,7 @@ const acceptedSchema = {
 const REJECT_REASON = { 400: "invalid", 413: "too_large", 415: "unsupported_media_type" } as const;
 
 export async function eventsRoute(app: FastifyInstance): Promise<void> {
-  const { config, producer, metrics } = app.ingest;
+  const { config, producer, metrics, tracing } = app.ingest;
   const limits = {
     maxBatchEvents: config.limits.maxBatchEvents,
     maxEventDataBytes: config.limits.maxEventDataBytes,
@@ -49,17 +50,22 @@ export async function eventsRoute(app: FastifyInstance): Promise<void> {
       const parsed = parseRequest(request.headers, request.body, limits);
       if (!parsed.ok) {
         metrics.eventsRejected.inc({ reason: REJECT_REASON[parsed.status] });
-        return sendProblem(request, reply, parsed.status, parsed.code, parsed.detail, parsed.errors);
+        return sendProblem(request, reply, parsed.status, parsed.code, parsed.detail, parsed.errors && { errors: parsed.errors });
       }
       const { events, mode } = parsed;
       request.events = events.length;
 
-      const span = request.trace?.produce(config.kafka.topic, events.length);
-      const transport = {
-        requestId: request.id,
-        traceparent: span?.headers.traceparent,
-        tracestate: span?.headers.tracestate,
-      };
+      // The PRODUCER span's context is what the records carry, so a consumer's span links to the write. With tracing
+      // off it is the caller's context, passed on unchanged (runtime tracing.ts).
+      const span = tracing.tracer.startSpan(
+        `send ${config.kafka.topic}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: { "messaging.system": "kafka", "messaging.operation.type": "send", "messaging.destination.name": config.kafka.topic, "messaging.batch.message_count": events.length },
+        },
+        request.trace?.context,
+      );
+      const transport = { requestId: request.id, ...injectTraceContext(trace.setSpan(request.trace?.context ?? ROOT_CONTEXT, span)) };
       const records: KafkaRecord[] = [];
       const oversized: EventProblem[] = [];
       events.forEach((event, i) => {
@@ -73,17 +79,18 @@ export async function eventsRoute(app: FastifyInstance): Promise<void> {
         }
       });
       if (oversized.length > 0) {
-        span?.end();
+        span.end();
         metrics.eventsRejected.inc({ reason: "too_large" });
         const subject = mode === "batch" ? `${oversized.length} of ${events.length} events ${oversized.length === 1 ? "is" : "are"}` : "the event is";
-        return sendProblem(request, reply, 413, ErrorCodes.EVENT_TOO_LARGE, `${subject} too large; nothing was produced`, oversized);
+        return sendProblem(request, reply, 413, ErrorCodes.EVENT_TOO_LARGE, `${subject} too large; nothing was produced`, { errors: oversized });
       }
 
       try {
         await producer.produce(records);
-        span?.end();
+        span.end();
       } catch (error) {
-        span?.end(error);
+        failSpan(span, error);
+        span.end();
         if (error instanceof OverloadedError) {
           metrics.eventsRejected.inc({ reason: "overloaded" });
           reply.header("retry-after", "1");
