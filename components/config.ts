@@ -101,6 +101,7 @@ export interface StackConfig {
     hostedZoneId: string;
   };
   mesh: { highAvailability: boolean; issuerValidityHours: number };
+  observability: { alertEmails: string[]; scrapeIntervalSeconds: number; traceLatencyThresholdMs: number; traceSamplePercent: number };
 }
 
 export type Architecture = "arm64" | "amd64";
@@ -312,6 +313,10 @@ export const FIELDS = {
   // What components/linkerd.ts can issue: longer than its renewal time (a quarter of the validity, at least
   // minimumRenewalHours) and shorter than the trust anchor it is signed by.
   "mesh.issuerValidityHours": f("integer", integer(LINKERD_DEFAULTS.minimumRenewalHours + 1, LINKERD_DEFAULTS.trustAnchorValidityHours - 1)),
+  "observability.alertEmails": f("array", list(matching(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, ""), "email addresses")),
+  "observability.scrapeIntervalSeconds": f("integer", integer(10, 300)),
+  "observability.traceLatencyThresholdMs": f("integer", integer(1, 60_000)),
+  "observability.traceSamplePercent": f("integer", integer(0, 100)),
 } satisfies Record<string, Field<unknown>>;
 
 /**
@@ -548,5 +553,11 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       hostedZoneId: v["api.hostedZoneId"],
     },
     mesh: { highAvailability: v["mesh.highAvailability"], issuerValidityHours: v["mesh.issuerValidityHours"] },
+    observability: {
+      alertEmails: v["observability.alertEmails"],
+      scrapeIntervalSeconds: v["observability.scrapeIntervalSeconds"],
+      traceLatencyThresholdMs: v["observability.traceLatencyThresholdMs"],
+      traceSamplePercent: v["observability.traceSamplePercent"],
+    },
   };
 }
