@@ -53,17 +53,17 @@ export function queryPolicy(workspaceArn: string): PolicyDocument {
 }
 
 /**
- * What the log agent writes with: streams and events in the program's own container log groups only. CreateLogStream
- * and DescribeLogStreams act on the log group, PutLogEvents on a stream of it (Service Authorization Reference,
- * CloudWatch Logs, read 2026-12-06). No logs:CreateLogGroup: the program creates the groups, with their retention and
- * key, so the agent cannot create one that never expires.
+ * What the log agent writes with: streams and events in the program's own container log groups only. DescribeLogStreams
+ * acts on the log group, CreateLogStream and PutLogEvents on a stream of it (Service Authorization Reference, CloudWatch
+ * Logs, read 2026-12-06; the simulator's data says the same). No logs:CreateLogGroup: the program creates the groups,
+ * with their retention and key, so the agent cannot create one that never expires.
  */
 export function containerLogsPolicy(logGroupArns: string[]): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "StreamsOfTheContainerLogGroups", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:DescribeLogStreams"], Resource: logGroupArns },
-      { Sid: "EventsIntoThoseStreams", Effect: "Allow", Action: "logs:PutLogEvents", Resource: logGroupArns.map((arn) => `${arn}:log-stream:*`) },
+      { Sid: "FindStreamsOfTheContainerLogGroups", Effect: "Allow", Action: "logs:DescribeLogStreams", Resource: logGroupArns },
+      { Sid: "WriteStreamsOfThoseGroups", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: logGroupArns.map((arn) => `${arn}:log-stream:*`) },
     ],
   };
 }
@@ -122,7 +122,9 @@ export function observabilityKeyPolicy(a: AccountRefs & { logGroupPrefix: string
         Principal: { Service: `logs.${a.region}.amazonaws.com` },
         Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         Resource: "*",
-        Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${a.partition}:logs:${a.region}:${a.account}:log-group:${a.logGroupPrefix}*` } },
+        // StringLike, not the ArnLike of AWS's example: the key is string-typed (kms:EncryptionContext:${key}), and a
+        // trailing wildcard on the whole ARN matches the same log groups either way.
+        Condition: { StringLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${a.partition}:logs:${a.region}:${a.account}:log-group:${a.logGroupPrefix}*` } },
       },
       {
         Sid: "AlertPublishersToTheEncryptedTopic",
