@@ -37,6 +37,9 @@ export const COLLECTOR_DEFAULTS = {
   /** The contrib distribution: the prometheus receiver, the AWS exporters, sigv4auth and tail_sampling are not in the core one. */
   image: "otel/opentelemetry-collector-contrib",
   resources: { requests: { cpu: "200m", memory: "512Mi" }, limits: { memory: "1Gi" } },
+  kubeStateMetricsResources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+  /** Per node, system nodes included (components/system-pods.ts counts it). */
+  nodeExporterResources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "64Mi" } },
   /** The ports the scrape targets serve metrics on (see scrapeTargets). */
   scrapePorts: { ingest: 8080, processor: 8081, karpenter: 8080, keda: 8080, kubeStateMetrics: 8080, nodeExporter: 9100 },
 };
@@ -241,13 +244,13 @@ export class Collector extends pulumi.ComponentResource {
     });
     new k8s.helm.v3.Release(
       `${name}-kube-state-metrics`,
-      { name: "kube-state-metrics", ...chart("kubeStateMetrics"), values: { nodeSelector: WORKLOAD_NODE_SELECTOR, resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } } } },
+      { name: "kube-state-metrics", ...chart("kubeStateMetrics"), values: { nodeSelector: WORKLOAD_NODE_SELECTOR, resources: COLLECTOR_DEFAULTS.kubeStateMetricsResources } },
       { ...k8sOpts, dependsOn: [ns] },
     );
     new k8s.helm.v3.Release(
       `${name}-node-exporter`,
       // The chart's DaemonSet tolerates NoSchedule taints (values.yaml), so it runs on the system nodes too.
-      { name: "prometheus-node-exporter", ...chart("nodeExporter"), values: { resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "64Mi" } } } },
+      { name: "prometheus-node-exporter", ...chart("nodeExporter"), values: { resources: COLLECTOR_DEFAULTS.nodeExporterResources } },
       { ...k8sOpts, dependsOn: [ns] },
     );
 
