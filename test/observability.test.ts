@@ -352,19 +352,9 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         "processor-network-policy",
       ].filter((n) => n !== "grafana-dashboard-eventstack-overview" || mocks.resources.some((r) => r.name === n)),
     );
-    expect(validateK8sObjects(objects.map((o) => objectOf(unwrapDeep(o.inputs)))).filter((r) => r.error !== null)).toEqual([]);
+    expect(validateK8sObjects(objects.map((o) => objectOf(o.inputs))).filter((r) => r.error !== null)).toEqual([]);
   });
 });
-
-/** Inputs with secret-wrapped values replaced by their plain value, as the API server receives them. */
-function unwrapDeep(v: any): any {
-  if (Array.isArray(v)) return v.map(unwrapDeep);
-  if (v && typeof v === "object") {
-    if (SECRET in v) return unwrapDeep(v.value);
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapDeep(x)]));
-  }
-  return v;
-}
 
 describe("alert email subscriptions from config", () => {
   test("one email subscription per observability.alertEmails entry, on the alert topic", async () => {
