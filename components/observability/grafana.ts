@@ -19,13 +19,16 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { dashboards as repositoryDashboards, type Dashboard } from "../../observability/dashboards";
+import { dashboards as repositoryDashboards } from "../../observability/dashboards";
 import type { Cluster } from "../cluster";
 import { createPodIdentityRole } from "../pod-identity";
 import { systemPlacement } from "../system-nodes";
 import { VERSIONS } from "../versions";
 import { NON_PUBLIC_RANGES, POD_IDENTITY_AGENT } from "../workload/manifests";
 import { queryPolicy } from "./policies";
+
+/** A dashboard as observability/dashboards provides it (only `dashboards()` is the interface, not a type name). */
+export type Dashboard = ReturnType<typeof repositoryDashboards>[number];
 
 export const GRAFANA_DEFAULTS = {
   name: "grafana",
