@@ -15,6 +15,12 @@ import { Linkerd } from "./components/linkerd";
 import { LoadBalancerController } from "./components/load-balancer-controller";
 import { MigrateJob } from "./components/migrate-job";
 import { Network } from "./components/network";
+import { Alarms } from "./components/observability/alarms";
+import { Alerting } from "./components/observability/alerting";
+import { Collector, COLLECTOR_PEER } from "./components/observability/collector";
+import { Grafana } from "./components/observability/grafana";
+import { ContainerLogs } from "./components/observability/logs";
+import { Metrics } from "./components/observability/metrics";
 import { awsProvider, ownershipTags, stackName } from "./components/provider";
 import {
   DATABASE_ROLES,
@@ -194,6 +200,78 @@ const imagePush = config.images.githubRepository
     )
   : undefined;
 
+// ---------------------------------------------------------------- observability: metrics, alerts, dashboards, logs, traces
+// docs/observability-aws.md. The collector scrapes the apps' namespace by name, so it needs nothing of the apps.
+const metrics = new Metrics("metrics", { identifier: clusterName }, { provider });
+const alerting = new Alerting(
+  "alerting",
+  { identifier: clusterName, workspaceId: metrics.workspaceId, workspaceArn: metrics.workspaceArn, keyArn: metrics.keyArn, alertEmails: config.observability.alertEmails },
+  { provider },
+);
+new Alarms(
+  "alarms",
+  {
+    identifier: clusterName,
+    topicArn: alerting.topicArn,
+    kafka: { clusterName: kafka.clusterName, brokers: config.kafka.brokers },
+    databaseClusterIdentifier: clusterName,
+    maxAcu: config.aurora.maxCapacity,
+    cache: { replicationGroupId: clusterName, nodes: 1 + config.cache.replicas },
+    apiId: edge.apiId,
+    targetGroupArn: edge.targetGroupArn,
+    listenerArn: edge.listenerArn,
+  },
+  { provider },
+);
+const collector = new Collector(
+  "collector",
+  {
+    cluster,
+    workspaceArn: metrics.workspaceArn,
+    prometheusEndpoint: metrics.prometheusEndpoint,
+    region: config.region,
+    vpcCidr: network.vpcCidr,
+    awsApiCidrs: network.awsApiCidrs,
+    kafka: { bootstrapBrokers: kafka.bootstrapBrokersSaslIam, securityGroupId: kafka.securityGroupId },
+    nodeSecurityGroupId: cluster.nodeSecurityGroupId,
+    appsNamespace: workloadIam.serviceAccounts.ingest.namespace,
+    kedaNamespace: autoscaling.kedaNamespace,
+    scrapeIntervalSeconds: config.observability.scrapeIntervalSeconds,
+    traceLatencyThresholdMs: config.observability.traceLatencyThresholdMs,
+    traceSamplePercent: config.observability.traceSamplePercent,
+    meshReady: mesh.ready,
+  },
+  { provider },
+);
+const grafana = new Grafana(
+  "grafana",
+  {
+    cluster,
+    namespace: collector.namespace,
+    namespaceReady: collector.namespaceReady,
+    workspaceArn: metrics.workspaceArn,
+    prometheusEndpoint: metrics.prometheusEndpoint,
+    region: config.region,
+    vpcCidr: network.vpcCidr,
+    awsApiCidrs: network.awsApiCidrs,
+  },
+  { provider },
+);
+const containerLogs = new ContainerLogs(
+  "container-logs",
+  {
+    cluster,
+    namespace: collector.namespace,
+    namespaceReady: collector.namespaceReady,
+    appsNamespace: workloadIam.serviceAccounts.ingest.namespace,
+    logGroupPrefix: metrics.logGroupPrefix,
+    keyArn: metrics.keyArn,
+    logRetentionDays: config.logRetentionDays,
+    region: config.region,
+  },
+  { provider },
+);
+
 // ---------------------------------------------------------------- the apps: namespace, migrate Job, ingest, processor
 const apps = new AppsNamespace("apps", { kubernetesProvider: cluster.provider, name: workloadIam.serviceAccounts.ingest.namespace, dependsOn: mesh.ready });
 
@@ -243,13 +321,14 @@ const ingest = new Workload(
     roleArn: workloadIam.roleArns.ingest,
     roleReady: workloadIam.roleReady.ingest,
     serviceAccountName: workloadIam.serviceAccounts.ingest.name,
-    env: ingestEnv({ ...kafkaRefs, maxBodyBytes: config.ingest.maxBodyBytes, maxBatchEvents: config.ingest.maxBatchEvents, maxEventDataBytes: config.ingest.maxEventDataBytes }),
+    env: ingestEnv({ ...kafkaRefs, otlpEndpoint: collector.otlpEndpoint, maxBodyBytes: config.ingest.maxBodyBytes, maxBatchEvents: config.ingest.maxBatchEvents, maxEventDataBytes: config.ingest.maxEventDataBytes }),
     port: SERVICE_PORTS.ingest,
     resources: { cpuRequest: "250m", memoryRequest: "256Mi", memoryLimit: "512Mi" },
     autoscaler: { kind: "hpa", minReplicas: config.ingest.minReplicas, maxReplicas: config.ingest.maxReplicas, targetCpuUtilization: config.ingest.targetCpuUtilization },
     preStopSleepSeconds: SERVICE_DRAIN.ingest.preStopSleepSeconds,
     terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.ingest),
     dataPorts: [kafka.port],
+    collector: COLLECTOR_PEER,
     edge: {
       targetGroupArn: edge.targetGroupArn,
       loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
@@ -276,6 +355,7 @@ const processor = new Workload(
       ...kafkaRefs,
       deadLetterTopic: kafka.deadLetterTopic,
       consumerGroup: config.kafka.consumerGroup,
+      otlpEndpoint: collector.otlpEndpoint,
       db: dbRefs,
       dbUser: DATABASE_ROLES.processor,
       cache: { host: cache.primaryEndpoint, port: cache.port, authSecretArn: cache.secretArns.processor! },
@@ -296,6 +376,7 @@ const processor = new Workload(
     preStopSleepSeconds: SERVICE_DRAIN.processor.preStopSleepSeconds,
     terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.processor),
     dataPorts: [database.port, cache.port, kafka.port],
+    collector: COLLECTOR_PEER,
     awsApis: true,
     awsApiCidrs,
     dependsOn: [migrate.job, cache, ...cluster.systemReady],
@@ -343,3 +424,9 @@ export const eventsTopic = kafka.eventsTopic;
 export const deadLetterTopic = kafka.deadLetterTopic;
 export const workloadRoleArns = workloadIam.roleArns;
 export const workloadServiceAccounts = workloadIam.serviceAccounts;
+export const prometheusWorkspaceArn = metrics.workspaceArn;
+export const prometheusEndpoint = metrics.prometheusEndpoint;
+export const alertTopicArn = alerting.topicArn;
+export const grafanaUrl = grafana.url; // in-cluster only: kubectl -n observability port-forward svc/grafana 3000:80
+export const containerLogGroups = containerLogs.logGroupNames;
+export const otlpEndpoint = collector.otlpEndpoint;

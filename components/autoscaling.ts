@@ -77,6 +77,10 @@ export function kedaMskPolicy(r: KedaPolicyRefs): PolicyDocument {
 export function kedaValues() {
   return {
     crds: { install: false },
+    // The operator's own metrics (scaler errors, loop latency) on port 8080, named `metrics`, which the OpenTelemetry
+    // Collector scrapes (components/observability/collector.ts); kedacore/charts v2.20.2 keda/values.yaml
+    // prometheus.operator and templates/manager/deployment.yaml, read 2026-12-06.
+    prometheus: { operator: { enabled: true } },
     nodeSelector: systemPlacement.nodeSelector,
     tolerations: systemPlacement.tolerations,
   };

@@ -103,6 +103,7 @@ export interface StackConfig {
     hostedZoneId: string;
   };
   mesh: { highAvailability: boolean; issuerValidityHours: number };
+  observability: { alertEmails: string[]; scrapeIntervalSeconds: number; traceLatencyThresholdMs: number; traceSamplePercent: number };
   images: ImagesConfig;
 }
 
@@ -349,6 +350,10 @@ export const FIELDS = {
       ),
     ),
   ),
+  "observability.alertEmails": f("array", list(matching(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, ""), "email addresses")),
+  "observability.scrapeIntervalSeconds": f("integer", integer(10, 300)),
+  "observability.traceLatencyThresholdMs": f("integer", integer(1, 60_000)),
+  "observability.traceSamplePercent": f("integer", integer(0, 100)),
 } satisfies Record<string, Field<unknown>>;
 
 /**
@@ -610,6 +615,12 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       digests: { ingest: v["images.ingest"], processor: v["images.processor"] },
       githubRepository: v["delivery.githubRepository"],
       githubOidcProviderArn: v["delivery.githubOidcProviderArn"],
+    },
+    observability: {
+      alertEmails: v["observability.alertEmails"],
+      scrapeIntervalSeconds: v["observability.scrapeIntervalSeconds"],
+      traceLatencyThresholdMs: v["observability.traceLatencyThresholdMs"],
+      traceSamplePercent: v["observability.traceSamplePercent"],
     },
   };
 }

@@ -3,7 +3,8 @@
 // Creates, in the isolated subnets: a customer-managed KMS key; a security group admitting 9098 (SASL/IAM over
 // TLS, the only listener clients get) from the EKS cluster only; a broker log group; a broker configuration
 // that forbids auto-created topics and unclean leader election and makes replication the default; the
-// cluster with IAM client authentication only and TLS client-broker and in-cluster; storage auto-scaling up
+// cluster with IAM client authentication only and TLS client-broker and in-cluster, and Prometheus open monitoring
+// (JMX and node exporters on 11001/11002, reachable only where a caller adds a rule); storage auto-scaling up
 // to `maxVolumeSizeGiB`; and the events and dead-letter topics with their partitions, replication and
 // retention.
 //
@@ -239,6 +240,9 @@ export function createKafka(name: string, args: KafkaArgs, parent: pulumi.Resour
       configurationInfo: { arn: configuration.arn, revision: configuration.latestRevision },
       loggingInfo: { brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: logGroup.name } } },
       enhancedMonitoring: KAFKA_DEFAULTS.enhancedMonitoring,
+      // Prometheus open monitoring: a JMX exporter (11001) and a node exporter (11002) on every broker, which the
+      // OpenTelemetry Collector scrapes (components/observability/collector.ts admits it on the security group).
+      openMonitoring: { prometheus: { jmxExporter: { enabledInBroker: true }, nodeExporter: { enabledInBroker: true } } },
       tags: { Name: args.identifier },
     },
     // Auto-scaling grows the volumes behind Pulumi's back; re-applying the initial size would try to shrink

@@ -21,6 +21,11 @@ export interface DataKeyArgs {
   description: string;
   /** The alias, without `alias/`, e.g. `eventstack-prod/database`. Unique per account and region. */
   alias: string;
+  /**
+   * The key policy. Default: none, so AWS applies its default policy (the account administers the key through IAM).
+   * Set it when an AWS service must use the key without an IAM role of the account (CloudWatch Logs, SNS publishers).
+   */
+  policy?: pulumi.Input<string>;
 }
 
 export interface DataKey {
@@ -42,6 +47,7 @@ export function createDataKey(name: string, args: DataKeyArgs, opts: { parent: p
       customerMasterKeySpec: "SYMMETRIC_DEFAULT",
       enableKeyRotation: DATA_KEY_DEFAULTS.enableKeyRotation,
       deletionWindowInDays: DATA_KEY_DEFAULTS.deletionWindowInDays,
+      policy: args.policy,
       tags: { Name: args.alias },
     },
     opts,

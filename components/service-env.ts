@@ -47,12 +47,23 @@ export interface KafkaEnvRefs {
   eventsTopic: pulumi.Input<string>;
 }
 
+/** Where a service sends its spans: the collector's OTLP/HTTP endpoint (components/observability/collector.ts). */
+export interface TracingEnvRefs {
+  /** `http://otel-collector.observability.svc.cluster.local:4318`; the exporters append /v1/traces. Default: no tracing. */
+  otlpEndpoint?: string;
+}
+
+/** OTLP over HTTP with protobuf, the one protocol both services' exporters (@opentelemetry/exporter-trace-otlp-http) speak. */
+function tracingEnv(r: TracingEnvRefs): Env {
+  return r.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: r.otlpEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" } : {};
+}
+
 /** MSK with IAM authentication: SASL OAUTHBEARER signed with the pod's Pod Identity credentials, over TLS (9098). */
 function kafkaEnv(r: KafkaEnvRefs): Env {
   return { KAFKA_BOOTSTRAP: r.bootstrapBrokers, KAFKA_AUTH: "msk-iam", KAFKA_TLS: "true", AWS_REGION: r.region, EVENTS_TOPIC: r.eventsTopic };
 }
 
-export interface IngestEnvRefs extends KafkaEnvRefs {
+export interface IngestEnvRefs extends KafkaEnvRefs, TracingEnvRefs {
   maxBodyBytes: number;
   maxBatchEvents: number;
   maxEventDataBytes: number;
@@ -66,6 +77,7 @@ export function ingestEnv(r: IngestEnvRefs): Env {
     MAX_BODY_BYTES: String(r.maxBodyBytes),
     MAX_BATCH_EVENTS: String(r.maxBatchEvents),
     MAX_EVENT_DATA_BYTES: String(r.maxEventDataBytes),
+    ...tracingEnv(r),
   };
 }
 
@@ -75,7 +87,7 @@ export interface DatabaseEnvRefs {
   database: string;
 }
 
-export interface ProcessorEnvRefs extends KafkaEnvRefs {
+export interface ProcessorEnvRefs extends KafkaEnvRefs, TracingEnvRefs {
   deadLetterTopic: pulumi.Input<string>;
   consumerGroup: string;
   db: DatabaseEnvRefs;
@@ -100,6 +112,7 @@ export function processorEnv(r: ProcessorEnvRefs): Env {
     REDIS_PORT: String(r.cache.port),
     REDIS_TLS: "true",
     REDIS_AUTH_SECRET_ARN: r.cache.authSecretArn,
+    ...tracingEnv(r),
   };
 }
 

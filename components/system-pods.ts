@@ -19,6 +19,9 @@ import { LOAD_BALANCER_CONTROLLER_DEFAULTS } from "./load-balancer-controller";
 import { metricsServerReplicas } from "./autoscaling";
 import { controllerReplicas as karpenterReplicas, KARPENTER_DEFAULTS } from "./karpenter";
 import { haValues, LINKERD_DEFAULTS, linkerdControllerReplicas } from "./linkerd";
+import { COLLECTOR_DEFAULTS } from "./observability/collector";
+import { GRAFANA_DEFAULTS } from "./observability/grafana";
+import { CONTAINER_LOGS_DEFAULTS } from "./observability/logs";
 
 /** An EC2 instance type as the kubelet sees it. */
 export interface InstanceType {
@@ -133,6 +136,9 @@ export const SYSTEM_PODS: SystemPod[] = [
   { name: "kube-system/aws-node", kind: "DaemonSet", release: "vpc-cni", replicas: fixed(1), containers: containers({ cpu: "25m" }, {}), source: "aws/amazon-vpc-cni-k8s v1.20.4 charts/aws-vpc-cni/values.yaml (aws-node 25m; node agent {})" },
   { name: "kube-system/kube-proxy", kind: "DaemonSet", release: "kube-proxy", replicas: fixed(1), containers: containers({ cpu: "100m" }), source: "EKS kube-proxy add-on, 100m CPU: the add-on's manifest is not published, not verified at a source" },
   { name: "kube-system/eks-pod-identity-agent", kind: "DaemonSet", release: "eks-pod-identity-agent", replicas: fixed(1), containers: containers({}), source: "aws/eks-pod-identity-agent charts/eks-pod-identity-agent/values.yaml resources {}" },
+  // The observability DaemonSets tolerate the system taint (components/observability): the program's own requests.
+  { name: "observability/prometheus-node-exporter", kind: "DaemonSet", release: "prometheus-node-exporter", replicas: fixed(1), containers: containers(COLLECTOR_DEFAULTS.nodeExporterResources.requests), source: "components/observability/collector.ts (the program's values)" },
+  { name: "observability/fluent-bit", kind: "DaemonSet", release: "fluent-bit", replicas: fixed(1), containers: containers(CONTAINER_LOGS_DEFAULTS.resources.requests), source: "components/observability/logs.ts (the program's values)" },
   // Deployments placed with systemPlacement.
   {
     name: "kube-system/coredns",
@@ -162,6 +168,15 @@ export const SYSTEM_PODS: SystemPod[] = [
   ...["keda-operator", "keda-operator-metrics-apiserver", "keda-admission-webhooks"].map(
     (name): SystemPod => ({ name: `keda/${name}`, kind: "Deployment", release: "keda", replicas: fixed(1), containers: containers({ cpu: "100m", memory: "100Mi" }), source: "kedacore/charts v2.19.0 and v2.20.2 keda/values.yaml resources" }),
   ),
+  // Grafana and its dashboard sidecar (components/observability/grafana.ts, the program's values); not meshed.
+  {
+    name: "observability/grafana",
+    kind: "Deployment",
+    release: "grafana",
+    replicas: fixed(1),
+    containers: containers(GRAFANA_DEFAULTS.resources.requests, GRAFANA_DEFAULTS.sidecarResources.requests),
+    source: "components/observability/grafana.ts (the program's values)",
+  },
   // Linkerd: each control-plane pod carries the proxy; values-ha.yaml adds requests to its own containers.
   {
     name: "linkerd/linkerd-destination",

@@ -110,6 +110,37 @@ export const VERSIONS = {
       appVersion: "v3.5.0",
       kubernetes: { min: "1.22" },
     },
+    /**
+     * OpenTelemetry Collector chart 0.170.0 (open-telemetry/opentelemetry-helm-charts tag opentelemetry-collector-0.170.0,
+     * the newest; 2026-12-06), appVersion 0.158.0, installed with the contrib image (the prometheus receiver, the
+     * prometheusremotewrite and awsxray exporters, sigv4auth and tail_sampling are contrib components). No kubeVersion
+     * in Chart.yaml; the collector uses only core APIs (Deployment, Service, ConfigMap, RBAC).
+     */
+    openTelemetryCollector: {
+      chart: "opentelemetry-collector",
+      version: "0.170.0",
+      repo: "https://open-telemetry.github.io/opentelemetry-helm-charts",
+      appVersion: "0.158.0",
+      kubernetes: { min: "1.24" },
+    },
+    /**
+     * kube-state-metrics 2.20.0, chart 8.4.0 (prometheus-community/helm-charts tag kube-state-metrics-8.4.0, the newest;
+     * 2026-12-06). The chart rather than the EKS community add-on: the add-on's versions per cluster version could not
+     * be checked here, the chart's values can (verify:upstream renders them).
+     */
+    kubeStateMetrics: { chart: "kube-state-metrics", version: "8.4.0", repo: "https://prometheus-community.github.io/helm-charts", appVersion: "2.20.0", kubernetes: { min: "1.24" } },
+    /** node_exporter 1.12.1, chart prometheus-node-exporter 4.56.1 (same repository, tag prometheus-node-exporter-4.56.1, the newest; 2026-12-06). */
+    nodeExporter: { chart: "prometheus-node-exporter", version: "4.56.1", repo: "https://prometheus-community.github.io/helm-charts", appVersion: "1.12.1", kubernetes: { min: "1.24" } },
+    /**
+     * Grafana 13.2.0, chart 12.11.1 (grafana-community/helm-charts tag grafana-12.11.1, the newest; 2026-12-06): the chart
+     * moved there from grafana/helm-charts, whose last release grafana-10.5.15 is marked deprecated. kubeVersion ^1.25.0-0.
+     */
+    grafana: { chart: "grafana", version: "12.11.1", repo: "https://grafana-community.github.io/helm-charts", appVersion: "13.2.0", kubernetes: { min: "1.25" } },
+    /**
+     * Fluent Bit 5.1.1, chart 0.58.1 (fluent/helm-charts tag fluent-bit-0.58.1, the newest; 2026-12-06). EKS Pod Identity
+     * credentials are read by Fluent Bit's AWS credential chain since fluent/fluent-bit#10115 (merged 2025-03, Fluent Bit 4.0).
+     */
+    fluentBit: { chart: "fluent-bit", version: "0.58.1", repo: "https://fluent.github.io/helm-charts", appVersion: "5.1.1", kubernetes: { min: "1.24" } },
   },
   /**
    * The AL2023 EKS AMI release Karpenter's nodes boot (EC2NodeClass amiSelectorTerms alias). v20260714 is the

@@ -14,6 +14,8 @@ const ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
 /** The NLB's fixed addresses under the mocks: the first of the reserved last /28 of each private /19 (components/fixed-addresses.ts). */
 const NLB_CIDRS = ["10.0.31.240/32", "10.0.63.240/32", "10.0.95.240/32"];
 
+/** Where both services send spans (components/observability/collector.ts). */
+const OTLP = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.observability.svc.cluster.local:4318", OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" };
 const urnOf = (r: RecordedResource) => expect.stringMatching(new RegExp(`[$:]${r.type.replace(/[/.$]/g, "\\$&")}::${r.name}$`));
 const podSpecOf = (r: RecordedResource) => r.inputs.spec.template.spec;
 const envOf = (container: any): Record<string, string> => Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
@@ -345,6 +347,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         MAX_BODY_BYTES: String(num("ingest.maxBodyBytes")),
         MAX_BATCH_EVENTS: String(num("ingest.maxBatchEvents")),
         MAX_EVENT_DATA_BYTES: String(num("ingest.maxEventDataBytes")),
+        ...OTLP,
       });
     });
 
@@ -370,6 +373,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         REDIS_PORT: "6379",
         REDIS_TLS: "true",
         REDIS_AUTH_SECRET_ARN: cacheSecret,
+        ...OTLP,
       });
       const policy = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "workloads-processor").inputs.policy);
       expect(policy.Statement.find((s: any) => s.Sid === "ReadOwnCacheCredentials").Resource).toEqual([cacheSecret]);
@@ -379,13 +383,15 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     test("no secret value in any Kubernetes object: no password in an env literal, ConfigMap or Secret the program declares", () => {
       const secrets = mocks.ofType("random:index/randomPassword:RandomPassword").map((p) => p.state.result as string);
       expect(secrets.length).toBeGreaterThan(0);
-      const own = mocks.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/"));
+      // The one Secret is Grafana's admin login (components/observability/grafana.ts): its value is a Pulumi secret.
+      const own = mocks.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/") && r.name !== "grafana-admin");
       for (const r of own) {
         const text = JSON.stringify(r.inputs);
         for (const secret of secrets) expect([r.name, text.includes(secret)]).toEqual([r.name, false]);
       }
-      expect(mocks.ofType("kubernetes:core/v1:ConfigMap")).toEqual([]);
-      expect(mocks.ofType("kubernetes:core/v1:Secret")).toEqual([]);
+      // ConfigMaps: Grafana's dashboards only.
+      expect(mocks.ofType("kubernetes:core/v1:ConfigMap").filter((c) => c.inputs.metadata.labels?.grafana_dashboard !== "1")).toEqual([]);
+      expect(mocks.ofType("kubernetes:core/v1:Secret").map((s) => [s.name, Object.keys(s.inputs.stringData)])).toEqual([["grafana-admin", ["4dabf18193072939515e22adb298388d", "value"]]]);
       for (const r of pods()) {
         for (const c of podSpecOf(r).containers) {
           for (const e of c.env) {
@@ -407,19 +413,27 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         { to: vpc, ports: tcp(8080, 8086, 8090) },
         { to: [{ ipBlock: { cidr: "169.254.170.23/32" } }], ports: tcp(80) },
       ];
+      // The OpenTelemetry Collector's pods, exactly: spans to their 4318, scrapes from them (docs/observability-aws.md).
+      const collector = [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } },
+          podSelector: { matchLabels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-collector" } },
+        },
+      ];
+      const spans = { to: collector, ports: tcp(4318) };
       expect(policy("ingest")).toEqual({
         podSelector: { matchLabels: deployment("ingest").inputs.spec.selector.matchLabels },
         policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: vpc, ports: tcp(4143, 4191) }, { from: NLB_CIDRS.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(8080) }],
-        egress: [...base, { to: vpc, ports: tcp(9098) }],
+        ingress: [{ from: vpc, ports: tcp(4143, 4191) }, { from: collector, ports: tcp(8080) }, { from: NLB_CIDRS.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(8080) }],
+        egress: [...base, { to: vpc, ports: tcp(9098) }, spans],
       });
       // HTTPS: to the interface endpoints' reserved ranges where they exist (prod), else public addresses only (dev).
       const https =
         stack === "prod"
           ? { to: ["10.0.31.240/28", "10.0.63.240/28", "10.0.95.240/28"].map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(443) }
           : { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "10.0.0.0/16"] } }], ports: tcp(443) };
-      expect(policy("processor").ingress).toEqual([{ from: vpc, ports: tcp(8081, 4143, 4191) }]);
-      expect(policy("processor").egress).toEqual([...base, { to: vpc, ports: tcp(5432, 6379, 9098) }, https]);
+      expect(policy("processor").ingress).toEqual([{ from: vpc, ports: tcp(8081, 4143, 4191) }, { from: collector, ports: tcp(8081) }]);
+      expect(policy("processor").egress).toEqual([...base, { to: vpc, ports: tcp(5432, 6379, 9098) }, https, spans]);
       expect(policy("migrate").ingress).toEqual([{ from: vpc, ports: tcp(4143, 4191) }]);
       expect(policy("migrate").egress).toEqual([...base, { to: vpc, ports: tcp(5432, 9098) }, https]);
       // Enforced: the VPC CNI's network policy agent is on.

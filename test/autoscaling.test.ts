@@ -44,7 +44,8 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       VERSIONS.charts.keda.repo,
       "keda",
     ]);
-    expect(release.inputs.values).toEqual({ crds: { install: false }, ...system });
+    // The operator's metrics port on, for the OpenTelemetry Collector (components/observability/collector.ts).
+    expect(release.inputs.values).toEqual({ crds: { install: false }, prometheus: { operator: { enabled: true } }, ...system });
     expect(release.inputs.skipCrds).toBe(true);
     const crds = mocks.get("kubernetes:yaml/v2:ConfigFile", "autoscaling-keda-crds");
     expect(crds.inputs.file).toBe(`https://github.com/kedacore/keda/releases/download/v${VERSIONS.charts.keda.version}/keda-${VERSIONS.charts.keda.version}-crds.yaml`);

@@ -160,7 +160,7 @@ describe("invalid configuration gives one error naming every bad key", () => {
 
   test("the system nodes must hold the system pods with a surge pod per release (the old dev node, one t4g.medium, did not)", () => {
     expect(problems({ "eventstack:cluster.systemInstanceTypes": ["t4g.medium"] })).toEqual([
-      "eventstack:cluster.systemInstanceTypes: 1 × t4g.medium cannot hold the system pods with a surge pod per release: 22 pods > 17 (max pods 17 per node)",
+      "eventstack:cluster.systemInstanceTypes: 1 × t4g.medium cannot hold the system pods with a surge pod per release: 26 pods > 17 (max pods 17 per node), 2235m CPU > 1930m allocatable",
     ]);
     expect(problems({ "eventstack:cluster.systemInstanceTypes": ["t4g.nano"] })).toEqual([
       expect.stringMatching(/^eventstack:cluster\.systemInstanceTypes: t4g\.nano has no row in components\/system-pods\.ts INSTANCE_TYPES \(t4g\.medium, /),
@@ -188,6 +188,10 @@ describe("invalid configuration gives one error naming every bad key", () => {
     ["eventstack:cluster.kubernetesVersion", "1.31", 'eventstack:cluster.kubernetesVersion must be a Kubernetes minor version with pinned add-ons in components/versions.ts ("1.35", "1.34") (got "1.31")'],
     ["eventstack:mesh.issuerValidityHours", "24", 'eventstack:mesh.issuerValidityHours must be an integer from 25 to 87599 (got "24")'],
     ["eventstack:mesh.issuerValidityHours", "87600", 'eventstack:mesh.issuerValidityHours must be an integer from 25 to 87599 (got "87600")'],
+    ["eventstack:observability.traceSamplePercent", "101", 'eventstack:observability.traceSamplePercent must be an integer from 0 to 100 (got "101")'],
+    ["eventstack:observability.scrapeIntervalSeconds", "5", 'eventstack:observability.scrapeIntervalSeconds must be an integer from 10 to 300 (got "5")'],
+    ["eventstack:observability.traceLatencyThresholdMs", "0", 'eventstack:observability.traceLatencyThresholdMs must be an integer from 1 to 60000 (got "0")'],
+    ["eventstack:observability.alertEmails", ["oncall"], 'eventstack:observability.alertEmails must be an array of email addresses (got "[\\"oncall\\"]")'],
     ["eventstack:kafka.eventsTopic", "events topic", 'eventstack:kafka.eventsTopic must be a Kafka topic or group name ([a-zA-Z0-9._-], 1 to 249 characters) (got "events topic")'],
   ])("%s = %j", (key, value, message) => {
     expect(problems({ [key]: value })).toEqual([message]);
@@ -209,7 +213,8 @@ describe("invalid configuration gives one error naming every bad key", () => {
       { "eventstack:cluster.adminPrincipalArns": ["arn:aws:iam::123456789012:role/ops/admin", "arn:aws:iam::123456789012:role/admin"] },
       'eventstack:cluster.adminPrincipalArns must be an array naming each IAM principal once (an ARN with a path and one without name the same role or user) (got "[\\"arn:aws:iam::123456789012:role/ops/admin\\",\\"arn:aws:iam::123456789012:role/admin\\"]")',
     ],
-    [{ "eventstack:cluster.systemInstanceTypes": ["m7i.large"] }, 'eventstack:cluster.systemInstanceTypes must be instance types of the arm64 architecture (cluster.systemArchitecture) (got "[\\"m7i.large\\"]")'],
+    // m7i.xlarge: dev's one system node must have 4 vCPUs since the observability pods (one m7i.large is refused for that too).
+    [{ "eventstack:cluster.systemInstanceTypes": ["m7i.xlarge"] }, 'eventstack:cluster.systemInstanceTypes must be instance types of the arm64 architecture (cluster.systemArchitecture) (got "[\\"m7i.xlarge\\"]")'],
   ])("relation %j", (overrides, message) => {
     expect(problems(overrides)).toEqual([message]);
   });

@@ -24,6 +24,10 @@ const INLINE_POLICIES = {
   "cluster-role": ["cluster-role-secrets"],
   "cluster-system-node": [],
   "karpenter-node": [],
+  // Evaluated in test/iam-simulation-observability.test.ts.
+  "collector-collector": ["collector-collector-remote-write", "collector-collector-xray"],
+  "grafana-grafana": ["grafana-grafana-query"],
+  "container-logs-fluent-bit": ["container-logs-fluent-bit-logs"],
 } as const;
 
 /**

@@ -13,6 +13,9 @@ const POD_IDENTITY_ROLES = {
   "workloads-ingest": { namespace: "eventstack", serviceAccount: "ingest" },
   "workloads-processor": { namespace: "eventstack", serviceAccount: "processor" },
   "workloads-migrate": { namespace: "eventstack", serviceAccount: "migrate" },
+  "collector-collector": { namespace: "observability", serviceAccount: "otel-collector" },
+  "grafana-grafana": { namespace: "observability", serviceAccount: "grafana" },
+  "container-logs-fluent-bit": { namespace: "observability", serviceAccount: "fluent-bit" },
 } as const;
 
 /** Every other role, by the service that assumes it. */

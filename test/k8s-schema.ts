@@ -25,9 +25,22 @@ export function validateK8sObjects(objects: object[]): SchemaResult[] {
   return JSON.parse(out) as SchemaResult[];
 }
 
-/** The Kubernetes object a recorded `kubernetes:<apiVersion>:<kind>` resource declares (inputs minus Pulumi's own keys). */
+/** Pulumi's marker of a secret value in recorded inputs (sdk/nodejs/runtime/rpc.ts, specialSigKey). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Inputs with secret-wrapped values replaced by their plain value, as the API server receives them. */
+function unwrapSecrets(v: any): any {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v && typeof v === "object") return SECRET_SIG in v ? unwrapSecrets(v.value) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+  return v;
+}
+
+/**
+ * The Kubernetes object a recorded `kubernetes:<apiVersion>:<kind>` resource declares (inputs minus Pulumi's own keys,
+ * secret values as the API server receives them).
+ */
 export function objectOf(inputs: Record<string, any>): Record<string, any> {
-  const { apiVersion, kind, metadata, ...rest } = inputs;
+  const { apiVersion, kind, metadata, ...rest } = unwrapSecrets(inputs);
   const object: Record<string, any> = { apiVersion, kind, metadata, ...rest };
   for (const key of Object.keys(object)) if (key.startsWith("__")) delete object[key];
   return object;

@@ -118,6 +118,11 @@ export function arnFor(type: string, name: string, inputs: Record<string, any>, 
       return `${r}:apigateway:${region}::/apis/${fakeHex(name, 10)}`;
     case "aws:wafv2/webAcl:WebAcl":
       return `${r}:wafv2:${region}:${ACCOUNT}:regional/webacl/${physical}/${fakeHex(name, 8)}`;
+    case "aws:amp/workspace:Workspace":
+      // AMP's IAM prefix is `aps`; the workspace id is `ws-` and a UUID.
+      return `${r}:aps:${region}:${ACCOUNT}:workspace/ws-${fakeHex(name, 8)}-${fakeHex(name + "a", 4)}-${fakeHex(name + "b", 4)}-${fakeHex(name + "c", 4)}-${fakeHex(name + "d", 12)}`;
+    case "aws:sns/topic:Topic":
+      return `${r}:sns:${region}:${ACCOUNT}:${physical}`;
     case "aws:acm/certificate:Certificate":
       return `${r}:acm:${region}:${ACCOUNT}:certificate/${fakeHex(name, 8)}`;
     default:
@@ -178,6 +183,10 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
     case "aws:apigatewayv2/api:Api": {
       const id = arn.split("/").pop();
       return { ...base, apiEndpoint: `https://${id}.execute-api.${region}.amazonaws.com`, executionArn: `arn:${PARTITION}:execute-api:${region}:${ACCOUNT}:${id}` };
+    }
+    case "aws:amp/workspace:Workspace": {
+      const id = arn.split("/").pop()!;
+      return { ...base, id, prometheusEndpoint: `https://aps-workspaces.${region}.amazonaws.com/workspaces/${id}/` };
     }
     case "aws:ecr/repository:Repository":
       return { ...base, repositoryUrl: `${ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${inputs.name ?? name}`, registryId: ACCOUNT };

@@ -6,6 +6,7 @@ import * as aurora from "../policy/aurora";
 import * as eks from "../policy/eks";
 import * as cache from "../policy/elasticache";
 import * as msk from "../policy/msk";
+import * as obs from "../policy/observability";
 import { FakeResource, UNKNOWN, urnOf, validateResource, validateStack } from "./policy-harness";
 
 type Policy = Policies[number];
@@ -265,5 +266,29 @@ describe("API Gateway", () => {
     expect(await check(apigw.apiRouteAuthorization, apigw.REST_METHOD, { httpMethod: "POST", authorization: "NONE" })).toEqual([
       "method POST has authorization NONE: set authorization to AWS_IAM, CUSTOM or COGNITO_USER_POOLS.",
     ]);
+  });
+});
+
+describe("observability", () => {
+  const key = "arn:aws:kms:eu-west-1:123456789012:key/k";
+
+  test("an SNS topic with our key passes; none, or the AWS-managed key, violates", async () => {
+    expect(await check(obs.snsTopicCmk, obs.SNS_TOPIC, { kmsMasterKeyId: key })).toEqual([]);
+    expect(await check(obs.snsTopicCmk, obs.SNS_TOPIC, {})).toEqual(["kmsMasterKeyId is not set, so the topic is not encrypted: set it to the ARN of our KMS key."]);
+    expect(await check(obs.snsTopicCmk, obs.SNS_TOPIC, { kmsMasterKeyId: "alias/aws/sns" })).toEqual([
+      'kmsMasterKeyId is "alias/aws/sns", the AWS-managed key, which CloudWatch and AMP cannot publish with: use our KMS key.',
+    ]);
+  });
+
+  test("an AMP workspace with our key passes; without one it violates", async () => {
+    expect(await check(obs.ampWorkspaceCmk, obs.AMP_WORKSPACE, { kmsKeyArn: key })).toEqual([]);
+    expect(await check(obs.ampWorkspaceCmk, obs.AMP_WORKSPACE, { alias: "w" })).toEqual([
+      "kmsKeyArn is not set, so an AWS-owned key encrypts the workspace: set it to the ARN of our KMS key (this replaces an existing workspace).",
+    ]);
+  });
+
+  test("a log group with a retention passes; none, or 0 (never expire), violates", async () => {
+    expect(await check(obs.logGroupRetention, obs.LOG_GROUP, { retentionInDays: 7 })).toEqual([]);
+    for (const props of [{}, { retentionInDays: 0 }]) expect(await check(obs.logGroupRetention, obs.LOG_GROUP, props)).toEqual(["retentionInDays is not set, so the logs never expire: set it (the logRetentionDays config key)."]);
   });
 });

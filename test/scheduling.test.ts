@@ -51,7 +51,7 @@ interface ChartFacts {
   /** Files read, relative to the repository. */
   source: string;
   /** When they were read. */
-  date: "2026-12-05";
+  date: "2026-12-05" | "2026-12-06";
   deployments: ChartDeployment[];
 }
 
@@ -156,6 +156,48 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
       },
     ],
   },
+  // github.com/open-telemetry/opentelemetry-helm-charts: mode deployment, replicaCount 1, affinity {}, PDB only with
+  // podDisruptionBudget.enabled (templates/pdb.yaml).
+  [VERSIONS.charts.openTelemetryCollector.chart]: {
+    verified: { "0.170.0": "opentelemetry-collector-0.170.0" },
+    source: "charts/opentelemetry-collector/values.yaml, templates/deployment.yaml, templates/pdb.yaml",
+    date: "2026-12-06",
+    deployments: [
+      {
+        name: "observability/otel-collector",
+        render: (v) => ({ replicas: v.replicaCount ?? 1, ...placement(v), forbiddenNodeLabels: [], requiredHostAntiAffinity: false, pdb: v.podDisruptionBudget?.enabled ? v.podDisruptionBudget : undefined }),
+      },
+    ],
+  },
+  // github.com/prometheus-community/helm-charts: replicas 1, affinity {}, PDB when podDisruptionBudget is non-empty.
+  [VERSIONS.charts.kubeStateMetrics.chart]: {
+    verified: { "8.4.0": "kube-state-metrics-8.4.0" },
+    source: "charts/kube-state-metrics/values.yaml, templates/pdb.yaml",
+    date: "2026-12-06",
+    deployments: [
+      {
+        name: "observability/kube-state-metrics",
+        render: (v) => ({ replicas: v.replicas ?? 1, ...placement(v), forbiddenNodeLabels: [], requiredHostAntiAffinity: false, pdb: v.podDisruptionBudget && Object.keys(v.podDisruptionBudget).length > 0 ? v.podDisruptionBudget : undefined }),
+      },
+    ],
+  },
+  // A DaemonSet only (same repository, tag prometheus-node-exporter-4.56.1).
+  [VERSIONS.charts.nodeExporter.chart]: { verified: { "4.56.1": "prometheus-node-exporter-4.56.1" }, source: "charts/prometheus-node-exporter/templates/daemonset.yaml", date: "2026-12-06", deployments: [] },
+  // github.com/grafana-community/helm-charts: replicas 1, affinity {}, PDB when podDisruptionBudget is non-empty
+  // (templates/poddisruptionbudget.yaml).
+  [VERSIONS.charts.grafana.chart]: {
+    verified: { "12.11.1": "grafana-12.11.1" },
+    source: "charts/grafana/values.yaml, templates/deployment.yaml, templates/poddisruptionbudget.yaml",
+    date: "2026-12-06",
+    deployments: [
+      {
+        name: "observability/grafana",
+        render: (v) => ({ replicas: v.replicas ?? 1, ...placement(v), forbiddenNodeLabels: [], requiredHostAntiAffinity: false, pdb: v.podDisruptionBudget && Object.keys(v.podDisruptionBudget).length > 0 ? v.podDisruptionBudget : undefined }),
+      },
+    ],
+  },
+  // github.com/fluent/helm-charts: kind DaemonSet (values.yaml), so no Deployment.
+  [VERSIONS.charts.fluentBit.chart]: { verified: { "0.58.1": "fluent-bit-0.58.1" }, source: "charts/fluent-bit/values.yaml (kind: DaemonSet)", date: "2026-12-06", deployments: [] },
 };
 
 /**
@@ -306,6 +348,9 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         "kube-system/coredns",
         "eventstack/ingest",
         "eventstack/processor",
+        "observability/otel-collector",
+        "observability/kube-state-metrics",
+        "observability/grafana",
       ].sort(),
     );
   });

@@ -29,6 +29,10 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       const rules = mocks.ofType(INGRESS).filter((r) => r.inputs.securityGroupId === mocks.get(SG, `${component}-sg`).state.id);
       expect(rules.map((r) => [r.name, r.inputs])).toEqual([
         [`${component}-sg-client-1`, expect.objectContaining({ referencedSecurityGroupId: nodeSg, ipProtocol: "tcp", fromPort: port, toPort: port })],
+        // MSK open monitoring for the collector (components/observability/collector.ts), from the same group only.
+        ...(component === "kafka"
+          ? [11001, 11002].map((p, i) => [`collector-msk-${["jmx", "node"][i]}-exporter`, expect.objectContaining({ referencedSecurityGroupId: nodeSg, ipProtocol: "tcp", fromPort: p, toPort: p })])
+          : []),
       ]);
     }
   });

@@ -55,7 +55,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     const daemonSets = SYSTEM_PODS.filter((p) => p.kind === "DaemonSet");
     const releases = new Set(deployments.map((p) => p.release));
     const demand = systemDemand(context);
-    expect(demand.surgePods).toBe(6); // coredns, karpenter, metrics-server, load balancer controller, keda, linkerd
+    expect(demand.surgePods).toBe(7); // coredns, karpenter, metrics-server, load balancer controller, keda, linkerd, grafana
     expect(demand.pods).toBe(deployments.reduce((s, p) => s + p.replicas(context), 0) + daemonSets.length * context.systemNodes + releases.size);
   });
 });

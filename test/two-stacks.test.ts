@@ -40,7 +40,14 @@ const KEPT_SECRET: Retention = { kind: "kept", source: "Secrets Manager DeleteSe
 
 const RULES: Record<string, TypeRule> = {
   // "Deletes the specified log group and permanently deletes all the archived log events" (CloudWatch Logs API, DeleteLogGroup).
-  "aws:cloudwatch/logGroup:LogGroup": { names: { name: FREED } },
+  "aws:cloudwatch/logGroup:LogGroup": { names: { name: FREED }, refs: ["kmsKeyId"] },
+  // A workspace's alias is a label: AMP allows any number of workspaces with one alias (AMP API, CreateWorkspace).
+  "aws:amp/workspace:Workspace": { notUnique: { alias: "AMP workspace aliases are labels, not unique names" } },
+  "aws:amp/ruleGroupNamespace:RuleGroupNamespace": { within: { name: "its workspace" }, refs: ["workspaceId"] },
+  "aws:amp/alertManagerDefinition:AlertManagerDefinition": { refs: ["workspaceId"] },
+  // DeleteTopic frees the name at once; DeleteAlarms likewise (no recovery window in either API).
+  "aws:sns/topic:Topic": { names: { name: FREED }, refs: ["kmsMasterKeyId"] },
+  "aws:cloudwatch/metricAlarm:MetricAlarm": { names: { name: FREED }, notUnique: { metricName: "the name of a CloudWatch metric the alarm reads, not a resource" } },
   "aws:cloudwatch/eventTarget:EventTarget": { within: { targetId: "its rule" } },
   "aws:ecr/repository:Repository": { names: { name: FREED } },
   // "If you delete an alias by mistake, you can create a new alias with the same name" (KMS developer guide, alias-delete).

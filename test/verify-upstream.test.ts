@@ -120,6 +120,22 @@ describe("verify:upstream", () => {
     expect(unknownValueKeys(dir, values)).toEqual(["controllerResources.cpu.request", "controllerResources.memory.limit"]);
   });
 
+  it("accepts entries of a map a template ranges over (rendered whole, as grafana's `grafana.ini`), and only those", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "eventstack-range-chart-"));
+    try {
+      mkdirSync(path.join(dir, "templates"));
+      writeFileSync(path.join(dir, "values.yaml"), ["grafana.ini:", "  analytics:", "    check_for_updates: true", "settings:", "  a: 1", ""].join("\n"));
+      writeFileSync(
+        path.join(dir, "templates", "config.yaml"),
+        ['{{- range $section, $keys := index .Values "grafana.ini" }}', "[{{ $section }}]", "{{- end }}", "{{- range $k, $v := .Values.settings }}{{ $k }}{{- end }}", ""].join("\n"),
+      );
+      const values = { "grafana.ini": { analytics: { reporting_enabled: false }, auth: { sigv4_auth_enabled: true } }, settings: { b: 2 }, other: { c: 3 } };
+      expect(unknownValueKeys(dir, values)).toEqual(["other.c"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reports a chart that does not render with the program's values, with Helm's message", async () => {
     const findings = await verifyStack(facts(release({ crds: { install: false }, replicas: 0 })), deps());
     const chart = findings.find((f) => f.check === "chart")!;
@@ -178,7 +194,20 @@ describe("verify:upstream reads the program as deployed", () => {
     const { mocks } = await runProgram(stack);
     const f = programFacts(stack, mocks.resources);
     expect(f.releases.map((r) => r.resource).sort()).toEqual(
-      ["autoscaling-keda", "autoscaling-metrics-server", "karpenter", "karpenter-crd", "load-balancer-controller-release", "mesh-control-plane", "mesh-crds"].sort(),
+      [
+        "autoscaling-keda",
+        "autoscaling-metrics-server",
+        "karpenter",
+        "karpenter-crd",
+        "load-balancer-controller-release",
+        "mesh-control-plane",
+        "mesh-crds",
+        "collector-collector",
+        "collector-kube-state-metrics",
+        "collector-node-exporter",
+        "container-logs-fluent-bit",
+        "grafana-grafana",
+      ].sort(),
     );
     // Secret-wrapped values (the Linkerd certificates) reach Helm as plain values, and are checked as such.
     expect(JSON.stringify(f.releases)).not.toContain("4dabf18193072939515e22adb298388d");

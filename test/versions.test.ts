@@ -117,6 +117,15 @@ const CHART_CRDS: Record<string, ChartCrds> = {
   "linkerd-control-plane@2026.8.3": {},
   // kubernetes-sigs/metrics-server metrics-server-helm-chart-3.13.1: no CRDs.
   "metrics-server@3.13.1": {},
+  // No CRDs in templates/ or crds/ (no CustomResourceDefinition in the chart at its tag, read 2026-12-06):
+  // open-telemetry/opentelemetry-helm-charts opentelemetry-collector-0.170.0, prometheus-community/helm-charts
+  // kube-state-metrics-8.4.0 and prometheus-node-exporter-4.56.1, grafana-community/helm-charts grafana-12.11.1,
+  // fluent/helm-charts fluent-bit-0.58.1.
+  "opentelemetry-collector@0.170.0": {},
+  "kube-state-metrics@8.4.0": {},
+  "prometheus-node-exporter@4.56.1": {},
+  "grafana@12.11.1": {},
+  "fluent-bit@0.58.1": {},
 };
 /** The CRDs of each manifest the program applies, by the file's name. */
 const MANIFEST_CRDS: Record<string, string[]> = {

@@ -25,11 +25,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createPodIdentity, type PodWorkloadArgs } from "./identity";
 import {
+  type CollectorPeer,
   type HpaArgs,
   horizontalPodAutoscaler,
   type KafkaScaledObjectArgs,
   kafkaScaledObject,
   linkerdAuthorizationPolicy,
+  linkerdMeshTlsAuthentication,
   linkerdNetworkAuthentication,
   linkerdServer,
   mskTriggerAuthentication,
@@ -79,6 +81,12 @@ export interface WorkloadArgs extends PodWorkloadArgs {
   edge?: WorkloadEdge;
   /** Node labels the pods require. Default: the workload NodePool's `eventstack.io/pool: workloads`. */
   nodeSelector?: Record<string, string>;
+  /**
+   * The OpenTelemetry Collector: the NetworkPolicy lets the pods send it spans and lets it scrape `port`; behind the edge,
+   * ingest's Linkerd Server also admits the collector's mesh identity (a MeshTLSAuthentication of exactly its service
+   * account). Default: none.
+   */
+  collector?: CollectorPeer;
 }
 
 export const WORKLOAD_DEFAULTS = {
@@ -183,6 +191,7 @@ export function createWorkload(name: string, args: WorkloadArgs, parent: pulumi.
       dataPorts: args.dataPorts,
       awsApis,
       awsApiCidrs: args.awsApiCidrs,
+      collector: args.collector ? { ...args.collector, scrapePort: args.port } : undefined,
     }),
     k8sOpts,
   );
@@ -257,5 +266,26 @@ function createEdgeBinding(
   const meshServer = new k8s.apiextensions.CustomResource(`${name}-mesh-server`, server, meshOpts);
   const meshNetworks = new k8s.apiextensions.CustomResource(`${name}-mesh-networks`, networks, meshOpts);
   const meshPolicy = new k8s.apiextensions.CustomResource(`${name}-mesh-authorization`, policy, { ...meshOpts, dependsOn: [...meshOpts.dependsOn, meshServer, meshNetworks] });
-  return { targetGroupBinding: targetGroupBindingResource, meshServer, meshNetworks, meshPolicy };
+  // The port denies everything else, the collector's scrapes included: admit its identity, and nobody else's.
+  const scraper = args.collector ? createScraperAuthorization(name, args.name, args.collector, meta, server.metadata.name, meshOpts, meshServer) : undefined;
+  return { targetGroupBinding: targetGroupBindingResource, meshServer, meshNetworks, meshPolicy, ...scraper };
+}
+
+function createScraperAuthorization(
+  name: string,
+  workload: string,
+  collector: CollectorPeer,
+  meta: MetaFn,
+  serverName: string,
+  meshOpts: K8sOpts & { dependsOn: pulumi.Resource[] },
+  meshServer: pulumi.Resource,
+) {
+  const identity = linkerdMeshTlsAuthentication(meta(`${workload}-collector`), { serviceAccount: collector.serviceAccount, namespace: collector.namespace });
+  const authorization = linkerdAuthorizationPolicy(meta(`${workload}-collector`), { serverName, networkAuthenticationName: identity.metadata.name, kind: "MeshTLSAuthentication" });
+  const meshCollectorIdentity = new k8s.apiextensions.CustomResource(`${name}-mesh-collector-identity`, identity, meshOpts);
+  const meshCollectorAuthorization = new k8s.apiextensions.CustomResource(`${name}-mesh-collector-authorization`, authorization, {
+    ...meshOpts,
+    dependsOn: [...meshOpts.dependsOn, meshServer, meshCollectorIdentity],
+  });
+  return { meshCollectorIdentity, meshCollectorAuthorization };
 }

@@ -136,6 +136,29 @@ export interface NetworkPolicyArgs {
   awsApis: boolean;
   /** Where that HTTPS may go: the interface endpoints' reserved ranges. Default: public addresses only (through NAT). */
   awsApiCidrs?: pulumi.Input<string>[];
+  /**
+   * The telemetry collector: egress to its OTLP port, and ingress from it on `scrapePort` (the workload's metrics).
+   * Default: none.
+   */
+  collector?: CollectorPeer & { scrapePort: number };
+}
+
+/** The OpenTelemetry Collector as the services see it (components/observability/collector.ts, COLLECTOR_PEER). */
+export interface CollectorPeer {
+  namespace: string;
+  /** Its service account: the mesh identity ingest's Server admits. */
+  serviceAccount: string;
+  /** Labels of its pods. */
+  podLabels: Readonly<Record<string, string>>;
+  /** Its OTLP/HTTP port. */
+  otlpPort: number;
+  /** `http://<service>.<namespace>.svc.cluster.local:<otlpPort>`. */
+  otlpEndpoint: string;
+}
+
+/** A NetworkPolicy peer for exactly the collector's pods. */
+export function collectorPeerSelector(c: CollectorPeer) {
+  return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": c.namespace } }, podSelector: { matchLabels: { ...c.podLabels } } };
 }
 
 /** Linkerd's proxy ports: inbound (meshed and opaque traffic arrives here) and admin (probes of the proxy, metrics). */
@@ -181,9 +204,11 @@ export function networkPolicy(meta: Meta, a: NetworkPolicyArgs) {
     const to = a.awsApiCidrs ? a.awsApiCidrs.map((cidr) => ({ ipBlock: { cidr } })) : [{ ipBlock: { cidr: "0.0.0.0/0", except } }];
     egress.push({ to, ports: [tcp(443)] });
   }
+  if (a.collector) egress.push({ to: [collectorPeerSelector(a.collector)], ports: [tcp(a.collector.otlpPort)] });
   const ingress: k8s.types.input.networking.v1.NetworkPolicyIngressRule[] = [
     { from: vpc, ports: [...a.ingressPorts, LINKERD_PROXY_PORTS.inbound, LINKERD_PROXY_PORTS.admin].map(tcp) },
   ];
+  if (a.collector) ingress.push({ from: [collectorPeerSelector(a.collector)], ports: [tcp(a.collector.scrapePort)] });
   if (a.loadBalancerIngress) ingress.push({ from: a.loadBalancerIngress.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(a.loadBalancerIngress.port)] });
   return {
     apiVersion: "networking.k8s.io/v1" as const,
@@ -241,15 +266,25 @@ export function linkerdNetworkAuthentication(meta: Meta, cidrs: pulumi.Input<str
   return { apiVersion: "policy.linkerd.io/v1alpha1" as const, kind: "NetworkAuthentication" as const, metadata: meta, spec: { networks: cidrs.map((cidr) => ({ cidr })) } };
 }
 
-/** Authorizes the clients of a NetworkAuthentication on a Server. */
-export function linkerdAuthorizationPolicy(meta: Meta, a: { serverName: string; networkAuthenticationName: string }) {
+/** Authorizes the clients of a NetworkAuthentication (or, with `kind`, a MeshTLSAuthentication) on a Server. */
+export function linkerdAuthorizationPolicy(meta: Meta, a: { serverName: string; networkAuthenticationName: string; kind?: "NetworkAuthentication" | "MeshTLSAuthentication" }) {
   return {
     apiVersion: "policy.linkerd.io/v1alpha1" as const,
     kind: "AuthorizationPolicy" as const,
     metadata: meta,
     spec: {
       targetRef: { group: "policy.linkerd.io", kind: "Server", name: a.serverName },
-      requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: "NetworkAuthentication", name: a.networkAuthenticationName }],
+      requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: a.kind ?? "NetworkAuthentication", name: a.networkAuthenticationName }],
     },
+  };
+}
+
+/** Clients identified by their mesh identity: exactly one service account of one namespace. */
+export function linkerdMeshTlsAuthentication(meta: Meta, a: { serviceAccount: string; namespace: string }) {
+  return {
+    apiVersion: "policy.linkerd.io/v1alpha1" as const,
+    kind: "MeshTLSAuthentication" as const,
+    metadata: meta,
+    spec: { identityRefs: [{ kind: "ServiceAccount", name: a.serviceAccount, namespace: a.namespace }] },
   };
 }

@@ -70,6 +70,13 @@ function templateText(chartDir: string): string {
   return texts.join("\n");
 }
 
+/** Whether a template ranges over `.Values.<path>` (dotted, or through `index .Values "a" "b"`), rendering each entry. */
+function templatesIterate(text: string, keys: string[]): boolean {
+  const dotted = new RegExp(`range\\s+[^}]*:=\\s*\\.Values\\.${keys.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\.")}\\s*}}`);
+  const indexed = `:= index .Values ${keys.map((k) => JSON.stringify(k)).join(" ")} }}`;
+  return dotted.test(text) || text.includes(indexed);
+}
+
 /** Whether a template reads `.Values.<path>` (dotted, or through `index .Values "a" "b"` for keys with dashes). */
 function templatesRead(text: string, keys: string[]): boolean {
   const dotted = `.Values.${keys.join(".")}`;
@@ -103,6 +110,8 @@ export function unknownValueKeys(chartDir: string, values: Record<string, unknow
     const freeForm = mapEntry || (known > 0 && (node === null || node === "" || (typeof node === "object" && (Array.isArray(node) || Object.keys(node as object).length === 0))));
     if (freeForm) continue;
     if (templatesRead(templates, keys.slice(0, known + 1))) continue;
+    // A map a template ranges over is rendered whole, every entry the program adds included (grafana's `grafana.ini`).
+    if (keys.slice(0, known).some((_, i) => templatesIterate(templates, keys.slice(0, i + 1)))) continue;
     unknown.push(keys.join("."));
   }
   return unknown;
