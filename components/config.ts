@@ -101,7 +101,17 @@ export interface StackConfig {
     hostedZoneId: string;
   };
   mesh: { highAvailability: boolean; issuerValidityHours: number };
+  delivery: {
+    mode: DeliveryMode;
+    gitRepository: string;
+    gitPath: string;
+    gitRevision: string;
+    analysisPrometheusUrl: string;
+  };
 }
+
+/** Who applies the two workloads' Kubernetes objects (docs/delivery.md). */
+export type DeliveryMode = "pulumi" | "argocd";
 
 export type Architecture = "arm64" | "amd64";
 
@@ -220,6 +230,10 @@ const duration = matching(/^\d+(s|m|h)$/, "a duration such as 30s, 5m or 1h");
 const budget = matching(/^(\d+|\d{1,2}%|100%)$/, 'a node count or a percentage such as "10%"');
 const iamPrincipalArn = matching(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@\/-]+$/, "an IAM role or user ARN");
 const httpsUrl = matching(/^https:\/\/[^\s/]+(\/\S*)?$/, "an https URL");
+const httpUrl = matching(/^https?:\/\/[^\s/]+(\/\S*)?$/, "an http or https URL");
+/** A path inside the repository: relative, no `..`, no trailing slash. */
+const repoPath = matching(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/, "a relative directory inside the repository such as deploy/prod/workloads (no leading /, no . or .. segments)");
+const gitRevision = matching(/^[A-Za-z0-9._\/-]{1,250}$/, "a branch, tag or commit such as main");
 const optional = <T>(p: Parser<T>): Parser<T | ""> => (raw) => (raw === "" ? "" : p(raw));
 
 // ------------------------------------------------------------------ the key table
@@ -312,6 +326,11 @@ export const FIELDS = {
   // What components/linkerd.ts can issue: longer than its renewal time (a quarter of the validity, at least
   // minimumRenewalHours) and shorter than the trust anchor it is signed by.
   "mesh.issuerValidityHours": f("integer", integer(LINKERD_DEFAULTS.minimumRenewalHours + 1, LINKERD_DEFAULTS.trustAnchorValidityHours - 1)),
+  "delivery.mode": f("string", oneOf<DeliveryMode>("pulumi", "argocd")),
+  "delivery.gitRepository": f("string", optional(httpsUrl)),
+  "delivery.gitPath": f("string", repoPath),
+  "delivery.gitRevision": f("string", gitRevision),
+  "delivery.analysisPrometheusUrl": f("string", httpUrl),
 } satisfies Record<string, Field<unknown>>;
 
 /**
@@ -383,9 +402,10 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       !v["mesh.highAvailability"] || v["cluster.systemNodes"] >= LINKERD_DEFAULTS.haMinimumSystemNodes,
       `at least ${LINKERD_DEFAULTS.haMinimumSystemNodes} when mesh.highAvailability is true (Linkerd's replicas need separate nodes and one free to drain into)`,
     );
-  if (ok("cluster.systemNodes", "cluster.systemInstanceTypes", "mesh.highAvailability"))
+  if (ok("cluster.systemNodes", "cluster.systemInstanceTypes", "mesh.highAvailability", "delivery.mode"))
+    // Argo CD runs on the system nodes too in argocd mode.
     for (const type of v["cluster.systemInstanceTypes"]) {
-      const problem = systemSizingProblem(type, { systemNodes: v["cluster.systemNodes"], meshHighAvailability: v["mesh.highAvailability"] });
+      const problem = systemSizingProblem(type, { systemNodes: v["cluster.systemNodes"], meshHighAvailability: v["mesh.highAvailability"], argocd: v["delivery.mode"] === "argocd" });
       if (problem) problems.push(`${PROJECT}:cluster.systemInstanceTypes: ${problem}`);
     }
   // `pulumi up` runs its Kubernetes and Helm steps from wherever it is started, outside the VPC it creates, so
@@ -458,6 +478,8 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       `instance types of the ${v["cluster.systemArchitecture"]} architecture (cluster.systemArchitecture)`,
     );
   }
+  if (ok("delivery.mode", "delivery.gitRepository"))
+    relation("delivery.gitRepository", v["delivery.mode"] !== "argocd" || v["delivery.gitRepository"] !== "", 'an https URL when delivery.mode is "argocd" (the repository Argo CD syncs the workloads from)');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -548,5 +570,12 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       hostedZoneId: v["api.hostedZoneId"],
     },
     mesh: { highAvailability: v["mesh.highAvailability"], issuerValidityHours: v["mesh.issuerValidityHours"] },
+    delivery: {
+      mode: v["delivery.mode"],
+      gitRepository: v["delivery.gitRepository"],
+      gitPath: v["delivery.gitPath"],
+      gitRevision: v["delivery.gitRevision"],
+      analysisPrometheusUrl: v["delivery.analysisPrometheusUrl"],
+    },
   };
 }
