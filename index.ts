@@ -1,6 +1,7 @@
 // eventstack: the composition root. It reads and validates the stack configuration, creates one component
 // per concern, and exports what a platform team needs. No resource is declared here directly.
 import { AppsNamespace } from "./components/apps-namespace";
+import { ArgoCd } from "./components/argocd";
 import { PodAutoscaling } from "./components/autoscaling";
 import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
@@ -14,6 +15,7 @@ import { Linkerd } from "./components/linkerd";
 import { LoadBalancerController } from "./components/load-balancer-controller";
 import { MigrateJob } from "./components/migrate-job";
 import { Network } from "./components/network";
+import { ProgressiveDelivery } from "./components/progressive-delivery";
 import { awsProvider, ownershipTags, stackName } from "./components/provider";
 import {
   DATABASE_ROLES,
@@ -25,7 +27,7 @@ import {
   SERVICE_PORTS,
   terminationGracePeriodSeconds,
 } from "./components/service-env";
-import { Workload } from "./components/workload";
+import { groupKind, Workload } from "./components/workload";
 import { WorkloadIam } from "./components/workload-iam";
 
 const config = loadConfig();
@@ -123,6 +125,13 @@ const autoscaling = new PodAutoscaling(
   { provider },
 );
 
+// Argo Rollouts runs the services' canaries in both delivery modes (docs/delivery.md, "Progressive rollout").
+const progressiveDelivery = new ProgressiveDelivery(
+  "progressive-delivery",
+  { cluster, systemNodes: config.cluster.systemNodes, prometheusUrl: config.delivery.analysisPrometheusUrl },
+  { provider },
+);
+
 // ---------------------------------------------------------------- mesh, load balancer controller, edge, images
 const mesh = new Linkerd(
   "mesh",
@@ -179,7 +188,9 @@ const apps = new AppsNamespace("apps", { kubernetesProvider: cluster.provider, n
 
 const kafkaRefs = { bootstrapBrokers: kafka.bootstrapBrokersSaslIam, region: config.region, eventsTopic: kafka.eventsTopic };
 const dbRefs = { host: database.endpoint, port: database.port, database: database.databaseName };
-const common = { namespace: apps.name, kubernetesProvider: cluster.provider, clusterName: cluster.name, vpcCidr: network.vpcCidr, meshReady: mesh.ready };
+const delivery = config.delivery.mode;
+const common = { namespace: apps.name, kubernetesProvider: cluster.provider, clusterName: cluster.name, vpcCidr: network.vpcCidr, meshReady: mesh.ready, delivery };
+const rolloutOf = (canary: "ingest" | "processor") => ({ canary, prometheusUrl: config.delivery.analysisPrometheusUrl, dependsOn: progressiveDelivery.ready });
 // HTTPS only to the interface endpoints where they exist (components/workload/manifests.ts, networkPolicy).
 const awsApiCidrs = network.awsApiCidrs;
 
@@ -236,7 +247,8 @@ const ingest = new Workload(
       clientCidrs: edge.loadBalancerCidrs,
       dependsOn: loadBalancerController.ready,
     },
-    dependsOn: [migrate.job, ...cluster.systemReady],
+    rollout: rolloutOf("ingest"),
+    dependsOn: [...migrate.ready, ...cluster.systemReady],
   },
   { provider },
 );
@@ -278,10 +290,32 @@ const processor = new Workload(
     dataPorts: [database.port, cache.port, kafka.port],
     awsApis: true,
     awsApiCidrs,
-    dependsOn: [migrate.job, cache, ...cluster.systemReady],
+    rollout: rolloutOf("processor"),
+    dependsOn: [...migrate.ready, cache, ...cluster.systemReady],
   },
   { provider },
 );
+
+// ---------------------------------------------------------------- delivery mode "argocd": Argo CD applies the workloads
+// The program keeps the identities (created above in both modes) and installs Argo CD, whose Application syncs what
+// `npm run render:workloads` writes from the workloadManifests output below (docs/delivery.md).
+const argocd =
+  delivery === "argocd"
+    ? new ArgoCd(
+        "argocd",
+        {
+          cluster,
+          destinationNamespace: apps.name,
+          gitRepository: config.delivery.gitRepository,
+          gitPath: config.delivery.gitPath,
+          gitRevision: config.delivery.gitRevision,
+          kinds: [...new Map([groupKind({ apiVersion: "batch/v1", kind: "Job" }), ...ingest.kinds, ...processor.kinds].map((k) => [`${k.group}/${k.kind}`, k])).values()],
+          // Before the first sync: the pods' identities, and the CRDs, controllers and webhooks the objects need.
+          dependsOn: [ingest, processor, migrate, database, kafka, cache, ...karpenter.nodePoolReady, ...loadBalancerController.ready, ...autoscaling.kedaReady, ...progressiveDelivery.ready, ...mesh.ready],
+        },
+        { provider },
+      )
+    : undefined;
 
 // ---------------------------------------------------------------- outputs
 export const region = config.region;
@@ -318,3 +352,10 @@ export const eventsTopic = kafka.eventsTopic;
 export const deadLetterTopic = kafka.deadLetterTopic;
 export const workloadRoleArns = workloadIam.roleArns;
 export const workloadServiceAccounts = workloadIam.serviceAccounts;
+export const deliveryMode = delivery;
+export const argocdApplication = argocd?.applicationName;
+/** Delivery mode "argocd": what `npm run render:workloads` writes for Argo CD (components/workload/render.ts). */
+export const workloadManifests =
+  delivery === "argocd"
+    ? { path: config.delivery.gitPath, files: { migrate: [migrate.manifest!], ingest: ingest.manifests, processor: processor.manifests } }
+    : undefined;

@@ -127,6 +127,8 @@ export class Workload extends pulumi.ComponentResource {
   readonly podIdentityAssociationId: pulumi.Output<string>;
   /** Every object of the workload but its identity, resolved: what Argo CD applies in delivery mode "argocd". */
   readonly manifests: pulumi.Output<K8sObject[]>;
+  /** The API group and kind of each of those objects (Argo CD's AppProject admits exactly these). */
+  readonly kinds: GroupKind[];
 
   constructor(name: string, args: WorkloadArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:apps:Workload", name, {}, opts);
@@ -137,6 +139,7 @@ export class Workload extends pulumi.ComponentResource {
     this.serviceUrl = pulumi.interpolate`http://${out.names.service}.${args.namespace}.svc.cluster.local:${args.port}`;
     this.podIdentityAssociationId = out.association.associationId;
     this.manifests = out.manifests;
+    this.kinds = out.kinds;
     this.registerOutputs({
       rolloutName: this.rolloutName,
       serviceName: this.serviceName,
@@ -145,6 +148,13 @@ export class Workload extends pulumi.ComponentResource {
       podIdentityAssociationId: this.podIdentityAssociationId,
     });
   }
+}
+
+export type GroupKind = { group: string; kind: string };
+
+/** An object's API group ("" for the core group) and kind. */
+export function groupKind(o: { apiVersion: string; kind: string }): GroupKind {
+  return { group: o.apiVersion.includes("/") ? o.apiVersion.split("/")[0]! : "", kind: o.kind };
 }
 
 /** A Kubernetes object as the program builds it: plain data whose values may still be Pulumi inputs. */
@@ -268,8 +278,9 @@ export function createWorkload(name: string, args: WorkloadArgs, parent: pulumi.
   const objects = workloadObjects(args);
   const names = { rollout: args.name, service: args.name, serviceAccount: serviceAccountName };
   const manifests = pulumi.output(Object.values(objects)) as unknown as pulumi.Output<K8sObject[]>;
-  if (delivery === "argocd") return { names, serviceAccount, association, manifests, resources: {} };
-  return { names, serviceAccount, association, manifests, resources: applyWorkload(name, args, objects, parent, { serviceAccount, association }) };
+  const kinds = Object.values(objects).map(groupKind);
+  if (delivery === "argocd") return { names, serviceAccount, association, manifests, kinds, resources: {} };
+  return { names, serviceAccount, association, manifests, kinds, resources: applyWorkload(name, args, objects, parent, { serviceAccount, association }) };
 }
 
 type K8sOpts = { parent: pulumi.Resource; provider: k8s.Provider };
