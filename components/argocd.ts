@@ -50,12 +50,15 @@ export const ARGOCD_DEFAULTS = {
   application: "eventstack-workloads",
   /** The in-cluster destination: Argo CD deploys into the cluster it runs in. */
   destinationServer: "https://kubernetes.default.svc",
-  /** Requests for each component (the chart sets none); sized for one Application of a few dozen objects. */
+  /**
+   * Requests for each component (the chart sets none), sized for one Application of a few dozen objects: they must
+   * fit beside the other system pods on dev's single system node (components/system-pods.ts). Memory limits only.
+   */
   resources: {
-    controller: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-    repoServer: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
-    server: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
-    redis: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+    controller: { requests: { cpu: "100m", memory: "384Mi" }, limits: { memory: "1Gi" } },
+    repoServer: { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+    server: { requests: { cpu: "25m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+    redis: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
     applicationSet: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
   },
 };

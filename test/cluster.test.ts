@@ -112,7 +112,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     expect(group.capacityType).toBe("ON_DEMAND");
     expect(group.amiType).toBe("AL2023_ARM_64_STANDARD");
     expect(group.version).toBe("1.35");
-    expect(group.instanceTypes).toEqual(stack === "dev" ? ["t4g.large"] : ["m7g.large"]);
+    expect(group.instanceTypes).toEqual(stack === "dev" ? ["t4g.xlarge"] : ["m7g.large"]);
     // A fixed size: nothing scales this group, so min, desired and max are the one configured count.
     expect(group.scalingConfig).toEqual(stack === "dev" ? { minSize: 1, desiredSize: 1, maxSize: 1 } : { minSize: 3, desiredSize: 3, maxSize: 3 });
     expect(group.subnetIds).toEqual(["subnet-private-1", "subnet-private-2", "subnet-private-3"]);
