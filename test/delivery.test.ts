@@ -253,7 +253,7 @@ describe("Amazon Managed Prometheus as the analysis source", () => {
   const AMP = "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0123abcd-4567-89ef-0123-456789abcdef";
   test("the analyses sign with SigV4 and the controller may query that one workspace", async () => {
     const { mocks, outputs } = await runProgram("prod", { ...ARGOCD, "eventstack:delivery.analysisPrometheusUrl": AMP });
-    const metrics = (outputs.workloadManifests.files.ingest as any[]).find((o) => o.kind === "AnalysisTemplate").spec.metrics;
+    const metrics = ((outputs.workloadManifests as WorkloadManifests).files.ingest as any[]).find((o) => o.kind === "AnalysisTemplate").spec.metrics;
     for (const m of metrics) expect(m.provider.prometheus).toMatchObject({ address: AMP, authentication: { sigv4: { region: "eu-west-1" } } });
     const association = mocks.ofType(ASSOCIATION).find((a) => a.inputs.namespace === "argo-rollouts")!;
     expect(association.inputs.serviceAccount).toBe("argo-rollouts");
