@@ -158,7 +158,7 @@ describe("invalid configuration gives one error naming every bad key", () => {
 
   test("the system nodes must hold the system pods with a surge pod per release (the old dev node, one t4g.medium, did not)", () => {
     expect(problems({ "eventstack:cluster.systemInstanceTypes": ["t4g.medium"] })).toEqual([
-      "eventstack:cluster.systemInstanceTypes: 1 × t4g.medium cannot hold the system pods with a surge pod per release: 22 pods > 17 (max pods 17 per node)",
+      "eventstack:cluster.systemInstanceTypes: 1 × t4g.medium cannot hold the system pods with a surge pod per release: 24 pods > 17 (max pods 17 per node), 2025m CPU > 1930m allocatable",
     ]);
     expect(problems({ "eventstack:cluster.systemInstanceTypes": ["t4g.nano"] })).toEqual([
       expect.stringMatching(/^eventstack:cluster\.systemInstanceTypes: t4g\.nano has no row in components\/system-pods\.ts INSTANCE_TYPES \(t4g\.medium, /),
@@ -207,7 +207,7 @@ describe("invalid configuration gives one error naming every bad key", () => {
       { "eventstack:cluster.adminPrincipalArns": ["arn:aws:iam::123456789012:role/ops/admin", "arn:aws:iam::123456789012:role/admin"] },
       'eventstack:cluster.adminPrincipalArns must be an array naming each IAM principal once (an ARN with a path and one without name the same role or user) (got "[\\"arn:aws:iam::123456789012:role/ops/admin\\",\\"arn:aws:iam::123456789012:role/admin\\"]")',
     ],
-    [{ "eventstack:cluster.systemInstanceTypes": ["m7i.large"] }, 'eventstack:cluster.systemInstanceTypes must be instance types of the arm64 architecture (cluster.systemArchitecture) (got "[\\"m7i.large\\"]")'],
+    [{ "eventstack:cluster.systemInstanceTypes": ["m7i.xlarge"] }, 'eventstack:cluster.systemInstanceTypes must be instance types of the arm64 architecture (cluster.systemArchitecture) (got "[\\"m7i.xlarge\\"]")'],
   ])("relation %j", (overrides, message) => {
     expect(problems(overrides)).toEqual([message]);
   });
