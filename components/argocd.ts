@@ -26,7 +26,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "./cluster";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
-import { restrictedContainerSecurityContext } from "./workload/pod";
 
 export interface ArgoCdArgs {
   cluster: Cluster;
@@ -70,7 +69,9 @@ export function argoCdCrdUrls(appVersion: string): string[] {
 
 /**
  * The chart's values (argoproj/argo-helm charts/argo-cd/values.yaml at argo-cd-10.1.1, read 2026-12-06). Every
- * component's container already runs with the restricted settings there except Redis's, which gets them here.
+ * container already runs with the restricted settings there (Redis's runAsNonRoot and seccomp profile at pod level);
+ * `helm template` of the chart with these values on 2026-12-06 rendered no CRD, four ClusterIP Services, an
+ * argocd-secret without data and argocd-cm with admin.enabled "false".
  */
 export function argoCdValues() {
   const r = ARGOCD_DEFAULTS.resources;
@@ -94,14 +95,8 @@ export function argoCdValues() {
     controller: { resources: r.controller },
     repoServer: { resources: r.repoServer },
     applicationSet: { resources: r.applicationSet },
-    redis: { resources: r.redis, containerSecurityContext: restrictedRedisContext() },
+    redis: { resources: r.redis },
   };
-}
-
-/** The restricted container settings without the service images' UID (Redis's image runs as its own user, 999). */
-function restrictedRedisContext() {
-  const { runAsUser: _u, runAsGroup: _g, ...rest } = restrictedContainerSecurityContext();
-  return rest;
 }
 
 /** The AppProject: one repository, one namespace of this cluster, the rendered kinds only. */
