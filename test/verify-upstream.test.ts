@@ -178,7 +178,7 @@ describe("verify:upstream reads the program as deployed", () => {
     const { mocks } = await runProgram(stack);
     const f = programFacts(stack, mocks.resources);
     expect(f.releases.map((r) => r.resource).sort()).toEqual(
-      ["autoscaling-keda", "autoscaling-metrics-server", "karpenter", "karpenter-crd", "load-balancer-controller-release", "mesh-control-plane", "mesh-crds"].sort(),
+      ["autoscaling-keda", "autoscaling-metrics-server", "karpenter", "karpenter-crd", "load-balancer-controller-release", "mesh-control-plane", "mesh-crds", "progressive-delivery-argo-rollouts"].sort(),
     );
     // Secret-wrapped values (the Linkerd certificates) reach Helm as plain values, and are checked as such.
     expect(JSON.stringify(f.releases)).not.toContain("4dabf18193072939515e22adb298388d");
