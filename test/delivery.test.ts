@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { ConfigError, loadConfig } from "../components/config";
+import { workloadObjects, type WorkloadArgs } from "../components/workload";
 import { checkWorkloadManifests, renderFiles, writeWorkloadFiles, type WorkloadManifests } from "../components/workload/render";
+import { ampWorkspace, prometheusProvider } from "../components/workload/rollout";
 import { objectOf, validateK8sObjects } from "./k8s-schema";
 import type { RecordedResource, RecordingMocks } from "./mocks";
 import { engineConfig, runProgram } from "./program";
@@ -266,6 +268,37 @@ describe("Amazon Managed Prometheus as the analysis source", () => {
         Resource: expect.stringMatching(/^arn:aws:aps:eu-west-1:\d{12}:workspace\/ws-0123abcd-4567-89ef-0123-456789abcdef$/),
       },
     ]);
+  });
+});
+
+describe("canary building blocks", () => {
+  test("only an AMP workspace query URL is signed with SigV4", () => {
+    expect(ampWorkspace("https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-abc-123/")).toEqual({ region: "us-east-2", workspaceId: "ws-abc-123" });
+    expect(ampWorkspace("https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-abc-123/api/v1/query")).toBeUndefined();
+    expect(ampWorkspace("http://prometheus.monitoring.svc.cluster.local:9090")).toBeUndefined();
+    expect(prometheusProvider("http://prometheus.monitoring.svc.cluster.local:9090/", "up")).toEqual({
+      prometheus: { address: "http://prometheus.monitoring.svc.cluster.local:9090", query: "up", timeout: 30 },
+    });
+  });
+
+  test("the processor's canary needs KEDA's lag threshold, and says so", () => {
+    const args = {
+      name: "processor",
+      component: "consumer",
+      namespace: "eventstack",
+      image: "example@sha256:0",
+      version: "v1",
+      env: {},
+      vpcCidr: "10.0.0.0/16",
+      dataPorts: [],
+      port: 8081,
+      resources: { cpuRequest: "1", memoryRequest: "1Gi", memoryLimit: "1Gi" },
+      autoscaler: { kind: "hpa", minReplicas: 1, maxReplicas: 2, targetCpuUtilization: 70 },
+      preStopSleepSeconds: 5,
+      terminationGracePeriodSeconds: 30,
+      rollout: { canary: "processor", prometheusUrl: "http://prometheus:9090", dependsOn: [] },
+    } as unknown as WorkloadArgs;
+    expect(() => workloadObjects(args)).toThrow('Workload processor: rollout.canary "processor" needs autoscaler.kind "keda" (its lagThreshold bounds the canary\'s lag)');
   });
 });
 
