@@ -1,6 +1,7 @@
 // eventstack: the composition root. It reads and validates the stack configuration, creates one component
 // per concern, and exports what a platform team needs. No resource is declared here directly.
 import { AppsNamespace } from "./components/apps-namespace";
+import { ArgoCd } from "./components/argocd";
 import { PodAutoscaling } from "./components/autoscaling";
 import { Cache } from "./components/cache";
 import { Cluster } from "./components/cluster";
@@ -21,6 +22,7 @@ import { Collector, COLLECTOR_PEER } from "./components/observability/collector"
 import { Grafana } from "./components/observability/grafana";
 import { ContainerLogs } from "./components/observability/logs";
 import { Metrics } from "./components/observability/metrics";
+import { ProgressiveDelivery } from "./components/progressive-delivery";
 import { awsProvider, ownershipTags, stackName } from "./components/provider";
 import {
   DATABASE_ROLES,
@@ -32,7 +34,7 @@ import {
   SERVICE_PORTS,
   terminationGracePeriodSeconds,
 } from "./components/service-env";
-import { Workload } from "./components/workload";
+import { groupKind, Workload } from "./components/workload";
 import { WorkloadIam } from "./components/workload-iam";
 
 const config = loadConfig();
@@ -127,6 +129,13 @@ const autoscaling = new PodAutoscaling(
     eventsTopic: kafka.eventsTopic,
     consumerGroup: config.kafka.consumerGroup,
   },
+  { provider },
+);
+
+// Argo Rollouts runs the services' canaries in both delivery modes (docs/delivery.md, "Progressive rollout").
+const progressiveDelivery = new ProgressiveDelivery(
+  "progressive-delivery",
+  { cluster, systemNodes: config.cluster.systemNodes, prometheusUrl: config.delivery.analysisPrometheusUrl },
   { provider },
 );
 
@@ -277,7 +286,9 @@ const apps = new AppsNamespace("apps", { kubernetesProvider: cluster.provider, n
 
 const kafkaRefs = { bootstrapBrokers: kafka.bootstrapBrokersSaslIam, region: config.region, eventsTopic: kafka.eventsTopic };
 const dbRefs = { host: database.endpoint, port: database.port, database: database.databaseName };
-const common = { namespace: apps.name, kubernetesProvider: cluster.provider, clusterName: cluster.name, vpcCidr: network.vpcCidr, meshReady: mesh.ready };
+const delivery = config.delivery.mode;
+const common = { namespace: apps.name, kubernetesProvider: cluster.provider, clusterName: cluster.name, vpcCidr: network.vpcCidr, meshReady: mesh.ready, delivery };
+const rolloutOf = (canary: "ingest" | "processor") => ({ canary, prometheusUrl: config.delivery.analysisPrometheusUrl, dependsOn: progressiveDelivery.ready });
 // HTTPS only to the interface endpoints where they exist (components/workload/manifests.ts, networkPolicy).
 const awsApiCidrs = network.awsApiCidrs;
 
@@ -335,7 +346,8 @@ const ingest = new Workload(
       clientCidrs: edge.loadBalancerCidrs,
       dependsOn: loadBalancerController.ready,
     },
-    dependsOn: [migrate.job, ...cluster.systemReady],
+    rollout: rolloutOf("ingest"),
+    dependsOn: [...migrate.ready, ...cluster.systemReady],
   },
   { provider },
 );
@@ -379,10 +391,32 @@ const processor = new Workload(
     collector: COLLECTOR_PEER,
     awsApis: true,
     awsApiCidrs,
-    dependsOn: [migrate.job, cache, ...cluster.systemReady],
+    rollout: rolloutOf("processor"),
+    dependsOn: [...migrate.ready, cache, ...cluster.systemReady],
   },
   { provider },
 );
+
+// ---------------------------------------------------------------- delivery mode "argocd": Argo CD applies the workloads
+// The program keeps the identities (created above in both modes) and installs Argo CD, whose Application syncs what
+// `npm run render:workloads` writes from the workloadManifests output below (docs/delivery.md).
+const argocd =
+  delivery === "argocd"
+    ? new ArgoCd(
+        "argocd",
+        {
+          cluster,
+          destinationNamespace: apps.name,
+          gitRepository: config.delivery.gitRepository,
+          gitPath: config.delivery.gitPath,
+          gitRevision: config.delivery.gitRevision,
+          kinds: [...new Map([groupKind({ apiVersion: "batch/v1", kind: "Job" }), ...ingest.kinds, ...processor.kinds].map((k) => [`${k.group}/${k.kind}`, k])).values()],
+          // Before the first sync: the pods' identities, and the CRDs, controllers and webhooks the objects need.
+          dependsOn: [ingest, processor, migrate, database, kafka, cache, ...karpenter.nodePoolReady, ...loadBalancerController.ready, ...autoscaling.kedaReady, ...progressiveDelivery.ready, ...mesh.ready],
+        },
+        { provider },
+      )
+    : undefined;
 
 // ---------------------------------------------------------------- outputs
 export const region = config.region;
@@ -430,3 +464,10 @@ export const alertTopicArn = alerting.topicArn;
 export const grafanaUrl = grafana.url; // in-cluster only: kubectl -n observability port-forward svc/grafana 3000:80
 export const containerLogGroups = containerLogs.logGroupNames;
 export const otlpEndpoint = collector.otlpEndpoint;
+export const deliveryMode = delivery;
+export const argocdApplication = argocd?.applicationName;
+/** Delivery mode "argocd": what `npm run render:workloads` writes for Argo CD (components/workload/render.ts). */
+export const workloadManifests =
+  delivery === "argocd"
+    ? { path: config.delivery.gitPath, files: { migrate: [migrate.manifest!], ingest: ingest.manifests, processor: processor.manifests } }
+    : undefined;

@@ -103,6 +103,13 @@ export interface StackConfig {
     hostedZoneId: string;
   };
   mesh: { highAvailability: boolean; issuerValidityHours: number };
+  delivery: {
+    mode: DeliveryMode;
+    gitRepository: string;
+    gitPath: string;
+    gitRevision: string;
+    analysisPrometheusUrl: string;
+  };
   observability: { alertEmails: string[]; scrapeIntervalSeconds: number; traceLatencyThresholdMs: number; traceSamplePercent: number };
   images: ImagesConfig;
 }
@@ -122,6 +129,9 @@ export interface ImagesConfig {
   /** The account's existing IAM OIDC provider for GitHub Actions; empty: the stack creates it. */
   githubOidcProviderArn: string;
 }
+
+/** Who applies the two workloads' Kubernetes objects (docs/delivery.md). */
+export type DeliveryMode = "pulumi" | "argocd";
 
 export type Architecture = "arm64" | "amd64";
 
@@ -242,6 +252,10 @@ const iamPrincipalArn = matching(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=
 const httpsUrl = matching(/^https:\/\/[^\s/]+(\/\S*)?$/, "an https URL");
 /** An OCI manifest digest as ECR reports it (the only algorithm ECR uses). */
 const imageDigest = matching(DIGEST_PATTERN, 'an image digest "sha256:" followed by 64 lower-case hex digits, or empty');
+const httpUrl = matching(/^https?:\/\/[^\s/]+(\/\S*)?$/, "an http or https URL");
+/** A path inside the repository: relative, no `..`, no trailing slash. */
+const repoPath = matching(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._\/-]*[A-Za-z0-9._-]$/, "a relative directory inside the repository such as deploy/prod/workloads (no leading /, no . or .. segments)");
+const gitRevision = matching(/^[A-Za-z0-9._\/-]{1,250}$/, "a branch, tag or commit such as main");
 const optional = <T>(p: Parser<T>): Parser<T | ""> => (raw) => (raw === "" ? "" : p(raw));
 
 // ------------------------------------------------------------------ the key table
@@ -354,6 +368,11 @@ export const FIELDS = {
   "observability.scrapeIntervalSeconds": f("integer", integer(10, 300)),
   "observability.traceLatencyThresholdMs": f("integer", integer(1, 60_000)),
   "observability.traceSamplePercent": f("integer", integer(0, 100)),
+  "delivery.mode": f("string", oneOf<DeliveryMode>("pulumi", "argocd")),
+  "delivery.gitRepository": f("string", optional(httpsUrl)),
+  "delivery.gitPath": f("string", repoPath),
+  "delivery.gitRevision": f("string", gitRevision),
+  "delivery.analysisPrometheusUrl": f("string", httpUrl),
 } satisfies Record<string, Field<unknown>>;
 
 /**
@@ -425,9 +444,10 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       !v["mesh.highAvailability"] || v["cluster.systemNodes"] >= LINKERD_DEFAULTS.haMinimumSystemNodes,
       `at least ${LINKERD_DEFAULTS.haMinimumSystemNodes} when mesh.highAvailability is true (Linkerd's replicas need separate nodes and one free to drain into)`,
     );
-  if (ok("cluster.systemNodes", "cluster.systemInstanceTypes", "mesh.highAvailability"))
+  if (ok("cluster.systemNodes", "cluster.systemInstanceTypes", "mesh.highAvailability", "delivery.mode"))
+    // Argo CD runs on the system nodes too in argocd mode.
     for (const type of v["cluster.systemInstanceTypes"]) {
-      const problem = systemSizingProblem(type, { systemNodes: v["cluster.systemNodes"], meshHighAvailability: v["mesh.highAvailability"] });
+      const problem = systemSizingProblem(type, { systemNodes: v["cluster.systemNodes"], meshHighAvailability: v["mesh.highAvailability"], argocd: v["delivery.mode"] === "argocd" });
       if (problem) problems.push(`${PROJECT}:cluster.systemInstanceTypes: ${problem}`);
     }
   // `pulumi up` runs its Kubernetes and Helm steps from wherever it is started, outside the VPC it creates, so
@@ -520,6 +540,8 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       `instance types of the ${v["cluster.systemArchitecture"]} architecture (cluster.systemArchitecture)`,
     );
   }
+  if (ok("delivery.mode", "delivery.gitRepository"))
+    relation("delivery.gitRepository", v["delivery.mode"] !== "argocd" || v["delivery.gitRepository"] !== "", 'an https URL when delivery.mode is "argocd" (the repository Argo CD syncs the workloads from)');
   if (problems.length > 0) throw new ConfigError(problems);
 
   return {
@@ -621,6 +643,13 @@ export function loadConfig(read: ConfigReader = pulumiReader(), env: NodeJS.Proc
       scrapeIntervalSeconds: v["observability.scrapeIntervalSeconds"],
       traceLatencyThresholdMs: v["observability.traceLatencyThresholdMs"],
       traceSamplePercent: v["observability.traceSamplePercent"],
+    },
+    delivery: {
+      mode: v["delivery.mode"],
+      gitRepository: v["delivery.gitRepository"],
+      gitPath: v["delivery.gitPath"],
+      gitRevision: v["delivery.gitRevision"],
+      analysisPrometheusUrl: v["delivery.analysisPrometheusUrl"],
     },
   };
 }

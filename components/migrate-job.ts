@@ -6,15 +6,22 @@
 // whose password RDS keeps in Secrets Manager: the Job gets the secret's ARN, never its value, and reads it with its
 // own Pod Identity role (components/workload-iam.ts, `migrate`).
 //
-// Pulumi waits for the Job to complete, and both Deployments depend on it, so new pods never start against an
-// unmigrated schema. The Job is replaced, so it runs again, whenever its pod template changes (a new image digest or
-// new settings); its name is generated for that reason.
+// Delivery mode "pulumi": Pulumi waits for the Job to complete, and both Rollouts depend on it, so new pods never
+// start against an unmigrated schema. The Job is replaced, so it runs again, whenever its pod template changes (a new
+// image digest or new settings); its name is generated for that reason.
+//
+// Delivery mode "argocd": the program keeps the Job's identity and NetworkPolicy, and the Job itself is rendered with
+// the workloads (`manifest`) as an Argo CD PreSync hook: Argo CD runs it before every sync applies anything and
+// stops the sync if it fails; BeforeHookCreation deletes the previous run first, so its name can be fixed. Every
+// step is idempotent, so a sync that changes nothing in the schema runs it harmlessly.
 //
 // Expects from its caller: the Kubernetes and AWS providers, the cluster name, the namespace, the processor image, the
 // migrate role ARN and the non-secret environment (endpoints, names, the master secret's ARN).
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeliveryMode } from "./config";
+import type { K8sObject } from "./workload";
 import { createPodIdentity, type PodWorkloadArgs } from "./workload/identity";
 import { networkPolicy } from "./workload/manifests";
 import { container, meshAnnotations, podSpec, recommendedLabels, type Resources, selectorLabels, WORKLOAD_NODE_SELECTOR } from "./workload/pod";
@@ -38,7 +45,15 @@ export interface MigrateJobArgs extends PodWorkloadArgs {
    * controller's pod webhook (readiness gates), which fails closed, so a pod created before it serves is refused.
    */
   admissionReady: pulumi.Resource[];
+  /** Who runs the Job: "pulumi" creates it; "argocd" renders it as a PreSync hook (`manifest`). Default "pulumi". */
+  delivery?: DeliveryMode;
 }
+
+/** Argo CD's hook annotations on the Job in delivery mode "argocd". */
+export const PRESYNC_HOOK_ANNOTATIONS = {
+  "argocd.argoproj.io/hook": "PreSync",
+  "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+} as const;
 
 export const MIGRATE_JOB_DEFAULTS = {
   name: "migrate",
@@ -48,20 +63,53 @@ export const MIGRATE_JOB_DEFAULTS = {
   backoffLimit: 3,
   activeDeadlineSeconds: 900,
   terminationGracePeriodSeconds: 30,
+  delivery: "pulumi" as DeliveryMode,
 };
 
 export class MigrateJob extends pulumi.ComponentResource {
-  /** Depend on this to start only after the migrations and roles are in place. */
-  readonly job: k8s.batch.v1.Job;
+  /** Depend on these to start only after the migrations and roles are in place: the Job in delivery mode "pulumi", none in "argocd". */
+  readonly ready: pulumi.Resource[];
   readonly serviceAccountName: string;
+  /** The Job as Argo CD's PreSync hook, resolved (delivery mode "argocd"); undefined in "pulumi". */
+  readonly manifest: pulumi.Output<K8sObject> | undefined;
 
   constructor(name: string, args: MigrateJobArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:apps:MigrateJob", name, {}, opts);
     const out = createMigrateJob(name, args, this, opts.provider);
-    this.job = out.job;
+    this.ready = out.job ? [out.job] : [];
     this.serviceAccountName = out.serviceAccountName;
-    this.registerOutputs({ jobName: out.job.metadata.name, serviceAccountName: this.serviceAccountName });
+    this.manifest = out.manifest;
+    this.registerOutputs({ jobName: out.job?.metadata.name, serviceAccountName: this.serviceAccountName });
   }
+}
+
+/** The Job object: generated name for Pulumi, a fixed name and the PreSync hook annotations for Argo CD. */
+export function migrateJobObject(args: MigrateJobArgs) {
+  const d = MIGRATE_JOB_DEFAULTS;
+  const serviceAccountName = args.serviceAccountName ?? d.serviceAccountName;
+  const namespace = args.namespace as string;
+  const labels = recommendedLabels({ name: d.name, component: "migration", version: args.version });
+  const hook = (args.delivery ?? d.delivery) === "argocd";
+  return {
+    apiVersion: "batch/v1" as const,
+    kind: "Job" as const,
+    // No name for Pulumi: it generates one, so a changed template creates a new Job (which runs) before the old is deleted.
+    metadata: hook ? { name: d.name, namespace, labels, annotations: { ...PRESYNC_HOOK_ANNOTATIONS } } : { namespace, labels },
+    spec: {
+      backoffLimit: args.backoffLimit ?? d.backoffLimit,
+      activeDeadlineSeconds: args.activeDeadlineSeconds ?? d.activeDeadlineSeconds,
+      template: {
+        metadata: { labels, annotations: meshAnnotations(args.dataPorts) },
+        spec: podSpec({
+          serviceAccountName,
+          restartPolicy: "Never",
+          terminationGracePeriodSeconds: d.terminationGracePeriodSeconds,
+          nodeSelector: WORKLOAD_NODE_SELECTOR,
+          containers: [container({ name: d.name, image: args.image, command: args.command ?? d.command, env: args.env, resources: args.resources ?? d.resources })],
+        }),
+      },
+    },
+  };
 }
 
 export function createMigrateJob(name: string, args: MigrateJobArgs, parent: pulumi.Resource, provider: aws.Provider) {
@@ -85,27 +133,13 @@ export function createMigrateJob(name: string, args: MigrateJobArgs, parent: pul
     k8sOpts,
   );
 
-  const job = new k8s.batch.v1.Job(
-    `${name}-job`,
-    {
-      // No name: Pulumi generates one, so a changed template creates a new Job (which runs) before the old is deleted.
-      metadata: { namespace, labels },
-      spec: {
-        backoffLimit: args.backoffLimit ?? d.backoffLimit,
-        activeDeadlineSeconds: args.activeDeadlineSeconds ?? d.activeDeadlineSeconds,
-        template: {
-          metadata: { labels, annotations: meshAnnotations(args.dataPorts) },
-          spec: podSpec({
-            serviceAccountName,
-            restartPolicy: "Never",
-            terminationGracePeriodSeconds: d.terminationGracePeriodSeconds,
-            nodeSelector: WORKLOAD_NODE_SELECTOR,
-            containers: [container({ name: d.name, image: args.image, command: args.command ?? d.command, env: args.env, resources: args.resources ?? d.resources })],
-          }),
-        },
-      },
-    },
-    { ...k8sOpts, dependsOn: [association, ...args.meshReady, ...args.nodesReady, ...args.admissionReady, ...(args.dependsOn ?? [])] },
-  );
-  return { serviceAccount, association, job, serviceAccountName };
+  const object = migrateJobObject(args);
+  if ((args.delivery ?? d.delivery) === "argocd") {
+    return { serviceAccount, association, job: undefined, manifest: pulumi.output(object) as unknown as pulumi.Output<K8sObject>, serviceAccountName };
+  }
+  const job = new k8s.batch.v1.Job(`${name}-job`, object, {
+    ...k8sOpts,
+    dependsOn: [association, ...args.meshReady, ...args.nodesReady, ...args.admissionReady, ...(args.dependsOn ?? [])],
+  });
+  return { serviceAccount, association, job, manifest: undefined, serviceAccountName };
 }

@@ -18,10 +18,12 @@
 import { LOAD_BALANCER_CONTROLLER_DEFAULTS } from "./load-balancer-controller";
 import { metricsServerReplicas } from "./autoscaling";
 import { controllerReplicas as karpenterReplicas, KARPENTER_DEFAULTS } from "./karpenter";
+import { ARGOCD_DEFAULTS } from "./argocd";
 import { haValues, LINKERD_DEFAULTS, linkerdControllerReplicas } from "./linkerd";
 import { COLLECTOR_DEFAULTS } from "./observability/collector";
 import { GRAFANA_DEFAULTS } from "./observability/grafana";
 import { CONTAINER_LOGS_DEFAULTS } from "./observability/logs";
+import { PROGRESSIVE_DELIVERY_DEFAULTS, rolloutsControllerReplicas } from "./progressive-delivery";
 
 /** An EC2 instance type as the kubelet sees it. */
 export interface InstanceType {
@@ -82,6 +84,8 @@ export interface SystemPlacementContext {
   systemNodes: number;
   /** Linkerd's control plane highly available (config `mesh.highAvailability`). */
   meshHighAvailability: boolean;
+  /** Argo CD installed (config `delivery.mode` "argocd"). Default false. */
+  argocd?: boolean;
 }
 
 /** A container's requests as Kubernetes quantities ("100m", "64Mi"); absent is none. */
@@ -129,6 +133,16 @@ const linkerdResources =
   (c: SystemPlacementContext): Requests =>
     c.meshHighAvailability ? { cpu: haValues(linkerdReplicas(c))[key].cpu.request, memory: haValues(linkerdReplicas(c))[key].memory.request } : {};
 const karpenterRequests = KARPENTER_DEFAULTS.controllerResources.requests;
+const requestsOf = (r: { requests: Requests }) => containers(r.requests);
+/** Argo CD's pods: one each, in delivery mode "argocd" only (components/argocd.ts sets their requests). */
+const argocdPod = (name: string, component: keyof typeof ARGOCD_DEFAULTS.resources): SystemPod => ({
+  name: `${ARGOCD_DEFAULTS.namespace}/${name}`,
+  kind: "Deployment",
+  release: "argo-cd",
+  replicas: (c) => (c.argocd ? 1 : 0),
+  containers: requestsOf(ARGOCD_DEFAULTS.resources[component]),
+  source: "components/argocd.ts (the program's values; dex, notifications and the commit server are off)",
+});
 
 /** Every pod the system node group runs. */
 export const SYSTEM_PODS: SystemPod[] = [
@@ -177,6 +191,20 @@ export const SYSTEM_PODS: SystemPod[] = [
     containers: containers(GRAFANA_DEFAULTS.resources.requests, GRAFANA_DEFAULTS.sidecarResources.requests),
     source: "components/observability/grafana.ts (the program's values)",
   },
+  {
+    name: `${PROGRESSIVE_DELIVERY_DEFAULTS.namespace}/argo-rollouts`,
+    kind: "Deployment",
+    release: "argo-rollouts",
+    replicas: (c) => rolloutsControllerReplicas(c.systemNodes),
+    containers: requestsOf(PROGRESSIVE_DELIVERY_DEFAULTS.controllerResources),
+    source: "components/progressive-delivery.ts (the program's values)",
+  },
+  // The application controller is a StatefulSet: it rolls without a surge pod, counted with one all the same.
+  argocdPod("argocd-application-controller", "controller"),
+  argocdPod("argocd-repo-server", "repoServer"),
+  argocdPod("argocd-server", "server"),
+  argocdPod("argocd-redis", "redis"),
+  argocdPod("argocd-applicationset-controller", "applicationSet"),
   // Linkerd: each control-plane pod carries the proxy; values-ha.yaml adds requests to its own containers.
   {
     name: "linkerd/linkerd-destination",
@@ -236,7 +264,7 @@ export function systemDemand(c: SystemPlacementContext, pods: SystemPod[] = SYST
     total.memoryMiB += n * pod.memoryMiB;
     largest.cpuMilli = Math.max(largest.cpuMilli, pod.cpuMilli);
     largest.memoryMiB = Math.max(largest.memoryMiB, pod.memoryMiB);
-    if (p.kind === "Deployment") {
+    if (p.kind === "Deployment" && n > 0) {
       const seen = surge.get(p.release) ?? { cpuMilli: 0, memoryMiB: 0 };
       surge.set(p.release, { cpuMilli: Math.max(seen.cpuMilli, pod.cpuMilli), memoryMiB: Math.max(seen.memoryMiB, pod.memoryMiB) });
     }

@@ -141,6 +141,22 @@ export const VERSIONS = {
      * credentials are read by Fluent Bit's AWS credential chain since fluent/fluent-bit#10115 (merged 2025-03, Fluent Bit 4.0).
      */
     fluentBit: { chart: "fluent-bit", version: "0.58.1", repo: "https://fluent.github.io/helm-charts", appVersion: "5.1.1", kubernetes: { min: "1.24" } },
+    /**
+     * Argo CD v3.4.4, chart argo-cd 10.1.1 (argoproj/argo-helm tag argo-cd-10.1.1, the newest chart, appVersion
+     * v3.4.4; argoproj/argo-cd tag v3.4.4; both read 2026-12-06). Argo CD 3.4 is tested on Kubernetes 1.32 to 1.35
+     * (argo-cd docs/operator-manual/tested-kubernetes-versions.md at v3.4.4). Installed in delivery.mode "argocd"
+     * only. Its CRDs come from the release's manifests/crds/ (argoCdCrdUrls, components/argocd.ts); the chart's
+     * templates/crds/ are gated by `crds.install`.
+     */
+    argoCd: { chart: "argo-cd", version: "10.1.1", repo: "https://argoproj.github.io/argo-helm", appVersion: "v3.4.4", kubernetes: { min: "1.32", max: "1.35" } },
+    /**
+     * Argo Rollouts v1.9.0, chart argo-rollouts 2.41.0 (argoproj/argo-helm tag argo-rollouts-2.41.0, the newest
+     * chart, appVersion v1.9.0; argoproj/argo-rollouts tag v1.9.0; both read 2026-12-06). Its end-to-end tests run
+     * on Kubernetes 1.31 to 1.34 (.github/workflows/testing.yaml at v1.9.0, which docs/installation.md names as the
+     * support statement); no upper bound is documented, so none is set. CRDs from the release's manifests/crds/
+     * (rolloutsCrdUrls, components/progressive-delivery.ts); the chart's templates/crds/ are gated by `installCRDs`.
+     */
+    argoRollouts: { chart: "argo-rollouts", version: "2.41.0", repo: "https://argoproj.github.io/argo-helm", appVersion: "v1.9.0", kubernetes: { min: "1.31" } },
   },
   /**
    * The AL2023 EKS AMI release Karpenter's nodes boot (EC2NodeClass amiSelectorTerms alias). v20260714 is the

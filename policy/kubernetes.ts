@@ -1,6 +1,9 @@
 // Kubernetes workloads we declare: the Pod Security Standards "restricted" container settings, requests and a
 // memory limit (Karpenter packs nodes and the HPA scales on requests), readiness and liveness probes, images
-// pinned by tag or digest, and a PodDisruptionBudget for every Deployment (Karpenter consolidation evicts).
+// pinned by tag or digest, and a PodDisruptionBudget for every Deployment and Argo Rollout (Karpenter consolidation
+// evicts). In delivery mode "argocd" the services' objects are applied by Argo CD, not declared as resources, so these
+// rules do not see them; test/delivery.test.ts proves the files Argo CD applies equal what delivery mode "pulumi"
+// declares, which these rules check.
 //
 // Objects rendered from a Helm chart or a YAML manifest (children of kubernetes:helm.sh/* or kubernetes:yaml/*,
 // e.g. Linkerd's or KEDA's control plane) are third-party software configured through its chart values; these
@@ -15,11 +18,14 @@ type LabelSelector = Props<k8s.types.input.meta.v1.LabelSelector>;
 
 export const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 export const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+/** An Argo Rollout (components/workload/rollout.ts): a Deployment's pod template with a canary strategy. */
+export const ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout";
 
 /** Where each workload kind keeps its pod spec, and whether it runs long enough to need probes. */
 export const WORKLOADS: Record<string, { podSpec: (props: any) => PodSpec | undefined; longRunning: boolean }> = {
   "kubernetes:core/v1:Pod": { podSpec: (p) => p.spec, longRunning: true },
   [DEPLOYMENT]: { podSpec: (p) => p.spec?.template?.spec, longRunning: true },
+  [ROLLOUT]: { podSpec: (p) => p.spec?.template?.spec, longRunning: true },
   "kubernetes:apps/v1:StatefulSet": { podSpec: (p) => p.spec?.template?.spec, longRunning: true },
   "kubernetes:apps/v1:DaemonSet": { podSpec: (p) => p.spec?.template?.spec, longRunning: true },
   "kubernetes:apps/v1:ReplicaSet": { podSpec: (p) => p.spec?.template?.spec, longRunning: true },
@@ -179,18 +185,18 @@ const namespaceOf = (r: PolicyResource) => known(() => r.props.metadata?.namespa
 export const pdbPerDeployment: StackValidationPolicy = {
   name: "k8s-pdb-per-deployment",
   description:
-    "Every Deployment has a PodDisruptionBudget in its namespace whose selector matches its pod template labels, so Karpenter consolidation and node upgrades never evict all its pods at once. No Checkov/Trivy equivalent (a relation between two objects).",
+    "Every Deployment and Argo Rollout has a PodDisruptionBudget in its namespace whose selector matches its pod template labels, so Karpenter consolidation and node upgrades never evict all its pods at once. No Checkov/Trivy equivalent (a relation between two objects).",
   enforcementLevel: "mandatory",
   validateStack: (args, report) => {
-    const deployments = args.resources.filter((r) => r.type === DEPLOYMENT && !isRendered(r.urn));
-    if (deployments.length === 0) return args.notApplicable("no Deployment declared by the program");
+    const deployments = args.resources.filter((r) => (r.type === DEPLOYMENT || r.type === ROLLOUT) && !isRendered(r.urn));
+    if (deployments.length === 0) return args.notApplicable("no Deployment or Rollout declared by the program");
     const pdbs = args.resources.filter((r) => r.type === PDB);
     for (const d of deployments) {
       const labels: Record<string, string> = d.props.spec?.template?.metadata?.labels ?? {};
       const ns = namespaceOf(d);
       const covered = pdbs.some((p) => namespaceOf(p) === ns && selects(p.props.spec?.selector, labels));
       if (!covered) {
-        report(`Deployment "${d.name}" (namespace ${ns}) has no PodDisruptionBudget selecting its pod labels ${JSON.stringify(labels)}: add one (maxUnavailable: 1).`, d.urn);
+        report(`${d.type === ROLLOUT ? "Rollout" : "Deployment"} "${d.name}" (namespace ${ns}) has no PodDisruptionBudget selecting its pod labels ${JSON.stringify(labels)}: add one (maxUnavailable: 1).`, d.urn);
       }
     }
   },

@@ -1,13 +1,13 @@
 // The services on the cluster, over both stacks as index.ts wires them: every Kubernetes object the program declares
 // is valid against its schema; every container is hardened; each pod runs as its own service account bound through
-// Pod Identity to its own role; the autoscalers target the Deployments; the pods are meshed; the migrate Job runs
-// before the Deployments; configuration reaches the pods without a secret value; and the data services the pods
+// Pod Identity to its own role; the autoscalers target the Rollouts; the pods are meshed; the migrate Job runs
+// before the Rollouts; configuration reaches the pods without a secret value; and the data services the pods
 // use are the ones the program created, reachable from the cluster only.
 import { objectOf, validateK8sObjects } from "./k8s-schema";
 import type { RecordedResource, RecordingMocks } from "./mocks";
 import { engineConfig, runProgram, TEST_IMAGE_DIGESTS, TEST_REGION } from "./program";
 
-const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout";
 const JOB = "kubernetes:batch/v1:Job";
 const SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount";
 const ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
@@ -28,9 +28,9 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
   beforeAll(async () => {
     ({ mocks, outputs } = await runProgram(stack));
   });
-  const deployment = (name: string) => mocks.get(DEPLOYMENT, `${name}-deployment`);
+  const rollout = (name: string) => mocks.get(ROLLOUT, `${name}-rollout`);
   const job = () => mocks.get(JOB, "migrate-job");
-  const pods = () => [deployment("ingest"), deployment("processor"), job()];
+  const pods = () => [rollout("ingest"), rollout("processor"), job()];
 
   describe("schemas", () => {
     test("every Kubernetes object and custom resource the program declares is valid against its published schema", () => {
@@ -38,7 +38,8 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       const kinds = new Set(objects.map((r) => r.type));
       // Everything issue 5 names is among them, so none can silently drop out of the check.
       for (const kind of [
-        "kubernetes:apps/v1:Deployment",
+        "kubernetes:argoproj.io/v1alpha1:Rollout",
+        "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate",
         "kubernetes:batch/v1:Job",
         "kubernetes:core/v1:Service",
         "kubernetes:core/v1:ServiceAccount",
@@ -96,15 +97,15 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
           expect(Object.keys(c.resources.limits)).toEqual(["memory"]);
         }
       }
-      expect(podSpecOf(deployment("ingest")).containers[0].resources).toEqual({ requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "512Mi" } });
-      expect(podSpecOf(deployment("processor")).containers[0].resources).toEqual({ requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } });
+      expect(podSpecOf(rollout("ingest")).containers[0].resources).toEqual({ requests: { cpu: "250m", memory: "256Mi" }, limits: { memory: "512Mi" } });
+      expect(podSpecOf(rollout("processor")).containers[0].resources).toEqual({ requests: { cpu: "500m", memory: "512Mi" }, limits: { memory: "1Gi" } });
     });
 
     test.each([
       ["ingest", 8080],
       ["processor", 8081],
     ])("%s: startup, liveness (/healthz) and readiness (/readyz) probes on its HTTP port %i", (name, port) => {
-      const [c] = podSpecOf(deployment(name)).containers;
+      const [c] = podSpecOf(rollout(name)).containers;
       expect(c.ports).toEqual([{ name: "http", containerPort: port, protocol: "TCP" }]);
       const get = (path: string) => ({ path, port: "http", scheme: "HTTP" });
       expect(c.startupProbe).toEqual({ httpGet: get("/healthz"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 });
@@ -113,8 +114,8 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     });
 
     test("the preStop delay and grace period cover the drain: NLB deregistration for ingest, endpoints and the consumer for the processor", () => {
-      const ingest = podSpecOf(deployment("ingest"));
-      const processor = podSpecOf(deployment("processor"));
+      const ingest = podSpecOf(rollout("ingest"));
+      const processor = podSpecOf(rollout("processor"));
       expect(ingest.containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 20 } } });
       expect(processor.containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
       // Grace = preStop + the services' SHUTDOWN_TIMEOUT_MS (25 s default) + a margin.
@@ -128,17 +129,17 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     });
 
     test("images are the pushed ECR images, by digest", () => {
-      for (const [name, r] of [["ingest", deployment("ingest")], ["processor", deployment("processor")], ["processor", job()]] as const) {
+      for (const [name, r] of [["ingest", rollout("ingest")], ["processor", rollout("processor")], ["processor", job()]] as const) {
         // The digests the deploy workflow passes (images.<service>); built in pulumi up: test/image-delivery.test.ts.
         const repository = mocks.get("aws:ecr/repository:Repository", `images-${name}`).state;
         expect(podSpecOf(r).containers[0].image).toBe(`${repository.repositoryUrl}@${TEST_IMAGE_DIGESTS[name]}`);
       }
-      expect(outputs.ingestImage).toBe(podSpecOf(deployment("ingest")).containers[0].image);
+      expect(outputs.ingestImage).toBe(podSpecOf(rollout("ingest")).containers[0].image);
     });
 
     test("zones strictly, hosts preferably; on the workload NodePool; replicas left to the autoscaler; rollouts never drop a ready pod", () => {
       for (const name of ["ingest", "processor"]) {
-        const d = deployment(name).inputs.spec;
+        const d = rollout(name).inputs.spec;
         const selector = d.selector.matchLabels;
         expect(selector).toEqual({ "app.kubernetes.io/name": name, "app.kubernetes.io/instance": `eventstack-${name}` });
         expect(d.template.spec.topologySpreadConstraints).toEqual([
@@ -148,14 +149,15 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         const poolLabels = mocks.get("kubernetes:karpenter.sh/v1:NodePool", "karpenter-node-pool").inputs.spec.template.metadata.labels;
         expect(d.template.spec.nodeSelector).toEqual({ "kubernetes.io/os": "linux", ...poolLabels });
         expect(d).not.toHaveProperty("replicas");
-        expect(d.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } });
+        // Canaries that never drop a ready pod: ingest surges by a quarter, the processor by its one canary pod.
+        expect({ maxUnavailable: d.strategy.canary.maxUnavailable, maxSurge: d.strategy.canary.maxSurge }).toEqual({ maxUnavailable: 0, maxSurge: name === "ingest" ? "25%" : 1 });
       }
     });
   });
 
   describe("labels", () => {
     test("every object of the services carries the Kubernetes recommended labels", () => {
-      const version = (name: string) => deployment(name === "ingest" ? "ingest" : "processor").inputs.metadata.labels["app.kubernetes.io/version"];
+      const version = (name: string) => rollout(name === "ingest" ? "ingest" : "processor").inputs.metadata.labels["app.kubernetes.io/version"];
       for (const r of mocks.resources.filter((x) => x.parent.includes("eventstack:apps:Workload") && x.type.startsWith("kubernetes:"))) {
         const name = r.name.startsWith("ingest") ? "ingest" : "processor";
         const labels = r.inputs.metadata.labels;
@@ -172,15 +174,15 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         ]);
       }
       // Deployed by digest: the digest's first 12 hex digits (built in pulumi up, the content tag: test/image-delivery.test.ts).
-      expect(deployment("ingest").inputs.metadata.labels["app.kubernetes.io/version"]).toBe(`sha256-${TEST_IMAGE_DIGESTS.ingest.slice(7, 19)}`);
-      expect(deployment("ingest").inputs.spec.template.metadata.labels).toEqual(deployment("ingest").inputs.metadata.labels);
+      expect(rollout("ingest").inputs.metadata.labels["app.kubernetes.io/version"]).toBe(`sha256-${TEST_IMAGE_DIGESTS.ingest.slice(7, 19)}`);
+      expect(rollout("ingest").inputs.spec.template.metadata.labels).toEqual(rollout("ingest").inputs.metadata.labels);
     });
   });
 
   describe("identity: ServiceAccount ↔ Pod Identity association ↔ IAM role", () => {
     test.each([
-      ["ingest", "ingest-deployment", DEPLOYMENT],
-      ["processor", "processor-deployment", DEPLOYMENT],
+      ["ingest", "ingest-rollout", ROLLOUT],
+      ["processor", "processor-rollout", ROLLOUT],
       ["migrate", "migrate-job", JOB],
     ])("%s runs as its own service account, associated with its own role, which trusts exactly that service account", (workload, resource, type) => {
       const pod = podSpecOf(mocks.get(type, resource));
@@ -200,10 +202,10 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     });
   });
 
-  describe("autoscalers → Deployments", () => {
+  describe("autoscalers → Rollouts", () => {
     test("ingest: an autoscaling/v2 HPA on CPU with the stack's bounds and target", () => {
       const hpa = mocks.get("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "ingest-hpa").inputs.spec;
-      expect(hpa.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: deployment("ingest").inputs.metadata.name });
+      expect(hpa.scaleTargetRef).toEqual({ apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", name: rollout("ingest").inputs.metadata.name });
       expect([hpa.minReplicas, hpa.maxReplicas]).toEqual([num("ingest.minReplicas"), num("ingest.maxReplicas")]);
       expect(hpa.metrics).toEqual([{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: num("ingest.targetCpuUtilization") } } }]);
       expect(hpa.behavior.scaleDown.stabilizationWindowSeconds).toBe(300);
@@ -212,7 +214,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     test("processor: a KEDA ScaledObject on the consumer group's lag in MSK, authenticated with IAM through the KEDA operator's Pod Identity", () => {
       const scaled = mocks.get("kubernetes:keda.sh/v1alpha1:ScaledObject", "processor-scaled-object").inputs.spec;
       const auth = mocks.get("kubernetes:keda.sh/v1alpha1:TriggerAuthentication", "processor-trigger-auth").inputs;
-      expect(scaled.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: deployment("processor").inputs.metadata.name });
+      expect(scaled.scaleTargetRef).toEqual({ apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", name: rollout("processor").inputs.metadata.name });
       expect([scaled.minReplicaCount, scaled.maxReplicaCount]).toEqual([num("processor.minReplicas"), num("processor.maxReplicas")]);
       expect(scaled.triggers).toEqual([
         {
@@ -248,10 +250,10 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(num("processor.maxReplicas")).toBeLessThanOrEqual(mocks.get("aws:msk/topic:Topic", "kafka-events").inputs.partitionCount);
     });
 
-    test("a PodDisruptionBudget selects each Deployment's pods", () => {
+    test("a PodDisruptionBudget selects each Rollout's pods", () => {
       for (const name of ["ingest", "processor"]) {
         const pdb = mocks.get("kubernetes:policy/v1:PodDisruptionBudget", `${name}-pdb`).inputs;
-        expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: deployment(name).inputs.spec.selector.matchLabels }, unhealthyPodEvictionPolicy: "AlwaysAllow" });
+        expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: rollout(name).inputs.spec.selector.matchLabels }, unhealthyPodEvictionPolicy: "AlwaysAllow" });
         expect(pdb.metadata.namespace).toBe("eventstack");
       }
     });
@@ -267,8 +269,8 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     });
 
     test("every pod is injected, and its TLS connections to the data services bypass the proxy", () => {
-      expect(deployment("ingest").inputs.spec.template.metadata.annotations).toEqual({ "linkerd.io/inject": "enabled", "config.linkerd.io/skip-outbound-ports": "9098" });
-      expect(deployment("processor").inputs.spec.template.metadata.annotations).toEqual({ "linkerd.io/inject": "enabled", "config.linkerd.io/skip-outbound-ports": "5432,6379,9098" });
+      expect(rollout("ingest").inputs.spec.template.metadata.annotations).toEqual({ "linkerd.io/inject": "enabled", "config.linkerd.io/skip-outbound-ports": "9098" });
+      expect(rollout("processor").inputs.spec.template.metadata.annotations).toEqual({ "linkerd.io/inject": "enabled", "config.linkerd.io/skip-outbound-ports": "5432,6379,9098" });
       expect(job().inputs.spec.template.metadata.annotations).toEqual({ "linkerd.io/inject": "enabled", "config.linkerd.io/skip-outbound-ports": "5432,9098" });
       for (const r of pods()) expect(r.dependencies).toContainEqual(urnOf(mocks.get("kubernetes:helm.sh/v3:Release", "mesh-control-plane")));
     });
@@ -277,7 +279,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       const server = mocks.get("kubernetes:policy.linkerd.io/v1beta3:Server", "ingest-mesh-server").inputs;
       const networks = mocks.get("kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication", "ingest-mesh-networks").inputs;
       const policy = mocks.get("kubernetes:policy.linkerd.io/v1alpha1:AuthorizationPolicy", "ingest-mesh-authorization").inputs;
-      expect(server.spec).toEqual({ podSelector: { matchLabels: deployment("ingest").inputs.spec.selector.matchLabels }, port: "http", proxyProtocol: "HTTP/1", accessPolicy: "deny" });
+      expect(server.spec).toEqual({ podSelector: { matchLabels: rollout("ingest").inputs.spec.selector.matchLabels }, port: "http", proxyProtocol: "HTTP/1", accessPolicy: "deny" });
       expect(networks.spec).toEqual({ networks: NLB_CIDRS.map((cidr) => ({ cidr })) });
       expect(policy.spec).toEqual({
         targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
@@ -292,7 +294,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
   });
 
   describe("the migrate Job", () => {
-    test("runs the processor image's migrate command, once, and the Deployments wait for it", () => {
+    test("runs the processor image's migrate command, once, and the Rollouts wait for it", () => {
       const spec = job().inputs.spec;
       const [c] = spec.template.spec.containers;
       expect(c.command).toEqual(["node", "dist/src/migrate.js"]);
@@ -300,7 +302,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect([spec.backoffLimit, spec.activeDeadlineSeconds]).toEqual([3, 900]);
       // No name: a changed template makes Pulumi create a new Job, which runs again.
       expect(job().inputs.metadata).not.toHaveProperty("name");
-      for (const name of ["ingest", "processor"]) expect(deployment(name).dependencies).toContainEqual(urnOf(job()));
+      for (const name of ["ingest", "processor"]) expect(rollout(name).dependencies).toContainEqual(urnOf(job()));
       // It needs the database and the topics in place first.
       expect(job().dependencies).toContainEqual(urnOf(mocks.get("aws:rds/clusterInstance:ClusterInstance", "database-writer")));
       expect(job().dependencies).toContainEqual(urnOf(mocks.get("aws:msk/topic:Topic", "kafka-dead-letters")));
@@ -336,7 +338,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
 
   describe("configuration into pods", () => {
     test("ingest gets MSK's IAM bootstrap brokers, the topic and the stack's limits", () => {
-      expect(envOf(podSpecOf(deployment("ingest")).containers[0])).toEqual({
+      expect(envOf(podSpecOf(rollout("ingest")).containers[0])).toEqual({
         PORT: "8080",
         KAFKA_BOOTSTRAP: mocks.get("aws:msk/cluster:Cluster", "kafka-cluster").state.bootstrapBrokersSaslIam,
         KAFKA_AUTH: "msk-iam",
@@ -353,7 +355,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
 
     test("the processor gets IAM auth to Aurora as its own role, TLS to the cache and its credentials' secret ARN", () => {
       const cacheSecret = mocks.get("aws:secretsmanager/secret:Secret", "cache-processor-secret").state.arn;
-      expect(envOf(podSpecOf(deployment("processor")).containers[0])).toEqual({
+      expect(envOf(podSpecOf(rollout("processor")).containers[0])).toEqual({
         PORT: "8081",
         KAFKA_BOOTSTRAP: mocks.get("aws:msk/cluster:Cluster", "kafka-cluster").state.bootstrapBrokersSaslIam,
         KAFKA_AUTH: "msk-iam",
@@ -422,7 +424,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       ];
       const spans = { to: collector, ports: tcp(4318) };
       expect(policy("ingest")).toEqual({
-        podSelector: { matchLabels: deployment("ingest").inputs.spec.selector.matchLabels },
+        podSelector: { matchLabels: rollout("ingest").inputs.spec.selector.matchLabels },
         policyTypes: ["Ingress", "Egress"],
         ingress: [{ from: vpc, ports: tcp(4143, 4191) }, { from: collector, ports: tcp(8080) }, { from: NLB_CIDRS.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(8080) }],
         egress: [...base, { to: vpc, ports: tcp(9098) }, spans],

@@ -1,7 +1,7 @@
 // The edge over both stacks: API Gateway (HTTP API) → VPC link → the program's internal NLB → ingest's pods,
 // registered by the AWS Load Balancer Controller's TargetGroupBinding. Each link is checked by the value that
 // joins it (listener ARN, target group ARN, security group ids, Service name and port), plus throttling, CORS, the
-// access log, the authorizer, the payload limit and the custom domain, and the images the Deployments run.
+// access log, the authorizer, the payload limit and the custom domain, and the images the Rollouts run.
 import { ACCESS_LOG_FORMAT, checkHttpApiArgs, HTTP_API_DEFAULTS } from "../components/edge";
 import { imageTag } from "../components/image-inputs";
 import { VERSIONS } from "../components/versions";
@@ -78,7 +78,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       const tg = get("aws:lb/targetGroup:TargetGroup", "edge-tg");
       const binding = get(CR("elbv2.k8s.aws/v1beta1:TargetGroupBinding"), "ingest-target-group-binding").inputs;
       const svc = get("kubernetes:core/v1:Service", "ingest-service").inputs;
-      const deployment = get("kubernetes:apps/v1:Deployment", "ingest-deployment").inputs;
+      const deployment = get("kubernetes:argoproj.io/v1alpha1:Rollout", "ingest-rollout").inputs;
       expect(binding.spec).toMatchObject({ targetGroupARN: tg.state.arn, targetType: "ip", ipAddressType: "ipv4", serviceRef: { name: svc.metadata.name, port: 8080 } });
       expect(binding.metadata.namespace).toBe(svc.metadata.namespace);
       expect(svc.spec.ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP", appProtocol: "http" }]);
@@ -156,7 +156,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     });
 
     test("payload limit: ingest's own limit, which API Gateway's 10 MB cap never undercuts", () => {
-      const env = Object.fromEntries(get("kubernetes:apps/v1:Deployment", "ingest-deployment").inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+      const env = Object.fromEntries(get("kubernetes:argoproj.io/v1alpha1:Rollout", "ingest-rollout").inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
       expect(env.MAX_BODY_BYTES).toBe(config["eventstack:ingest.maxBodyBytes"]);
       expect(Number(env.MAX_BODY_BYTES)).toBeLessThanOrEqual(HTTP_API_MAX_PAYLOAD_BYTES);
     });

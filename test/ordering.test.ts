@@ -30,7 +30,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     expect(association.dependencies).toEqual(
       expect.arrayContaining([urnOf(mocks.get("aws:iam/rolePolicy:RolePolicy", `workloads-${workload}`)), urnOf(mocks.get("aws:iam/role:Role", `workloads-${workload}`))]),
     );
-    const pods = workload === "migrate" ? job() : mocks.get("kubernetes:apps/v1:Deployment", `${workload}-deployment`);
+    const pods = workload === "migrate" ? job() : mocks.get("kubernetes:argoproj.io/v1alpha1:Rollout", `${workload}-rollout`);
     expect(pods.dependencies).toContainEqual(urnOf(association));
   });
 });

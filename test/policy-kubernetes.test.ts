@@ -118,6 +118,17 @@ describe("a PodDisruptionBudget per Deployment", () => {
     ]);
   });
 
+  test("an Argo Rollout is held to the same rule, and its pod template to the container rules", async () => {
+    const rollout = (name: string, labels: Record<string, string>): FakeResource => ({ ...dep(name, labels), type: k8s.ROLLOUT });
+    expect((await validateStack(k8s.pdbPerDeployment, [rollout("processor", { app: "processor" })])).violations.map((v) => [v.message, v.urn])).toEqual([
+      ['Rollout "processor" (namespace eventstack) has no PodDisruptionBudget selecting its pod labels {"app":"processor"}: add one (maxUnavailable: 1).', urnOf(k8s.ROLLOUT, "processor")],
+    ]);
+    expect((await validateStack(k8s.pdbPerDeployment, [rollout("processor", { app: "processor" }), pdb("processor", { matchLabels: { app: "processor" } })])).violations).toEqual([]);
+    expect(await check(k8s.pinnedImages, deployment([container({ image: "busybox:latest" })]), k8s.ROLLOUT)).toEqual([
+      'container "ingest" image "busybox:latest" uses :latest: pin a version tag or, better, the digest.',
+    ]);
+  });
+
   test("selector semantics", () => {
     expect(k8s.selects({ matchExpressions: [{ key: "app", operator: "NotIn", values: ["x"] }] }, { app: "y" })).toBe(true);
     expect(k8s.selects({ matchExpressions: [{ key: "canary", operator: "DoesNotExist" }] }, { app: "y" })).toBe(true);

@@ -9,10 +9,18 @@ import { ROOT } from "./program";
 
 const packConfig = (stack: string): PolicyPackConfig => JSON.parse(readFileSync(path.join(ROOT, "policy/config", `${stack}.json`), "utf8"));
 
-describe.each(["dev", "prod"])("the policy pack over the %s stack", (stack) => {
+/** Delivery mode "argocd" (docs/delivery.md): the program then declares Argo CD and its Application instead of the workloads. */
+const ARGOCD = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": "https://github.com/example-org/eventstack.git" };
+
+describe.each([
+  ["dev", "pulumi"],
+  ["prod", "pulumi"],
+  ["dev", "argocd"],
+  ["prod", "argocd"],
+])("the policy pack over the %s stack, delivery.mode %s", (stack, mode) => {
   let violations: Violation[];
   beforeAll(async () => {
-    const { mocks, dependencies } = await runProgramForPolicies(stack);
+    const { mocks, dependencies } = await runProgramForPolicies(stack, mode === "argocd" ? ARGOCD : {});
     violations = await runPack(policies, programStack(mocks, stack, dependencies), packConfig(stack));
   });
 

@@ -198,6 +198,46 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
   },
   // github.com/fluent/helm-charts: kind DaemonSet (values.yaml), so no Deployment.
   [VERSIONS.charts.fluentBit.chart]: { verified: { "0.58.1": "fluent-bit-0.58.1" }, source: "charts/fluent-bit/values.yaml (kind: DaemonSet)", date: "2026-12-06", deployments: [] },
+  // github.com/argoproj/argo-helm: controller.replicas 2 (leader election above 1), affinity {} unless given, a PDB
+  // only with controller.pdb.enabled (maxUnavailable or minAvailable as given); the dashboard is a second Deployment
+  // only with dashboard.enabled.
+  [VERSIONS.charts.argoRollouts.chart]: {
+    verified: { "2.41.0": "argo-rollouts-2.41.0" },
+    source: "charts/argo-rollouts/values.yaml, templates/controller/deployment.yaml, templates/controller/poddisruptionbudget.yaml",
+    date: "2026-12-06",
+    deployments: [
+      {
+        name: "argo-rollouts/argo-rollouts",
+        render: (v) => ({
+          replicas: v.controller?.replicas ?? 2,
+          nodeSelector: v.controller?.nodeSelector ?? {},
+          tolerations: v.controller?.tolerations ?? [],
+          forbiddenNodeLabels: [],
+          requiredHostAntiAffinity: false,
+          pdb: v.controller?.pdb?.enabled ? { maxUnavailable: v.controller.pdb.maxUnavailable, minAvailable: v.controller.pdb.minAvailable } : undefined,
+        }),
+      },
+    ],
+  },
+  // github.com/argoproj/argo-helm: one replica of each component (the application controller a StatefulSet, counted
+  // here as it schedules the same way), global.nodeSelector and global.tolerations where a component sets none, no
+  // PDB unless <component>.pdb.enabled; Dex and notifications only when enabled.
+  [VERSIONS.charts.argoCd.chart]: {
+    verified: { "10.1.1": "argo-cd-10.1.1" },
+    source: "charts/argo-cd/values.yaml, templates/argocd-*/deployment.yaml, templates/argocd-application-controller/statefulset.yaml",
+    date: "2026-12-06",
+    deployments: (["controller", "repoServer", "server", "redis", "applicationSet"] as const).map((component) => ({
+      name: `argocd/${component}`,
+      render: (v: Values) => ({
+        replicas: v[component]?.replicas ?? 1,
+        nodeSelector: v[component]?.nodeSelector ?? v.global?.nodeSelector ?? { "kubernetes.io/os": "linux" },
+        tolerations: v[component]?.tolerations ?? v.global?.tolerations ?? [],
+        forbiddenNodeLabels: [],
+        requiredHostAntiAffinity: false,
+        pdb: undefined,
+      }),
+    })),
+  },
 };
 
 /**
@@ -287,7 +327,7 @@ function deployments(mocks: RecordingMocks): ModelDeployment[] {
 
   const pdbs = mocks.ofType("kubernetes:policy/v1:PodDisruptionBudget");
   const minReplicas = [...mocks.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler"), ...mocks.ofType("kubernetes:keda.sh/v1alpha1:ScaledObject")];
-  for (const d of mocks.ofType("kubernetes:apps/v1:Deployment")) {
+  for (const d of mocks.ofType("kubernetes:argoproj.io/v1alpha1:Rollout")) {
     const name = d.inputs.metadata.name;
     const spec = d.inputs.spec.template.spec;
     const scaler = minReplicas.find((s) => (s.inputs.spec.scaleTargetRef?.name ?? "") === name);
@@ -345,6 +385,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         "linkerd/linkerd-identity",
         "linkerd/linkerd-proxy-injector",
         "kube-system/aws-load-balancer-controller",
+        "argo-rollouts/argo-rollouts",
         "kube-system/coredns",
         "eventstack/ingest",
         "eventstack/processor",

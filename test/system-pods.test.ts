@@ -44,18 +44,24 @@ describe("Linkerd's replicas leave a system node free to drain into", () => {
 describe.each(["dev", "prod"])("%s stack", (stack) => {
   const values = engineConfig(stack);
   const config = loadConfig((k) => values[k], {});
-  const context = { systemNodes: config.cluster.systemNodes, meshHighAvailability: config.mesh.highAvailability };
+  const context = { systemNodes: config.cluster.systemNodes, meshHighAvailability: config.mesh.highAvailability, argocd: false };
 
   test("every system instance type holds the system pods with a surge pod per release", () => {
     for (const type of config.cluster.systemInstanceTypes) expect([type, systemSizingProblem(type, context)]).toEqual([type, undefined]);
   });
 
-  test("the demand counts every pod once, each DaemonSet on every node, and one surge pod per release", () => {
-    const deployments = SYSTEM_PODS.filter((p) => p.kind === "Deployment");
+  test.each([false, true])("the demand counts every pod once, each DaemonSet on every node, and one surge pod per release (Argo CD: %s)", (argocd) => {
+    const c = { ...context, argocd };
+    const deployments = SYSTEM_PODS.filter((p) => p.kind === "Deployment" && p.replicas(c) > 0);
     const daemonSets = SYSTEM_PODS.filter((p) => p.kind === "DaemonSet");
     const releases = new Set(deployments.map((p) => p.release));
-    const demand = systemDemand(context);
-    expect(demand.surgePods).toBe(7); // coredns, karpenter, metrics-server, load balancer controller, keda, linkerd, grafana
-    expect(demand.pods).toBe(deployments.reduce((s, p) => s + p.replicas(context), 0) + daemonSets.length * context.systemNodes + releases.size);
+    const demand = systemDemand(c);
+    // coredns, karpenter, metrics-server, load balancer controller, keda, argo-rollouts, linkerd, grafana; and argo-cd
+    expect(demand.surgePods).toBe(argocd ? 9 : 8);
+    expect(demand.pods).toBe(deployments.reduce((s, p) => s + p.replicas(c), 0) + daemonSets.length * context.systemNodes + releases.size);
+  });
+
+  test("delivery.mode argocd fits too", () => {
+    for (const type of config.cluster.systemInstanceTypes) expect([type, systemSizingProblem(type, { ...context, argocd: true })]).toEqual([type, undefined]);
   });
 });

@@ -141,6 +141,9 @@ const EVERYTHING_ON = {
   "eventstack:api.requestRateQuota": 20000,
   "eventstack:cluster.adminPrincipalArns": ["arn:aws:iam::123456789012:role/platform-admin"],
   "eventstack:delivery.githubRepository": "acme/eventstack",
+  "eventstack:delivery.mode": "argocd",
+  "eventstack:delivery.gitRepository": "https://github.com/acme/eventstack",
+  "eventstack:observability.alertEmails": ["oncall@example.com"],
 };
 
 const NAMING_KEY = /(name|Name|namePrefix|NamePrefix|identifier|Identifier|Id|Code)$|^(bucket|bucketPrefix|alias)$/;
@@ -200,7 +203,7 @@ describe("two stacks in one account", () => {
     }
     // Every optional resource on, so that the first test also classifies what only some configurations declare.
     runs["prod/everything"] = (await runProgramInstance("prod", "everything", EVERYTHING_ON)).mocks.resources;
-  });
+  }, 900_000); // five whole-program evaluations
 
   test("every naming input of every resource type is known: a physical name, a name inside another resource, a name that need not be unique, or a reference", () => {
     const unknown = [...new Set(Object.values(runs).flatMap((resources) => resources.flatMap(unknownNamingInputs)))];

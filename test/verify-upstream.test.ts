@@ -207,6 +207,7 @@ describe("verify:upstream reads the program as deployed", () => {
         "collector-node-exporter",
         "container-logs-fluent-bit",
         "grafana-grafana",
+        "progressive-delivery-argo-rollouts",
       ].sort(),
     );
     // Secret-wrapped values (the Linkerd certificates) reach Helm as plain values, and are checked as such.

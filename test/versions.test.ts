@@ -104,7 +104,15 @@ const KEDA_CRDS = [
 ];
 const KARPENTER_CRDS = ["ec2nodeclasses.karpenter.k8s.aws", "nodeclaims.karpenter.sh", "nodepools.karpenter.sh", "nodeoverlays.karpenter.sh", "capacitybuffers.autoscaling.x-k8s.io"];
 const LBC_CRDS = ["albtargetcontrolconfigs.elbv2.k8s.aws", "globalaccelerators.aga.k8s.aws", "ingressclassparams.elbv2.k8s.aws", "targetgroupbindings.elbv2.k8s.aws"];
+const ROLLOUTS_CRDS = ["rollouts.argoproj.io", "analysistemplates.argoproj.io", "clusteranalysistemplates.argoproj.io", "analysisruns.argoproj.io", "experiments.argoproj.io"];
+const ARGOCD_CRDS = ["applications.argoproj.io", "applicationsets.argoproj.io", "appprojects.argoproj.io"];
 const CHART_CRDS: Record<string, ChartCrds> = {
+  // argoproj/argo-helm argo-rollouts-2.41.0 charts/argo-rollouts/templates/crds/*.yaml, each wrapped in
+  // `{{- if .Values.installCRDs }}` (default true); no crds/ folder (read 2026-12-06).
+  "argo-rollouts@2.41.0": { templates: { names: ROLLOUTS_CRDS, gate: ["installCRDs"], gateDefault: true } },
+  // argoproj/argo-helm argo-cd-10.1.1 charts/argo-cd/templates/crds/crd-*.yaml, each wrapped in
+  // `{{- if .Values.crds.install }}` (default true); no crds/ folder (read 2026-12-06).
+  "argo-cd@10.1.1": { templates: { names: ARGOCD_CRDS, gate: ["crds", "install"], gateDefault: true } },
   // kedacore/charts v2.20.2 keda/templates/crds/*.yaml, each wrapped in `{{- if .Values.crds.install }}`.
   "keda@2.20.2": { templates: { names: KEDA_CRDS, gate: ["crds", "install"], gateDefault: true } },
   // aws/karpenter-provider-aws v1.14.1 charts/karpenter-crd/templates/ (karpenter's crds/ holds the same set).
@@ -133,16 +141,31 @@ const MANIFEST_CRDS: Record<string, string[]> = {
   "keda-2.20.2-crds.yaml": KEDA_CRDS,
   // kubernetes-sigs/aws-load-balancer-controller v3.5.0 helm/aws-load-balancer-controller/crds/crds.yaml.
   "crds.yaml": LBC_CRDS,
+  // argoproj/argo-rollouts v1.9.0 manifests/crds/ (one CRD per file).
+  "rollout-crd.yaml": ["rollouts.argoproj.io"],
+  "analysis-template-crd.yaml": ["analysistemplates.argoproj.io"],
+  "cluster-analysis-template-crd.yaml": ["clusteranalysistemplates.argoproj.io"],
+  "analysis-run-crd.yaml": ["analysisruns.argoproj.io"],
+  "experiment-crd.yaml": ["experiments.argoproj.io"],
+  // argoproj/argo-cd v3.4.4 manifests/crds/ (one CRD per file).
+  "application-crd.yaml": ["applications.argoproj.io"],
+  "applicationset-crd.yaml": ["applicationsets.argoproj.io"],
+  "appproject-crd.yaml": ["appprojects.argoproj.io"],
 };
 
 function valueAt(values: unknown, path: string[]): unknown {
   return path.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), values);
 }
 
-describe.each(["dev", "prod"])("%s stack: CRD ownership with the values the program passes", (stack) => {
+describe.each([
+  ["dev", "pulumi"],
+  ["prod", "pulumi"],
+  ["dev", "argocd"],
+  ["prod", "argocd"],
+])("%s stack, delivery.mode %s: CRD ownership with the values the program passes", (stack, mode) => {
   let mocks: RecordingMocks;
   beforeAll(async () => {
-    ({ mocks } = await runProgram(stack));
+    ({ mocks } = await runProgram(stack, mode === "argocd" ? { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": "https://github.com/example-org/eventstack.git" } : {}));
   });
 
   test("every CRD is installed by exactly one release or manifest", () => {
@@ -171,6 +194,8 @@ describe.each(["dev", "prod"])("%s stack: CRD ownership with the values the prog
     expect(owners.get("scaledobjects.keda.sh")).toEqual(["manifest autoscaling-keda-crds"]);
     expect(owners.get("targetgroupbindings.elbv2.k8s.aws")).toEqual(["manifest load-balancer-controller-crds"]);
     expect(owners.get("nodepools.karpenter.sh")).toEqual(["release karpenter-crd"]);
+    expect(owners.get("rollouts.argoproj.io")).toEqual(["manifest progressive-delivery-rollout-crd"]);
+    expect(owners.get("applications.argoproj.io")).toEqual(mode === "argocd" ? ["manifest argocd-application-crd"] : undefined);
   });
 });
 

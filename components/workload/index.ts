@@ -3,10 +3,10 @@
 // Creates, in the apps' namespace:
 //   - the ServiceAccount and its EKS Pod Identity association to the workload's IAM role (components/workload-iam.ts),
 //     so the pods get exactly that role's credentials and nothing else;
-//   - the Deployment: image by digest, configuration as environment variables (endpoints, names and modes; never a
+//   - the Argo Rollout (./rollout.ts) in place of a Deployment: image by digest, configuration as environment variables (endpoints, names and modes; never a
 //     secret value, see docs/mesh.md), requests and a memory limit, startup/liveness/readiness probes, the restricted
 //     security context, zone spread, a preStop delay and a grace period that cover draining; no `replicas`, which the
-//     autoscaler owns;
+//     autoscaler owns; a canary strategy and the AnalysisTemplate that judges it on the service's own metrics;
 //   - a ClusterIP Service, a PodDisruptionBudget and a NetworkPolicy;
 //   - the autoscaler: an autoscaling/v2 HPA on CPU, or a KEDA ScaledObject on consumer-group lag with MSK IAM through
 //     a TriggerAuthentication that uses the KEDA operator's Pod Identity;
@@ -14,7 +14,12 @@
 //     Server, NetworkAuthentication and AuthorizationPolicy that admit the NLB's (unmeshed) traffic, from its fixed
 //     addresses only, on the HTTP port.
 //
-// Custom resources (ScaledObject, TriggerAuthentication, TargetGroupBinding, Linkerd policy) depend on the component
+// In delivery mode "argocd" the component creates the identity only (ServiceAccount and Pod Identity association) and
+// exposes every other object, resolved, as `manifests`: the program exports them, `npm run render:workloads` writes
+// them where Argo CD syncs from (docs/delivery.md). Both modes build the objects with the same function
+// (workloadObjects), so what Argo CD applies is what Pulumi would have applied.
+//
+// Custom resources (Rollout, AnalysisTemplate, ScaledObject, TriggerAuthentication, TargetGroupBinding, Linkerd policy) depend on the component
 // that installs their CRDs, which Pulumi manages as resources (pulumi-kubernetes #3188/#3176, see
 // components/karpenter/index.ts).
 //
@@ -23,6 +28,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { DeliveryMode } from "../config";
 import { createPodIdentity, type PodWorkloadArgs } from "./identity";
 import {
   type CollectorPeer,
@@ -40,15 +46,16 @@ import {
   service,
   targetGroupBinding,
 } from "./manifests";
+import { ingestAnalysisTemplate, ingestCanary, processorAnalysisTemplate, processorCanary, rollout } from "./rollout";
 import { container, meshAnnotations, podSpec, recommendedLabels, type Resources, selectorLabels, WORKLOAD_NODE_SELECTOR } from "./pod";
 
 export type Autoscaler =
-  | ({ kind: "hpa" } & Omit<HpaArgs, "deploymentName">)
+  | ({ kind: "hpa" } & Omit<HpaArgs, "rolloutName">)
   | ({
       kind: "keda";
       /** KEDA's CRDs and operator (PodAutoscaling.kedaReady). */
       dependsOn: pulumi.Resource[];
-    } & Omit<KafkaScaledObjectArgs, "deploymentName" | "triggerAuthenticationName">);
+    } & Omit<KafkaScaledObjectArgs, "rolloutName" | "triggerAuthenticationName">);
 
 export interface WorkloadEdge {
   targetGroupArn: pulumi.Input<string>;
@@ -62,8 +69,22 @@ export interface WorkloadEdge {
   dependsOn: pulumi.Resource[];
 }
 
+/** How a new version reaches the pods: Argo Rollouts' canary and the analysis that may abort it (./rollout.ts). */
+export interface WorkloadRollout {
+  /**
+   * Which canary: "ingest" (traffic-weighted steps under a background analysis of its HTTP and produce metrics) or
+   * "processor" (one canary pod judged on dead letters and its partitions' lag; needs a KEDA autoscaler, whose
+   * lagThreshold is the lag ceiling).
+   */
+  canary: "ingest" | "processor";
+  /** The Prometheus query endpoint the analysis reads (config delivery.analysisPrometheusUrl). */
+  prometheusUrl: string;
+  /** Argo Rollouts' CRDs and controller (ProgressiveDelivery.ready). */
+  dependsOn: pulumi.Resource[];
+}
+
 export interface WorkloadArgs extends PodWorkloadArgs {
-  /** The workload's name: Deployment, Service, labels (`app.kubernetes.io/name`). */
+  /** The workload's name: Rollout, Service, labels (`app.kubernetes.io/name`). */
   name: string;
   /** `app.kubernetes.io/component`, e.g. "api" or "consumer". */
   component: string;
@@ -87,6 +108,12 @@ export interface WorkloadArgs extends PodWorkloadArgs {
    * account). Default: none.
    */
   collector?: CollectorPeer;
+  rollout: WorkloadRollout;
+  /**
+   * Who applies the objects: "pulumi" creates them; "argocd" creates only the ServiceAccount and the Pod Identity
+   * association and leaves the rest to Argo CD (`manifests`). Default "pulumi".
+   */
+  delivery?: DeliveryMode;
 }
 
 export const WORKLOAD_DEFAULTS = {
@@ -96,26 +123,33 @@ export const WORKLOAD_DEFAULTS = {
   healthPath: "/healthz",
   readinessPath: "/readyz",
   revisionHistoryLimit: 5,
+  delivery: "pulumi" as DeliveryMode,
 };
 
 export class Workload extends pulumi.ComponentResource {
-  readonly deploymentName: string;
+  readonly rolloutName: string;
   readonly serviceName: string;
   readonly serviceAccountName: string;
   /** In-cluster URL of the Service. */
   readonly serviceUrl: pulumi.Output<string>;
   readonly podIdentityAssociationId: pulumi.Output<string>;
+  /** Every object of the workload but its identity, resolved: what Argo CD applies in delivery mode "argocd". */
+  readonly manifests: pulumi.Output<K8sObject[]>;
+  /** The API group and kind of each of those objects (Argo CD's AppProject admits exactly these). */
+  readonly kinds: GroupKind[];
 
   constructor(name: string, args: WorkloadArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:apps:Workload", name, {}, opts);
     const out = createWorkload(name, args, this, opts.provider);
-    this.deploymentName = out.names.deployment;
+    this.rolloutName = out.names.rollout;
     this.serviceName = out.names.service;
     this.serviceAccountName = out.names.serviceAccount;
     this.serviceUrl = pulumi.interpolate`http://${out.names.service}.${args.namespace}.svc.cluster.local:${args.port}`;
     this.podIdentityAssociationId = out.association.associationId;
+    this.manifests = out.manifests;
+    this.kinds = out.kinds;
     this.registerOutputs({
-      deploymentName: this.deploymentName,
+      rolloutName: this.rolloutName,
       serviceName: this.serviceName,
       serviceAccountName: this.serviceAccountName,
       serviceUrl: this.serviceUrl,
@@ -124,63 +158,72 @@ export class Workload extends pulumi.ComponentResource {
   }
 }
 
-export function createWorkload(name: string, args: WorkloadArgs, parent: pulumi.Resource, provider: aws.Provider) {
+export type GroupKind = { group: string; kind: string };
+
+/** An object's API group ("" for the core group) and kind. */
+export function groupKind(o: { apiVersion: string; kind: string }): GroupKind {
+  return { group: o.apiVersion.includes("/") ? o.apiVersion.split("/")[0]! : "", kind: o.kind };
+}
+
+/** A Kubernetes object as the program builds it: plain data whose values may still be Pulumi inputs. */
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name?: string; namespace?: pulumi.Input<string>; [k: string]: unknown }; [k: string]: unknown };
+
+/**
+ * Every object of a workload but its identity, keyed by the suffix of the Pulumi resource that applies it in
+ * delivery mode "pulumi" (`<name>-<key>`), in the order Argo CD's files list them.
+ */
+export function workloadObjects(args: WorkloadArgs): Record<string, K8sObject> {
   const serviceAccountName = args.serviceAccountName ?? args.name;
   const awsApis = args.awsApis ?? WORKLOAD_DEFAULTS.awsApis;
   const nodeSelector = args.nodeSelector ?? WORKLOAD_DEFAULTS.nodeSelector;
-  const k8sOpts = { parent, provider: args.kubernetesProvider };
   const namespace = args.namespace as string; // an input: resolved by the provider, typed as the object field expects
   const labels = recommendedLabels({ name: args.name, component: args.component, version: args.version });
   const selector = selectorLabels(args.name);
   const meta = (objectName: string) => ({ name: objectName, namespace, labels });
   const { portName } = WORKLOAD_DEFAULTS;
+  const analysisName = `${args.name}-canary`;
 
-  const { serviceAccount, association } = createPodIdentity(
-    name,
-    { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn, roleReady: args.roleReady },
-    { parent, provider, kubernetesProvider: args.kubernetesProvider },
-  );
-
-  const deployment = new k8s.apps.v1.Deployment(
-    `${name}-deployment`,
-    {
-      metadata: meta(args.name),
-      spec: {
-        selector: { matchLabels: selector },
-        revisionHistoryLimit: WORKLOAD_DEFAULTS.revisionHistoryLimit,
-        // Never fewer ready pods than wanted during a rollout; new pods must pass readiness first.
-        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: "25%" } },
-        template: {
-          metadata: { labels, annotations: meshAnnotations(args.dataPorts) },
-          spec: podSpec({
-            serviceAccountName,
-            terminationGracePeriodSeconds: args.terminationGracePeriodSeconds,
-            spreadLabels: selector,
-            nodeSelector,
-            containers: [
-              container({
-                name: args.name,
-                image: args.image,
-                env: args.env,
-                resources: args.resources,
-                port: { name: portName, containerPort: args.port },
-                probes: { port: portName, livenessPath: WORKLOAD_DEFAULTS.healthPath, readinessPath: WORKLOAD_DEFAULTS.readinessPath },
-                preStopSleepSeconds: args.preStopSleepSeconds,
-              }),
-            ],
-          }),
-        },
-      },
-    },
-    // The association first: a pod started before it would run without credentials until restarted.
-    { ...k8sOpts, dependsOn: [association, serviceAccount, ...args.meshReady, ...(args.dependsOn ?? [])] },
-  );
-
-  const svc = new k8s.core.v1.Service(`${name}-service`, service(meta(args.name), { selector, port: args.port, portName }), k8sOpts);
-  new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, podDisruptionBudget(meta(args.name), selector), k8sOpts);
-  new k8s.networking.v1.NetworkPolicy(
-    `${name}-network-policy`,
-    networkPolicy(meta(args.name), {
+  const template = {
+    metadata: { labels, annotations: meshAnnotations(args.dataPorts) },
+    spec: podSpec({
+      serviceAccountName,
+      terminationGracePeriodSeconds: args.terminationGracePeriodSeconds,
+      spreadLabels: selector,
+      nodeSelector,
+      containers: [
+        container({
+          name: args.name,
+          image: args.image,
+          env: args.env,
+          resources: args.resources,
+          port: { name: portName, containerPort: args.port },
+          probes: { port: portName, livenessPath: WORKLOAD_DEFAULTS.healthPath, readinessPath: WORKLOAD_DEFAULTS.readinessPath },
+          preStopSleepSeconds: args.preStopSleepSeconds,
+        }),
+      ],
+    }),
+  };
+  const a = args.autoscaler;
+  const analysis =
+    args.rollout.canary === "ingest"
+      ? ingestAnalysisTemplate(meta(analysisName), { prometheusUrl: args.rollout.prometheusUrl, namespace: args.namespace, rolloutName: args.name })
+      : processorAnalysisTemplate(meta(analysisName), {
+          prometheusUrl: args.rollout.prometheusUrl,
+          namespace: args.namespace,
+          rolloutName: args.name,
+          lagThreshold: a.kind === "keda" ? a.lagThreshold : checkProcessorCanary(args.name),
+        });
+  const objects: Record<string, K8sObject> = {
+    analysis,
+    rollout: rollout(meta(args.name), {
+      selector,
+      template,
+      revisionHistoryLimit: WORKLOAD_DEFAULTS.revisionHistoryLimit,
+      canary: args.rollout.canary === "ingest" ? ingestCanary(analysisName) : processorCanary(analysisName),
+    }),
+    service: service(meta(args.name), { selector, port: args.port, portName }),
+    pdb: podDisruptionBudget(meta(args.name), selector),
+    "network-policy": networkPolicy(meta(args.name), {
       podSelector: selector,
       // Behind the edge, the workload's port admits the NLB alone: from anywhere else in the VPC a request would skip
       // API Gateway's authorizer. Kubelet probes come from the node's own address, which the VPC CNI's policy agent
@@ -193,99 +236,101 @@ export function createWorkload(name: string, args: WorkloadArgs, parent: pulumi.
       awsApiCidrs: args.awsApiCidrs,
       collector: args.collector ? { ...args.collector, scrapePort: args.port } : undefined,
     }),
-    k8sOpts,
-  );
-
-  const autoscalerResources = createAutoscaler(name, args, meta, k8sOpts, deployment);
-  const edgeResources = args.edge ? createEdgeBinding(name, args, args.edge, meta, selector, k8sOpts, svc) : undefined;
-
-  return {
-    names: { deployment: args.name, service: args.name, serviceAccount: serviceAccountName },
-    serviceAccount,
-    association,
-    deployment,
-    service: svc,
-    ...autoscalerResources,
-    ...edgeResources,
   };
+  if (a.kind === "hpa") {
+    objects.hpa = horizontalPodAutoscaler(meta(args.name), { rolloutName: args.name, minReplicas: a.minReplicas, maxReplicas: a.maxReplicas, targetCpuUtilization: a.targetCpuUtilization });
+  } else {
+    const auth = mskTriggerAuthentication(meta(`${args.name}-msk`));
+    objects["trigger-auth"] = auth;
+    objects["scaled-object"] = kafkaScaledObject(meta(args.name), {
+      rolloutName: args.name,
+      triggerAuthenticationName: auth.metadata.name,
+      minReplicas: a.minReplicas,
+      maxReplicas: a.maxReplicas,
+      bootstrapServers: a.bootstrapServers,
+      consumerGroup: a.consumerGroup,
+      topic: a.topic,
+      lagThreshold: a.lagThreshold,
+      awsRegion: a.awsRegion,
+    });
+  }
+  if (args.edge) {
+    objects["target-group-binding"] = targetGroupBinding(meta(args.name), {
+      serviceName: args.name,
+      servicePort: args.port,
+      targetGroupArn: args.edge.targetGroupArn,
+      loadBalancerSecurityGroupId: args.edge.loadBalancerSecurityGroupId,
+      podPort: args.port,
+    });
+    const server = linkerdServer(meta(`${args.name}-${portName}`), { podSelector: selector, port: portName, proxyProtocol: "HTTP/1" });
+    const networks = linkerdNetworkAuthentication(meta(`${args.name}-load-balancer`), args.edge.clientCidrs);
+    objects["mesh-server"] = server;
+    objects["mesh-networks"] = networks;
+    objects["mesh-authorization"] = linkerdAuthorizationPolicy(meta(`${args.name}-load-balancer`), { serverName: server.metadata.name, networkAuthenticationName: networks.metadata.name });
+    // The port denies everything else, the collector's scrapes included: admit its identity, and nobody else's.
+    if (args.collector) {
+      const identity = linkerdMeshTlsAuthentication(meta(`${args.name}-collector`), { serviceAccount: args.collector.serviceAccount, namespace: args.collector.namespace });
+      objects["mesh-collector-identity"] = identity;
+      objects["mesh-collector-authorization"] = linkerdAuthorizationPolicy(meta(`${args.name}-collector`), {
+        serverName: server.metadata.name,
+        networkAuthenticationName: identity.metadata.name,
+        kind: "MeshTLSAuthentication",
+      });
+    }
+  }
+  return objects;
 }
 
-type MetaFn = (objectName: string) => { name: string; namespace: string; labels: Record<string, string> };
+function checkProcessorCanary(name: string): never {
+  throw new Error(`Workload ${name}: rollout.canary "processor" needs autoscaler.kind "keda" (its lagThreshold bounds the canary's lag)`);
+}
+
+export function createWorkload(name: string, args: WorkloadArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const serviceAccountName = args.serviceAccountName ?? args.name;
+  const delivery = args.delivery ?? WORKLOAD_DEFAULTS.delivery;
+  const labels = recommendedLabels({ name: args.name, component: args.component, version: args.version });
+  const { serviceAccount, association } = createPodIdentity(
+    name,
+    { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn, roleReady: args.roleReady },
+    { parent, provider, kubernetesProvider: args.kubernetesProvider },
+  );
+  const objects = workloadObjects(args);
+  const names = { rollout: args.name, service: args.name, serviceAccount: serviceAccountName };
+  const manifests = pulumi.output(Object.values(objects)) as unknown as pulumi.Output<K8sObject[]>;
+  const kinds = Object.values(objects).map(groupKind);
+  if (delivery === "argocd") return { names, serviceAccount, association, manifests, kinds, resources: {} };
+  return { names, serviceAccount, association, manifests, kinds, resources: applyWorkload(name, args, objects, parent, { serviceAccount, association }) };
+}
+
 type K8sOpts = { parent: pulumi.Resource; provider: k8s.Provider };
 
-function createAutoscaler(name: string, args: WorkloadArgs, meta: MetaFn, k8sOpts: K8sOpts, deployment: k8s.apps.v1.Deployment) {
+/** Delivery mode "pulumi": one resource per object, each after what it needs. */
+function applyWorkload(name: string, args: WorkloadArgs, objects: Record<string, K8sObject>, parent: pulumi.Resource, identity: { serviceAccount: pulumi.Resource; association: pulumi.Resource }) {
+  const k8sOpts: K8sOpts = { parent, provider: args.kubernetesProvider };
+  const custom = (key: string, dependsOn: pulumi.Resource[]) => new k8s.apiextensions.CustomResource(`${name}-${key}`, objects[key] as k8s.apiextensions.CustomResourceArgs, { ...k8sOpts, dependsOn });
+  const analysis = custom("analysis", args.rollout.dependsOn);
+  // The association first: a pod started before it would run without credentials until restarted.
+  const rolloutResource = custom("rollout", [identity.association, identity.serviceAccount, analysis, ...args.rollout.dependsOn, ...args.meshReady, ...(args.dependsOn ?? [])]);
+  const svc = new k8s.core.v1.Service(`${name}-service`, objects.service as k8s.core.v1.ServiceArgs, k8sOpts);
+  new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, objects.pdb as k8s.policy.v1.PodDisruptionBudgetArgs, k8sOpts);
+  new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, objects["network-policy"] as k8s.networking.v1.NetworkPolicyArgs, k8sOpts);
+  const out: Record<string, pulumi.Resource> = { rollout: rolloutResource, service: svc, analysis };
   const a = args.autoscaler;
   if (a.kind === "hpa") {
-    const hpa = new k8s.autoscaling.v2.HorizontalPodAutoscaler(
-      `${name}-hpa`,
-      horizontalPodAutoscaler(meta(args.name), { deploymentName: args.name, minReplicas: a.minReplicas, maxReplicas: a.maxReplicas, targetCpuUtilization: a.targetCpuUtilization }),
-      { ...k8sOpts, dependsOn: [deployment] },
-    );
-    return { hpa };
+    out.hpa = new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-hpa`, objects.hpa as unknown as k8s.autoscaling.v2.HorizontalPodAutoscalerArgs, { ...k8sOpts, dependsOn: [rolloutResource] });
+  } else {
+    out.triggerAuthentication = custom("trigger-auth", a.dependsOn);
+    out.scaledObject = custom("scaled-object", [...a.dependsOn, out.triggerAuthentication, rolloutResource]);
   }
-  const crOpts = { ...k8sOpts, dependsOn: a.dependsOn };
-  const auth = mskTriggerAuthentication(meta(`${args.name}-msk`));
-  const triggerAuthentication = new k8s.apiextensions.CustomResource(`${name}-trigger-auth`, auth, crOpts);
-  const scaled = kafkaScaledObject(meta(args.name), {
-    deploymentName: args.name,
-    triggerAuthenticationName: auth.metadata.name,
-    minReplicas: a.minReplicas,
-    maxReplicas: a.maxReplicas,
-    bootstrapServers: a.bootstrapServers,
-    consumerGroup: a.consumerGroup,
-    topic: a.topic,
-    lagThreshold: a.lagThreshold,
-    awsRegion: a.awsRegion,
-  });
-  const scaledObject = new k8s.apiextensions.CustomResource(`${name}-scaled-object`, scaled, { ...k8sOpts, dependsOn: [...a.dependsOn, triggerAuthentication, deployment] });
-  return { triggerAuthentication, scaledObject };
-}
-
-function createEdgeBinding(
-  name: string,
-  args: WorkloadArgs,
-  edge: WorkloadEdge,
-  meta: MetaFn,
-  selector: Record<string, string>,
-  k8sOpts: K8sOpts,
-  svc: k8s.core.v1.Service,
-) {
-  const binding = targetGroupBinding(meta(args.name), {
-    serviceName: args.name,
-    servicePort: args.port,
-    targetGroupArn: edge.targetGroupArn,
-    loadBalancerSecurityGroupId: edge.loadBalancerSecurityGroupId,
-    podPort: args.port,
-  });
-  const targetGroupBindingResource = new k8s.apiextensions.CustomResource(`${name}-target-group-binding`, binding, { ...k8sOpts, dependsOn: [...edge.dependsOn, svc] });
-
-  const meshOpts = { ...k8sOpts, dependsOn: args.meshReady };
-  const server = linkerdServer(meta(`${args.name}-${WORKLOAD_DEFAULTS.portName}`), { podSelector: selector, port: WORKLOAD_DEFAULTS.portName, proxyProtocol: "HTTP/1" });
-  const networks = linkerdNetworkAuthentication(meta(`${args.name}-load-balancer`), edge.clientCidrs);
-  const policy = linkerdAuthorizationPolicy(meta(`${args.name}-load-balancer`), { serverName: server.metadata.name, networkAuthenticationName: networks.metadata.name });
-  const meshServer = new k8s.apiextensions.CustomResource(`${name}-mesh-server`, server, meshOpts);
-  const meshNetworks = new k8s.apiextensions.CustomResource(`${name}-mesh-networks`, networks, meshOpts);
-  const meshPolicy = new k8s.apiextensions.CustomResource(`${name}-mesh-authorization`, policy, { ...meshOpts, dependsOn: [...meshOpts.dependsOn, meshServer, meshNetworks] });
-  // The port denies everything else, the collector's scrapes included: admit its identity, and nobody else's.
-  const scraper = args.collector ? createScraperAuthorization(name, args.name, args.collector, meta, server.metadata.name, meshOpts, meshServer) : undefined;
-  return { targetGroupBinding: targetGroupBindingResource, meshServer, meshNetworks, meshPolicy, ...scraper };
-}
-
-function createScraperAuthorization(
-  name: string,
-  workload: string,
-  collector: CollectorPeer,
-  meta: MetaFn,
-  serverName: string,
-  meshOpts: K8sOpts & { dependsOn: pulumi.Resource[] },
-  meshServer: pulumi.Resource,
-) {
-  const identity = linkerdMeshTlsAuthentication(meta(`${workload}-collector`), { serviceAccount: collector.serviceAccount, namespace: collector.namespace });
-  const authorization = linkerdAuthorizationPolicy(meta(`${workload}-collector`), { serverName, networkAuthenticationName: identity.metadata.name, kind: "MeshTLSAuthentication" });
-  const meshCollectorIdentity = new k8s.apiextensions.CustomResource(`${name}-mesh-collector-identity`, identity, meshOpts);
-  const meshCollectorAuthorization = new k8s.apiextensions.CustomResource(`${name}-mesh-collector-authorization`, authorization, {
-    ...meshOpts,
-    dependsOn: [...meshOpts.dependsOn, meshServer, meshCollectorIdentity],
-  });
-  return { meshCollectorIdentity, meshCollectorAuthorization };
+  if (args.edge) {
+    out.targetGroupBinding = custom("target-group-binding", [...args.edge.dependsOn, svc]);
+    out.meshServer = custom("mesh-server", args.meshReady);
+    out.meshNetworks = custom("mesh-networks", args.meshReady);
+    out.meshPolicy = custom("mesh-authorization", [...args.meshReady, out.meshServer, out.meshNetworks]);
+    if (objects["mesh-collector-identity"]) {
+      out.meshCollectorIdentity = custom("mesh-collector-identity", args.meshReady);
+      out.meshCollectorAuthorization = custom("mesh-collector-authorization", [...args.meshReady, out.meshServer, out.meshCollectorIdentity]);
+    }
+  }
+  return out;
 }

@@ -4,6 +4,10 @@
 // published schemas (test/k8s-schema.ts).
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { ROLLOUTS_API_VERSION } from "./rollout";
+
+/** What the autoscalers scale: the workload's Argo Rollout, through its scale subresource (./rollout.ts). */
+const scaleTarget = (name: string) => ({ apiVersion: ROLLOUTS_API_VERSION, kind: "Rollout", name });
 
 type Meta = { name: string; namespace: string; labels: Record<string, string> };
 
@@ -32,7 +36,7 @@ export function podDisruptionBudget(meta: Meta, selector: Record<string, string>
 }
 
 export interface HpaArgs {
-  deploymentName: string;
+  rolloutName: string;
   minReplicas: number;
   maxReplicas: number;
   targetCpuUtilization: number;
@@ -48,7 +52,7 @@ export function horizontalPodAutoscaler(meta: Meta, a: HpaArgs) {
     kind: "HorizontalPodAutoscaler" as const,
     metadata: meta,
     spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: a.deploymentName },
+      scaleTargetRef: scaleTarget(a.rolloutName),
       minReplicas: a.minReplicas,
       maxReplicas: a.maxReplicas,
       metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.targetCpuUtilization } } }],
@@ -73,7 +77,7 @@ export function mskTriggerAuthentication(meta: Meta) {
 }
 
 export interface KafkaScaledObjectArgs {
-  deploymentName: string;
+  rolloutName: string;
   triggerAuthenticationName: string;
   minReplicas: number;
   maxReplicas: number;
@@ -95,7 +99,7 @@ export function kafkaScaledObject(meta: Meta, a: KafkaScaledObjectArgs) {
     kind: "ScaledObject" as const,
     metadata: meta,
     spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: a.deploymentName },
+      scaleTargetRef: scaleTarget(a.rolloutName),
       minReplicaCount: a.minReplicas,
       maxReplicaCount: a.maxReplicas,
       // KEDA's default poll; docs/autoscaling.md budgets 30-45 s from lag to new replicas with it.

@@ -1,4 +1,4 @@
-// Evaluates the program for one stack under the resource mocks in this process (no jest) and prints its
+// Evaluates the program for one stack (with optional config overrides, as JSON) under the resource mocks in this process (no jest) and prints its
 // ProgramFacts as JSON on stdout. Run by cli.ts once per stack, each in a process of its own, because the Pulumi
 // runtime keeps one stack's state per process.
 import path from "node:path";
@@ -6,9 +6,9 @@ import { RecordingMocks } from "../mocks";
 import { engineConfig, ROOT, setEngineMocks, settle, TEST_REGION } from "../program";
 import { programFacts } from "./program-facts";
 
-async function main(stack: string) {
+async function main(stack: string, overrides: Record<string, unknown>) {
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-  const config = engineConfig(stack);
+  const config = engineConfig(stack, overrides);
   const mocks = new RecordingMocks(config["aws:region"] ?? TEST_REGION);
   pulumi.runtime.setAllConfig(config);
   await setEngineMocks(pulumi, mocks, stack);
@@ -20,8 +20,8 @@ async function main(stack: string) {
 }
 
 const stack = process.argv[2];
-if (!stack) throw new Error("usage: evaluate.ts <stack>");
-main(stack).catch((err) => {
+if (!stack) throw new Error("usage: evaluate.ts <stack> [overrides as JSON]");
+main(stack, JSON.parse(process.argv[3] ?? "{}")).catch((err) => {
   process.stderr.write(`${err?.stack ?? err}\n`);
   process.exit(1);
 });

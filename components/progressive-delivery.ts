@@ -1,0 +1,151 @@
+// Progressive delivery: the Argo Rollouts controller, which runs the services' canaries (components/workload/
+// rollout.ts) in both delivery modes (docs/delivery.md, "Progressive rollout").
+//
+// Creates:
+//   - the `argo-rollouts` namespace and the controller (Helm, on the system node group, restricted security context
+//     as the chart sets it, the dashboard off, replicas with leader election once there are two system nodes);
+//   - Argo Rollouts' CRDs as Pulumi-managed objects from the release's manifests/crds/ at the pinned tag, for the
+//     same reason as KEDA's (components/autoscaling.ts): the Rollouts and AnalysisTemplates declared later must find
+//     their kinds, and the chart's own copy is switched off (`installCRDs: false`), so each CRD has one owner;
+//   - when the analysis reads Amazon Managed Prometheus, the controller's IAM role through EKS Pod Identity, allowed
+//     to query that one workspace (its exact ARN), so it can sign the analysis queries with SigV4.
+//
+// The controller is not meshed: it talks to the Kubernetes API and to Prometheus only, and a canary must still be
+// abortable when the mesh is what broke.
+//
+// Expects from its caller: the Cluster, the Prometheus URL the analyses read and the AWS provider.
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Cluster } from "./cluster";
+import type { PolicyDocument } from "./karpenter/policy";
+import { createPodIdentityRole } from "./pod-identity";
+import { systemPlacement } from "./system-nodes";
+import { VERSIONS } from "./versions";
+import { ampWorkspace } from "./workload/rollout";
+
+export interface ProgressiveDeliveryArgs {
+  cluster: Cluster;
+  /** Nodes in the system node group: 2 or more runs two controller replicas (one leads). */
+  systemNodes: number;
+  /** The Prometheus query endpoint of the canary analyses (config delivery.analysisPrometheusUrl). */
+  prometheusUrl: string;
+  /** Namespace of the controller. Default "argo-rollouts". */
+  namespace?: string;
+}
+
+export const PROGRESSIVE_DELIVERY_DEFAULTS = {
+  namespace: "argo-rollouts",
+  /** The chart's controller service account (fullname `argo-rollouts`). */
+  serviceAccount: "argo-rollouts",
+  /** The chart sets none; these hold a controller watching two Rollouts. */
+  controllerResources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+};
+
+/** Two replicas (leader election) once a second system node can take the standby. */
+export function rolloutsControllerReplicas(systemNodes: number): number {
+  return systemNodes >= 2 ? 2 : 1;
+}
+
+/**
+ * The CRD files of the pinned release: argoproj/argo-rollouts manifests/crds/ at the tag (kustomization.yaml lists
+ * exactly these five, read at v1.9.0 on 2026-12-06).
+ */
+export function rolloutsCrdUrls(appVersion: string): string[] {
+  return ["rollout-crd", "analysis-template-crd", "cluster-analysis-template-crd", "analysis-run-crd", "experiment-crd"].map(
+    (f) => `https://raw.githubusercontent.com/argoproj/argo-rollouts/${appVersion}/manifests/crds/${f}.yaml`,
+  );
+}
+
+/**
+ * The chart's values (argoproj/argo-helm charts/argo-rollouts/values.yaml at argo-rollouts-2.41.0, read
+ * 2026-12-06): CRDs off (the program owns them), the dashboard off (it has no authentication of its own), the
+ * controller on the system nodes with requests. `providerRBAC` stays as the chart sets it: the controller reads
+ * TargetGroupBindings only when a traffic router asks, and none is configured.
+ */
+export function rolloutsValues(systemNodes: number) {
+  const d = PROGRESSIVE_DELIVERY_DEFAULTS;
+  return {
+    installCRDs: false,
+    dashboard: { enabled: false },
+    controller: {
+      replicas: rolloutsControllerReplicas(systemNodes),
+      resources: d.controllerResources,
+      nodeSelector: systemPlacement.nodeSelector,
+      tolerations: systemPlacement.tolerations,
+      pdb: { enabled: systemNodes >= 2, maxUnavailable: 1 },
+    },
+  };
+}
+
+/** Query access to one AMP workspace: what the Prometheus HTTP API (query, series, labels, metadata) needs. */
+export function ampQueryPolicy(workspaceArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Sid: "QueryTheWorkspace", Effect: "Allow", Action: ["aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"], Resource: workspaceArn }],
+  };
+}
+
+/** The workspace's ARN, in the cluster's partition and account (the workspace must be in the cluster's account). */
+export function ampWorkspaceArn(clusterArn: string, region: string, workspaceId: string): string {
+  const m = /^arn:([^:]+):eks:[^:]+:(\d{12}):cluster\//.exec(clusterArn);
+  if (!m) throw new Error(`ProgressiveDelivery: clusterArn "${clusterArn}" is not an EKS cluster ARN`);
+  return `arn:${m[1]}:aps:${region}:${m[2]}:workspace/${workspaceId}`;
+}
+
+export class ProgressiveDelivery extends pulumi.ComponentResource {
+  readonly namespace: string;
+  /** Depend on this before declaring Rollouts or AnalysisTemplates. */
+  readonly ready: pulumi.Resource[];
+
+  constructor(name: string, args: ProgressiveDeliveryArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:delivery:ProgressiveDelivery", name, {}, opts);
+    const out = createProgressiveDelivery(name, args, this, opts.provider);
+    this.namespace = out.namespace;
+    this.ready = [...out.crds, out.release];
+    this.registerOutputs({ namespace: this.namespace });
+  }
+}
+
+export function createProgressiveDelivery(name: string, args: ProgressiveDeliveryArgs, parent: pulumi.Resource, provider: aws.Provider) {
+  const d = PROGRESSIVE_DELIVERY_DEFAULTS;
+  const namespaceName = args.namespace ?? d.namespace;
+  const { cluster } = args;
+  const k8sOpts = { parent, provider: cluster.provider };
+  const pin = VERSIONS.charts.argoRollouts;
+
+  const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName } }, { ...k8sOpts, dependsOn: cluster.systemReady });
+  const crds = rolloutsCrdUrls(pin.appVersion).map((file) => new k8s.yaml.v2.ConfigFile(`${name}-${file.split("/").pop()!.replace(/\.yaml$/, "")}`, { file }, k8sOpts));
+
+  const amp = ampWorkspace(args.prometheusUrl);
+  const controllerIdentity = amp
+    ? createPodIdentityRole(
+        `${name}-controller`,
+        {
+          clusterName: cluster.name,
+          clusterArn: cluster.clusterArn,
+          namespace: namespaceName,
+          serviceAccount: d.serviceAccount,
+          description: "Argo Rollouts controller: queries the canary metrics in Amazon Managed Prometheus",
+          policies: { amp: pulumi.output(cluster.clusterArn).apply((arn) => ampQueryPolicy(ampWorkspaceArn(arn, amp.region, amp.workspaceId))) },
+        },
+        { parent, provider },
+      )
+    : undefined;
+
+  const release = new k8s.helm.v3.Release(
+    `${name}-argo-rollouts`,
+    {
+      name: "argo-rollouts",
+      chart: pin.chart,
+      version: pin.version,
+      repositoryOpts: { repo: pin.repo },
+      namespace: namespace.metadata.name,
+      skipCrds: true,
+      values: rolloutsValues(args.systemNodes),
+    },
+    // The association first: the controller's first analysis would otherwise run without credentials.
+    { ...k8sOpts, dependsOn: [...crds, ...(controllerIdentity ? [controllerIdentity.association] : []), ...cluster.systemReady] },
+  );
+  return { namespace: namespaceName, crds, release, controllerIdentity };
+}
