@@ -92,7 +92,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
 
-  installRequestLog(app, { tracing, probes: PROBES, fields: (request) => ({ events: request.events }) });
+  installRequestLog(app, { tracing, probes: PROBES, fields: (request) => ({ events: request.events }), successEvery: config.requestLogEvery });
 
   app.addHook("onRequest", async (request) => {
     request.routeLabel = request.routeOptions.url ?? "unmatched";

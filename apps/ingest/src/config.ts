@@ -9,6 +9,8 @@ export const DEFAULTS = {
   HOST: "0.0.0.0",
   PORT: 8080,
   LOG_LEVEL: "info",
+  // One "request completed" line per this many successful requests; every 4xx/5xx is logged (runtime request-log.ts).
+  REQUEST_LOG_EVERY: 100,
   KAFKA_BOOTSTRAP: "127.0.0.1:9092",
   KAFKA_AUTH: "none",
   KAFKA_TLS: false,
@@ -46,6 +48,8 @@ export interface Config {
   /** The `service` of every log line and the default OpenTelemetry service.name. */
   serviceName: string;
   logLevel: LogLevel;
+  /** One request log line per this many requests answered below 400; errors are always logged. */
+  requestLogEvery: number;
   kafka: KafkaConnection & {
     clientId: string;
     topic: string;
@@ -100,6 +104,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     serviceName: SERVICE_NAME,
     logLevel: e.logLevel(DEFAULTS.LOG_LEVEL),
+    requestLogEvery: int("REQUEST_LOG_EVERY", DEFAULTS.REQUEST_LOG_EVERY, 1, 1_000_000),
     kafka: {
       ...kafka,
       clientId: e.matching("KAFKA_CLIENT_ID", KAFKA_CLIENT_ID, KAFKA_CLIENT_ID_EXPECTED, DEFAULTS.KAFKA_CLIENT_ID),

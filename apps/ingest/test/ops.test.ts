@@ -88,7 +88,7 @@ async function loggedApp(topic: string, env: Record<string, string> = {}) {
       done();
     },
   });
-  const config = testConfig(topic, env);
+  const config = testConfig(topic, { REQUEST_LOG_EVERY: "1", ...env });
   const app = await buildApp(config, { logger: createLogger("info", config.serviceName, sink), env });
   await app.ready();
   return { app, lines };
@@ -191,4 +191,28 @@ test("tracing off: the caller's trace context goes onto the record unchanged and
   assert.equal(plain.statusCode, 404);
   const last = lines.filter((l) => l.msg === "request completed").at(-1);
   assert.deepEqual([last?.requestId, "trace_id" in (last ?? {}), "span_id" in (last ?? {})], ["req-plain", false, false]);
+});
+
+test("request log lines: one per REQUEST_LOG_EVERY successful requests (the first, then every n-th), every refused request", async (t) => {
+  const topic = uniqueTopic("sampled-log");
+  await createTopic(topic);
+  const { app, lines } = await loggedApp(topic, { REQUEST_LOG_EVERY: "3" });
+  t.after(() => app.close());
+  const answers: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const ok = await app.inject({ method: "POST", url: "/v1/events", headers: { ...STRUCTURED, "x-request-id": `req-ok-${i}` }, payload: JSON.stringify(sampleEvent({ id: `sampled-${i}` })) });
+    answers.push(ok.statusCode);
+    if (i === 1) {
+      const bad = await app.inject({ method: "POST", url: "/v1/events", headers: { ...STRUCTURED, "x-request-id": "req-refused" }, payload: "{" });
+      answers.push(bad.statusCode);
+    }
+  }
+  assert.deepEqual(answers, [202, 202, 400, 202, 202, 202, 202, 202]);
+  const logged = lines.filter((l) => l.msg === "request completed").map((l) => [l.requestId, l.statusCode]);
+  assert.deepEqual(logged, [
+    ["req-ok-0", 202],
+    ["req-refused", 400],
+    ["req-ok-3", 202],
+    ["req-ok-6", 202],
+  ]);
 });

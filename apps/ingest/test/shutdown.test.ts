@@ -35,7 +35,7 @@ test("SIGTERM: stop accepting, finish the in-flight request (202, event on the t
   const topic = uniqueTopic("shutdown");
   await createTopic(topic);
   const child = spawn(process.execPath, ["dist/src/server.js"], {
-    env: { PATH: process.env.PATH ?? "", KAFKA_BOOTSTRAP: BOOTSTRAP, EVENTS_TOPIC: topic, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info" },
+    env: { PATH: process.env.PATH ?? "", KAFKA_BOOTSTRAP: BOOTSTRAP, EVENTS_TOPIC: topic, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", REQUEST_LOG_EVERY: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   t.after(() => {

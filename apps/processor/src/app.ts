@@ -17,6 +17,8 @@ export interface AppDeps {
   readiness: Record<string, () => Promise<boolean> | boolean>;
   /** SERVER spans for the read API and trace ids on its log lines; default: tracing off (the caller's context only). */
   tracing?: Tracing;
+  /** One request log line per this many successful requests (config REQUEST_LOG_EVERY). Default 1: every request. */
+  requestLogEvery?: number;
 }
 
 const APP_DEFAULTS = {
@@ -65,7 +67,7 @@ export function buildApp(deps: AppDeps, opts: FastifyServerOptions = {}): Fastif
     ...opts,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  installRequestLog(app, { tracing: deps.tracing ?? startTracing({ serviceName: "eventstack-processor", env: {} }), probes: PROBES });
+  installRequestLog(app, { tracing: deps.tracing ?? startTracing({ serviceName: "eventstack-processor", env: {} }), probes: PROBES, successEvery: deps.requestLogEvery });
 
   // Every parameter of every route must be percent-encoded UTF-8 text, whether the route reads it or not.
   app.addHook("onRequest", async (request) => {

@@ -35,6 +35,8 @@ export const DEFAULTS = {
   PORT: 8081,
   STATS_MAX_BUCKETS: 1440,
   LOG_LEVEL: "info",
+  // One "request completed" line per this many successful requests; every 4xx/5xx is logged (runtime request-log.ts).
+  REQUEST_LOG_EVERY: 100,
   SHUTDOWN_TIMEOUT_MS: 25_000,
   DB_PROCESSOR_ROLE: "eventstack_processor",
   DB_READER_ROLE: "eventstack_reader",
@@ -93,6 +95,8 @@ export interface Config {
   /** The `service` of every log line and the default OpenTelemetry service.name. */
   serviceName: string;
   logLevel: LogLevel;
+  /** One request log line per this many requests answered below 400; errors are always logged. */
+  requestLogEvery: number;
   shutdownTimeoutMs: number;
   roles: { processor: string; reader: string };
   /** Test-only fault injection, see docs/processor.md. */
@@ -209,6 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
     awsRegion,
     serviceName: SERVICE_NAME,
     logLevel: e.logLevel(DEFAULTS.LOG_LEVEL),
+    requestLogEvery: int("REQUEST_LOG_EVERY", DEFAULTS.REQUEST_LOG_EVERY, 1, 1_000_000),
     shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", DEFAULTS.SHUTDOWN_TIMEOUT_MS, 1_000, 600_000),
     roles: {
       processor: matching("DB_PROCESSOR_ROLE", ROLE, "a lower-case PostgreSQL role name", DEFAULTS.DB_PROCESSOR_ROLE),

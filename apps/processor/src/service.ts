@@ -35,6 +35,7 @@ export async function startService(config: Config, log: Logger, opts: { listen?:
     stats,
     metrics,
     maxBuckets: config.http.maxBuckets,
+    requestLogEvery: config.requestLogEvery,
     tracing: opts.tracing,
     readiness: {
       consumer: () => processor.ready,
