@@ -10,7 +10,7 @@
  *   strimzi-bridge        the Strimzi Kafka Bridge (HTTP to Kafka peer), acks=all, idempotent, when
  *                         BENCH_STRIMZI_BRIDGE_HOME names a built bridge distribution (docs/ingest.md says how)
  *   ingest single/batch   this service, one event per request / BENCH_BATCH events per request, with the
- *                         KAFKA_PRODUCERS sessions it is configured with and, for comparison, with one session
+ *                         KAFKA_PRODUCERS requests in flight it is configured with and, for comparison, with one
  *   half load             after the rounds, the service paced at BENCH_HALF_LOAD_FRACTION (0.5) of its median
  *                         single and batch request rates, for its p99 latency at that load
  *
@@ -624,12 +624,12 @@ async function main(): Promise<void> {
     "/readyz",
     "ingest service",
   );
-  // The same service with one producer session, writing to the same topic: what the sessions change here.
+  // The same service with one produce request in flight (KAFKA_PRODUCERS=1), writing to the same topic: what overlapping requests change here.
   const ingestOne = await startServer(
     ["dist/src/server.js"],
     { HOST: "127.0.0.1", EVENTS_TOPIC: topics.ingest, KAFKA_BOOTSTRAP: SETTINGS.bootstrap, KAFKA_PRODUCERS: "1", LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" },
     "/readyz",
-    "ingest service (one session)",
+    "ingest service (one request in flight)",
   );
 
   const pp: PpRun[] = [];
@@ -647,8 +647,8 @@ async function main(): Promise<void> {
       "ingest batch",
       async () => void runs.batch.push(await load(`http://127.0.0.1:${ingest.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingest.child.pid, brokerPid)),
     ],
-    ["ingest single, one session", async () => void runs.singleOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, single, structured, 1, ingestOne.child.pid, brokerPid))],
-    ["ingest batch, one session", async () => void runs.batchOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingestOne.child.pid, brokerPid))],
+    ["ingest single, one request in flight", async () => void runs.singleOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, single, structured, 1, ingestOne.child.pid, brokerPid))],
+    ["ingest batch, one request in flight", async () => void runs.batchOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingestOne.child.pid, brokerPid))],
   ];
   const loadByRound: number[] = [];
   let halfLoad: { fraction: number; single: { askedRequestsPerSec: number; run: HttpRun }; batch: { askedRequestsPerSec: number; run: HttpRun } } | undefined;
@@ -661,7 +661,7 @@ async function main(): Promise<void> {
         await run();
       }
       log(
-        `round ${round + 1}: PP ${pp.at(-1)?.recordsPerSec} records/s, node client ${client.at(-1)?.recordsPerSec} records/s, bare ${runs.bare.at(-1)?.requestsPerSec} req/s, fastify ${runs.fastify.at(-1)?.requestsPerSec} req/s, single ${runs.single.at(-1)?.requestsPerSec} req/s, batch ${runs.batch.at(-1)?.eventsPerSec} events/s; one session: single ${runs.singleOne.at(-1)?.requestsPerSec} req/s, batch ${runs.batchOne.at(-1)?.eventsPerSec} events/s`,
+        `round ${round + 1}: PP ${pp.at(-1)?.recordsPerSec} records/s, node client ${client.at(-1)?.recordsPerSec} records/s, bare ${runs.bare.at(-1)?.requestsPerSec} req/s, fastify ${runs.fastify.at(-1)?.requestsPerSec} req/s, single ${runs.single.at(-1)?.requestsPerSec} req/s, batch ${runs.batch.at(-1)?.eventsPerSec} events/s; one request in flight: single ${runs.singleOne.at(-1)?.requestsPerSec} req/s, batch ${runs.batchOne.at(-1)?.eventsPerSec} events/s`,
       );
     }
     // Latency at half load: the service paced at a fraction of the median request rates it just reached, where a
@@ -746,7 +746,7 @@ async function main(): Promise<void> {
       recordsPerSec: stat(client.map((r) => r.recordsPerSec)),
       cpu: cpuMedian(client.map((r) => r.cpu)),
       cpuUsPerEvent: cpuPerEventMedian(client.map((r) => r.cpuUsPerEvent)),
-      note: `src/kafka.ts with ${SETTINGS.producers} sessions, ${SETTINGS.connections} concurrent produce() calls of ${SETTINGS.batch} records, no HTTP; cpu.service is the benchmark process that calls it`,
+      note: `src/kafka.ts with ${SETTINGS.producers} requests in flight, ${SETTINGS.connections} concurrent produce() calls of ${SETTINGS.batch} records, no HTTP; cpu.service is the benchmark process that calls it`,
       runs: client,
     },
     bareHttp: httpSummary(runs.bare),
@@ -826,8 +826,8 @@ ${httpRow("bare Node HTTP server (202, no work)", r.bareHttp)}
 ${httpRow("fastify as configured by the service (202, no work)", r.fastify)}
 ${httpRow("ingest, single (1 event/request)", r.ingest.single)}
 ${httpRow(`ingest, batch (${r.settings.batch} events/request)`, r.ingest.batch)}
-${httpRow("ingest with one producer session, single", r.ingest.singleOneSession)}
-${httpRow(`ingest with one producer session, batch`, r.ingest.batchOneSession)}
+${httpRow("ingest with one produce request in flight, single", r.ingest.singleOneSession)}
+${httpRow(`ingest with one produce request in flight, batch`, r.ingest.batchOneSession)}
 ${"status" in b ? `| Strimzi Kafka Bridge | not run: ${b.reason} | | | | | | |` : `${httpRow(`Strimzi bridge ${b.version}, single (one round)`, httpSummary([b.single]))}\n${httpRow(`Strimzi bridge ${b.version}, batch (${r.settings.batch} records/request, one round)`, httpSummary([b.batch]))}`}
 ${httpRow(`ingest, single, paced at ${pct(h.fraction)} load (${n(h.single.askedRequestsPerSec)} requests/s asked)`, httpSummary([h.single.run]))}
 ${httpRow(`ingest, batch, paced at ${pct(h.fraction)} load (${n(h.batch.askedRequestsPerSec)} requests/s asked)`, httpSummary([h.batch.run]))}
@@ -864,8 +864,8 @@ ${cpuRow("bare Node HTTP server", r.bareHttp.cpu, "server")}
 ${cpuRow("fastify (no work)", r.fastify.cpu, "server")}
 ${cpuRow("ingest, single", r.ingest.single.cpu, "service")}
 ${cpuRow("ingest, batch", r.ingest.batch.cpu, "service")}
-${cpuRow("ingest, one session, single", r.ingest.singleOneSession.cpu, "service")}
-${cpuRow("ingest, one session, batch", r.ingest.batchOneSession.cpu, "service")}
+${cpuRow("ingest, one request in flight, single", r.ingest.singleOneSession.cpu, "service")}
+${cpuRow("ingest, one request in flight, batch", r.ingest.batchOneSession.cpu, "service")}
 ${cpuRow(`ingest, single at ${pct(h.fraction)} load`, h.single.run.cpu, "service")}
 ${cpuRow(`ingest, batch at ${pct(h.fraction)} load`, h.batch.run.cpu, "service")}
 ${"status" in b ? "" : `${cpuRow("Strimzi bridge, single", b.single.cpu, "bridge")}\n${cpuRow("Strimzi bridge, batch", b.batch.cpu, "bridge")}\n`}

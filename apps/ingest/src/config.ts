@@ -18,7 +18,7 @@ export const DEFAULTS = {
   // Below Kafka's default message.max.bytes (1048588, also MSK's), which bounds one partition's record batch;
   // capping the whole produce request below it keeps every batch inside it whatever the partitioning.
   KAFKA_MAX_BATCH_BYTES: 1_000_000,
-  // Idempotent producer sessions, each with one produce request in flight (src/kafka.ts says why one).
+  // Produce requests in flight at once from the one idempotent producer (src/kafka.ts has the measurement).
   KAFKA_PRODUCERS: 4,
   MAX_BODY_BYTES: 1024 * 1024,
   MAX_BATCH_EVENTS: 500,
@@ -61,7 +61,7 @@ export interface Config {
     ackTimeoutMs: number;
     connectTimeoutMs: number;
     maxBatchBytes: number;
-    /** Idempotent producer sessions (clients), each with at most one produce request in flight. */
+    /** Produce requests in flight at once from the one idempotent producer (KAFKA_PRODUCERS). */
     producers: number;
   };
   limits: {

@@ -2,27 +2,32 @@
  * The Kafka producer behind POST /v1/events: `produce(records)` resolves only once Kafka acknowledged every record
  * (idempotent producer, acks=all), and rejects with a 503-class error when it cannot within KAFKA_ACK_TIMEOUT_MS.
  *
- * One produce request at a time per producer session. @platformatic/kafka 1.35 reads an idempotent partition's
- * sequence number when it builds a request, and advances it only on the response: two concurrent send() calls to
- * one partition from one client carry the same sequence, the broker takes the second for a retry of the first, and
- * acknowledges it without writing it (platformatic/kafka#326; we reproduced it against the local broker: 20
- * concurrent sends, 20 acks, 1 record). Sequence numbers belong to a producer id, so the constraint is per client:
- * KAFKA_PRODUCERS clients (sessions), each its own producer id, each with at most one produce request in flight.
- * Requests that arrive while every session is busy wait in one queue, and the next session to become idle takes
- * all of them that fit one produce request. That is the batching a Kafka producer does anyway (linger), it bounds
- * in-flight data (at most KAFKA_PRODUCERS requests), and under load it makes fewer, larger produce requests, while
- * the sessions keep the broker's request handling and the network round trip overlapped.
+ * One idempotent producer (one client, one producer id) with up to KAFKA_PRODUCERS produce requests in flight.
+ * @platformatic/kafka 2.x claims an idempotent partition's sequence numbers when it builds a request, so concurrent
+ * requests from one client carry distinct sequences (platformatic/kafka#326, fixed in 2.x by #310; before 2.x
+ * the service ran KAFKA_PRODUCERS clients with one request in flight each). Requests that arrive while every slot
+ * is busy wait in one queue, and the next slot to become free takes all of them that fit one produce request:
+ * the batching a Kafka producer does anyway (linger), it bounds in-flight data (at most KAFKA_PRODUCERS
+ * requests), and under load it makes fewer, larger produce requests while round trips overlap.
  *
- * Order: the parts of one produce() call (a batch larger than KAFKA_MAX_BATCH_BYTES) never travel in two sessions
- * at once, so a batch's events with one key stay in order. Two requests in flight at the same time have no order
- * between them (the client did not wait for the first's 202), so they may go through different sessions.
+ * Measured (2026-12-06, @platformatic/kafka 2.12.1, local broker, 6 partitions, 32 concurrent produce() callers,
+ * 4 requests in flight, interleaved 5 s runs on the shared 2-CPU machine): one client with 4 requests in flight
+ * against 4 clients with one each, five rounds each. Batches of 100 events: median 6,865 against 6,736 events/s
+ * (a tie within the noise); one event per call: median 4,895 against 3,829 events/s, and less CPU per event in
+ * this process (38.7 against 44.6 ms per 1,000 events). One client is kept: as fast or faster, one producer id,
+ * one connection per broker, no session replacement (docs/ingest.md has every run).
  *
- * A failed or timed-out produce request ends its idempotent session: that client is closed and a new one (new
- * producer id) takes its place; the other sessions go on. The library keeps the failed request's sequence numbers
- * otherwise, so the next batch could reuse them and be acknowledged as a "duplicate" without being written if the
- * failed one did land; it also does not recover by itself from UNKNOWN_PRODUCER_ID (platformatic/kafka#309, fixed
- * only in 2.x). Events of a failed request are answered 503 and never resent by us: the client's retry may
- * duplicate them, never lose them.
+ * Order: the parts of one produce() call (a batch larger than KAFKA_MAX_BATCH_BYTES) never travel in two requests
+ * at once, so a batch's events with one key stay in order even if a request is retried or recovered. Two requests
+ * in flight at the same time have no order between them (the client did not wait for the first's 202).
+ *
+ * A failed produce request is answered 503 for its events and never resent by us (the client's retry may
+ * duplicate them, never lose them). The library itself drops its producer id and sequence numbers after a failed
+ * idempotent request and takes a new producer id for the next one, and it recovers from UNKNOWN_PRODUCER_ID /
+ * OUT_OF_ORDER_SEQUENCE_NUMBER (the broker lost or moved past the producer's state) with a new producer id and one
+ * resend (platformatic/kafka#309, fixed in 2.x by #310); test/kafka-client-bugs.test.ts holds both fixes to the
+ * real broker. A request that outlives KAFKA_ACK_TIMEOUT_MS is answered 503 and its slot freed; the library ends
+ * it at its own request timeout (the same value).
  */
 import { ProduceAcks, Producer, compatibilityPartitioner, stringSerializer, type MessageToProduce } from "@platformatic/kafka";
 import type { FastifyBaseLogger } from "fastify";
@@ -55,17 +60,15 @@ interface Part {
 }
 
 interface InFlight {
-  session: Session;
+  slot: Slot;
   parts: Part[];
   watchdog: NodeJS.Timeout;
   startedAt: number;
 }
 
-/** One idempotent producer (one producer id) with at most one produce request in flight. */
-interface Session {
+/** One of KAFKA_PRODUCERS places for a produce request in flight; an answer for a request that is no longer its `inFlight` is ignored. */
+interface Slot {
   index: number;
-  /** Replaced after a failed request; an answer for a request that is no longer `inFlight` is ignored. */
-  client: Client;
   inFlight: InFlight | undefined;
 }
 
@@ -92,7 +95,8 @@ const CLIENT_DEFAULTS = {
 
 export class EventProducer {
   readonly #options: EventProducerOptions;
-  readonly #sessions: Session[];
+  readonly #client: Client;
+  readonly #slots: Slot[];
   #queue: Part[] = [];
   #pumpScheduled = false;
   #pendingEvents = 0;
@@ -102,11 +106,8 @@ export class EventProducer {
 
   constructor(options: EventProducerOptions) {
     this.#options = options;
-    this.#sessions = Array.from({ length: options.kafka.producers }, (_, index) => ({
-      index,
-      client: this.#createClient(),
-      inFlight: undefined,
-    }));
+    this.#client = this.#createClient();
+    this.#slots = Array.from({ length: options.kafka.producers }, (_, index) => ({ index, inFlight: undefined }));
   }
 
   get pendingEvents(): number {
@@ -177,7 +178,7 @@ export class EventProducer {
 
   /**
    * Pumps once the current turn of the event loop is over (setImmediate runs after the poll phase): every request
-   * whose body was read in this turn joins the same produce request instead of taking a session each. Measured
+   * whose body was read in this turn joins the same produce request instead of taking a slot each. Measured
    * under load, per-request produce calls cost more CPU in the client library than the HTTP handling itself.
    */
   #schedulePump(): void {
@@ -199,22 +200,22 @@ export class EventProducer {
     else job.resolve();
   }
 
-  /** Gives queued parts to idle sessions, one produce request each, until no session is idle or nothing can go. */
+  /** Gives queued parts to free slots, one produce request each, until no slot is free or nothing can go. */
   #pump(): void {
     while (this.#queue.length > 0) {
-      const session = this.#sessions.find((s) => s.inFlight === undefined);
-      if (!session) return; // the next session to finish pumps again
-      if (!this.#send(session)) break;
+      const slot = this.#slots.find((s) => s.inFlight === undefined);
+      if (!slot) return; // the next request to finish pumps again
+      if (!this.#send(slot)) break;
     }
-    if (this.#queue.length === 0 && this.#sessions.every((s) => s.inFlight === undefined)) {
+    if (this.#queue.length === 0 && this.#slots.every((s) => s.inFlight === undefined)) {
       for (const wake of this.#idle.splice(0)) wake();
     }
   }
 
-  /** Starts a produce request on the idle session with the queued parts that fit; false when none could go. */
-  #send(session: Session): boolean {
+  /** Starts a produce request in the free slot with the queued parts that fit; false when none could go. */
+  #send(slot: Slot): boolean {
     const { maxBatchBytes } = this.#options.kafka;
-    const inFlight: InFlight = { session, parts: [], watchdog: undefined as unknown as NodeJS.Timeout, startedAt: 0 };
+    const inFlight: InFlight = { slot, parts: [], watchdog: undefined as unknown as NodeJS.Timeout, startedAt: 0 };
     const parts = inFlight.parts;
     let bytes = 0;
     const kept: Part[] = [];
@@ -223,7 +224,7 @@ export class EventProducer {
       const next = this.#queue[i] as Part;
       if (next.job.settled) continue; // its job already failed (timed out): never produce it late
       if (next.job.carrier !== undefined && next.job.carrier !== inFlight) {
-        kept.push(next); // an earlier part of its job is in flight in another session: keep the job's order
+        kept.push(next); // an earlier part of its job is in flight in another request: keep the job's order
         continue;
       }
       if (parts.length > 0 && bytes + next.bytes > maxBatchBytes) break;
@@ -244,9 +245,9 @@ export class EventProducer {
     }
     inFlight.startedAt = performance.now();
     inFlight.watchdog = setTimeout(() => this.#onWatchdog(inFlight), kafka.ackTimeoutMs);
-    session.inFlight = inFlight;
+    slot.inFlight = inFlight;
     metrics.sendEvents.observe(messages.length);
-    session.client.send({ messages }).then(
+    this.#client.send({ messages }).then(
       () => this.#onSent(inFlight, undefined),
       (error: unknown) => this.#onSent(inFlight, error),
     );
@@ -254,10 +255,10 @@ export class EventProducer {
   }
 
   #onSent(inFlight: InFlight, error: unknown): void {
-    const { session } = inFlight;
-    if (session.inFlight !== inFlight) return; // abandoned by the watchdog; its jobs were answered already
+    const { slot } = inFlight;
+    if (slot.inFlight !== inFlight) return; // abandoned by the watchdog; its jobs were answered already
     clearTimeout(inFlight.watchdog);
-    session.inFlight = undefined;
+    slot.inFlight = undefined;
     const { metrics, logger } = this.#options;
     metrics.sendDuration.observe((performance.now() - inFlight.startedAt) / 1e3);
     if (error === undefined) {
@@ -269,21 +270,25 @@ export class EventProducer {
       }
       metrics.eventsProduced.inc(produced);
     } else {
-      logger.warn({ err: error, events: countMessages(inFlight.parts), session: session.index }, "Kafka produce request failed; answering 503 and starting a new producer session");
+      // The library has dropped its producer id and sequences; its next request takes a new producer id.
+      logger.warn({ err: error, events: countMessages(inFlight.parts), slot: slot.index }, "Kafka produce request failed; answering 503, the producer starts over with a new producer id");
       this.#failParts(inFlight.parts, new KafkaUnavailableError(ErrorCodes.KAFKA_UNAVAILABLE, "Kafka did not accept the events", { cause: error }), "error");
-      this.#reset(session, "error");
+      metrics.producerResets.inc({ reason: "error" });
     }
     this.#pump();
   }
 
-  /** The produce request outlived KAFKA_ACK_TIMEOUT_MS: stop waiting for it and give the session a fresh client. */
+  /**
+   * The produce request outlived KAFKA_ACK_TIMEOUT_MS: answer its events 503 and free its slot. The library ends the
+   * request at its own request timeout (the same value) and then starts over with a new producer id.
+   */
   #onWatchdog(inFlight: InFlight): void {
-    const { session } = inFlight;
-    if (session.inFlight !== inFlight) return;
-    session.inFlight = undefined;
-    this.#options.logger.warn({ events: countMessages(inFlight.parts), timeoutMs: this.#options.kafka.ackTimeoutMs, session: session.index }, "Kafka produce request timed out; answering 503 and starting a new producer session");
+    const { slot } = inFlight;
+    if (slot.inFlight !== inFlight) return;
+    slot.inFlight = undefined;
+    this.#options.logger.warn({ events: countMessages(inFlight.parts), timeoutMs: this.#options.kafka.ackTimeoutMs, slot: slot.index }, "Kafka produce request timed out; answering 503");
     this.#failParts(inFlight.parts, new KafkaUnavailableError(ErrorCodes.KAFKA_TIMEOUT, `Kafka did not acknowledge the events within ${this.#options.kafka.ackTimeoutMs} ms`), "timeout");
-    this.#reset(session, "timeout");
+    this.#options.metrics.producerResets.inc({ reason: "timeout" });
     this.#pump();
   }
 
@@ -294,41 +299,25 @@ export class EventProducer {
     }
   }
 
-  #reset(session: Session, reason: "error" | "timeout"): void {
-    const old = session.client;
-    session.client = this.#createClient();
-    this.#readiness = undefined;
-    this.#options.metrics.producerResets.inc({ reason });
-    old.close(true, (err) => {
-      if (err) this.#options.logger.debug({ err }, "closing the replaced Kafka client failed");
-    });
-  }
-
   /**
-   * Whether Kafka can take events now: every session's client gets fresh metadata for the topic, with a leader
-   * for every partition (a session that cannot would fail the requests it takes). Concurrent probes share one
-   * round of metadata requests, so a flood of probes never becomes a flood of connection attempts.
+   * Whether Kafka can take events now: the client gets fresh metadata for the topic, with a leader for every
+   * partition. Concurrent probes share one metadata request, so a flood of probes never becomes a flood of
+   * connection attempts.
    */
   checkReady(): Promise<Readiness> {
-    this.#readiness ??= this.#probeAll().finally(() => {
+    this.#readiness ??= this.#probe().finally(() => {
       this.#readiness = undefined;
     });
     return this.#readiness;
   }
 
-  async #probeAll(): Promise<Readiness> {
-    const results = await Promise.all(this.#sessions.map((s) => this.#probe(s.client)));
-    // The first session's detail when all are ready; otherwise the first reason a session is not.
-    return results.find((r) => !r.ready) ?? (results[0] as Readiness);
-  }
-
-  async #probe(client: Client): Promise<Readiness> {
+  async #probe(): Promise<Readiness> {
     const { topic, ackTimeoutMs } = this.#options.kafka;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Readiness>((resolve) => {
       timer = setTimeout(() => resolve({ ready: false, detail: `no metadata from Kafka within ${ackTimeoutMs} ms` }), ackTimeoutMs);
     });
-    const probe = client.metadata({ topics: [topic], forceUpdate: true }).then(
+    const probe = this.#client.metadata({ topics: [topic], forceUpdate: true }).then(
       (metadata): Readiness => {
         const t = metadata.topics.get(topic);
         if (!t) return { ready: false, detail: `topic ${topic} does not exist` };
@@ -351,12 +340,12 @@ export class EventProducer {
 
   /**
    * Stops taking events, waits until every queued event is acknowledged or failed (at most `timeoutMs`), then
-   * closes every session's client. Jobs still waiting at the deadline are answered 503.
+   * closes the client. Jobs still waiting at the deadline are answered 503.
    */
   async close(timeoutMs: number): Promise<void> {
     this.#closing = true;
     const drained = new Promise<void>((resolve) => {
-      if (this.#sessions.every((s) => s.inFlight === undefined) && this.#queue.every((p) => p.job.settled)) resolve();
+      if (this.#slots.every((s) => s.inFlight === undefined) && this.#queue.every((p) => p.job.settled)) resolve();
       else this.#idle.push(resolve);
     });
     let timer: NodeJS.Timeout | undefined;
@@ -366,15 +355,15 @@ export class EventProducer {
     const outcome = await Promise.race([drained, deadline]);
     clearTimeout(timer);
     if (outcome === "timeout") {
-      const parts = [...this.#sessions.flatMap((s) => s.inFlight?.parts ?? []), ...this.#queue];
+      const parts = [...this.#slots.flatMap((s) => s.inFlight?.parts ?? []), ...this.#queue];
       this.#failParts(parts, new KafkaUnavailableError(ErrorCodes.KAFKA_TIMEOUT, "the service shut down before Kafka acknowledged the events"), "timeout");
-      for (const s of this.#sessions) {
+      for (const s of this.#slots) {
         if (s.inFlight) clearTimeout(s.inFlight.watchdog);
         s.inFlight = undefined;
       }
       this.#queue = [];
     }
-    await Promise.all(this.#sessions.map((s) => new Promise<void>((resolve) => s.client.close(true, () => resolve()))));
+    await new Promise<void>((resolve) => this.#client.close(true, () => resolve()));
   }
 }
 

@@ -82,7 +82,7 @@ export function createMetrics(): Metrics {
     }),
     producerResets: new Counter({
       name: "ingest_kafka_producer_resets_total",
-      help: "Idempotent producer sessions replaced after a failed or timed-out produce request, by reason.",
+      help: "Produce requests that failed (error) or were given up at KAFKA_ACK_TIMEOUT_MS (timeout), by reason; after a failed request the idempotent producer takes a new producer id.",
       labelNames: ["reason"],
       registers,
     }),

@@ -81,7 +81,7 @@ describe("loadConfig", () => {
     ]);
   });
 
-  test("KAFKA_PRODUCERS is 1 to 16 producer sessions: out of range or not an integer is refused", () => {
+  test("KAFKA_PRODUCERS is 1 to 16 produce requests in flight: out of range or not an integer is refused", () => {
     assert.deepEqual(problems({ KAFKA_PRODUCERS: "0" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "0"']);
     assert.deepEqual(problems({ KAFKA_PRODUCERS: "17" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "17"']);
     assert.deepEqual(problems({ KAFKA_PRODUCERS: "2.5" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "2.5"']);

@@ -128,7 +128,7 @@ test("broker stopped: every request is answered 503, none 202; after the restart
     await services.startKafka();
   }
 
-  // The broker is back: readiness returns (polled, bounded), and a new producer session writes again.
+  // The broker is back: readiness returns (polled, bounded), and the producer (a new producer id) writes again.
   let readiness = 503;
   for (let i = 0; i < 60 && readiness !== 200; i++) {
     readiness = (await app.inject({ method: "GET", url: "/readyz" })).statusCode;

@@ -46,6 +46,15 @@ export interface FetcherOptions {
   clientId: string;
 }
 
+/**
+ * Every Fetch is a full fetch outside any fetch session (KIP-227): session id 0 with epoch -1. Epoch 0, which
+ * @platformatic/kafka 1.x's Consumer.fetch sent and this loop copied, asks the broker to open a new session for
+ * every request, each holding a slot of the broker's incremental fetch session cache (shared by every consumer of
+ * the cluster) until evicted. 2.x's own consumer keeps one incremental session per broker instead; this loop
+ * fetches few partitions per broker and gains little from one.
+ */
+export const SESSIONLESS_FETCH = { sessionId: 0, sessionEpoch: -1 } as const;
+
 /** Bit 5 of a record batch's attributes: a control batch (commit or abort markers). */
 const CONTROL_BATCH = 0x20;
 
@@ -304,8 +313,8 @@ export class RecordFetcher {
       const broker = metadata.brokers.get(leader);
       if (!broker) throw new Error(`broker ${leader} is missing from the cluster metadata`);
       const connection = await this.#pool.get(broker);
-      // As the client's Consumer.fetch sends it: READ_COMMITTED, no fetch session.
-      return rawFetchV17.async(connection, maxWaitTime, 1, this.#options.maxBytes, FetchIsolationLevels.READ_COMMITTED, 0, 0, topics, [], "");
+      const { sessionId, sessionEpoch } = SESSIONLESS_FETCH;
+      return rawFetchV17.async(connection, maxWaitTime, 1, this.#options.maxBytes, FetchIsolationLevels.READ_COMMITTED, sessionId, sessionEpoch, topics, [], "");
     });
   }
 

@@ -2,10 +2,11 @@
 // group join does to its position, pausing, and fetching one record again for a dead letter.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Consumer } from "@platformatic/kafka";
+import { ConnectionPool, Consumer, FetchIsolationLevels } from "@platformatic/kafka";
 import { loadConfig } from "../src/config.js";
 import { createFetcher } from "../src/consumer.js";
-import type { FetchedRecord, RecordFetcher } from "../src/fetcher.js";
+import { SESSIONLESS_FETCH, type FetchedRecord, type RecordFetcher } from "../src/fetcher.js";
+import { rawFetchV17 } from "../src/record-batches.js";
 
 /** Records the fetcher hands over, as objects (the consumer reads them in place instead). */
 const takeRecords = (fetcher: RecordFetcher, max: number): FetchedRecord[] => {
@@ -167,4 +168,26 @@ test("fetchRecord returns the record at an offset with its original key, value a
   assert.deepEqual(got.headers, want.headers);
   // The partition's end: the broker answers with no records.
   await assert.rejects(fetcher.fetchRecord(2, 400n), { message: `record ${t.config.kafka.eventsTopic}[2] at offset 400 was not returned by the broker` });
+});
+
+test("the fetch loop's Fetch opens no fetch session on the broker (session id 0 in the answer); epoch 0 would open one", async () => {
+  const { consumer } = member(unique("fetcher-session"));
+  const topic = t.config.kafka.eventsTopic;
+  const metadata = await consumer.metadata({ topics: [topic] });
+  const topicInfo = metadata.topics.get(topic)!;
+  const leader = topicInfo.partitions[0]!.leader;
+  const pool = new ConnectionPool("test-fetch-session");
+  try {
+    const connection = await pool.get(metadata.brokers.get(leader)!);
+    const fetch = (sessionEpoch: number) =>
+      rawFetchV17.async(connection, 0, 1, 1024, FetchIsolationLevels.READ_COMMITTED, 0, sessionEpoch, [{ topicId: topicInfo.id, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1024, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }], [], "");
+    const sessionless = await fetch(SESSIONLESS_FETCH.sessionEpoch);
+    assert.equal(SESSIONLESS_FETCH.sessionId, 0);
+    assert.equal(sessionless.sessionId, 0);
+    assert.ok((sessionless.responses[0]?.partitions[0]?.records?.length ?? 0) > 0, "the sessionless fetch returns records");
+    const opening = await fetch(0);
+    assert.notEqual(opening.sessionId, 0, "epoch 0 asks for a new session, and the broker opens one");
+  } finally {
+    await pool.close();
+  }
 });
