@@ -6,7 +6,7 @@ declare module "autocannon" {
     p99: number;
     max: number;
   }
-  interface Result {
+  export interface Result {
     requests: Histogram;
     latency: Histogram;
     "2xx": number;
@@ -26,7 +26,14 @@ declare module "autocannon" {
     body?: string | Buffer;
     pipelining?: number;
     timeout?: number;
+    /** Requests per second over all connections together (the load is paced, not as fast as possible). */
+    overallRate?: number;
+  }
+  interface Instance {
+    /** One answer: its status, its size and its latency in milliseconds. */
+    on(event: "response", listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): Instance;
   }
   function autocannon(options: Options): Promise<Result>;
+  function autocannon(options: Options, done: (err: Error | null, result: Result) => void): Instance;
   export default autocannon;
 }

@@ -7,29 +7,34 @@
  *                         mode's produce() calls straight from the benchmark process
  *   bare-http             a Node HTTP server that answers 202 without doing anything (the HTTP ceiling)
  *   fastify               fastify configured like the service, answering 202 without decoding (bench/fastify-floor.ts)
- *   strimzi-bridge        the Strimzi Kafka Bridge (HTTP to Kafka peer), acks=all, idempotent, when resolvable
+ *   strimzi-bridge        the Strimzi Kafka Bridge (HTTP to Kafka peer), acks=all, idempotent, when
+ *                         BENCH_STRIMZI_BRIDGE_HOME names a built bridge distribution (docs/ingest.md says how)
  *   ingest single/batch   this service, one event per request / BENCH_BATCH events per request, with the
  *                         KAFKA_PRODUCERS requests in flight it is configured with and, for comparison, with one
+ *   half load             after the rounds, the service paced at BENCH_HALF_LOAD_FRACTION (0.5) of its median
+ *                         single and batch request rates, for its p99 latency at that load
  *
  * The machine is shared (2 cores for the broker, the load generator and the server under test, plus whatever
  * else runs), so one run of each says little. The benchmark runs BENCH_ROUNDS rounds, alternating the order of
  * the runs from one round to the next so no run always goes first, and reports each figure's median with its
  * spread (min-max). A target's ratio is taken within each round (ingest and its ceiling measured minutes apart,
  * not a quarter of an hour) and the verdict uses the median of those per-round ratios. Each run also records how
- * the CPU time was split (service, broker, load generator, the rest of the machine, idle), from /proc.
+ * the CPU time was split (service, broker, load generator, the rest of the machine, idle), from /proc, and the
+ * CPU time per event of the process under test and of the broker (CPU-µs per event), which says whether a ratio
+ * is bound by the process's own cost or by the machine it shares.
  *
  * Writes docs/bench-ingest.json and docs/bench-ingest.md. A script, not a test: it asserts nothing, it reports
  * what it measured, including missed targets. Bounded: each HTTP run lasts BENCH_DURATION_S seconds after a
  * short warm-up; ProducerPerformance sends BENCH_PP_RECORDS records per round.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import autocannon from "autocannon";
+import autocannon, { type Result as AutocannonResult } from "autocannon";
 import { Admin, Consumer } from "@platformatic/kafka";
 import type { FastifyBaseLogger } from "fastify";
 import { loadConfig } from "../src/config.js";
@@ -46,12 +51,19 @@ const SETTINGS = {
   batch: Number(process.env.BENCH_BATCH ?? 100),
   dataBytes: Number(process.env.BENCH_DATA_BYTES ?? 256),
   ppRecords: Number(process.env.BENCH_PP_RECORDS ?? 500_000),
-  bootstrap: process.env.KAFKA_BOOTSTRAP ?? "127.0.0.1:9092",
+  // The broker scripts/services.mjs starts (KAFKA_PORT, 9092 by default) unless KAFKA_BOOTSTRAP names another.
+  bootstrap: process.env.KAFKA_BOOTSTRAP ?? `127.0.0.1:${process.env.KAFKA_PORT ?? 9092}`,
   // The service's own default unless the environment sets it, so the benchmark measures what is deployed.
   producers: loadConfig({ KAFKA_PRODUCERS: process.env.KAFKA_PRODUCERS }).kafka.producers,
-  bridgeVersion: process.env.BENCH_BRIDGE_VERSION ?? "0.33.1",
+  /** A built Strimzi Kafka Bridge distribution (the directory with bin/ and libs/); unset, the bridge is not run. */
+  bridgeHome: process.env.BENCH_STRIMZI_BRIDGE_HOME,
+  /** The java that runs the bridge: 1.x needs Java 21 or later. */
+  bridgeJava: process.env.BENCH_STRIMZI_BRIDGE_JAVA ?? "java",
+  halfLoadFraction: Number(process.env.BENCH_HALF_LOAD_FRACTION ?? 0.5),
+  /** The bridge's warm-up, on the connections the timed run then uses (it opens a Kafka producer per connection). */
+  bridgeWarmupS: Number(process.env.BENCH_BRIDGE_WARMUP_S ?? 10),
 };
-const TARGETS = { batchVsProducerPerformance: 0.6, singleVsBareHttp: 0.5 };
+const TARGETS = { batchVsProducerPerformance: 0.6, singleVsBareHttp: 0.5, halfLoadP99Ms: 25 };
 
 const root = path.resolve(process.cwd(), "../..");
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -76,6 +88,12 @@ interface CpuSplit {
   idle: number;
 }
 
+/** CPU time per event (µs) during a run: the process under test's and the broker's; null where not measured. */
+interface CpuPerEvent {
+  service: number | null;
+  broker: number | null;
+}
+
 interface HttpRun {
   requestsPerSec: number;
   eventsPerSec: number;
@@ -88,6 +106,7 @@ interface HttpRun {
   /** 2xx answers during the warm-up, which also wrote events. */
   warmupOk: number;
   cpu: CpuSplit;
+  cpuUsPerEvent: CpuPerEvent;
 }
 
 // ---- CPU accounting from /proc (Linux) ----
@@ -152,6 +171,12 @@ function cpuSplit(a: CpuMark, b: CpuMark, selfIsLoad: boolean): CpuSplit {
   };
 }
 
+/** CPU-µs per event between two marks; `selfIsService` for in-process runs (the service is this process). */
+function cpuPerEvent(a: CpuMark, b: CpuMark, events: number, selfIsService: boolean): CpuPerEvent {
+  const us = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined || events <= 0 ? null : Math.round(((y - x) / events) * 1e6 * 100) / 100);
+  return { service: selfIsService ? us(a.self, b.self) : us(a.service, b.service), broker: us(a.broker, b.broker) };
+}
+
 // ---- processes and load ----
 
 async function freePort(): Promise<number> {
@@ -162,14 +187,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitHttp(url: string, child: ChildProcess, what: string, timeoutMs = 120_000): Promise<void> {
+/** Waits until `url` answers with a status below 500 (or exactly 200 with `exact200`, for a readiness endpoint). */
+async function waitHttp(url: string, child: ChildProcess, what: string, timeoutMs = 120_000, exact200 = false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       http.get(url, (res) => {
         res.resume();
-        resolve((res.statusCode ?? 500) < 500);
+        resolve(exact200 ? res.statusCode === 200 : (res.statusCode ?? 500) < 500);
       }).on("error", () => resolve(false));
     });
     if (ok) return;
@@ -186,12 +212,21 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill("SIGKILL");
 }
 
-async function load(url: string, body: string, headers: Record<string, string>, eventsPerRequest: number, servicePid: number | undefined, brokerPid: number | undefined): Promise<HttpRun> {
-  const options = { url, method: "POST", headers, body, connections: SETTINGS.connections, timeout: 30 };
+async function load(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  eventsPerRequest: number,
+  servicePid: number | undefined,
+  brokerPid: number | undefined,
+  overallRate?: number,
+): Promise<HttpRun> {
+  const options = { url, method: "POST", headers, body, connections: SETTINGS.connections, timeout: 30, ...(overallRate ? { overallRate } : {}) };
   const warmup = await autocannon({ ...options, duration: SETTINGS.warmupS });
   const before = cpuMark(servicePid, brokerPid);
   const r = await autocannon({ ...options, duration: SETTINGS.durationS });
-  const cpu = cpuSplit(before, cpuMark(servicePid, brokerPid), true);
+  const after = cpuMark(servicePid, brokerPid);
+  const cpu = cpuSplit(before, after, true);
   const rps = r["2xx"] / r.duration;
   return {
     requestsPerSec: Math.round(rps),
@@ -204,6 +239,63 @@ async function load(url: string, body: string, headers: Record<string, string>, 
     durationS: r.duration,
     warmupOk: warmup["2xx"],
     cpu,
+    cpuUsPerEvent: cpuPerEvent(before, after, r["2xx"] * eventsPerRequest, false),
+  };
+}
+
+/**
+ * Like load(), but the warm-up and the timed run share one set of connections: one autocannon run of both, the
+ * answers counted from the end of the warm-up on. For the Strimzi bridge, which opens a Kafka producer (with its
+ * idempotent producer id) for each new HTTP connection and closes it with the connection: with fresh connections
+ * the timed run would measure 32 producers starting up.
+ */
+async function loadOnWarmConnections(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  eventsPerRequest: number,
+  servicePid: number | undefined,
+  brokerPid: number | undefined,
+  warmupS: number,
+): Promise<HttpRun> {
+  let before: CpuMark | undefined;
+  let started = 0;
+  let ok = 0;
+  let non2xx = 0;
+  let warmupOk = 0;
+  const latencies: number[] = [];
+  const timer = setTimeout(() => {
+    before = cpuMark(servicePid, brokerPid);
+    started = performance.now();
+  }, warmupS * 1000);
+  const r = await new Promise<AutocannonResult>((resolve, reject) => {
+    autocannon({ url, method: "POST", headers, body, connections: SETTINGS.connections, timeout: 30, duration: warmupS + SETTINGS.durationS }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    ).on("response", (_client, status, _bytes, ms) => {
+      const success = status >= 200 && status < 300;
+      if (!before) warmupOk += success ? 1 : 0;
+      else if (success) (ok++, latencies.push(ms));
+      else non2xx++;
+    });
+  });
+  clearTimeout(timer);
+  const after = cpuMark(servicePid, brokerPid);
+  if (!before) throw new Error("the run ended before its warm-up did");
+  const seconds = (performance.now() - started) / 1000;
+  const sorted = latencies.sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number));
+  return {
+    requestsPerSec: Math.round(ok / seconds),
+    eventsPerSec: Math.round((ok * eventsPerRequest) / seconds),
+    latencyP50Ms: at(0.5),
+    latencyP99Ms: at(0.99),
+    ok,
+    non2xx,
+    errors: r.errors + r.timeouts,
+    durationS: Math.round(seconds * 100) / 100,
+    warmupOk,
+    cpu: cpuSplit(before, after, true),
+    cpuUsPerEvent: cpuPerEvent(before, after, ok * eventsPerRequest, false),
   };
 }
 
@@ -260,6 +352,8 @@ interface PpRun {
   latencyP50Ms: number;
   latencyP99Ms: number;
   cpu: CpuSplit;
+  /** service: the Java producer process, JVM start-up included. */
+  cpuUsPerEvent: CpuPerEvent;
 }
 
 async function producerPerformance(cp: string, topic: string, recordSize: number, brokerPid: number | undefined): Promise<PpRun> {
@@ -310,6 +404,7 @@ async function producerPerformance(cp: string, topic: string, recordSize: number
     latencyP99Ms: Number(m[8]),
     // Here "service" is the Java producer process itself.
     cpu: split,
+    cpuUsPerEvent: cpuPerEvent(before, last, Number(m[1]), false),
   };
 }
 
@@ -317,6 +412,8 @@ interface ClientRun {
   recordsPerSec: number;
   produceCalls: number;
   cpu: CpuSplit;
+  /** service: this benchmark process, which calls the producer (process.cpuUsage). */
+  cpuUsPerEvent: CpuPerEvent;
 }
 
 /**
@@ -346,7 +443,13 @@ async function nodeClient(topic: string, records: KafkaRecord[], brokerPid: numb
     const started = performance.now();
     const calls = await drive(SETTINGS.durationS);
     const seconds = (performance.now() - started) / 1000;
-    return { recordsPerSec: Math.round((calls * records.length) / seconds), produceCalls: calls, cpu: cpuSplit(before, cpuMark(undefined, brokerPid), false) };
+    const after = cpuMark(undefined, brokerPid);
+    return {
+      recordsPerSec: Math.round((calls * records.length) / seconds),
+      produceCalls: calls,
+      cpu: cpuSplit(before, after, false),
+      cpuUsPerEvent: cpuPerEvent(before, after, calls * records.length, true),
+    };
   } finally {
     await producer.close(30_000);
   }
@@ -363,30 +466,32 @@ async function startServer(args: string[], env: NodeJS.ProcessEnv | undefined, r
   return { child, port };
 }
 
-/** The Strimzi Kafka Bridge, resolved with Maven from bench/strimzi/pom.xml; undefined with the reason if it cannot be. */
-function bridgeClasspath(): { cp?: string; reason?: string } {
-  const out = path.join(os.tmpdir(), `eventstack-bench-bridge-${SETTINGS.bridgeVersion}.classpath`);
-  const r = spawnSync(
-    "mvn",
-    ["-q", "-B", "-f", path.resolve("bench/strimzi/pom.xml"), "dependency:build-classpath", `-Dbridge.version=${SETTINGS.bridgeVersion}`, `-Dmdep.outputFile=${out}`],
-    { encoding: "utf8", timeout: 300_000 },
-  );
-  if (r.status !== 0 || !existsSync(out)) {
-    // Maven's own message is a paragraph; the reason fits in one line. Only a "not found" is called that.
-    // Maven says "Could not find artifact" on a fresh lookup and "was not found in" while that 404 is cached.
-    const notFound = /Could not find artifact io\.strimzi:kafka-bridge|kafka-bridge:jar:\S+ was not found in/.test(r.stdout + r.stderr);
-    return {
-      reason: notFound
-        ? `io.strimzi:kafka-bridge:${SETTINGS.bridgeVersion} is not on Maven Central (404; no version from 0.28.0 to 0.34.0 is), the only Maven repository reachable here`
-        : `io.strimzi:kafka-bridge:${SETTINGS.bridgeVersion} could not be resolved (mvn exited ${r.status})`,
-    };
-  }
-  return { cp: readFileSync(out, "utf8").trim() };
+/**
+ * The Strimzi Kafka Bridge distribution named by BENCH_STRIMZI_BRIDGE_HOME (the directory its Maven build leaves in
+ * target/kafka-bridge-<version>/kafka-bridge-<version>/, with libs/, bin/ and config/); the reason it cannot be run
+ * otherwise. The bridge is not on Maven Central, so it is built from its source outside this repository
+ * (docs/ingest.md#strimzi-kafka-bridge).
+ */
+function bridgeDistribution(): { cp: string; version: string } | { reason: string } {
+  const home = SETTINGS.bridgeHome;
+  if (!home) return { reason: "set BENCH_STRIMZI_BRIDGE_HOME to a built bridge (see docs/ingest.md)" };
+  const libs = path.join(path.resolve(home), "libs");
+  // The distribution names its jars groupId.artifactId-version.jar: io.strimzi.kafka-bridge-1.1.0.jar.
+  const version = (existsSync(libs) ? readdirSync(libs) : []).map((f) => /^io\.strimzi\.kafka-bridge-(.+)\.jar$/.exec(f)?.[1]).find((v) => v !== undefined);
+  if (!version) return { reason: `BENCH_STRIMZI_BRIDGE_HOME=${home} has no libs/io.strimzi.kafka-bridge-*.jar: it must be a built bridge distribution (see docs/ingest.md)` };
+  return { cp: `${libs}/*`, version };
 }
 
-async function strimziBridge(cp: string, topic: string, eventSingle: Record<string, unknown>, batchEvents: Record<string, unknown>[], brokerPid: number | undefined) {
+interface BridgeRun {
+  version: string;
+  single: HttpRun;
+  batch: HttpRun;
+}
+
+async function strimziBridge(cp: string, version: string, topic: string, eventSingle: Record<string, unknown>, batchEvents: Record<string, unknown>[], brokerPid: number | undefined): Promise<BridgeRun> {
   const port = await freePort();
-  const dir = path.join(os.tmpdir(), "eventstack-bench-bridge");
+  const managementPort = await freePort();
+  const dir = path.join(os.tmpdir(), `eventstack-bench-bridge-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const config = path.join(dir, "application.properties");
   writeFileSync(
@@ -394,26 +499,38 @@ async function strimziBridge(cp: string, topic: string, eventSingle: Record<stri
     [
       "bridge.id=eventstack-bench",
       `kafka.bootstrap.servers=${SETTINGS.bootstrap}`,
+      // Like every other producer in this benchmark.
       "kafka.producer.acks=all",
       "kafka.producer.enable.idempotence=true",
       "http.enabled=true",
       "http.host=127.0.0.1",
       `http.port=${port}`,
+      // Since bridge 1.0, /healthy and /ready are served on the management port only (8081 by default); checked in
+      // the 1.1.0 source (HttpConfig.MANAGEMENT_PORT, HttpBridge.bindHttpServers) on 2026-12-06.
+      `http.management.port=${managementPort}`,
       "http.consumer.enabled=false",
       "http.producer.enabled=true",
     ].join("\n") + "\n",
   );
-  const child = spawn("java", ["-Xmx1g", `-Dvertx.cacheDirBase=${dir}`, "-cp", cp, "io.strimzi.kafka.bridge.Application", `--config-file=${config}`], { stdio: "ignore" });
+  const log4j = path.join(path.resolve(SETTINGS.bridgeHome ?? "."), "config", "log4j2.properties");
+  const child = spawn(
+    SETTINGS.bridgeJava,
+    ["-Xmx1g", `-Dvertx.cacheDirBase=${dir}`, ...(existsSync(log4j) ? [`-Dlog4j2.configurationFile=file:${log4j}`] : []), "-cp", cp, "io.strimzi.kafka.bridge.Application", `--config-file=${config}`],
+    { stdio: "ignore" },
+  );
   try {
-    await waitHttp(`http://127.0.0.1:${port}/healthy`, child, "Strimzi Kafka Bridge");
+    await waitHttp(`http://127.0.0.1:${managementPort}/ready`, child, "Strimzi Kafka Bridge", 120_000, true);
     const url = `http://127.0.0.1:${port}/topics/${topic}`;
     const headers = { "content-type": "application/vnd.kafka.json.v2+json" };
     const rec = (e: Record<string, unknown>) => ({ key: e.subject, value: e });
     log("Strimzi bridge: single");
-    const single = await load(url, JSON.stringify({ records: [rec(eventSingle)] }), headers, 1, child.pid, brokerPid);
+    const single = await loadOnWarmConnections(url, JSON.stringify({ records: [rec(eventSingle)] }), headers, 1, child.pid, brokerPid, SETTINGS.bridgeWarmupS);
     log("Strimzi bridge: batch");
-    const batch = await load(url, JSON.stringify({ records: batchEvents.map(rec) }), headers, SETTINGS.batch, child.pid, brokerPid);
-    return { single, batch };
+    const batch = await loadOnWarmConnections(url, JSON.stringify({ records: batchEvents.map(rec) }), headers, SETTINGS.batch, child.pid, brokerPid, SETTINGS.bridgeWarmupS);
+    for (const [mode, run] of [["single", single], ["batch", batch]] as const) {
+      if (run.ok === 0) throw new Error(`no 2xx answer in the ${mode} run (${run.non2xx} non-2xx, ${run.errors} errors)`);
+    }
+    return { version, single, batch };
   } finally {
     await stop(child);
   }
@@ -456,6 +573,14 @@ function cpuMedian(splits: CpuSplit[]): CpuSplit {
   };
 }
 
+function cpuPerEventMedian(xs: CpuPerEvent[]): CpuPerEvent {
+  const m = (pick: (c: CpuPerEvent) => number | null) => {
+    const v = xs.map(pick).filter((x): x is number => x !== null);
+    return v.length === 0 ? null : Math.round(median(v) * 100) / 100;
+  };
+  return { service: m((c) => c.service), broker: m((c) => c.broker) };
+}
+
 function httpSummary(runs: HttpRun[]) {
   return {
     eventsPerSec: stat(runs.map((r) => r.eventsPerSec)),
@@ -464,6 +589,7 @@ function httpSummary(runs: HttpRun[]) {
     latencyP99Ms: median(runs.map((r) => r.latencyP99Ms)),
     non2xxAndErrors: runs.reduce((n, r) => n + r.non2xx + r.errors, 0),
     cpu: cpuMedian(runs.map((r) => r.cpu)),
+    cpuUsPerEvent: cpuPerEventMedian(runs.map((r) => r.cpuUsPerEvent)),
     runs,
   };
 }
@@ -503,7 +629,7 @@ async function main(): Promise<void> {
     ["dist/src/server.js"],
     { HOST: "127.0.0.1", EVENTS_TOPIC: topics.ingest, KAFKA_BOOTSTRAP: SETTINGS.bootstrap, KAFKA_PRODUCERS: "1", LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info" },
     "/readyz",
-    "ingest service (one session)",
+    "ingest service (one request in flight)",
   );
 
   const pp: PpRun[] = [];
@@ -521,10 +647,11 @@ async function main(): Promise<void> {
       "ingest batch",
       async () => void runs.batch.push(await load(`http://127.0.0.1:${ingest.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingest.child.pid, brokerPid)),
     ],
-    ["ingest single, one session", async () => void runs.singleOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, single, structured, 1, ingestOne.child.pid, brokerPid))],
-    ["ingest batch, one session", async () => void runs.batchOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingestOne.child.pid, brokerPid))],
+    ["ingest single, one request in flight", async () => void runs.singleOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, single, structured, 1, ingestOne.child.pid, brokerPid))],
+    ["ingest batch, one request in flight", async () => void runs.batchOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingestOne.child.pid, brokerPid))],
   ];
   const loadByRound: number[] = [];
+  let halfLoad: { fraction: number; single: { askedRequestsPerSec: number; run: HttpRun }; batch: { askedRequestsPerSec: number; run: HttpRun } } | undefined;
   try {
     for (let round = 0; round < SETTINGS.rounds; round++) {
       loadByRound.push(Math.round((os.loadavg()[0] ?? 0) * 100) / 100);
@@ -534,24 +661,37 @@ async function main(): Promise<void> {
         await run();
       }
       log(
-        `round ${round + 1}: PP ${pp.at(-1)?.recordsPerSec} records/s, node client ${client.at(-1)?.recordsPerSec} records/s, bare ${runs.bare.at(-1)?.requestsPerSec} req/s, fastify ${runs.fastify.at(-1)?.requestsPerSec} req/s, single ${runs.single.at(-1)?.requestsPerSec} req/s, batch ${runs.batch.at(-1)?.eventsPerSec} events/s; one session: single ${runs.singleOne.at(-1)?.requestsPerSec} req/s, batch ${runs.batchOne.at(-1)?.eventsPerSec} events/s`,
+        `round ${round + 1}: PP ${pp.at(-1)?.recordsPerSec} records/s, node client ${client.at(-1)?.recordsPerSec} records/s, bare ${runs.bare.at(-1)?.requestsPerSec} req/s, fastify ${runs.fastify.at(-1)?.requestsPerSec} req/s, single ${runs.single.at(-1)?.requestsPerSec} req/s, batch ${runs.batch.at(-1)?.eventsPerSec} events/s; one request in flight: single ${runs.singleOne.at(-1)?.requestsPerSec} req/s, batch ${runs.batchOne.at(-1)?.eventsPerSec} events/s`,
       );
     }
+    // Latency at half load: the service paced at a fraction of the median request rates it just reached, where a
+    // deployment runs with headroom (the p99 target is about this load, not about saturation). autocannon paces the
+    // requests; their latency runs from each request's send to its answer.
+    const asked = (xs: HttpRun[]) => Math.max(1, Math.round(median(xs.map((r) => r.requestsPerSec)) * SETTINGS.halfLoadFraction));
+    const halfSingle = asked(runs.single);
+    const halfBatch = asked(runs.batch);
+    log(`half load: single at ${halfSingle} requests/s`);
+    const hs = await load(`http://127.0.0.1:${ingest.port}/v1/events`, single, structured, 1, ingest.child.pid, brokerPid, halfSingle);
+    log(`half load: batch at ${halfBatch} requests/s`);
+    const hb = await load(`http://127.0.0.1:${ingest.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingest.child.pid, brokerPid, halfBatch);
+    halfLoad = { fraction: SETTINGS.halfLoadFraction, single: { askedRequestsPerSec: halfSingle, run: hs }, batch: { askedRequestsPerSec: halfBatch, run: hb } };
+    log(`half load: single p99 ${hs.latencyP99Ms} ms at ${hs.requestsPerSec} req/s, batch p99 ${hb.latencyP99Ms} ms at ${hb.requestsPerSec} req/s`);
   } finally {
     await Promise.all([stop(bare.child), stop(fastify.child), stop(ingest.child), stop(ingestOne.child)]);
   }
   const written = await recordCount(topics.ingest);
 
-  const bridgeCp = bridgeClasspath();
-  let bridge: { single: HttpRun; batch: HttpRun } | { status: "not run"; reason: string };
-  if (bridgeCp.cp) {
+  if (!halfLoad) throw new Error("the half-load runs did not complete");
+  const distribution = bridgeDistribution();
+  let bridge: BridgeRun | { status: "not run"; reason: string };
+  if ("cp" in distribution) {
     try {
-      bridge = await strimziBridge(bridgeCp.cp, topics.bridge, sampleEvent(0), batchEvents, brokerPid);
+      bridge = await strimziBridge(distribution.cp, distribution.version, topics.bridge, sampleEvent(0), batchEvents, brokerPid);
     } catch (err) {
       bridge = { status: "not run", reason: `the bridge failed: ${(err as Error).message}` };
     }
   } else {
-    bridge = { status: "not run", reason: bridgeCp.reason ?? "unknown" };
+    bridge = { status: "not run", reason: distribution.reason };
   }
   log("status" in bridge ? `Strimzi bridge not run: ${bridge.reason}` : `Strimzi bridge: single ${bridge.single.eventsPerSec}, batch ${bridge.batch.eventsPerSec} events/s`);
 
@@ -573,6 +713,13 @@ async function main(): Promise<void> {
     singleVsBridge: "status" in bridge ? null : ratio(median(runs.single.map((r) => r.eventsPerSec)), bridge.single.eventsPerSec),
     batchVsBridge: "status" in bridge ? null : ratio(median(runs.batch.map((r) => r.eventsPerSec)), bridge.batch.eventsPerSec),
   };
+  const pkgVersion = (name: string) => {
+    for (const dir of [process.cwd(), root]) {
+      const file = path.join(dir, "node_modules", name, "package.json");
+      if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+    }
+    return "unknown";
+  };
   const result = {
     date: new Date().toISOString(),
     machine: {
@@ -582,6 +729,7 @@ async function main(): Promise<void> {
       cpuModel: os.cpus()[0]?.model,
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
       node: process.version,
+      kafkaClient: `@platformatic/kafka ${pkgVersion("@platformatic/kafka")}`,
       platform: `${os.platform()} ${os.release()}`,
     },
     settings: { ...SETTINGS, recordBytes: recordSize, eventBodyBytes: Buffer.byteLength(single), batchBodyBytes: Buffer.byteLength(batch) },
@@ -590,12 +738,14 @@ async function main(): Promise<void> {
       latencyP50Ms: median(pp.map((r) => r.latencyP50Ms)),
       latencyP99Ms: median(pp.map((r) => r.latencyP99Ms)),
       cpu: cpuMedian(pp.map((r) => r.cpu)),
+      cpuUsPerEvent: cpuPerEventMedian(pp.map((r) => r.cpuUsPerEvent)),
       note: "latency here is per record inside the Java client's batches (send to ack), not per HTTP request; cpu.service is the Java producer process, JVM start-up included",
       runs: pp,
     },
     nodeClient: {
       recordsPerSec: stat(client.map((r) => r.recordsPerSec)),
       cpu: cpuMedian(client.map((r) => r.cpu)),
+      cpuUsPerEvent: cpuPerEventMedian(client.map((r) => r.cpuUsPerEvent)),
       note: `src/kafka.ts with ${SETTINGS.producers} requests in flight, ${SETTINGS.connections} concurrent produce() calls of ${SETTINGS.batch} records, no HTTP; cpu.service is the benchmark process that calls it`,
       runs: client,
     },
@@ -606,13 +756,15 @@ async function main(): Promise<void> {
       batch: httpSummary(runs.batch),
       singleOneSession: httpSummary(runs.singleOne),
       batchOneSession: httpSummary(runs.batchOne),
+      halfLoad,
       recordsOnTopic: written,
       acceptedEvents:
-        [...runs.single, ...runs.singleOne].reduce((n, r) => n + r.ok + r.warmupOk, 0) + [...runs.batch, ...runs.batchOne].reduce((n, r) => n + r.ok + r.warmupOk, 0) * SETTINGS.batch,
+        [...runs.single, ...runs.singleOne, halfLoad.single.run].reduce((n, r) => n + r.ok + r.warmupOk, 0) +
+        [...runs.batch, ...runs.batchOne, halfLoad.batch.run].reduce((n, r) => n + r.ok + r.warmupOk, 0) * SETTINGS.batch,
       // When a timed run ends, the load generator drops the requests still in flight; the service completes them
       // (they are written) but nobody reads their 202. At most one request per connection, per run (warm-up and
-      // timed run, single and batch, both services, every round).
-      cutOffAtMost: SETTINGS.rounds * 2 * 2 * SETTINGS.connections * (1 + SETTINGS.batch),
+      // timed run, single and batch, both services, every round, and the two half-load runs).
+      cutOffAtMost: (SETTINGS.rounds * 2 + 1) * 2 * SETTINGS.connections * (1 + SETTINGS.batch),
     },
     strimziBridge: bridge,
     targets: TARGETS,
@@ -621,6 +773,8 @@ async function main(): Promise<void> {
       batchVsProducerPerformance: ratios.batchVsProducerPerformance.median >= TARGETS.batchVsProducerPerformance,
       singleVsBareHttp: ratios.singleVsBareHttp.median >= TARGETS.singleVsBareHttp,
       aheadOfBridge: ratios.singleVsBridge === null ? null : ratios.singleVsBridge > 1 && (ratios.batchVsBridge ?? 0) > 1,
+      halfLoadSingleP99: halfLoad.single.run.latencyP99Ms <= TARGETS.halfLoadP99Ms,
+      halfLoadBatchP99: halfLoad.batch.run.latencyP99Ms <= TARGETS.halfLoadP99Ms,
     },
   };
   const docs = path.join(root, "docs");
@@ -636,18 +790,24 @@ function markdown(r: any): string {
   const spread = (s: Stat) => `${n(s.min)}–${n(s.max)}`;
   const pct = (v: number | null) => (v === null ? "n/a" : `${Math.round(v * 1000) / 10}%`);
   const pctStat = (s: Stat) => `${pct(s.median)} (${pct(s.min)}–${pct(s.max)})`;
+  // CPU-µs per event of the process under test, then of the broker.
+  const us = (v: number | null | undefined) => (v === null || v === undefined ? "—" : v.toFixed(1));
+  const usPair = (x: CpuPerEvent) => `${us(x.service)} / ${us(x.broker)}`;
   const httpRow = (name: string, x: ReturnType<typeof httpSummary>) =>
-    `| ${name} | ${n(x.eventsPerSec.median)} events/s | ${spread(x.eventsPerSec)} | ${n(x.requestsPerSec.median)} | ${x.latencyP50Ms} | ${x.latencyP99Ms} | ${x.non2xxAndErrors} |`;
+    `| ${name} | ${n(x.eventsPerSec.median)} events/s | ${spread(x.eventsPerSec)} | ${n(x.requestsPerSec.median)} | ${x.latencyP50Ms} | ${x.latencyP99Ms} | ${x.non2xxAndErrors} | ${usPair(x.cpuUsPerEvent)} |`;
+  // A ratio's CPU-µs per event: the service under test against the ceiling or peer it is compared with.
+  const usVs = (a: number | null | undefined, b: number | null | undefined) => `${us(a)} vs ${us(b)}`;
   const c = (v: number | null) => (v === null ? "—" : v.toFixed(2));
   const cpuRow = (name: string, x: CpuSplit, service: string) => `| ${name} | ${service}: ${c(x.service)} | ${c(x.broker)} | ${c(x.loadGenerator)} | ${c(x.other)} | ${c(x.steal)} | ${c(x.idle)} |`;
   const b = r.strimziBridge;
+  const h = r.ingest.halfLoad;
   const diff = r.ingest.recordsOnTopic - r.ingest.acceptedEvents;
   return `# Ingest benchmark
 
 Generated by \`npm run bench:ingest\` (apps/ingest/bench/ingest.ts) on ${r.date}. Do not edit by hand; the
 analysis is in [ingest.md](ingest.md#benchmark).
 
-Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.platform};
+Machine: ${r.machine.cpus} CPUs (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${r.machine.kafkaClient}, ${r.machine.platform};
 1-minute load average ${r.machine.loadAverage1m.before} before the run, ${r.machine.loadAverage1m.atRoundStart.join(", ")} at the start of each round and ${r.machine.loadAverage1m.after} after
 (other work shares the CPUs). Everything ran on this one machine: the broker (single node, KRaft), the load generator
 (autocannon, ${r.settings.connections} connections, ${r.settings.durationS} s per run after ${r.settings.warmupS} s warm-up) and the server under test.
@@ -658,32 +818,39 @@ Event: structured CloudEvent of ${r.settings.eventBodyBytes} bytes with ${r.sett
 ${r.settings.recordBytes} bytes (key + value + headers), the record size given to ProducerPerformance. Batch mode sends
 ${r.settings.batch} events per request (${r.settings.batchBodyBytes} bytes). All producers use acks=all and idempotence.
 
-| run | throughput (median) | range over rounds | requests/s | p50 ms | p99 ms | non-2xx + errors |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: |
-| Kafka ProducerPerformance (Java client, ${n(r.settings.ppRecords)} records) | ${n(r.producerPerformance.recordsPerSec.median)} records/s | ${spread(r.producerPerformance.recordsPerSec)} | | ${r.producerPerformance.latencyP50Ms} | ${r.producerPerformance.latencyP99Ms} | |
-| the service's producer without HTTP (src/kafka.ts) | ${n(r.nodeClient.recordsPerSec.median)} records/s | ${spread(r.nodeClient.recordsPerSec)} | | | | |
+| run | throughput (median) | range over rounds | requests/s | p50 ms | p99 ms | non-2xx + errors | CPU µs/event: process / broker |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| Kafka ProducerPerformance (Java client, ${n(r.settings.ppRecords)} records) | ${n(r.producerPerformance.recordsPerSec.median)} records/s | ${spread(r.producerPerformance.recordsPerSec)} | | ${r.producerPerformance.latencyP50Ms} | ${r.producerPerformance.latencyP99Ms} | | ${usPair(r.producerPerformance.cpuUsPerEvent)} |
+| the service's producer without HTTP (src/kafka.ts) | ${n(r.nodeClient.recordsPerSec.median)} records/s | ${spread(r.nodeClient.recordsPerSec)} | | | | | ${usPair(r.nodeClient.cpuUsPerEvent)} |
 ${httpRow("bare Node HTTP server (202, no work)", r.bareHttp)}
 ${httpRow("fastify as configured by the service (202, no work)", r.fastify)}
 ${httpRow("ingest, single (1 event/request)", r.ingest.single)}
 ${httpRow(`ingest, batch (${r.settings.batch} events/request)`, r.ingest.batch)}
-${httpRow("ingest with one producer session, single", r.ingest.singleOneSession)}
-${httpRow(`ingest with one producer session, batch`, r.ingest.batchOneSession)}
-${"status" in b ? `| Strimzi Kafka Bridge | not run: ${b.reason} | | | | | |` : `${httpRow("Strimzi bridge, single (one round)", httpSummary([b.single]))}\n${httpRow(`Strimzi bridge, batch (${r.settings.batch} records/request, one round)`, httpSummary([b.batch]))}`}
+${httpRow("ingest with one produce request in flight, single", r.ingest.singleOneSession)}
+${httpRow(`ingest with one produce request in flight, batch`, r.ingest.batchOneSession)}
+${"status" in b ? `| Strimzi Kafka Bridge | not run: ${b.reason} | | | | | | |` : `${httpRow(`Strimzi bridge ${b.version}, single (one round)`, httpSummary([b.single]))}\n${httpRow(`Strimzi bridge ${b.version}, batch (${r.settings.batch} records/request, one round)`, httpSummary([b.batch]))}`}
+${httpRow(`ingest, single, paced at ${pct(h.fraction)} load (${n(h.single.askedRequestsPerSec)} requests/s asked)`, httpSummary([h.single.run]))}
+${httpRow(`ingest, batch, paced at ${pct(h.fraction)} load (${n(h.batch.askedRequestsPerSec)} requests/s asked)`, httpSummary([h.batch.run]))}
 
-ProducerPerformance latencies are per record inside the Java client's own batches, not per HTTP request.
+ProducerPerformance latencies are per record inside the Java client's own batches, not per HTTP request. CPU µs/event is
+the CPU time (user + system, from /proc, or process.cpuUsage for the in-process producer) of the process under test and
+of the broker during the timed run, divided by the events it carried; for ProducerPerformance, JVM start-up included.
+The paced runs are the service with KAFKA_PRODUCERS=${r.settings.producers} at ${pct(h.fraction)} of its median request rates above.
 
-| target | ratio: median of the rounds (range) | target | met |
-| --- | ---: | ---: | --- |
-| batch events/s vs ProducerPerformance records/s | ${pctStat(r.ratios.batchVsProducerPerformance)} | ≥ ${pct(r.targets.batchVsProducerPerformance)} | ${r.met.batchVsProducerPerformance ? "yes" : "**no**"} |
-| single requests/s vs bare HTTP requests/s | ${pctStat(r.ratios.singleVsBareHttp)} | ≥ ${pct(r.targets.singleVsBareHttp)} | ${r.met.singleVsBareHttp ? "yes" : "**no**"} |
-| ahead of the Strimzi bridge (single, batch) | ${pct(r.ratios.singleVsBridge)}, ${pct(r.ratios.batchVsBridge)} | > 100% | ${r.met.aheadOfBridge === null ? "not measured" : r.met.aheadOfBridge ? "yes" : "**no**"} |
+| target | ratio: median of the rounds (range) | target | met | CPU µs/event: service vs ceiling |
+| --- | ---: | ---: | --- | ---: |
+| batch events/s vs ProducerPerformance records/s | ${pctStat(r.ratios.batchVsProducerPerformance)} | ≥ ${pct(r.targets.batchVsProducerPerformance)} | ${r.met.batchVsProducerPerformance ? "yes" : "**no**"} | ${usVs(r.ingest.batch.cpuUsPerEvent.service, r.producerPerformance.cpuUsPerEvent.service)} |
+| single requests/s vs bare HTTP requests/s | ${pctStat(r.ratios.singleVsBareHttp)} | ≥ ${pct(r.targets.singleVsBareHttp)} | ${r.met.singleVsBareHttp ? "yes" : "**no**"} | ${usVs(r.ingest.single.cpuUsPerEvent.service, r.bareHttp.cpuUsPerEvent.service)} |
+| p99 latency at half load, single | ${h.single.run.latencyP99Ms} ms | ≤ ${r.targets.halfLoadP99Ms} ms | ${r.met.halfLoadSingleP99 ? "yes" : "**no**"} | ${us(h.single.run.cpuUsPerEvent.service)} |
+| p99 latency at half load, batch (per request of ${r.settings.batch} events) | ${h.batch.run.latencyP99Ms} ms | ≤ ${r.targets.halfLoadP99Ms} ms | ${r.met.halfLoadBatchP99 ? "yes" : "**no**"} | ${us(h.batch.run.cpuUsPerEvent.service)} |
+| ahead of the Strimzi bridge (single, batch) | ${pct(r.ratios.singleVsBridge)}, ${pct(r.ratios.batchVsBridge)} | > 100% | ${r.met.aheadOfBridge === null ? "not measured" : r.met.aheadOfBridge ? "yes" : "**no**"} | ${"status" in b ? "—" : `${usVs(r.ingest.single.cpuUsPerEvent.service, b.single.cpuUsPerEvent.service)}, ${usVs(r.ingest.batch.cpuUsPerEvent.service, b.batch.cpuUsPerEvent.service)}`} |
 
-| other ratio (median of the rounds, range) | value |
-| --- | ---: |
-| the service's producer without HTTP vs ProducerPerformance | ${pctStat(r.ratios.nodeClientVsProducerPerformance)} |
-| ingest batch vs the service's producer without HTTP | ${pctStat(r.ratios.batchVsNodeClient)} |
-| fastify (no work) vs bare HTTP | ${pctStat(r.ratios.fastifyVsBareHttp)} |
-| ingest single vs fastify (no work) | ${pctStat(r.ratios.singleVsFastify)} |
+| other ratio (median of the rounds, range) | value | CPU µs/event: first vs second |
+| --- | ---: | ---: |
+| the service's producer without HTTP vs ProducerPerformance | ${pctStat(r.ratios.nodeClientVsProducerPerformance)} | ${usVs(r.nodeClient.cpuUsPerEvent.service, r.producerPerformance.cpuUsPerEvent.service)} |
+| ingest batch vs the service's producer without HTTP | ${pctStat(r.ratios.batchVsNodeClient)} | ${usVs(r.ingest.batch.cpuUsPerEvent.service, r.nodeClient.cpuUsPerEvent.service)} |
+| fastify (no work) vs bare HTTP | ${pctStat(r.ratios.fastifyVsBareHttp)} | ${usVs(r.fastify.cpuUsPerEvent.service, r.bareHttp.cpuUsPerEvent.service)} |
+| ingest single vs fastify (no work) | ${pctStat(r.ratios.singleVsFastify)} | ${usVs(r.ingest.single.cpuUsPerEvent.service, r.fastify.cpuUsPerEvent.service)} |
 
 CPU during the timed runs, in cores (CPU seconds per second, medians of the rounds; ${r.machine.cpus} cores in all, from /proc).
 "other" is the rest of this machine's processes, "steal" the time the hypervisor ran other virtual machines instead; for
@@ -697,9 +864,11 @@ ${cpuRow("bare Node HTTP server", r.bareHttp.cpu, "server")}
 ${cpuRow("fastify (no work)", r.fastify.cpu, "server")}
 ${cpuRow("ingest, single", r.ingest.single.cpu, "service")}
 ${cpuRow("ingest, batch", r.ingest.batch.cpu, "service")}
-${cpuRow("ingest, one session, single", r.ingest.singleOneSession.cpu, "service")}
-${cpuRow("ingest, one session, batch", r.ingest.batchOneSession.cpu, "service")}
-
+${cpuRow("ingest, one request in flight, single", r.ingest.singleOneSession.cpu, "service")}
+${cpuRow("ingest, one request in flight, batch", r.ingest.batchOneSession.cpu, "service")}
+${cpuRow(`ingest, single at ${pct(h.fraction)} load`, h.single.run.cpu, "service")}
+${cpuRow(`ingest, batch at ${pct(h.fraction)} load`, h.batch.run.cpu, "service")}
+${"status" in b ? "" : `${cpuRow("Strimzi bridge, single", b.single.cpu, "bridge")}\n${cpuRow("Strimzi bridge, batch", b.batch.cpu, "bridge")}\n`}
 Integrity (both services wrote to one topic): the load generator received 202 for ${n(r.ingest.acceptedEvents)} events (warm-ups included); the topic holds
 ${n(r.ingest.recordsOnTopic)} records. The difference, ${n(diff)}, is the requests in flight when each timed
 run stopped (dropped by the load generator, completed and written by the service): at most ${n(r.ingest.cutOffAtMost)}

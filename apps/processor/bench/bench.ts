@@ -59,7 +59,8 @@ const SETTINGS = {
    */
   drainPollMs: Number(process.env.BENCH_DRAIN_POLL_MS ?? 100),
   copyRepetitions: Number(process.env.BENCH_COPY_REPETITIONS ?? 5),
-  bootstrap: process.env.KAFKA_BOOTSTRAP ?? DEFAULTS.KAFKA_BOOTSTRAP,
+  // The broker scripts/services.mjs starts (KAFKA_PORT) unless KAFKA_BOOTSTRAP names another.
+  bootstrap: process.env.KAFKA_BOOTSTRAP ?? (process.env.KAFKA_PORT ? `127.0.0.1:${process.env.KAFKA_PORT}` : DEFAULTS.KAFKA_BOOTSTRAP),
   /** A file to copy the processor's log to (its per-batch lines are the profile). */
   processorLog: process.env.BENCH_PROCESSOR_LOG,
   /** Processes in the consumer-group run (0 skips it): the same backlog drained by that many members. */
@@ -257,7 +258,7 @@ async function groupRun(stamp: string, members: number): Promise<GroupResult> {
     const drainEnd = await watcher.waitFor(SETTINGS.events, 600_000);
     const drain = watcher.throughput(drainStart, drainEnd + 1);
     cpu.stop();
-    const drainCpu = cpu.usage(drainEnd - drain.seconds * 1000, drainEnd);
+    const drainCpu = cpu.usage(drainEnd - drain.seconds * 1000, drainEnd, drain.records);
     const rebalances = joins.length - settledJoins;
     log(`group run: drained ${SETTINGS.events} in ${drain.seconds} s after the first commit: ${drain.recordsPerSec} events/s (${rebalances} group joins during the drain)`);
     const integrity = await verify(database, workload, keyPrefix, ports[0] as number, SETTINGS.events, watcher.total);
@@ -338,7 +339,7 @@ async function main(): Promise<void> {
     const drainEnd = await watcher.waitFor(SETTINGS.events, 600_000);
     const drain = watcher.throughput(drainStart, drainEnd + 1);
     cpu.stop();
-    const drainCpu = cpu.usage(drainEnd - drain.seconds * 1000, drainEnd);
+    const drainCpu = cpu.usage(drainEnd - drain.seconds * 1000, drainEnd, drain.records);
     log(`drained ${SETTINGS.events} in ${drain.seconds} s after the first commit: ${drain.recordsPerSec} events/s`);
     // The raw COPY ceiling right after the drain, on the rows it stored: the two figures the target compares are
     // measured minutes apart at most, on a machine whose speed drifts.
@@ -367,7 +368,7 @@ async function main(): Promise<void> {
     await watcher.stop();
 
     log(`ConsumerPerformance on ${config.kafka.eventsTopic} (${total} records)`);
-    const cp = consumerPerformance(services.kafkaClasspath(), SETTINGS.bootstrap, config.kafka.eventsTopic, total);
+    const cp = await consumerPerformance(services.kafkaClasspath(), SETTINGS.bootstrap, config.kafka.eventsTopic, total);
     log(`ConsumerPerformance: ${cp.recordsPerSec} records/s`);
     const nodeClient = await nodeClientCeiling(config, total);
     log(`fetch path alone: ${nodeClient.recordsPerSec} records/s`);

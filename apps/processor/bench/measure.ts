@@ -3,8 +3,9 @@
  * from which it derives throughput and each record's produce→commit latency, and the processor's own
  * per-batch debug lines (exact batch durations and where the time went).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { Admin } from "@platformatic/kafka";
 import type { Broker } from "@eventstack/runtime";
 import type { Produced } from "./workload.js";
@@ -192,6 +193,15 @@ export class BatchLog {
   }
 }
 
+/** The installed version of a package, looked up from the working directory up to the repository root. */
+function packageVersion(name: string): string {
+  for (let dir = process.cwd(); ; dir = path.dirname(dir)) {
+    const file = path.join(dir, "node_modules", name, "package.json");
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
+    if (path.dirname(dir) === dir) return "unknown";
+  }
+}
+
 /** The facts that make a number comparable: the machine and how busy it was. */
 export function machine(loadBefore: number) {
   const cpu = os.cpus();
@@ -200,10 +210,42 @@ export function machine(loadBefore: number) {
     cpuModel: cpu[0]?.model,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
+    kafkaClient: `@platformatic/kafka ${packageVersion("@platformatic/kafka")}`,
     platform: `${os.platform()} ${os.release()}`,
     // Other work on the machine skews every number; the 1-minute load average before and after says how much.
     loadAverage1m: { before: Math.round(loadBefore * 100) / 100, after: Math.round((os.loadavg()[0] ?? 0) * 100) / 100 },
   };
+}
+
+/** utime + stime of one process in seconds (/proc/<pid>/stat), or undefined when it is gone or there is no /proc. */
+export function processCpuS(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name; USER_HZ is 100.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds used so far by every PostgreSQL process of the machine (server and backends), from /proc. */
+export function postgresCpuS(): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) !== "postgres") continue;
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    total += (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return total;
 }
 
 interface CpuSample {
@@ -245,15 +287,30 @@ export class CpuSampler {
 
   /**
    * Mean use over [fromMs, toMs], in CPUs (1 = one core fully busy): the watched processes, PostgreSQL, the
-   * machine, and the machine's CPU count; undefined without samples on both sides of the window.
+   * machine, and the machine's CPU count; undefined without samples on both sides of the window. With `events`
+   * (those completed in the window), also the CPU-µs per event of each.
    */
-  usage(fromMs: number, toMs: number): { processes: number; postgres: number; machine: number; cpus: number } | undefined {
+  usage(
+    fromMs: number,
+    toMs: number,
+    events?: number,
+  ): { processes: number; postgres: number; machine: number; cpus: number; usPerEvent?: { processes: number; postgres: number; machine: number } } | undefined {
     const a = [...this.#samples].reverse().find((s) => s.at <= fromMs) ?? this.#samples[0];
     const b = this.#samples.find((s) => s.at >= toMs) ?? this.#samples.at(-1);
     if (!a || !b || b.at <= a.at) return undefined;
     const seconds = (b.at - a.at) / 1000;
     const r = (x: number) => Math.round((x / seconds) * 100) / 100;
-    return { processes: r(b.processes - a.processes), postgres: r(b.postgres - a.postgres), machine: r(b.busy - a.busy), cpus: os.cpus().length };
+    // The samples bracket the window, so the CPU is over a slightly longer time than the events: scaled to the window.
+    const window = Math.max(1, toMs - fromMs) / 1000;
+    const us = (x: number) => Math.round(((x / seconds) * window * 1e6 * 100) / (events ?? 1)) / 100;
+    const d = { processes: b.processes - a.processes, postgres: b.postgres - a.postgres, machine: b.busy - a.busy };
+    return {
+      processes: r(d.processes),
+      postgres: r(d.postgres),
+      machine: r(d.machine),
+      cpus: os.cpus().length,
+      ...(events ? { usPerEvent: { processes: us(d.processes), postgres: us(d.postgres), machine: us(d.machine) } } : {}),
+    };
   }
 
   #sample(): void {
