@@ -224,9 +224,10 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       const rendered = byKey([...files.ingest!, ...files.processor!]);
       expect(Object.keys(rendered).sort()).toEqual(Object.keys(applied).sort());
       for (const k of Object.keys(applied)) expect([k, rendered[k]]).toEqual([k, applied[k]]);
-      // ingest: analysis, Rollout, Service, PDB, NetworkPolicy, HPA, TargetGroupBinding, three Linkerd policy objects;
+      // ingest: analysis, Rollout, Service, PDB, NetworkPolicy, HPA, TargetGroupBinding, five Linkerd policy objects
+      // (the load balancer's and the collector's authentication and authorization, and the Server);
       // processor: analysis, Rollout, Service, PDB, NetworkPolicy, TriggerAuthentication, ScaledObject.
-      expect(Object.keys(applied).length).toBe(17);
+      expect(Object.keys(applied).length).toBe(19);
 
       const [hook, ...more] = files.migrate!;
       expect(more).toEqual([]);
