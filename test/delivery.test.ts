@@ -48,6 +48,15 @@ describe("delivery configuration", () => {
     ]);
   });
 
+  test("the analysis Prometheus URL defaults to empty (the stack's own AMP workspace), and an explicit one is kept", () => {
+    const load = (overrides: Record<string, unknown>) => {
+      const values = engineConfig("prod", overrides);
+      return loadConfig((k) => values[k], {}).delivery.analysisPrometheusUrl;
+    };
+    expect(load({})).toBe("");
+    expect(load({ "eventstack:delivery.analysisPrometheusUrl": "http://prometheus.monitoring.svc.cluster.local:9090" })).toBe("http://prometheus.monitoring.svc.cluster.local:9090");
+  });
+
   test("the path is relative and stays inside the repository; the Prometheus URL is http(s)", () => {
     expect(problems({ ...ARGOCD, "eventstack:delivery.gitPath": "../elsewhere", "eventstack:delivery.analysisPrometheusUrl": "prometheus:9090" })).toEqual([
       'eventstack:delivery.gitPath must be a relative directory inside the repository such as deploy/prod/workloads (no leading /, no . or .. segments) (got "../elsewhere")',
