@@ -22,7 +22,7 @@ import { Collector, COLLECTOR_PEER } from "./components/observability/collector"
 import { Grafana } from "./components/observability/grafana";
 import { ContainerLogs } from "./components/observability/logs";
 import { Metrics } from "./components/observability/metrics";
-import { ProgressiveDelivery } from "./components/progressive-delivery";
+import { analysisPrometheus, ProgressiveDelivery } from "./components/progressive-delivery";
 import { awsProvider, ownershipTags, stackName } from "./components/provider";
 import {
   DATABASE_ROLES,
@@ -132,12 +132,16 @@ const autoscaling = new PodAutoscaling(
   { provider },
 );
 
+// The AMP workspace the collector writes to; by default the canary analyses read it too.
+const metrics = new Metrics("metrics", { identifier: clusterName }, { provider });
 // Argo Rollouts runs the services' canaries in both delivery modes (docs/delivery.md, "Progressive rollout").
-const progressiveDelivery = new ProgressiveDelivery(
-  "progressive-delivery",
-  { cluster, systemNodes: config.cluster.systemNodes, prometheusUrl: config.delivery.analysisPrometheusUrl },
-  { provider },
-);
+const analysisSource = analysisPrometheus(config.delivery.analysisPrometheusUrl, {
+  region: config.region,
+  clusterArn: cluster.clusterArn,
+  prometheusEndpoint: metrics.prometheusEndpoint,
+  workspaceArn: metrics.workspaceArn,
+});
+const progressiveDelivery = new ProgressiveDelivery("progressive-delivery", { cluster, systemNodes: config.cluster.systemNodes, prometheus: analysisSource }, { provider });
 
 // ---------------------------------------------------------------- mesh, load balancer controller, edge, images
 const mesh = new Linkerd(
@@ -211,7 +215,7 @@ const imagePush = config.images.githubRepository
 
 // ---------------------------------------------------------------- observability: metrics, alerts, dashboards, logs, traces
 // docs/observability-aws.md. The collector scrapes the apps' namespace by name, so it needs nothing of the apps.
-const metrics = new Metrics("metrics", { identifier: clusterName }, { provider });
+// (The AMP workspace, `metrics`, is declared above ProgressiveDelivery: the canary analyses read it by default.)
 const alerting = new Alerting(
   "alerting",
   { identifier: clusterName, workspaceId: metrics.workspaceId, workspaceArn: metrics.workspaceArn, keyArn: metrics.keyArn, alertEmails: config.observability.alertEmails },
@@ -288,7 +292,7 @@ const kafkaRefs = { bootstrapBrokers: kafka.bootstrapBrokersSaslIam, region: con
 const dbRefs = { host: database.endpoint, port: database.port, database: database.databaseName };
 const delivery = config.delivery.mode;
 const common = { namespace: apps.name, kubernetesProvider: cluster.provider, clusterName: cluster.name, vpcCidr: network.vpcCidr, meshReady: mesh.ready, delivery };
-const rolloutOf = (canary: "ingest" | "processor") => ({ canary, prometheusUrl: config.delivery.analysisPrometheusUrl, dependsOn: progressiveDelivery.ready });
+const rolloutOf = (canary: "ingest" | "processor") => ({ canary, prometheus: analysisSource, dependsOn: progressiveDelivery.ready });
 // HTTPS only to the interface endpoints where they exist (components/workload/manifests.ts, networkPolicy).
 const awsApiCidrs = network.awsApiCidrs;
 

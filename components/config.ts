@@ -108,6 +108,7 @@ export interface StackConfig {
     gitRepository: string;
     gitPath: string;
     gitRevision: string;
+    /** "" (default): the stack's own AMP workspace (analysisPrometheus in components/progressive-delivery.ts). */
     analysisPrometheusUrl: string;
   };
   observability: { alertEmails: string[]; scrapeIntervalSeconds: number; traceLatencyThresholdMs: number; traceSamplePercent: number };
@@ -372,7 +373,7 @@ export const FIELDS = {
   "delivery.gitRepository": f("string", optional(httpsUrl)),
   "delivery.gitPath": f("string", repoPath),
   "delivery.gitRevision": f("string", gitRevision),
-  "delivery.analysisPrometheusUrl": f("string", httpUrl),
+  "delivery.analysisPrometheusUrl": f("string", optional(httpUrl)),
 } satisfies Record<string, Field<unknown>>;
 
 /**

@@ -7,13 +7,14 @@
 //   - Argo Rollouts' CRDs as Pulumi-managed objects from the release's manifests/crds/ at the pinned tag, for the
 //     same reason as KEDA's (components/autoscaling.ts): the Rollouts and AnalysisTemplates declared later must find
 //     their kinds, and the chart's own copy is switched off (`installCRDs: false`), so each CRD has one owner;
-//   - when the analysis reads Amazon Managed Prometheus, the controller's IAM role through EKS Pod Identity, allowed
-//     to query that one workspace (its exact ARN), so it can sign the analysis queries with SigV4.
+//   - when the analysis reads Amazon Managed Prometheus (by default: the stack's own workspace, see
+//     analysisPrometheus), the controller's IAM role through EKS Pod Identity, allowed to query that one workspace
+//     (its exact ARN), so it can sign the analysis queries with SigV4.
 //
 // The controller is not meshed: it talks to the Kubernetes API and to Prometheus only, and a canary must still be
 // abortable when the mesh is what broke.
 //
-// Expects from its caller: the Cluster, the Prometheus URL the analyses read and the AWS provider.
+// Expects from its caller: the Cluster, where the analyses read their metrics (analysisPrometheus) and the AWS provider.
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -22,14 +23,17 @@ import type { PolicyDocument } from "./karpenter/policy";
 import { createPodIdentityRole } from "./pod-identity";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
-import { ampWorkspace } from "./workload/rollout";
+import { ampWorkspace, type AnalysisPrometheus } from "./workload/rollout";
 
 export interface ProgressiveDeliveryArgs {
   cluster: Cluster;
   /** Nodes in the system node group: 2 or more runs two controller replicas (one leads). */
   systemNodes: number;
-  /** The Prometheus query endpoint of the canary analyses (config delivery.analysisPrometheusUrl). */
-  prometheusUrl: string;
+  /**
+   * Where the canary analyses read their metrics (analysisPrometheus): with `amp`, the controller gets a Pod
+   * Identity role that may query that workspace only; without, no role.
+   */
+  prometheus: AnalysisPrometheus;
   /** Namespace of the controller. Default "argo-rollouts". */
   namespace?: string;
 }
@@ -93,6 +97,24 @@ export function ampWorkspaceArn(clusterArn: string, region: string, workspaceId:
   return `arn:${m[1]}:aps:${region}:${m[2]}:workspace/${workspaceId}`;
 }
 
+/**
+ * Where the canary analyses read their metrics, from config delivery.analysisPrometheusUrl: "" (the default) is the
+ * stack's own AMP workspace, which the collector writes the services' metrics to; an AMP workspace URL is that
+ * workspace, in the cluster's account; any other URL is queried as it is, unsigned.
+ */
+export function analysisPrometheus(
+  configuredUrl: string,
+  stack: { region: string; clusterArn: pulumi.Input<string>; prometheusEndpoint: pulumi.Input<string>; workspaceArn: pulumi.Input<string> },
+): AnalysisPrometheus {
+  if (configuredUrl === "") return { url: stack.prometheusEndpoint, amp: { region: stack.region, workspaceArn: stack.workspaceArn } };
+  const amp = ampWorkspace(configuredUrl);
+  if (!amp) return { url: configuredUrl };
+  return {
+    url: configuredUrl,
+    amp: { region: amp.region, workspaceArn: pulumi.output(stack.clusterArn).apply((arn) => ampWorkspaceArn(arn, amp.region, amp.workspaceId)) },
+  };
+}
+
 export class ProgressiveDelivery extends pulumi.ComponentResource {
   readonly namespace: string;
   /** Depend on this before declaring Rollouts or AnalysisTemplates. */
@@ -117,7 +139,7 @@ export function createProgressiveDelivery(name: string, args: ProgressiveDeliver
   const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName } }, { ...k8sOpts, dependsOn: cluster.systemReady });
   const crds = rolloutsCrdUrls(pin.appVersion).map((file) => new k8s.yaml.v2.ConfigFile(`${name}-${file.split("/").pop()!.replace(/\.yaml$/, "")}`, { file }, k8sOpts));
 
-  const amp = ampWorkspace(args.prometheusUrl);
+  const amp = args.prometheus.amp;
   const controllerIdentity = amp
     ? createPodIdentityRole(
         `${name}-controller`,
@@ -127,7 +149,7 @@ export function createProgressiveDelivery(name: string, args: ProgressiveDeliver
           namespace: namespaceName,
           serviceAccount: d.serviceAccount,
           description: "Argo Rollouts controller: queries the canary metrics in Amazon Managed Prometheus",
-          policies: { amp: pulumi.output(cluster.clusterArn).apply((arn) => ampQueryPolicy(ampWorkspaceArn(arn, amp.region, amp.workspaceId))) },
+          policies: { amp: pulumi.output(amp.workspaceArn).apply(ampQueryPolicy) },
         },
         { parent, provider },
       )

@@ -13,7 +13,7 @@ import { checkWorkloadManifests, renderFiles, writeWorkloadFiles, type WorkloadM
 import { ampWorkspace, prometheusProvider } from "../components/workload/rollout";
 import { objectOf, validateK8sObjects } from "./k8s-schema";
 import type { RecordedResource, RecordingMocks } from "./mocks";
-import { engineConfig, runProgram } from "./program";
+import { engineConfig, runProgram, TEST_REGION } from "./program";
 
 const REPO = "https://github.com/example-org/eventstack.git";
 const ARGOCD = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": REPO };
@@ -46,6 +46,15 @@ describe("delivery configuration", () => {
     expect(problems({ "eventstack:delivery.mode": "argocd" })).toEqual([
       'eventstack:delivery.gitRepository must be an https URL when delivery.mode is "argocd" (the repository Argo CD syncs the workloads from) (got "")',
     ]);
+  });
+
+  test("the analysis Prometheus URL defaults to empty (the stack's own AMP workspace), and an explicit one is kept", () => {
+    const load = (overrides: Record<string, unknown>) => {
+      const values = engineConfig("prod", overrides);
+      return loadConfig((k) => values[k], {}).delivery.analysisPrometheusUrl;
+    };
+    expect(load({})).toBe("");
+    expect(load({ "eventstack:delivery.analysisPrometheusUrl": "http://prometheus.monitoring.svc.cluster.local:9090" })).toBe("http://prometheus.monitoring.svc.cluster.local:9090");
   });
 
   test("the path is relative and stays inside the repository; the Prometheus URL is http(s)", () => {
@@ -128,8 +137,26 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
           (f) => `https://raw.githubusercontent.com/argoproj/argo-rollouts/v1.9.0/manifests/crds/${f}.yaml`,
         ),
       );
-      // No Amazon Managed Prometheus in the default URL, so no controller role.
-      expect(mocks.ofType(ASSOCIATION).filter((a) => a.inputs.namespace === "argo-rollouts")).toEqual([]);
+    });
+
+    test("by default the analyses read the stack's own AMP workspace with SigV4, and the controller may query exactly that workspace", () => {
+      const { mocks, outputs } = pulumiMode;
+      const workspace = mocks.get("aws:amp/workspace:Workspace", "metrics-workspace").state;
+      // AMP's endpoint ends in "/"; Argo Rollouts appends /api/v1/query, so the address is the endpoint without it.
+      expect(workspace.prometheusEndpoint).toBe(`https://aps-workspaces.${TEST_REGION}.amazonaws.com/workspaces/${workspace.id}/`);
+      expect(outputs.prometheusEndpoint).toBe(workspace.prometheusEndpoint);
+      const providers = mocks.ofType(ANALYSIS).flatMap((t) => t.inputs.spec.metrics.map((m: any) => m.provider.prometheus));
+      expect(providers.length).toBe(5);
+      for (const p of providers) {
+        expect(p.address).toBe(workspace.prometheusEndpoint.replace(/\/$/, ""));
+        expect(p.authentication).toEqual({ sigv4: { region: TEST_REGION } });
+      }
+      const association = mocks.ofType(ASSOCIATION).filter((a) => a.inputs.namespace === "argo-rollouts");
+      expect(association.map((a) => a.inputs.serviceAccount)).toEqual(["argo-rollouts"]);
+      const policy = JSON.parse(mocks.get("aws:iam/rolePolicy:RolePolicy", "progressive-delivery-controller-amp").inputs.policy);
+      expect(policy.Statement).toEqual([
+        { Sid: "QueryTheWorkspace", Effect: "Allow", Action: ["aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"], Resource: workspace.arn },
+      ]);
     });
 
     test("the autoscalers scale the Rollouts", () => {
@@ -206,9 +233,10 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       const rendered = byKey([...files.ingest!, ...files.processor!]);
       expect(Object.keys(rendered).sort()).toEqual(Object.keys(applied).sort());
       for (const k of Object.keys(applied)) expect([k, rendered[k]]).toEqual([k, applied[k]]);
-      // ingest: analysis, Rollout, Service, PDB, NetworkPolicy, HPA, TargetGroupBinding, three Linkerd policy objects;
+      // ingest: analysis, Rollout, Service, PDB, NetworkPolicy, HPA, TargetGroupBinding, five Linkerd policy objects
+      // (the load balancer's and the collector's authentication and authorization, and the Server);
       // processor: analysis, Rollout, Service, PDB, NetworkPolicy, TriggerAuthentication, ScaledObject.
-      expect(Object.keys(applied).length).toBe(17);
+      expect(Object.keys(applied).length).toBe(19);
 
       const [hook, ...more] = files.migrate!;
       expect(more).toEqual([]);
@@ -238,7 +266,13 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       const queries = (f: string) => Object.fromEntries(template(f).spec.metrics.map((m: any) => [m.name, m.provider.prometheus]));
       const ingest = queries("ingest");
       expect(Object.keys(ingest)).toEqual(["error-ratio", "p99-latency", "produce-error-ratio"]);
-      for (const p of Object.values(ingest) as any[]) expect(p.address).toBe("http://prometheus.monitoring.svc.cluster.local:9090");
+      // The stack's own workspace, resolved in the files Argo CD applies.
+      const address = (argocdMode.outputs.prometheusEndpoint as string).replace(/\/$/, "");
+      expect(address).toMatch(/^https:\/\/aps-workspaces\.[a-z0-9-]+\.amazonaws\.com\/workspaces\/ws-[0-9a-f-]+$/);
+      for (const p of [...Object.values(ingest), ...Object.values(queries("processor"))] as any[]) {
+        expect(p.address).toBe(address);
+        expect(p.authentication).toEqual({ sigv4: { region: TEST_REGION } });
+      }
       expect(ingest["error-ratio"].query).toContain('ingest_http_requests_total{namespace="eventstack",pod=~"ingest-{{args.canary-hash}}-.*",status=~"5.."}');
       expect(ingest["p99-latency"].query).toContain("ingest_http_request_duration_seconds_bucket");
       expect(ingest["produce-error-ratio"].query).toContain("ingest_produce_errors_total");
@@ -271,13 +305,29 @@ describe("Amazon Managed Prometheus as the analysis source", () => {
   });
 });
 
+describe("a Prometheus other than AMP as the analysis source", () => {
+  const URL = "http://prometheus.monitoring.svc.cluster.local:9090";
+  test("the analyses query it unsigned and the controller gets no role", async () => {
+    const { mocks, outputs } = await runProgram("dev", { ...ARGOCD, "eventstack:delivery.analysisPrometheusUrl": URL });
+    const files = (outputs.workloadManifests as WorkloadManifests).files as Record<string, any[]>;
+    const providers = ["ingest", "processor"].flatMap((f) => files[f]!.find((o) => o.kind === "AnalysisTemplate").spec.metrics.map((m: any) => m.provider.prometheus));
+    expect(providers.length).toBe(5);
+    for (const p of providers) expect(p).toEqual({ address: URL, query: expect.any(String), timeout: 30 });
+    expect(mocks.ofType(ASSOCIATION).filter((a) => a.inputs.namespace === "argo-rollouts")).toEqual([]);
+    expect(mocks.ofType("aws:iam/role:Role").filter((r) => r.name.startsWith("progressive-delivery"))).toEqual([]);
+  });
+});
+
 describe("canary building blocks", () => {
   test("only an AMP workspace query URL is signed with SigV4", () => {
     expect(ampWorkspace("https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-abc-123/")).toEqual({ region: "us-east-2", workspaceId: "ws-abc-123" });
     expect(ampWorkspace("https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-abc-123/api/v1/query")).toBeUndefined();
     expect(ampWorkspace("http://prometheus.monitoring.svc.cluster.local:9090")).toBeUndefined();
-    expect(prometheusProvider("http://prometheus.monitoring.svc.cluster.local:9090/", "up")).toEqual({
+    expect(prometheusProvider({ url: "http://prometheus.monitoring.svc.cluster.local:9090/" }, "up")).toEqual({
       prometheus: { address: "http://prometheus.monitoring.svc.cluster.local:9090", query: "up", timeout: 30 },
+    });
+    expect(prometheusProvider({ url: "https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-abc-123/", amp: { region: "us-east-2", workspaceArn: "arn" } }, "up")).toEqual({
+      prometheus: { address: "https://aps-workspaces.us-east-2.amazonaws.com/workspaces/ws-abc-123", query: "up", timeout: 30, authentication: { sigv4: { region: "us-east-2" } } },
     });
   });
 
@@ -296,7 +346,7 @@ describe("canary building blocks", () => {
       autoscaler: { kind: "hpa", minReplicas: 1, maxReplicas: 2, targetCpuUtilization: 70 },
       preStopSleepSeconds: 5,
       terminationGracePeriodSeconds: 30,
-      rollout: { canary: "processor", prometheusUrl: "http://prometheus:9090", dependsOn: [] },
+      rollout: { canary: "processor", prometheus: { url: "http://prometheus:9090" }, dependsOn: [] },
     } as unknown as WorkloadArgs;
     expect(() => workloadObjects(args)).toThrow('Workload processor: rollout.canary "processor" needs autoscaler.kind "keda" (its lagThreshold bounds the canary\'s lag)');
   });

@@ -1,5 +1,6 @@
 // The observability roles and resource policies of both stacks, evaluated by the IAM simulator (test/iam-simulation.ts):
-// the collector writes to its workspace only and sends spans in its region only, Grafana reads its workspace only, the
+// the collector writes to its workspace only and sends spans in its region only, Grafana and the Argo Rollouts
+// controller (the canary analyses) read its workspace only, the
 // log agent writes the program's two log groups only; the alert topic takes AMP's alerts from this workspace and
 // CloudWatch's from this stack's alarms only; the observability key serves CloudWatch Logs for the container log
 // groups only. Trust is evaluated with every other Pod Identity role in test/iam-simulation-trust.test.ts.
@@ -74,6 +75,20 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         ["aps:QueryMetrics", arn.otherWorkspace!],
         ["aps:GetSeries", arn.workspace!.replace(ACCOUNT, OTHER_ACCOUNT)],
         ["aps:PutRuleGroupsNamespace", `${arn.workspace}`.replace(":workspace/", ":rulegroupsnamespace/") + "/x"],
+      ]));
+  });
+
+  // The canary analyses read this workspace by default (components/progressive-delivery.ts, analysisPrometheus).
+  describe("the Argo Rollouts controller", () => {
+    test("queries, series, labels and metadata of this workspace", () =>
+      expectAll("progressive-delivery-controller", "Allowed", () => ["aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"].map((a): Case => [a, arn.workspace!])));
+    test("no write, no other workspace, no other account", () =>
+      expectAll("progressive-delivery-controller", "ImplicitlyDenied", () => [
+        ["aps:RemoteWrite", arn.workspace!],
+        ["aps:QueryMetrics", arn.otherWorkspace!],
+        ["aps:GetSeries", arn.otherWorkspace!],
+        ["aps:QueryMetrics", arn.workspace!.replace(ACCOUNT, OTHER_ACCOUNT)],
+        ["aps:DeleteWorkspace", arn.workspace!],
       ]));
   });
 

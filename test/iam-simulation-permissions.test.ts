@@ -28,6 +28,7 @@ const INLINE_POLICIES = {
   "collector-collector": ["collector-collector-remote-write", "collector-collector-xray"],
   "grafana-grafana": ["grafana-grafana-query"],
   "container-logs-fluent-bit": ["container-logs-fluent-bit-logs"],
+  "progressive-delivery-controller": ["progressive-delivery-controller-amp"],
 } as const;
 
 /**

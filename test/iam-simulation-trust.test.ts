@@ -16,6 +16,8 @@ const POD_IDENTITY_ROLES = {
   "collector-collector": { namespace: "observability", serviceAccount: "otel-collector" },
   "grafana-grafana": { namespace: "observability", serviceAccount: "grafana" },
   "container-logs-fluent-bit": { namespace: "observability", serviceAccount: "fluent-bit" },
+  // The canary analyses read the stack's AMP workspace by default (delivery.analysisPrometheusUrl "").
+  "progressive-delivery-controller": { namespace: "argo-rollouts", serviceAccount: "argo-rollouts" },
 } as const;
 
 /** Every other role, by the service that assumes it. */

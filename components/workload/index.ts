@@ -46,7 +46,7 @@ import {
   service,
   targetGroupBinding,
 } from "./manifests";
-import { ingestAnalysisTemplate, ingestCanary, processorAnalysisTemplate, processorCanary, rollout } from "./rollout";
+import { ingestAnalysisTemplate, ingestCanary, type AnalysisPrometheus, processorAnalysisTemplate, processorCanary, rollout } from "./rollout";
 import { container, meshAnnotations, podSpec, recommendedLabels, type Resources, selectorLabels, WORKLOAD_NODE_SELECTOR } from "./pod";
 
 export type Autoscaler =
@@ -77,8 +77,8 @@ export interface WorkloadRollout {
    * lagThreshold is the lag ceiling).
    */
   canary: "ingest" | "processor";
-  /** The Prometheus query endpoint the analysis reads (config delivery.analysisPrometheusUrl). */
-  prometheusUrl: string;
+  /** Where the analysis reads its metrics (analysisPrometheus in components/progressive-delivery.ts). */
+  prometheus: AnalysisPrometheus;
   /** Argo Rollouts' CRDs and controller (ProgressiveDelivery.ready). */
   dependsOn: pulumi.Resource[];
 }
@@ -206,9 +206,9 @@ export function workloadObjects(args: WorkloadArgs): Record<string, K8sObject> {
   const a = args.autoscaler;
   const analysis =
     args.rollout.canary === "ingest"
-      ? ingestAnalysisTemplate(meta(analysisName), { prometheusUrl: args.rollout.prometheusUrl, namespace: args.namespace, rolloutName: args.name })
+      ? ingestAnalysisTemplate(meta(analysisName), { prometheus: args.rollout.prometheus, namespace: args.namespace, rolloutName: args.name })
       : processorAnalysisTemplate(meta(analysisName), {
-          prometheusUrl: args.rollout.prometheusUrl,
+          prometheus: args.rollout.prometheus,
           namespace: args.namespace,
           rolloutName: args.name,
           lagThreshold: a.kind === "keda" ? a.lagThreshold : checkProcessorCanary(args.name),

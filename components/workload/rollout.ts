@@ -50,21 +50,39 @@ export const CANARY_DEFAULTS = {
   },
 } as const;
 
+/**
+ * Where the canary analyses read their metrics. By default the stack's own Amazon Managed Prometheus workspace, the
+ * one its collector writes to (index.ts, config delivery.analysisPrometheusUrl ""), resolved once by
+ * analysisPrometheus in components/progressive-delivery.ts and given to the controller's role and to both templates.
+ */
+export interface AnalysisPrometheus {
+  /** The Prometheus query endpoint, without /api/v1/query (Argo Rollouts appends it); a trailing "/" is trimmed. */
+  url: pulumi.Input<string>;
+  /**
+   * Set when `url` is an AMP workspace: the controller signs the queries with SigV4 in `region` with its Pod
+   * Identity role, which may query `workspaceArn` only. Default: none (plain HTTP queries, no controller role).
+   */
+  amp?: { region: string; workspaceArn: pulumi.Input<string> };
+}
+
 /** Whether a Prometheus URL is an Amazon Managed Prometheus workspace, which the controller must sign with SigV4. */
 export function ampWorkspace(url: string): { region: string; workspaceId: string } | undefined {
   const m = /^https:\/\/aps-workspaces\.([a-z0-9-]+)\.amazonaws\.com\/workspaces\/(ws-[A-Za-z0-9-]+)\/?$/.exec(url);
   return m ? { region: m[1]!, workspaceId: m[2]! } : undefined;
 }
 
-/** The Prometheus provider block of a metric: SigV4 (the controller's own Pod Identity credentials) for AMP. */
-export function prometheusProvider(address: string, query: pulumi.Input<string>) {
-  const amp = ampWorkspace(address);
+/**
+ * The Prometheus provider block of a metric: SigV4 (the controller's own Pod Identity credentials) for AMP. The
+ * address loses its trailing "/" (AMP's prometheusEndpoint has one), as Argo Rollouts appends "/api/v1/query".
+ */
+export function prometheusProvider(source: AnalysisPrometheus, query: pulumi.Input<string>) {
+  const trim = (u: string) => u.replace(/\/$/, "");
   return {
     prometheus: {
-      address: address.replace(/\/$/, ""),
+      address: typeof source.url === "string" ? trim(source.url) : pulumi.output(source.url).apply(trim),
       query,
       timeout: 30,
-      ...(amp ? { authentication: { sigv4: { region: amp.region } } } : {}),
+      ...(source.amp ? { authentication: { sigv4: { region: source.amp.region } } } : {}),
     },
   };
 }
@@ -143,24 +161,24 @@ const measured = (name: string, successCondition: string, provider: object, coun
  * `ingest_events_produced_total`. Each ratio reads 0 when the canary had no requests (`or vector(0)` over a
  * denominator clamped away from 0), so a quiet stack promotes; a p99 without samples is NaN and passes the same way.
  */
-export function ingestAnalysisTemplate(meta: Meta, a: { prometheusUrl: string; namespace: pulumi.Input<string>; rolloutName: string }) {
+export function ingestAnalysisTemplate(meta: Meta, a: { prometheus: AnalysisPrometheus; namespace: pulumi.Input<string>; rolloutName: string }) {
   const pods = canaryPods(a.namespace, a.rolloutName);
   const w = CANARY_DEFAULTS.rateWindow;
   const t = CANARY_DEFAULTS.ingest;
   const ratio = (num: pulumi.Input<string>, den: pulumi.Input<string>) =>
     pulumi.interpolate`(sum(rate(${num}[${w}])) or vector(0)) / clamp_min(sum(rate(${den}[${w}])) or vector(0), 1e-9)`;
   return analysisTemplate(meta, [
-    measured("error-ratio", `result[0] <= ${t.maxErrorRatio}`, prometheusProvider(a.prometheusUrl, ratio(pulumi.interpolate`ingest_http_requests_total{${pods},status=~"5.."}`, pulumi.interpolate`ingest_http_requests_total{${pods}}`))),
+    measured("error-ratio", `result[0] <= ${t.maxErrorRatio}`, prometheusProvider(a.prometheus, ratio(pulumi.interpolate`ingest_http_requests_total{${pods},status=~"5.."}`, pulumi.interpolate`ingest_http_requests_total{${pods}}`))),
     measured(
       "p99-latency",
       `isNaN(result[0]) || result[0] <= ${t.maxP99Seconds}`,
-      prometheusProvider(a.prometheusUrl, pulumi.interpolate`histogram_quantile(0.99, sum by (le) (rate(ingest_http_request_duration_seconds_bucket{${pods}}[${w}])))`),
+      prometheusProvider(a.prometheus, pulumi.interpolate`histogram_quantile(0.99, sum by (le) (rate(ingest_http_request_duration_seconds_bucket{${pods}}[${w}])))`),
     ),
     measured(
       "produce-error-ratio",
       `result[0] <= ${t.maxProduceErrorRatio}`,
       prometheusProvider(
-        a.prometheusUrl,
+        a.prometheus,
         pulumi.interpolate`(sum(rate(ingest_produce_errors_total{${pods}}[${w}])) or vector(0)) / clamp_min((sum(rate(ingest_events_produced_total{${pods}}[${w}])) or vector(0)) + (sum(rate(ingest_produce_errors_total{${pods}}[${w}])) or vector(0)), 1e-9)`,
       ),
     ),
@@ -173,7 +191,7 @@ export function ingestAnalysisTemplate(meta: Meta, a: { prometheusUrl: string; n
  * (`processor_consumer_lag`, which each pod reports for its assigned partitions only) against the lag per replica
  * KEDA scales at: a canary that stops committing offsets lets its partitions' lag grow past it.
  */
-export function processorAnalysisTemplate(meta: Meta, a: { prometheusUrl: string; namespace: pulumi.Input<string>; rolloutName: string; lagThreshold: number }) {
+export function processorAnalysisTemplate(meta: Meta, a: { prometheus: AnalysisPrometheus; namespace: pulumi.Input<string>; rolloutName: string; lagThreshold: number }) {
   const pods = canaryPods(a.namespace, a.rolloutName);
   const w = CANARY_DEFAULTS.rateWindow;
   const t = CANARY_DEFAULTS.processor;
@@ -182,11 +200,11 @@ export function processorAnalysisTemplate(meta: Meta, a: { prometheusUrl: string
       "dead-letter-ratio",
       `result[0] <= ${t.maxDeadLetterRatio}`,
       prometheusProvider(
-        a.prometheusUrl,
+        a.prometheus,
         pulumi.interpolate`(sum(rate(processor_dead_letters_total{${pods}}[${w}])) or vector(0)) / clamp_min(sum(rate(processor_events_total{${pods}}[${w}])) or vector(0), 1e-9)`,
       ),
       t.count,
     ),
-    measured("consumer-lag", `result[0] <= ${a.lagThreshold}`, prometheusProvider(a.prometheusUrl, pulumi.interpolate`max(processor_consumer_lag{${pods}}) or vector(0)`), t.count),
+    measured("consumer-lag", `result[0] <= ${a.lagThreshold}`, prometheusProvider(a.prometheus, pulumi.interpolate`max(processor_consumer_lag{${pods}}) or vector(0)`), t.count),
   ]);
 }
