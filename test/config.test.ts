@@ -160,7 +160,7 @@ describe("invalid configuration gives one error naming every bad key", () => {
 
   test("the system nodes must hold the system pods with a surge pod per release (the old dev node, one t4g.medium, did not)", () => {
     expect(problems({ "eventstack:cluster.systemInstanceTypes": ["t4g.medium"] })).toEqual([
-      "eventstack:cluster.systemInstanceTypes: 1 × t4g.medium cannot hold the system pods with a surge pod per release: 26 pods > 17 (max pods 17 per node), 2235m CPU > 1930m allocatable",
+      "eventstack:cluster.systemInstanceTypes: 1 × t4g.medium cannot hold the system pods with a surge pod per release: 28 pods > 17 (max pods 17 per node), 2335m CPU > 1930m allocatable, 3282Mi memory > 3267Mi allocatable",
     ]);
     expect(problems({ "eventstack:cluster.systemInstanceTypes": ["t4g.nano"] })).toEqual([
       expect.stringMatching(/^eventstack:cluster\.systemInstanceTypes: t4g\.nano has no row in components\/system-pods\.ts INSTANCE_TYPES \(t4g\.medium, /),

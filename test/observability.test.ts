@@ -253,7 +253,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
 
     test("both services get the collector's OTLP/HTTP endpoint", () => {
       for (const name of ["ingest", "processor"]) {
-        const env = Object.fromEntries(get("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+        const env = Object.fromEntries(get("kubernetes:argoproj.io/v1alpha1:Rollout", `${name}-rollout`).inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
         expect([name, env.OTEL_EXPORTER_OTLP_ENDPOINT, env.OTEL_EXPORTER_OTLP_PROTOCOL]).toEqual([name, "http://otel-collector.observability.svc.cluster.local:4318", "http/protobuf"]);
       }
     });
@@ -344,13 +344,15 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         "collector-namespace",
         "collector-network-policy",
         "grafana-admin",
-        "grafana-dashboard-eventstack-overview",
+        "grafana-dashboard-eventstack-data-services",
+        "grafana-dashboard-eventstack-pipeline",
+        "grafana-dashboard-eventstack-platform",
         "grafana-network-policy",
         "ingest-mesh-collector-authorization",
         "ingest-mesh-collector-identity",
         "ingest-network-policy",
         "processor-network-policy",
-      ].filter((n) => n !== "grafana-dashboard-eventstack-overview" || mocks.resources.some((r) => r.name === n)),
+      ].sort(),
     );
     expect(validateK8sObjects(objects.map((o) => objectOf(o.inputs))).filter((r) => r.error !== null)).toEqual([]);
   });
