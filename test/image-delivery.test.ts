@@ -102,14 +102,14 @@ describe("ServiceImages argument checks", () => {
   });
 });
 
-/** The image of a Deployment's (or the Job's) first container, and its version label. */
+/** The image of a Rollout's (or the Job's) first container, and its version label. */
 function podImage(mocks: RecordingMocks, type: string, name: string): { image: string; version: string } {
   const r = mocks.get(type, name).inputs;
   return { image: r.spec.template.spec.containers[0].image, version: r.metadata.labels["app.kubernetes.io/version"] };
 }
 const WORKLOADS = [
-  ["ingest", "kubernetes:apps/v1:Deployment", "ingest-deployment"],
-  ["processor", "kubernetes:apps/v1:Deployment", "processor-deployment"],
+  ["ingest", "kubernetes:argoproj.io/v1alpha1:Rollout", "ingest-rollout"],
+  ["processor", "kubernetes:argoproj.io/v1alpha1:Rollout", "processor-rollout"],
   ["processor", "kubernetes:batch/v1:Job", "migrate-job"],
 ] as const;
 
@@ -129,7 +129,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         expect(podImage(mocks, type, name)).toEqual({ image: `${repositoryUrl}@${TEST_IMAGE_DIGESTS[service]}`, version: digestVersion(TEST_IMAGE_DIGESTS[service]) });
       }
       expect(outputs.imageDigests).toEqual(TEST_IMAGE_DIGESTS);
-      expect(outputs.ingestImage).toBe(podImage(mocks, "kubernetes:apps/v1:Deployment", "ingest-deployment").image);
+      expect(outputs.ingestImage).toBe(podImage(mocks, "kubernetes:argoproj.io/v1alpha1:Rollout", "ingest-rollout").image);
     });
 
     test("without delivery.githubRepository there is no push role and no OIDC provider", () => {
