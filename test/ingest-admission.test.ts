@@ -44,8 +44,13 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     const sources = ingestPolicies.flatMap((p) =>
       (p.inputs.spec.ingress as any[]).filter((rule) => !rule.ports || rule.ports.some((port: any) => port.port === SERVICE_PORTS.ingest)).flatMap((rule) => rule.from ?? [{ ipBlock: { cidr: "0.0.0.0/0" } }]),
     );
-    // Every source of the port is an ipBlock among the NLB's /32s: no pod or namespace selector, no wider range.
-    expect(sources).toEqual(nlbCidrs.map((cidr) => ({ ipBlock: { cidr } })));
+    // Every source of the port is an ipBlock among the NLB's /32s, or exactly the OpenTelemetry Collector's pods
+    // (its scrapes of /metrics, which shares the port): no other pod or namespace selector, no wider range.
+    const collector = {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } },
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-collector" } },
+    };
+    expect(sources).toEqual([collector, ...nlbCidrs.map((cidr) => ({ ipBlock: { cidr } }))]);
     // A policy that selects every pod of the namespace would add to what ingest admits: there is none.
     expect(mocks.ofType(POLICY).filter((p) => Object.keys(p.inputs.spec.podSelector.matchLabels ?? {}).length === 0)).toEqual([]);
   });
