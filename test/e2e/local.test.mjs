@@ -185,10 +185,10 @@ describe("npm run local, as a user runs it", () => {
     await local.closed;
     const stopped = local.lines.indexOf("[local]     stopped: ingest exit 0, processor exit 0, Kafka left running, Redis left running, PostgreSQL left running");
     assert.ok(stopped > 0, local.text().slice(-3000));
-    const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
+    const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete(  |$)/.test(l));
     const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: not ready, finishing in-flight work/.test(l));
     assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
-    assert.ok(local.lines.some((l) => /^\[processor\] \S+ INFO +stopped$/.test(l)));
+    assert.ok(local.lines.some((l) => /^\[processor\] \S+ INFO +shutdown complete(  |$)/.test(l)));
     assert.deepEqual(await Promise.all([canConnect("127.0.0.1", Number(t.env.INGEST_PORT)), canConnect("127.0.0.1", Number(t.env.PROCESSOR_PORT))]), [false, false]);
     assert.equal(await canConnect(settings().kafkaHost, settings().kafkaPort), true);
     assert.deepEqual(await Promise.all([canConnect("127.0.0.1", 6379), canConnect("127.0.0.1", 5432)]), [true, true]);
@@ -287,7 +287,7 @@ describe("npm run local stops the servers it started, and only those", () => {
       const exit = await local.closed;
       assert.deepEqual(exit, { code: 0, signal: null });
       assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
-      const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
+      const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete(  |$)/.test(l));
       const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: not ready, finishing in-flight work/.test(l));
       assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
       assert.deepEqual(await Promise.all([...ports.map((p) => canConnect("127.0.0.1", p)), canConnect(own.redisHost, own.redisPort)]), [false, false, false]);
@@ -309,7 +309,7 @@ describe("npm run local under signals and crashes", () => {
         await waitFor("npm run local to stop", () => local.done, 120_000);
         assert.deepEqual(await local.closed, { code: 0, signal: null });
         assert.ok(local.lines.includes(stoppedLine), local.text().slice(-3000));
-        const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete$/.test(l));
+        const ingestDone = local.lines.findIndex((l) => /^\[ingest\] +\S+ INFO +shutdown complete(  |$)/.test(l));
         const processorStops = local.lines.findIndex((l) => /^\[processor\] \S+ INFO +shutting down: not ready, finishing in-flight work/.test(l));
         assert.ok(ingestDone > 0 && processorStops > ingestDone, "ingest drained before the processor was asked to stop");
         assert.deepEqual(await Promise.all([canConnect("127.0.0.1", Number(t.env.INGEST_PORT)), canConnect("127.0.0.1", Number(t.env.PROCESSOR_PORT))]), [false, false]);
