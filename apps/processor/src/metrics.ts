@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
  */
 export const EVENT_OUTCOMES = ["stored", "duplicate", "dead_lettered"] as const;
 export const DEAD_LETTER_REASONS = ["undecodable", "invalid_cloudevent", "store_rejected"] as const;
+export const CACHE_RESULTS = ["hit", "miss", "error"] as const;
 export const RETRY_STAGES = ["store", "dead_letter"] as const;
 
 /** Returns consumer lag per topic-partition (assigned partitions only), or undefined when unknown. */
@@ -117,6 +118,7 @@ export class Metrics {
     for (const outcome of EVENT_OUTCOMES) this.events.inc({ outcome }, 0);
     for (const reason of DEAD_LETTER_REASONS) this.deadLetters.inc({ reason }, 0);
     for (const stage of RETRY_STAGES) this.retries.inc({ stage }, 0);
+    for (const result of CACHE_RESULTS) this.cacheRequests.inc({ result }, 0);
   }
 
   setLagSource(source: LagSource | undefined): void {

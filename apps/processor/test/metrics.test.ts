@@ -7,12 +7,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Metrics } from "../src/metrics.js";
 
-test("every outcome, dead-letter reason and retry stage is exported at 0 before anything happened", async () => {
+test("every outcome, dead-letter reason, retry stage and cache result is exported at 0 before anything happened", async () => {
   const text = await new Metrics().registry.metrics();
   const series = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{(\\w+)="([^"]+)"\\} (\\S+)$`, "gm"))].map((m) => `${m[1]}=${m[2]} ${m[3]}`).sort();
   assert.deepEqual(series("processor_events_total"), ["outcome=dead_lettered 0", "outcome=duplicate 0", "outcome=stored 0"]);
   assert.deepEqual(series("processor_dead_letters_total"), ["reason=invalid_cloudevent 0", "reason=store_rejected 0", "reason=undecodable 0"]);
   assert.deepEqual(series("processor_batch_retries_total"), ["stage=dead_letter 0", "stage=store 0"]);
+  assert.deepEqual(series("processor_cache_requests_total"), ["result=error 0", "result=hit 0", "result=miss 0"]);
 });
 
 test("a dead letter counts on its zeroed series", async () => {
