@@ -42,6 +42,7 @@ import { parseRequest } from "../src/http-binding.js";
 import { EventProducer } from "../src/kafka.js";
 import { toKafkaRecord, type KafkaRecord } from "../src/kafka-record.js";
 import { createMetrics } from "../src/metrics.js";
+import { pacedLoad, quantileMs } from "./paced-load.js";
 
 const SETTINGS = {
   rounds: Number(process.env.BENCH_ROUNDS ?? 3),
@@ -219,9 +220,8 @@ async function load(
   eventsPerRequest: number,
   servicePid: number | undefined,
   brokerPid: number | undefined,
-  overallRate?: number,
 ): Promise<HttpRun> {
-  const options = { url, method: "POST", headers, body, connections: SETTINGS.connections, timeout: 30, ...(overallRate ? { overallRate } : {}) };
+  const options = { url, method: "POST", headers, body, connections: SETTINGS.connections, timeout: 30 };
   const warmup = await autocannon({ ...options, duration: SETTINGS.warmupS });
   const before = cpuMark(servicePid, brokerPid);
   const r = await autocannon({ ...options, duration: SETTINGS.durationS });
@@ -240,6 +240,39 @@ async function load(
     warmupOk: warmup["2xx"],
     cpu,
     cpuUsPerEvent: cpuPerEvent(before, after, r["2xx"] * eventsPerRequest, false),
+  };
+}
+
+/**
+ * Like load(), but open-loop at `ratePerSec` requests evenly spaced (bench/paced-load.ts says why not autocannon's
+ * own pacing), latency counted from each request's due moment.
+ */
+async function loadPaced(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  eventsPerRequest: number,
+  servicePid: number | undefined,
+  brokerPid: number | undefined,
+  ratePerSec: number,
+): Promise<HttpRun> {
+  const options = { url, body, headers, ratePerSec, connections: SETTINGS.connections };
+  const warmup = await pacedLoad({ ...options, durationS: SETTINGS.warmupS });
+  const before = cpuMark(servicePid, brokerPid);
+  const r = await pacedLoad({ ...options, durationS: SETTINGS.durationS });
+  const after = cpuMark(servicePid, brokerPid);
+  return {
+    requestsPerSec: Math.round(r.ok / r.durationS),
+    eventsPerSec: Math.round((r.ok * eventsPerRequest) / r.durationS),
+    latencyP50Ms: quantileMs(r.latenciesMs, 0.5),
+    latencyP99Ms: quantileMs(r.latenciesMs, 0.99),
+    ok: r.ok,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    durationS: Math.round(r.durationS * 100) / 100,
+    warmupOk: warmup.ok,
+    cpu: cpuSplit(before, after, true),
+    cpuUsPerEvent: cpuPerEvent(before, after, r.ok * eventsPerRequest, false),
   };
 }
 
@@ -282,13 +315,11 @@ async function loadOnWarmConnections(
   const after = cpuMark(servicePid, brokerPid);
   if (!before) throw new Error("the run ended before its warm-up did");
   const seconds = (performance.now() - started) / 1000;
-  const sorted = latencies.sort((a, b) => a - b);
-  const at = (q: number) => (sorted.length === 0 ? 0 : Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number));
   return {
     requestsPerSec: Math.round(ok / seconds),
     eventsPerSec: Math.round((ok * eventsPerRequest) / seconds),
-    latencyP50Ms: at(0.5),
-    latencyP99Ms: at(0.99),
+    latencyP50Ms: quantileMs(latencies, 0.5),
+    latencyP99Ms: quantileMs(latencies, 0.99),
     ok,
     non2xx,
     errors: r.errors + r.timeouts,
@@ -651,7 +682,9 @@ async function main(): Promise<void> {
     ["ingest batch, one request in flight", async () => void runs.batchOne.push(await load(`http://127.0.0.1:${ingestOne.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingestOne.child.pid, brokerPid))],
   ];
   const loadByRound: number[] = [];
-  let halfLoad: { fraction: number; single: { askedRequestsPerSec: number; run: HttpRun }; batch: { askedRequestsPerSec: number; run: HttpRun } } | undefined;
+  let halfLoad:
+    | { fraction: number; single: { askedRequestsPerSec: number; run: HttpRun }; batch: { askedRequestsPerSec: number; run: HttpRun }; bareFloor: HttpRun }
+    | undefined;
   try {
     for (let round = 0; round < SETTINGS.rounds; round++) {
       loadByRound.push(Math.round((os.loadavg()[0] ?? 0) * 100) / 100);
@@ -665,16 +698,19 @@ async function main(): Promise<void> {
       );
     }
     // Latency at half load: the service paced at a fraction of the median request rates it just reached, where a
-    // deployment runs with headroom (the p99 target is about this load, not about saturation). autocannon paces the
-    // requests; their latency runs from each request's send to its answer.
+    // deployment runs with headroom (the p99 target is about this load, not about saturation). Requests come evenly
+    // spaced (bench/paced-load.ts); their latency runs from the moment each was due to its answer.
     const asked = (xs: HttpRun[]) => Math.max(1, Math.round(median(xs.map((r) => r.requestsPerSec)) * SETTINGS.halfLoadFraction));
     const halfSingle = asked(runs.single);
     const halfBatch = asked(runs.batch);
     log(`half load: single at ${halfSingle} requests/s`);
-    const hs = await load(`http://127.0.0.1:${ingest.port}/v1/events`, single, structured, 1, ingest.child.pid, brokerPid, halfSingle);
+    const hs = await loadPaced(`http://127.0.0.1:${ingest.port}/v1/events`, single, structured, 1, ingest.child.pid, brokerPid, halfSingle);
     log(`half load: batch at ${halfBatch} requests/s`);
-    const hb = await load(`http://127.0.0.1:${ingest.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingest.child.pid, brokerPid, halfBatch);
-    halfLoad = { fraction: SETTINGS.halfLoadFraction, single: { askedRequestsPerSec: halfSingle, run: hs }, batch: { askedRequestsPerSec: halfBatch, run: hb } };
+    const hb = await loadPaced(`http://127.0.0.1:${ingest.port}/v1/events`, batch, batchHeaders, SETTINGS.batch, ingest.child.pid, brokerPid, halfBatch);
+    // The load generator's own share of those latencies: the bare server paced the same way at the single rate.
+    log(`half load: bare HTTP server at ${halfSingle} requests/s`);
+    const floor = await loadPaced(`http://127.0.0.1:${bare.port}/`, single, structured, 1, bare.child.pid, brokerPid, halfSingle);
+    halfLoad = { fraction: SETTINGS.halfLoadFraction, single: { askedRequestsPerSec: halfSingle, run: hs }, batch: { askedRequestsPerSec: halfBatch, run: hb }, bareFloor: floor };
     log(`half load: single p99 ${hs.latencyP99Ms} ms at ${hs.requestsPerSec} req/s, batch p99 ${hb.latencyP99Ms} ms at ${hb.requestsPerSec} req/s`);
   } finally {
     await Promise.all([stop(bare.child), stop(fastify.child), stop(ingest.child), stop(ingestOne.child)]);
@@ -831,11 +867,13 @@ ${httpRow(`ingest with one produce request in flight, batch`, r.ingest.batchOneS
 ${"status" in b ? `| Strimzi Kafka Bridge | not run: ${b.reason} | | | | | | |` : `${httpRow(`Strimzi bridge ${b.version}, single (one round)`, httpSummary([b.single]))}\n${httpRow(`Strimzi bridge ${b.version}, batch (${r.settings.batch} records/request, one round)`, httpSummary([b.batch]))}`}
 ${httpRow(`ingest, single, paced at ${pct(h.fraction)} load (${n(h.single.askedRequestsPerSec)} requests/s asked)`, httpSummary([h.single.run]))}
 ${httpRow(`ingest, batch, paced at ${pct(h.fraction)} load (${n(h.batch.askedRequestsPerSec)} requests/s asked)`, httpSummary([h.batch.run]))}
+${httpRow(`bare Node HTTP server, paced like the single run (${n(h.single.askedRequestsPerSec)} requests/s asked): the load generator's floor`, httpSummary([h.bareFloor]))}
 
 ProducerPerformance latencies are per record inside the Java client's own batches, not per HTTP request. CPU µs/event is
 the CPU time (user + system, from /proc, or process.cpuUsage for the in-process producer) of the process under test and
 of the broker during the timed run, divided by the events it carried; for ProducerPerformance, JVM start-up included.
-The paced runs are the service with KAFKA_PRODUCERS=${r.settings.producers} at ${pct(h.fraction)} of its median request rates above.
+The paced runs are the service with KAFKA_PRODUCERS=${r.settings.producers} at ${pct(h.fraction)} of its median request rates above, the requests
+evenly spaced whatever the answers do (open loop, bench/paced-load.ts), each latency counted from the moment its request was due.
 
 | target | ratio: median of the rounds (range) | target | met | CPU µs/event: service vs ceiling |
 | --- | ---: | ---: | --- | ---: |
