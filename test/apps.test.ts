@@ -36,7 +36,8 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     test("every Kubernetes object and custom resource the program declares is valid against its published schema", () => {
       const objects = mocks.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/"));
       const kinds = new Set(objects.map((r) => r.type));
-      // Everything issue 5 names is among them, so none can silently drop out of the check.
+      // Every kind the services' delivery, scaling, mesh policy and node provisioning rely on is among them, so none
+      // can silently drop out of the check.
       for (const kind of [
         "kubernetes:argoproj.io/v1alpha1:Rollout",
         "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate",
@@ -456,7 +457,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     }
   });
 
-  describe("data services as wired (issue 4)", () => {
+  describe("data services as wired: placement, who may connect, what the stack exports", () => {
     test("Aurora, the cache and MSK sit in the isolated subnets and admit only the cluster's node security group", () => {
       const nodeSg = mocks.get("eks:index:Cluster", "cluster-eks").state.nodeSecurityGroupId;
       const isolated = mocks.get("awsx:ec2:Vpc", "network-vpc").state.isolatedSubnetIds;

@@ -18,7 +18,7 @@ import { Consumer } from "@platformatic/kafka";
 import pg from "pg";
 import copyStreams from "pg-copy-streams";
 import type { Config } from "../src/config.js";
-import { createFetcher } from "../src/consumer.js";
+import { createFetcher } from "../src/consume/fetcher-setup.js";
 import { postgresCpuS, processCpuS } from "./measure.js";
 
 const round2 = (x: number) => Math.round(x * 100) / 100;

@@ -72,7 +72,7 @@ export interface Config {
     tls: PgTls;
     caFile: string | undefined;
     poolMax: number;
-    /** Batch transactions in flight at once (consumer.ts, pipeline.ts), each on a connection of the pool. */
+    /** Batch transactions in flight at once (consume/processor.ts, pipeline.ts), each on a connection of the pool. */
     batchTransactions: number;
     /** Secrets Manager secret {"username","password"} to log in with (secrets.ts); the migrate Job's master secret. */
     passwordSecretArn: string | undefined;
@@ -178,7 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
       batchMaxRecords: int("BATCH_MAX_RECORDS", DEFAULTS.BATCH_MAX_RECORDS, 1, 100_000),
       fetchMaxBytes: int("KAFKA_FETCH_MAX_BYTES", DEFAULTS.KAFKA_FETCH_MAX_BYTES, 1024, 256 * 1024 * 1024),
       sessionTimeoutMs: int("KAFKA_SESSION_TIMEOUT_MS", DEFAULTS.KAFKA_SESSION_TIMEOUT_MS, 6_000, 300_000),
-      // Above the fetch long poll (1 s: consumer.ts), which the broker holds open when there is nothing to return.
+      // Above the fetch long poll (1 s: consume/defaults.ts), which the broker holds open when there is nothing to return.
       requestTimeoutMs: int("KAFKA_REQUEST_TIMEOUT_MS", DEFAULTS.KAFKA_REQUEST_TIMEOUT_MS, 1_500, 300_000),
     },
     pg: {

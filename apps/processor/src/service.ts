@@ -4,7 +4,8 @@ import type { Tracing } from "@eventstack/runtime";
 import { buildApp } from "./app.js";
 import { Cache } from "./cache.js";
 import type { Config } from "./config.js";
-import { Processor } from "./consumer.js";
+import { Processor } from "./consume/processor.js";
+import { faultHooks } from "./consume/test-faults.js";
 import { Metrics } from "./metrics.js";
 import { StatsService } from "./stats.js";
 import { Store } from "./store.js";
@@ -28,7 +29,8 @@ export async function startService(config: Config, log: Logger, opts: { listen?:
   const store = new Store(config, log.child({ component: "store" }));
   const cache = new Cache(config, log.child({ component: "cache" }));
   cache.start();
-  const processor = new Processor({ config, log: log.child({ component: "consumer" }), store, cache, metrics });
+  // Resolved once, here: the consumer holds no test code, and runs NO_FAULTS unless a test set PROCESSOR_FAULT_*.
+  const processor = new Processor({ config, log: log.child({ component: "consumer" }), store, cache, metrics, faults: faultHooks(config) });
   const stats = new StatsService(store, cache, metrics, log.child({ component: "stats" }));
   const app = buildApp({
     log,

@@ -7,8 +7,6 @@ import type { Config } from "./config.js";
 import { KnownSubjects } from "./known-subjects.js";
 import { CREATE_STAGING, isUniqueViolation, prepareBatch, writeByCopy, writeByMerge, type PreparedBatch } from "./write-batch.js";
 
-export type { PreparedBatch };
-
 /** A type-minute rollup as PostgreSQL holds it after a commit: the authoritative value for the cache. */
 export interface MinuteRollup {
   type: string;
@@ -207,18 +205,19 @@ export class Store {
   }
 }
 
-/**
- * Whether retrying the same batch later can succeed. Connection loss, shutdown, resource exhaustion,
- * deadlocks and serialization failures can; data and integrity errors cannot, and are bisected down to the
- * offending event (which is dead-lettered) rather than retried forever. Anything unrecognised (a missing
- * grant, a bug) is retried: dead-lettering good events because of our own fault would lose them.
- */
 /** Whether PostgreSQL answered with an error (SQLSTATE): the connection is then still usable. */
 function isSqlError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code);
 }
 
+/**
+ * Whether retrying the same batch later cannot succeed. Connection loss, shutdown, resource exhaustion,
+ * deadlocks and serialization failures can; data and integrity errors (SQLSTATE classes 22, 23, 54) cannot, and
+ * are bisected down to the offending event (which is dead-lettered) rather than retried forever. Anything
+ * unrecognised (a missing grant, a bug) is retried: dead-lettering good events because of our own fault would
+ * lose them.
+ */
 export function isPermanentDataError(err: unknown): boolean {
   if (!isSqlError(err)) return false;
   const cls = (err as { code: string }).code.slice(0, 2);

@@ -17,7 +17,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { reconnectOnError, redisOptions } from "../src/cache.js";
 import { loadConfig } from "../src/config.js";
-import { fetchConnectionOptions } from "../src/consumer.js";
+import { fetchConnectionOptions } from "../src/consume/fetcher-setup.js";
 import { kafkaBaseOptions } from "../src/kafka.js";
 import { readCredentials, resolveSecrets, secretsManager } from "../src/secrets.js";
 import { poolConfig } from "../src/store.js";

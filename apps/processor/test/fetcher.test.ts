@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { ConnectionPool, Consumer, FetchIsolationLevels } from "@platformatic/kafka";
 import { loadConfig } from "../src/config.js";
-import { createFetcher } from "../src/consumer.js";
+import { createFetcher } from "../src/consume/fetcher-setup.js";
 import { SESSIONLESS_FETCH, type FetchedRecord, type RecordFetcher } from "../src/fetcher.js";
 import { rawFetchV17 } from "../src/record-batches.js";
 
