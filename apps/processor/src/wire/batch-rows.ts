@@ -242,16 +242,16 @@ export function assemble(rows: BatchRows, indices?: number[]): PreparedBatch {
     if (subject !== null) m.subjects.add(subject);
   }
   const agg: RollupAggregates = { subjects: { type: [], minute: [], subject: [] }, counts: { type: [], minute: [], n: [] } };
-  const { subjects: s, counts: c } = agg;
+  const { subjects, counts } = agg;
   for (const [type, minutes] of byType) {
     for (const [minute, m] of minutes) {
-      c.type.push(type);
-      c.minute.push(minute);
-      c.n.push(m.n);
+      counts.type.push(type);
+      counts.minute.push(minute);
+      counts.n.push(m.n);
       for (const subject of m.subjects) {
-        s.type.push(type);
-        s.minute.push(minute);
-        s.subject.push(subject);
+        subjects.type.push(type);
+        subjects.minute.push(minute);
+        subjects.subject.push(subject);
       }
     }
   }

@@ -127,18 +127,17 @@ export function prepareBatch(events: StoredEvent[]): PreparedBatch {
  * transaction is sent (the benchmark compares oneTrip with BEGIN, COPY, statement, COMMIT on the same statements).
  */
 export async function writeByCopy(client: pg.PoolClient, batch: PreparedBatch, subjects: SubjectTriples = batch.aggregates.subjects, onCopied?: () => void, trip: BatchTrip = oneTrip): Promise<PathResult> {
-  const { counts: c } = batch.aggregates;
-  const s = subjects;
+  const { counts } = batch.aggregates;
   const rows = await trip(client, COPY_EVENTS, batch.copyData, {
     name: "eventstack_rollups_copy",
     text: ROLLUPS_FROM_AGGREGATES,
     values: [
-      binaryArray("text", s.type),
-      binaryArray("timestamptz", s.minute),
-      binaryArray("text", s.subject),
-      binaryArray("text", c.type),
-      binaryArray("timestamptz", c.minute),
-      binaryArray("int8", c.n),
+      binaryArray("text", subjects.type),
+      binaryArray("timestamptz", subjects.minute),
+      binaryArray("text", subjects.subject),
+      binaryArray("text", counts.type),
+      binaryArray("timestamptz", counts.minute),
+      binaryArray("int8", counts.n),
     ],
   }, onCopied);
   return { inserted: batch.count, rollups: rows.map(toRollup) };
