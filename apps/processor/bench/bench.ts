@@ -15,7 +15,14 @@
  *   4. the other ceilings;
  *   5. the consumer-group run: a second backlog of the same shape drained by BENCH_GROUP_PROCESSORS processes
  *      in one consumer group (how KEDA scales the processor), reported next to, not instead of, the single
- *      process; then docs/bench-processor.json and docs/bench-processor.md (bench/report.ts).
+ *      process;
+ *   6. the batch transaction through a network's latency (bench/proxied-writes.ts): the one-round-trip
+ *      transaction against BEGIN, COPY, statement, COMMIT, and one transaction at a time against two, directly
+ *      and through a proxy that delays each direction by BENCH_PROXY_DELAY_MS; then docs/bench-processor.json and
+ *      docs/bench-processor.md (bench/report.ts).
+ *
+ * BENCH_ONLY=proxied runs step 6 alone (PostgreSQL only: no broker, no processor process) and puts its result into
+ * the existing docs/bench-processor.json and .md, leaving the other figures as they were measured.
  *
  * A script, not a test: it asserts nothing, it reports what it measured, missed targets included. Run it
  * under the shared services lock (it uses the machine's PostgreSQL and Redis).
@@ -34,6 +41,7 @@ import { migrate } from "../src/migrate.js";
 import { consumerPerformance, copyCeiling, nodeClientCeiling } from "./ceilings.js";
 import { BatchLog, CommitWatcher, CpuSampler, machine, percentiles } from "./measure.js";
 import { freePort } from "../test/helpers.js";
+import { proxiedWrites, type ProxiedWritesResult } from "./proxied-writes.js";
 import { markdown, type BenchResult, type GroupResult } from "./report.js";
 import { produce, Workload } from "./workload.js";
 
@@ -68,6 +76,14 @@ const SETTINGS = {
   /** Extra Node.js arguments for the processor, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
   /** The flags the processor runs with everywhere (package.json config.nodeFlags), then BENCH_PROCESSOR_NODE_ARGS. */
   processorNodeArgs: [...PROCESSOR_NODE_FLAGS, ...(process.env.BENCH_PROCESSOR_NODE_ARGS ?? "").split(" ").filter(Boolean)],
+  /** Milliseconds the proxy of step 6 holds each chunk, per direction (a writer in another availability zone: 1-2). */
+  proxyDelayMs: Number(process.env.BENCH_PROXY_DELAY_MS ?? 1),
+  /** Batches of BATCH_MAX_RECORDS events each way stores in one round of step 6. */
+  proxyBatches: Number(process.env.BENCH_PROXY_BATCHES ?? 20),
+  /** Rounds of step 6 (the ways take turns; the median round counts). */
+  proxyRounds: Number(process.env.BENCH_PROXY_ROUNDS ?? 3),
+  /** "proxied": step 6 alone, into the existing report. */
+  only: process.env.BENCH_ONLY,
 };
 const TARGETS = { processorVsCopy: 0.5 };
 
@@ -280,6 +296,44 @@ async function groupRun(stamp: string, members: number): Promise<GroupResult> {
   }
 }
 
+/** Step 6 (bench/proxied-writes.ts) in a database of its own, dropped afterwards. */
+async function proxiedRun(stamp: string): Promise<ProxiedWritesResult> {
+  const database = `bench_processor_${stamp}_proxied`;
+  await pgAdmin("postgres", (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(database)}`));
+  try {
+    await migrate(loadConfig({ PGHOST: "127.0.0.1", PGDATABASE: database, PGUSER: "postgres" }), createLogger("warn", "eventstack-processor"), { topics: false });
+    log(`batch transactions directly and through a ${SETTINGS.proxyDelayMs} ms proxy: ${SETTINGS.proxyRounds} rounds of ${SETTINGS.proxyBatches} batches of ${SETTINGS.batchMaxRecords} events per way`);
+    const result = await proxiedWrites({
+      database,
+      delayMs: SETTINGS.proxyDelayMs,
+      batches: SETTINGS.proxyBatches,
+      batchRecords: SETTINGS.batchMaxRecords,
+      rounds: SETTINGS.proxyRounds,
+      workload: { types: SETTINGS.types, subjects: SETTINGS.subjects, dataBytes: SETTINGS.dataBytes },
+    });
+    for (const c of [result.direct, result.proxied]) log(`${c.delayMs} ms: ${c.ways.map((w) => `${w.trip} x${w.transactions} ${w.eventsPerSec}/s`).join(", ")}`);
+    return result;
+  } finally {
+    await pgAdmin("postgres", (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(database)} WITH (FORCE)`));
+  }
+}
+
+/** BENCH_ONLY=proxied: step 6 alone, its result put into the report of the last whole run. */
+async function proxiedOnly(): Promise<void> {
+  const json = path.join(root, "docs", "bench-processor.json");
+  const result = JSON.parse(readFileSync(json, "utf8")) as BenchResult;
+  result.proxied = await proxiedRun(Date.now().toString(36));
+  writeReport(result);
+}
+
+function writeReport(result: BenchResult): void {
+  const docs = path.join(root, "docs");
+  mkdirSync(docs, { recursive: true });
+  writeFileSync(path.join(docs, "bench-processor.json"), JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(path.join(docs, "bench-processor.md"), markdown(result));
+  log("wrote docs/bench-processor.json and docs/bench-processor.md");
+}
+
 /** The processor's environment in the benchmark: its own topics, group, database and key prefix. */
 function processorEnv(stamp: string, database: string, keyPrefix: string): Record<string, string> {
   return {
@@ -374,6 +428,7 @@ async function main(): Promise<void> {
     log(`fetch path alone: ${nodeClient.recordsPerSec} records/s`);
 
     const group = SETTINGS.groupProcessors > 0 ? await groupRun(stamp, SETTINGS.groupProcessors) : undefined;
+    const proxied = await proxiedRun(stamp);
 
     const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
     const ratios = {
@@ -400,6 +455,7 @@ async function main(): Promise<void> {
       copy,
       integrity,
       group,
+      proxied,
       targets: TARGETS,
       ratios,
       met: {
@@ -407,15 +463,13 @@ async function main(): Promise<void> {
         groupVsCopy: ratios.groupVsCopy !== null && ratios.groupVsCopy >= TARGETS.processorVsCopy,
       },
     };
-    const docs = path.join(root, "docs");
-    mkdirSync(docs, { recursive: true });
-    writeFileSync(path.join(docs, "bench-processor.json"), JSON.stringify(result, null, 2) + "\n");
-    writeFileSync(path.join(docs, "bench-processor.md"), markdown(result));
-    log("wrote docs/bench-processor.json and docs/bench-processor.md");
+    writeReport(result);
   } finally {
     if (child) await stopChild(child);
     await cleanup(database, topics, keyPrefix).catch((err) => log(`cleanup failed: ${(err as Error).message}`));
   }
 }
 
-await main();
+if (SETTINGS.only === "proxied") await proxiedOnly();
+else if (SETTINGS.only !== undefined) throw new Error(`BENCH_ONLY must be "proxied" or unset, got ${JSON.stringify(SETTINGS.only)}`);
+else await main();

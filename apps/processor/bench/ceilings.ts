@@ -7,7 +7,7 @@
  *   raw COPY             the same rows the processor stored, copied by PostgreSQL's COPY (binary format, from
  *                        memory) into an empty table of the same shape and primary key: how fast PostgreSQL
  *                        can take these rows at all, with no deduplication, rollups, cache or Kafka.
- *   Node client          the processor's own fetch path (@platformatic/kafka's Fetch through src/fetcher.ts)
+ *   Node client          the processor's own fetch path (@platformatic/kafka's Fetch through src/wire/fetcher.ts)
  *                        with the processor's fetch settings, reading the same topic and doing nothing with
  *                        the records: the most one processor process can consume, whatever it does with them.
  */

@@ -1,6 +1,7 @@
 /** docs/bench-processor.md from the benchmark's result (the same object is written as the JSON). */
 import type { ConsumerPerformanceResult, CopyResult, NodeClientResult } from "./ceilings.js";
 import type { Percentiles } from "./measure.js";
+import type { ConnectionResult, ProxiedWritesResult } from "./proxied-writes.js";
 
 interface BatchSummary {
   batches: number;
@@ -42,6 +43,8 @@ export interface BenchResult {
   copy: CopyResult;
   integrity: { events: number; rollupCount: number; committed: number; typeMinutes: number; cacheEntriesChecked: number; readApiTypesChecked: number; problems: string[]; exact: boolean };
   group: GroupResult | undefined;
+  /** Step 6: the batch transaction directly and through the latency proxy (absent in reports from before it). */
+  proxied?: ProxiedWritesResult;
   targets: { processorVsCopy: number };
   ratios: { processorVsCopy: number | null; groupVsCopy: number | null; processorVsConsumerPerformance: number | null; processorVsNodeClient: number | null };
   met: { processorVsCopy: boolean; groupVsCopy: boolean };
@@ -80,6 +83,50 @@ function groupProblems(g: GroupResult | undefined): string {
   return `\nProblems found in the consumer-group run:\n\n${g.integrity.problems.slice(0, 30).map((x) => `- ${x}`).join("\n")}\n`;
 }
 
+const WAY_NAMES = {
+  "one trip": "one round trip (what the processor runs: no BEGIN/COMMIT, a Sync commits)",
+  plain: "BEGIN; COPY (pg-copy-streams); rollup statement; COMMIT",
+} as const;
+
+function wayRows(direct: ConnectionResult, proxied: ConnectionResult): string {
+  return direct.ways
+    .map((w, i) => {
+      const p = proxied.ways[i] as (typeof proxied.ways)[number];
+      return `| ${WAY_NAMES[w.trip]}, ${w.transactions === 1 ? "one transaction at a time" : "two at once (BATCH_TRANSACTIONS=2)"} | ${n(w.eventsPerSec)} | ${w.msPerBatch} | ${n(p.eventsPerSec)} | ${p.msPerBatch} | ${w.rounds.map(n).join(" · ")} / ${p.rounds.map(n).join(" · ")} |`;
+    })
+    .join("\n");
+}
+
+const ratio = (x: number) => `${x.toFixed(3)}×`;
+
+/** Step 6's section: the batch transaction's ways, directly and through the proxy, and their ratios. */
+function proxiedSection(x: ProxiedWritesResult | undefined): string {
+  if (!x) return "";
+  const d = x.direct;
+  const p = x.proxied;
+  return `
+## The batch transaction through a network's latency
+
+Measured ${x.date} (\`BENCH_ONLY=proxied\` runs this step alone), 1-minute load average ${x.loadAverage1m.before} before and
+${x.loadAverage1m.after} after. The same batches (${x.batches} of ${n(x.batchRecords)} events of the workload's shape per way and round,
+assembled before the clock starts) stored by the processor's copy path (\`writeByCopy\`: the same COPY payload and rollup
+statement) through the consumer's pipeline, into emptied tables from a CHECKPOINT, directly and through a TCP proxy
+that holds each chunk ${p.delayMs} ms per direction (bench/delay-proxy.ts), as a writer in another availability zone
+answers. ${x.rounds} rounds, the ways taking turns; events/s is the median round, ms per batch is from that round.
+
+| way | directly: events/s | ms/batch | proxy ${p.delayMs} ms each way: events/s | ms/batch | rounds: directly / proxied |
+| --- | ---: | ---: | ---: | ---: | --- |
+${wayRows(d, p)}
+
+| ratio | directly | through the proxy |
+| --- | ---: | ---: |
+| one round trip vs BEGIN/COPY/COMMIT, one transaction at a time | ${ratio(d.ratios.oneTripVsPlain1)} | ${ratio(p.ratios.oneTripVsPlain1)} |
+| one round trip vs BEGIN/COPY/COMMIT, two at once | ${ratio(d.ratios.oneTripVsPlain2)} | ${ratio(p.ratios.oneTripVsPlain2)} |
+| two transactions at once vs one (one round trip) | ${ratio(d.ratios.twoVsOneOneTrip)} | ${ratio(p.ratios.twoVsOneOneTrip)} |
+| two transactions at once vs one (BEGIN/COPY/COMMIT) | ${ratio(d.ratios.twoVsOnePlain)} | ${ratio(p.ratios.twoVsOnePlain)} |
+`;
+}
+
 export function markdown(r: BenchResult): string {
   const p = r.processor;
   const i = r.integrity;
@@ -104,7 +151,7 @@ ${n(r.settings.pacedRatePerSec)} events/s (${Math.round(r.settings.pacedFraction
 | **processor** (Kafka → PostgreSQL + Redis, offsets committed) | **${n(p.throughput.recordsPerSec)}** | ${n(p.throughput.records)} events in ${p.throughput.seconds} s, from the first offset commit to the last (commits polled every ${r.settings.drainPollMs} ms) |
 ${groupRow(r.group)}| Kafka ConsumerPerformance (Java client, same topic) | ${n(r.consumerPerformance.recordsPerSec)} | ${n(r.consumerPerformance.records)} records, ${r.consumerPerformance.mbPerSec} MB/s, fetch time only (${n(r.consumerPerformance.recordsPerSecWithJoin)}/s with the group join) |
 | raw \`COPY\` of the same rows into PostgreSQL | ${n(r.copy.rowsPerSec)} | the ${n(r.copy.rows)} rows of the drained backlog (${Math.round(r.copy.bytes / 2 ** 20)} MiB, binary format) in ${r.copy.seconds} s into an empty table, one transaction, same primary key; median of ${r.copy.repetitions.map(n).join(", ")} rows/s |
-| the processor's Kafka fetch path alone (@platformatic/kafka Fetch through src/fetcher.ts, records dropped) | ${n(r.nodeClient.recordsPerSec)} | ${n(r.nodeClient.records)} records in ${r.nodeClient.seconds} s, the processor's fetch settings, one Node.js thread |
+| the processor's Kafka fetch path alone (@platformatic/kafka Fetch through src/wire/fetcher.ts, records dropped) | ${n(r.nodeClient.recordsPerSec)} | ${n(r.nodeClient.records)} records in ${r.nodeClient.seconds} s, the processor's fetch settings, one Node.js thread |
 
 | ratio | value | target | met | CPU µs/event: under test vs ceiling |
 | --- | ---: | ---: | --- | ---: |
@@ -135,5 +182,5 @@ count ${n(i.rollupCount)}; ${n(i.committed)} offsets are committed; all ${n(i.ty
 subjects) match an independent count in PostgreSQL and in Redis (${n(i.cacheEntriesChecked)} cache entries read); the read API
 total of each of the ${i.readApiTypesChecked} types matches. The processor counted ${n(p.counters.stored ?? 0)} stored, ${n(p.counters.duplicate ?? 0)} duplicates,
 ${n(p.counters.deadLettered ?? 0)} dead letters, ${n(p.counters.batchRetries ?? 0)} batch retries; it exited with code ${p.exitCode} on SIGTERM.
-${i.problems.length > 0 ? `\nProblems found:\n\n${i.problems.slice(0, 30).map((x) => `- ${x}`).join("\n")}\n` : ""}${groupProblems(r.group)}`;
+${i.problems.length > 0 ? `\nProblems found:\n\n${i.problems.slice(0, 30).map((x) => `- ${x}`).join("\n")}\n` : ""}${groupProblems(r.group)}${proxiedSection(r.proxied)}`;
 }

@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { CloudEvent } from "./cloudevents.js";
 import type { Config } from "./config.js";
 import { KnownSubjects } from "./known-subjects.js";
-import { CREATE_STAGING, isUniqueViolation, prepareBatch, writeByCopy, writeByMerge, type PreparedBatch } from "./write-batch.js";
+import { CREATE_STAGING, isUniqueViolation, prepareBatch, writeByCopy, writeByMerge, type PreparedBatch } from "./wire/index.js";
 
 /** A type-minute rollup as PostgreSQL holds it after a commit: the authoritative value for the cache. */
 export interface MinuteRollup {

@@ -1,10 +1,10 @@
-// Records into COPY rows (src/batch-rows.ts): the fast way, which copies header bytes from the record read in
+// Records into COPY rows (src/wire/batch-rows.ts): the fast way (src/wire/fast-row.ts), which copies header bytes from the record read in
 // place, against the full way, decodeCloudEvent then the event's encoding, on the same records: same row bytes, same keys, minutes and
 // subjects, same rejections with the same texts. Then assemble: (source, id) order, repeated keys once, the
 // rollup aggregates, and subsets. No services needed (the round trip through PostgreSQL is in store.test.ts).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { assemble, BatchRows, COPY_DATA_HEADER_BYTES, type RowSource } from "../src/batch-rows.js";
+import { assemble, BatchRows, type RowSource } from "../src/wire/index.js";
 import { decodeCloudEvent } from "../src/cloudevents.js";
 import { inPlace, toHeaderMap } from "./helpers.js";
 
@@ -172,10 +172,8 @@ describe("assemble", () => {
     const batch = assemble(rows);
     assert.equal(batch.count, 4);
 
-    // One CopyData message ('d', its length), holding the payload.
-    assert.equal(batch.copyData[0], 0x64);
-    assert.equal(batch.copyData.readInt32BE(1), batch.copyData.length - 1);
-    const payload = batch.copyData.subarray(COPY_DATA_HEADER_BYTES);
+    // COPY data only, no protocol framing (src/wire/one-trip.ts adds it where it is sent).
+    const payload = batch.copyData;
     // Cut the payload back into rows: header, then rows in the expected order, then the -1 trailer.
     const header = payload.subarray(0, 19);
     assert.equal(header.subarray(0, 11).toString("latin1"), "PGCOPY\n\xff\r\n\0");
@@ -199,12 +197,12 @@ describe("assemble", () => {
     add(rows, "/s", "b", "t", "02", "x", 2n);
     const half = assemble(rows, [0, 2]);
     assert.equal(half.count, 2);
-    const payload = half.copyData.subarray(COPY_DATA_HEADER_BYTES);
+    const payload = half.copyData;
     assert.deepEqual(payload.subarray(19, payload.length - 2), Buffer.concat([rows.row(2), rows.row(0)]));
     assert.deepEqual(half.aggregates.counts.type, ["t", "t"]);
     assert.deepEqual(half.aggregates.counts.n, [1, 1]);
     const none = assemble(rows, []);
     assert.equal(none.count, 0);
-    assert.equal(none.copyData.length, COPY_DATA_HEADER_BYTES + 19 + 2);
+    assert.deepEqual(none.copyData, Buffer.concat([Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), Buffer.alloc(8), Buffer.from([0xff, 0xff])]));
   });
 });

@@ -210,7 +210,7 @@ describe("MSK: IAM authentication", () => {
     assert.equal(url.searchParams.get("Action"), "kafka-cluster:Connect");
     assert.match(url.searchParams.get("X-Amz-Credential") ?? "", /^AKIDEXAMPLE\/\d{8}\/eu-west-1\/kafka-cluster\/aws4_request$/);
     assert.equal(kafkaBaseOptions(loadConfig({}), "consumer").sasl, undefined);
-    // The fetch loop's own connections (src/fetcher.ts) carry the same TLS, SNI and SASL settings.
+    // The fetch loop's own connections (src/wire/fetcher.ts) carry the same TLS, SNI and SASL settings.
     const fetch = fetchConnectionOptions(loadConfig({ KAFKA_AUTH: "msk-iam", AWS_REGION: "eu-west-1", KAFKA_BOOTSTRAP: "b-1.msk:9098" }));
     assert.deepEqual(fetch.tls, o.tls);
     assert.equal(fetch.tlsServerName, true);

@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { decodeJsonEvent, eventHeaders, keyOf, parseRfc3339, type CloudEvent } from "@eventstack/contract";
 import { dataBytes, edgeEvent, loadCorpus, rawKafkaRecord } from "@eventstack/contract/testing";
-import { BatchRows, type RowSource } from "../src/batch-rows.js";
+import { BatchRows, type RowSource } from "../src/wire/index.js";
 import { decodeCloudEvent } from "../src/cloudevents.js";
 import { inPlace, toHeaderMap } from "./helpers.js";
 

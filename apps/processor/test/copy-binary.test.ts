@@ -2,7 +2,7 @@
 // bytes as Buffer.from for every kind of string (the round trip through PostgreSQL is in store.test.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { BinaryCopyWriter } from "../src/copy-binary.js";
+import { BinaryCopyWriter } from "../src/wire/index.js";
 
 /** One row with one text field, and the field's bytes (length-prefixed) cut back out of the payload. */
 function encodeText(v: string, jsonb = false): Buffer {

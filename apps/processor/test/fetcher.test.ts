@@ -1,12 +1,11 @@
-// The consumer's fetch loop (src/fetcher.ts) against the real broker: where it starts, what it buffers, what a
+// The consumer's fetch loop (src/wire/fetcher.ts) against the real broker: where it starts, what it buffers, what a
 // group join does to its position, pausing, and fetching one record again for a dead letter.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { ConnectionPool, Consumer, FetchIsolationLevels } from "@platformatic/kafka";
 import { loadConfig } from "../src/config.js";
 import { createFetcher } from "../src/consume/fetcher-setup.js";
-import { SESSIONLESS_FETCH, type FetchedRecord, type RecordFetcher } from "../src/fetcher.js";
-import { rawFetchV17 } from "../src/record-batches.js";
+import { rawFetchV17, SESSIONLESS_FETCH, type FetchedRecord, type RecordFetcher } from "../src/wire/index.js";
 
 /** Records the fetcher hands over, as objects (the consumer reads them in place instead). */
 const takeRecords = (fetcher: RecordFetcher, max: number): FetchedRecord[] => {

@@ -11,11 +11,10 @@ import pg from "pg";
 import { Redis } from "ioredis";
 import assert from "node:assert/strict";
 import { Admin, Consumer, createRecordsBatch, MessagesStreamModes, ProduceAcks, Producer, type Message } from "@platformatic/kafka";
-import type { RowSource } from "../src/batch-rows.js";
+import { RecordCursor, type RowSource } from "../src/wire/index.js";
 import { loadConfig, type Config } from "../src/config.js";
 import { createLogger } from "@eventstack/runtime";
 import { migrate } from "../src/migrate.js";
-import { RecordCursor } from "../src/record-batches.js";
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 /** apps/processor, whatever the cwd (npm runs workspace scripts there, but be robust). */

@@ -1,11 +1,11 @@
-// One batch transaction in one round trip (src/one-trip.ts) against the real server: COPY and the statement
+// One batch transaction in one round trip (src/wire/one-trip.ts) against the real server: COPY and the statement
 // commit together; an error anywhere rolls back everything before it and leaves the connection usable; the named
 // statement is parsed once per connection and again after a trip that failed; binary array parameters arrive as
 // the values they were made from.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
-import { binaryArray, copyDataMessage, oneTrip } from "../src/one-trip.js";
+import { binaryArray, oneTrip } from "../src/wire/index.js";
 import { createTestEnv, servicesUp, type TestEnv } from "./helpers.js";
 
 let t: TestEnv;
@@ -22,12 +22,9 @@ after(async () => {
   await t?.cleanup();
 });
 
-/** Text-format COPY rows as one CopyData message. */
+/** Text-format COPY rows (COPY data: oneTrip frames it as a CopyData message). */
 function copyData(rows: [string, number][]): Buffer {
-  const body = Buffer.from(rows.map(([k, v]) => `${k}\t${v}\n`).join(""));
-  const msg = Buffer.alloc(5 + body.length);
-  body.copy(msg, 5);
-  return copyDataMessage(msg);
+  return Buffer.from(rows.map(([k, v]) => `${k}\t${v}\n`).join(""));
 }
 
 const COPY = "COPY trip_rows (k, v) FROM STDIN";

@@ -1,12 +1,11 @@
-// Reading records in place from record set bytes (src/record-batches.ts), against the client's own parser on
+// Reading records in place from record set bytes (src/wire/record-batches.ts), against the client's own parser on
 // the same bytes: batches the client encodes, plain and with each codec Node.js 20 has, with null keys and values, header
 // edge cases, a cut-off batch, records before the requested offset; then the cursor's record made a row, against
 // the same record as an object (batch-rows.ts). No services needed.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createRecordsBatch, readRecordsBatches, Reader, type MessageRecord } from "@platformatic/kafka";
-import { BatchRows } from "../src/batch-rows.js";
-import { RecordCursor, type RecordChunk } from "../src/record-batches.js";
+import { BATCH_HEAD, createRecordsBatch, readRecordsBatches, Reader, type MessageRecord } from "@platformatic/kafka";
+import { BATCH, BatchRows, RecordCursor, type RecordChunk } from "../src/wire/index.js";
 
 const T0 = BigInt(Date.UTC(2025, 0, 15, 10, 30, 0));
 
@@ -66,6 +65,38 @@ function clientParse(bytes: Buffer, from: number) {
 }
 
 describe("RecordCursor reads what the client's parser reads", () => {
+  test("BATCH names the byte offsets of the header fields the client's parser reads, in its order", () => {
+    const bytes = recordSet([{ base: 7, count: 5, compression: "gzip" }]);
+    const [batch, ...rest] = readRecordsBatches(Reader.from(bytes));
+    assert.ok(batch);
+    assert.equal(rest.length, 0);
+    const { records, ...header } = batch;
+    assert.deepEqual(
+      {
+        firstOffset: bytes.readBigInt64BE(BATCH.baseOffset),
+        length: bytes.readInt32BE(BATCH.length),
+        partitionLeaderEpoch: bytes.readInt32BE(BATCH.partitionLeaderEpoch),
+        magic: bytes.readInt8(BATCH.magic),
+        crc: bytes.readUInt32BE(BATCH.crc),
+        attributes: bytes.readInt16BE(BATCH.attributes),
+        lastOffsetDelta: bytes.readInt32BE(BATCH.lastOffsetDelta),
+        firstTimestamp: bytes.readBigInt64BE(BATCH.baseTimestamp),
+        maxTimestamp: bytes.readBigInt64BE(BATCH.maxTimestamp),
+        producerId: bytes.readBigInt64BE(BATCH.producerId),
+        producerEpoch: bytes.readInt16BE(BATCH.producerEpoch),
+        firstSequence: bytes.readInt32BE(BATCH.baseSequence),
+        count: bytes.readInt32BE(BATCH.count),
+      },
+      { ...header, count: records.length },
+    );
+    assert.equal(batch.firstOffset, 7n);
+    assert.equal(batch.lastOffsetDelta, 4);
+    assert.equal(batch.firstTimestamp, T0 + 7000n);
+    // `length` counts from the end of the client's BATCH_HEAD to the end of the batch; the records follow the count.
+    assert.equal(BATCH_HEAD + batch.length, bytes.length);
+    assert.equal(BATCH.records, BATCH.count + 4);
+  });
+
   // zstd too where the client supports it (it needs the zlib of Node.js 22): the cursor inflates with the client's codecs.
   for (const compression of [undefined, "gzip", "snappy", "lz4"] as const) {
     test(`three batches${compression ? `, ${compression}` : ", uncompressed"}`, () => {

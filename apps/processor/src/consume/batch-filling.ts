@@ -1,7 +1,7 @@
 import type { Span } from "@opentelemetry/api";
-import { assemble, BatchRows, type PreparedBatch } from "../batch-rows.js";
+import { assemble, BatchRows, type PreparedBatch } from "../wire/index.js";
 import type { Config } from "../config.js";
-import type { RecordFetcher } from "../fetcher.js";
+import type { RecordFetcher } from "../wire/index.js";
 import { startBatchSpan, startEventSpans } from "./batch-spans.js";
 import type { StoreTotals } from "./bisect.js";
 import type { NextOffset } from "./commits.js";

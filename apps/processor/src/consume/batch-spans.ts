@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace, type Span } from "@opentelemetry/api";
-import type { BatchRows } from "../batch-rows.js";
+import type { BatchRows } from "../wire/index.js";
 import type { Config } from "../config.js";
 import { contextFromTraceHeaders, tracer } from "../tracing.js";
 

@@ -1,5 +1,5 @@
-import { assemble, type BatchRows, type PreparedBatch } from "../batch-rows.js";
-import type { RecordFetcher } from "../fetcher.js";
+import { assemble, type BatchRows, type PreparedBatch } from "../wire/index.js";
+import type { RecordFetcher } from "../wire/index.js";
 import type { Metrics } from "../metrics.js";
 import { isPermanentDataError, type Store, type WriteResult } from "../store.js";
 import type { DeadLetter } from "./dead-letters.js";

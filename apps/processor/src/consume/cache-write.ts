@@ -1,4 +1,4 @@
-import type { PreparedBatch } from "../batch-rows.js";
+import type { PreparedBatch } from "../wire/index.js";
 import type { Cache } from "../cache.js";
 import type { Metrics } from "../metrics.js";
 import type { MinuteRollup, Store } from "../store.js";

@@ -1,7 +1,7 @@
 import type { Producer } from "@platformatic/kafka";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
-import type { FetchedRecord } from "../fetcher.js";
+import type { FetchedRecord } from "../wire/index.js";
 import { createDlqProducer } from "../kafka.js";
 import type { DEAD_LETTER_REASONS, Metrics } from "../metrics.js";
 

@@ -1,6 +1,6 @@
 import type { Consumer, ConnectionOptions } from "@platformatic/kafka";
 import type { Config } from "../config.js";
-import { RecordFetcher } from "../fetcher.js";
+import { RecordFetcher } from "../wire/index.js";
 import { kafkaBaseOptions } from "../kafka.js";
 import { CONSUMER_DEFAULTS } from "./defaults.js";
 

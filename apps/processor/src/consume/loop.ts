@@ -1,6 +1,6 @@
 import type { BatchPipeline } from "../pipeline.js";
 import { ErrorCodes, ProcessorError } from "../errors.js";
-import type { RecordFetcher } from "../fetcher.js";
+import type { RecordFetcher } from "../wire/index.js";
 import { openBatch, takeInto, type InFlightBatch, type OpenBatch } from "./batch-filling.js";
 
 export interface LoopParts {

@@ -2,7 +2,7 @@ import { Consumer } from "@platformatic/kafka";
 import type { Logger } from "pino";
 import type { Cache } from "../cache.js";
 import type { Config } from "../config.js";
-import type { RecordFetcher } from "../fetcher.js";
+import type { RecordFetcher } from "../wire/index.js";
 import { kafkaBaseOptions } from "../kafka.js";
 import type { Metrics } from "../metrics.js";
 import { BatchPipeline } from "../pipeline.js";

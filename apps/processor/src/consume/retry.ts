@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { backoffDelay, sleep } from "../backoff.js";
-import type { RecordFetcher } from "../fetcher.js";
+import type { RecordFetcher } from "../wire/index.js";
 import type { Metrics, RETRY_STAGES } from "../metrics.js";
 
 export type RetryStage = (typeof RETRY_STAGES)[number];

@@ -1,8 +1,8 @@
 import type { Consumer } from "@platformatic/kafka";
 import type { Logger } from "pino";
-import { releasePrepared } from "../batch-rows.js";
+import { releasePrepared } from "../wire/index.js";
 import type { Cache } from "../cache.js";
-import type { RecordFetcher } from "../fetcher.js";
+import type { RecordFetcher } from "../wire/index.js";
 import type { Metrics } from "../metrics.js";
 import type { Stages } from "../pipeline.js";
 import type { Store } from "../store.js";

@@ -19,12 +19,12 @@ const ROW_ESTIMATE_BYTES = 768;
  * Writes a 32-bit integer big-endian (two's complement for negative values) and returns the offset after it.
  * By hand: Buffer#writeInt32BE checks its arguments on every call, and the fast way writes a dozen per row.
  */
-function int32(buf: Buffer, o: number, v: number): number {
-  buf[o] = v >>> 24;
-  buf[o + 1] = (v >>> 16) & 0xff;
-  buf[o + 2] = (v >>> 8) & 0xff;
-  buf[o + 3] = v & 0xff;
-  return o + 4;
+function int32(buf: Buffer, at: number, v: number): number {
+  buf[at] = v >>> 24;
+  buf[at + 1] = (v >>> 16) & 0xff;
+  buf[at + 2] = (v >>> 8) & 0xff;
+  buf[at + 3] = v & 0xff;
+  return at + 4;
 }
 
 /**
@@ -72,22 +72,22 @@ const EMPTY = Buffer.alloc(0);
  * row's fields through the writer, so no intermediate object per field is allocated.
  */
 export class BinaryCopyWriter {
-  #buf: Buffer;
-  #o = 0;
+  #buffer: Buffer;
+  #written = 0;
 
   constructor(rowsHint: number) {
-    this.#buf = batchBuffers.take(SIGNATURE.length + 8 + 2 + rowsHint * ROW_ESTIMATE_BYTES);
-    this.#o = SIGNATURE.copy(this.#buf, 0);
-    this.#o = this.#buf.writeInt32BE(0, this.#o); // flags: no OIDs
-    this.#o = this.#buf.writeInt32BE(0, this.#o); // header extension length
+    this.#buffer = batchBuffers.take(SIGNATURE.length + 8 + 2 + rowsHint * ROW_ESTIMATE_BYTES);
+    this.#written = SIGNATURE.copy(this.#buffer, 0);
+    this.#written = this.#buffer.writeInt32BE(0, this.#written); // flags: no OIDs
+    this.#written = this.#buffer.writeInt32BE(0, this.#written); // header extension length
   }
 
   row(fields: number): this {
     this.#ensure(2);
-    const buf = this.#buf;
-    buf[this.#o] = fields >>> 8;
-    buf[this.#o + 1] = fields & 0xff;
-    this.#o += 2;
+    const buf = this.#buffer;
+    buf[this.#written] = fields >>> 8;
+    buf[this.#written + 1] = fields & 0xff;
+    this.#written += 2;
     return this;
   }
 
@@ -96,10 +96,10 @@ export class BinaryCopyWriter {
     if (v === null) return this.#null();
     // A UTF-16 code unit never takes more than 3 UTF-8 bytes, so this much room is always enough.
     this.#ensure(4 + 1 + v.length * 3);
-    const start = this.#o + 4;
-    let o = start;
-    const buf = this.#buf;
-    if (jsonb) buf[o++] = 1; // jsonb binary format version 1, then the JSON text
+    const start = this.#written + 4;
+    let at = start;
+    const buf = this.#buffer;
+    if (jsonb) buf[at++] = 1; // jsonb binary format version 1, then the JSON text
     // Attribute values are short and nearly always ASCII: copying their code units in JS costs less than a
     // call into the UTF-8 encoder per field. Anything else goes through the encoder.
     const n = v.length;
@@ -108,12 +108,12 @@ export class BinaryCopyWriter {
       for (; i < n; i++) {
         const c = v.charCodeAt(i);
         if (c >= 0x80) break;
-        buf[o + i] = c;
+        buf[at + i] = c;
       }
     }
-    o += i === n ? n : buf.write(v, o, "utf8");
-    buf.writeInt32BE(o - start, this.#o);
-    this.#o = o;
+    at += i === n ? n : buf.write(v, at, "utf8");
+    buf.writeInt32BE(at - start, this.#written);
+    this.#written = at;
     return this;
   }
 
@@ -122,20 +122,20 @@ export class BinaryCopyWriter {
     if (start < 0) return this.#null();
     const n = end - start;
     this.#ensure(4 + n);
-    const buf = this.#buf;
-    let o = int32(buf, this.#o, n);
+    const buf = this.#buffer;
+    let at = int32(buf, this.#written, n);
     // Short fields by hand: Buffer.copy's fixed cost is higher than a loop over a few dozen bytes.
-    if (n <= 64) for (let i = start; i < end; i++) buf[o++] = b[i] as number;
+    if (n <= 64) for (let i = start; i < end; i++) buf[at++] = b[i] as number;
     else {
-      buf.set(b.subarray(start, end), o);
-      o += n;
+      buf.set(b.subarray(start, end), at);
+      at += n;
     }
-    this.#o = o;
+    this.#written = at;
     return this;
   }
 
   /**
-   * range() for a text field that must be ASCII without NUL (the fast way of batch-rows.ts): copies and checks in
+   * range() for a text field that must be ASCII without NUL (the fast way, fast-row.ts): copies and checks in
    * one pass, and returns false at the first other byte, having written part of the field; the caller then drops
    * the row (BatchRows.drop).
    */
@@ -146,60 +146,60 @@ export class BinaryCopyWriter {
     }
     const n = end - start;
     this.#ensure(4 + n);
-    const buf = this.#buf;
-    let o = int32(buf, this.#o, n);
+    const buf = this.#buffer;
+    let at = int32(buf, this.#written, n);
     for (let i = start; i < end; i++) {
       const c = b[i] as number;
       if (c === 0 || c >= 0x80) return false;
-      buf[o++] = c;
+      buf[at++] = c;
     }
-    this.#o = o;
+    this.#written = at;
     return true;
   }
 
   /** An int8 field from a safe integer (Kafka offsets, timestamps in microseconds); negative values too. */
   int8n(v: number): this {
     this.#ensure(12);
-    const buf = this.#buf;
-    let o = int32(buf, this.#o, 8);
-    o = int32(buf, o, Math.floor(v / 4294967296));
-    this.#o = int32(buf, o, v >>> 0);
+    const buf = this.#buffer;
+    let at = int32(buf, this.#written, 8);
+    at = int32(buf, at, Math.floor(v / 4294967296));
+    this.#written = int32(buf, at, v >>> 0);
     return this;
   }
 
   /** Moves the write position back to `offset` (an earlier `offset`), dropping what was written since. */
   rewind(offset: number): void {
-    this.#o = offset;
+    this.#written = offset;
   }
 
   /** Bytes written so far (the header included). */
   get offset(): number {
-    return this.#o;
+    return this.#written;
   }
 
   /** The buffer written so far, valid until the next write (a write may move it). */
   get buffer(): Buffer {
-    return this.#buf;
+    return this.#buffer;
   }
 
   bytea(v: Buffer | null): this {
     if (v === null) return this.#null();
     this.#ensure(4 + v.length);
-    this.#o = this.#buf.writeInt32BE(v.length, this.#o);
-    this.#o += v.copy(this.#buf, this.#o);
+    this.#written = this.#buffer.writeInt32BE(v.length, this.#written);
+    this.#written += v.copy(this.#buffer, this.#written);
     return this;
   }
 
   int4(v: number): this {
     this.#ensure(8);
-    this.#o = int32(this.#buf, int32(this.#buf, this.#o, 4), v);
+    this.#written = int32(this.#buffer, int32(this.#buffer, this.#written, 4), v);
     return this;
   }
 
   int8(v: bigint): this {
     this.#ensure(12);
-    this.#o = this.#buf.writeInt32BE(8, this.#o);
-    this.#o = this.#buf.writeBigInt64BE(v, this.#o);
+    this.#written = this.#buffer.writeInt32BE(8, this.#written);
+    this.#written = this.#buffer.writeBigInt64BE(v, this.#written);
     return this;
   }
 
@@ -211,28 +211,28 @@ export class BinaryCopyWriter {
   /** The finished payload (with the trailer); the writer must not be used afterwards. */
   finish(): Buffer {
     this.#ensure(2);
-    this.#o = this.#buf.writeInt16BE(-1, this.#o);
-    return this.#buf.subarray(0, this.#o);
+    this.#written = this.#buffer.writeInt16BE(-1, this.#written);
+    return this.#buffer.subarray(0, this.#written);
   }
 
   #null(): this {
     this.#ensure(4);
-    this.#o = int32(this.#buf, this.#o, -1);
+    this.#written = int32(this.#buffer, this.#written, -1);
     return this;
   }
 
   /** Hands the buffer back to the pool; the writer and what it wrote are unusable afterwards. */
   release(): void {
-    batchBuffers.give(this.#buf);
-    this.#buf = EMPTY;
-    this.#o = 0;
+    batchBuffers.give(this.#buffer);
+    this.#buffer = EMPTY;
+    this.#written = 0;
   }
 
   #ensure(bytes: number): void {
-    if (this.#o + bytes <= this.#buf.length) return;
-    const bigger = batchBuffers.take(Math.max(this.#buf.length * 2, this.#o + bytes));
-    this.#buf.copy(bigger, 0, 0, this.#o);
-    batchBuffers.give(this.#buf);
-    this.#buf = bigger;
+    if (this.#written + bytes <= this.#buffer.length) return;
+    const bigger = batchBuffers.take(Math.max(this.#buffer.length * 2, this.#written + bytes));
+    this.#buffer.copy(bigger, 0, 0, this.#written);
+    batchBuffers.give(this.#buffer);
+    this.#buffer = bigger;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The consumer's fetch loop: the records of the partitions the group assigns to this member, fetched from the
- * group's committed offsets, handed over through a cursor over the response bytes (record-batches.ts) with no
- * object per record.
+ * group's committed offsets, handed over through a cursor over the response bytes (fetch-response.ts keeps them,
+ * record-batches.ts reads them) with no object per record.
  *
  * Why not the client's MessagesStream: group membership, offset commits, metadata, connections and the Fetch
  * request encoding stay with @platformatic/kafka (Consumer.joinGroup, Consumer.commit, Consumer.metadata,
@@ -27,7 +27,8 @@
  *     Fetch is retried as well: see #withRetries).
  */
 import { ConnectionPool, FetchIsolationLevels, ListOffsetTimestamps, TimeoutError, type Consumer, type ConnectionOptions } from "@platformatic/kafka";
-import { rawFetchV17, RecordCursor, type FetchedRecord, type RecordChunk } from "./record-batches.js";
+import { rawFetchV17 } from "./fetch-response.js";
+import { RecordCursor, type FetchedRecord, type RecordChunk } from "./record-batches.js";
 
 export type { FetchedRecord };
 
@@ -54,9 +55,6 @@ export interface FetcherOptions {
  * fetches few partitions per broker and gains little from one.
  */
 export const SESSIONLESS_FETCH = { sessionId: 0, sessionEpoch: -1 } as const;
-
-/** Bit 5 of a record batch's attributes: a control batch (commit or abort markers). */
-const CONTROL_BATCH = 0x20;
 
 type AnyConsumer = Consumer<Buffer, Buffer, Buffer, Buffer>;
 
@@ -118,25 +116,25 @@ export class RecordFetcher {
    */
   take(max: number, visit: (record: RecordCursor) => void): number {
     if (this.#error) throw this.#error;
-    let n = 0;
-    const c = this.#cursor;
-    while (n < max && this.#chunks.length > 0) {
+    let taken = 0;
+    const cursor = this.#cursor;
+    while (taken < max && this.#chunks.length > 0) {
       const chunk = this.#chunks[0] as RecordChunk;
       if (this.#cursorOn !== chunk) {
-        c.reset(chunk);
+        cursor.reset(chunk);
         this.#cursorOn = chunk;
       }
-      if (!c.next()) {
+      if (!cursor.next()) {
         this.#chunkBytes -= chunk.bytes.length;
         this.#chunks.shift();
         this.#cursorOn = undefined;
         continue;
       }
-      visit(c);
-      n++;
+      visit(cursor);
+      taken++;
     }
     this.#schedule();
-    return n;
+    return taken;
   }
 
   /** Resolves when records wait, the fetcher failed or it was closed. */
@@ -183,12 +181,12 @@ export class RecordFetcher {
     const leader = t?.partitions[partition]?.leader;
     if (!t || leader === undefined) throw new Error(`partition ${topic}[${partition}] is missing from the cluster metadata`);
     const response = await this.#request(leader, t.id, [partition], () => offset, 0);
-    const c = new RecordCursor();
+    const cursor = new RecordCursor();
     for (const { partitions } of response.responses) {
       for (const { records } of partitions) {
         if (records === null) continue;
-        c.reset({ topic, partition, bytes: records, from: Number(offset) });
-        if (c.next() && c.offset === Number(offset)) return c.toRecord();
+        cursor.reset({ topic, partition, bytes: records, from: Number(offset) });
+        if (cursor.next() && cursor.offset === Number(offset)) return cursor.toRecord();
       }
     }
     throw new Error(`record ${topic}[${partition}] at offset ${offset} was not returned by the broker`);

@@ -16,25 +16,26 @@ export function toPgTimestamp(micros: bigint): bigint {
   return micros - PG_EPOCH_US;
 }
 
-/** Where pgTimeFromBytes leaves a result: read it right after a call that returned true. */
-export const pgTime = {
+/** A time as the binary COPY format and the rollups take it (pgTimeFromBytes fills one its caller owns). */
+export interface PgTime {
   /** PostgreSQL's binary timestamptz value: microseconds since 2000-01-01T00:00:00Z. */
-  pgMicros: 0,
+  pgMicros: number;
   /** Start of the UTC minute, epoch milliseconds. */
-  minuteMs: 0,
-};
+  minuteMs: number;
+}
 
 /**
- * The contract's byte parser over b[s, e), as PostgreSQL's value, for the fast way of batch-rows.ts: false for
- * anything the contract refuses, and for the few valid times whose PostgreSQL value is not a safe integer in
- * microseconds (before about 1715 or after 2285), which the full way (BigInt) then takes.
+ * The contract's byte parser over b[s, e), as PostgreSQL's value, for the fast way of fast-row.ts: fills `into` and
+ * returns true, or returns false (leaving `into` as it was) for anything the contract refuses, and for the few
+ * valid times whose PostgreSQL value is not a safe integer in microseconds (before about 1715 or after 2285), which
+ * the full way (BigInt) then takes. The caller's object, not a returned one: this runs for every record.
  */
-export function pgTimeFromBytes(b: Uint8Array, s: number, e: number): boolean {
+export function pgTimeFromBytes(b: Uint8Array, s: number, e: number, into: PgTime): boolean {
   if (!parseRfc3339Bytes(b, s, e)) return false;
   const seconds = parsedTime.seconds;
   const pgMicros = (seconds - PG_EPOCH_S) * 1_000_000 + parsedTime.micros;
   if (!Number.isSafeInteger(pgMicros)) return false;
-  pgTime.pgMicros = pgMicros;
-  pgTime.minuteMs = Math.floor(seconds / 60) * 60_000;
+  into.pgMicros = pgMicros;
+  into.minuteMs = Math.floor(seconds / 60) * 60_000;
   return true;
 }

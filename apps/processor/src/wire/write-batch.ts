@@ -18,9 +18,10 @@
  */
 import type pg from "pg";
 import { assemble, BatchRows, EVENT_COLUMNS, type PreparedBatch } from "./batch-rows.js";
-import type { SubjectTriples } from "./known-subjects.js";
-import { binaryArray, oneTrip } from "./one-trip.js";
-import type { MinuteRollup, StoredEvent } from "./store.js";
+import type { SubjectTriples } from "../known-subjects.js";
+import { binaryArray } from "./binary-array.js";
+import { oneTrip, type BatchTrip } from "./one-trip.js";
+import type { MinuteRollup, StoredEvent } from "../store.js";
 
 export type { PreparedBatch };
 
@@ -122,29 +123,29 @@ export function prepareBatch(events: StoredEvent[]): PreparedBatch {
 /**
  * The copy path, as one transaction in one round trip (one-trip.ts) on `client`, which must be outside a
  * transaction. Rejects with unique_violation, having changed nothing, if any event is stored already. `subjects`:
- * the batch's subject triples, less those known to be committed already (known-subjects.ts).
+ * the batch's subject triples, less those known to be committed already (known-subjects.ts). `trip`: how the
+ * transaction is sent (the benchmark compares oneTrip with BEGIN, COPY, statement, COMMIT on the same statements).
  */
-export async function writeByCopy(client: pg.PoolClient, batch: PreparedBatch, subjects: SubjectTriples = batch.aggregates.subjects, onCopied?: () => void): Promise<PathResult> {
-  const { counts: c } = batch.aggregates;
-  const s = subjects;
-  const rows = await oneTrip(client, COPY_EVENTS, batch.copyData, {
+export async function writeByCopy(client: pg.PoolClient, batch: PreparedBatch, subjects: SubjectTriples = batch.aggregates.subjects, onCopied?: () => void, trip: BatchTrip = oneTrip): Promise<PathResult> {
+  const { counts } = batch.aggregates;
+  const rows = await trip(client, COPY_EVENTS, batch.copyData, {
     name: "eventstack_rollups_copy",
     text: ROLLUPS_FROM_AGGREGATES,
     values: [
-      binaryArray("text", s.type),
-      binaryArray("timestamptz", s.minute),
-      binaryArray("text", s.subject),
-      binaryArray("text", c.type),
-      binaryArray("timestamptz", c.minute),
-      binaryArray("int8", c.n),
+      binaryArray("text", subjects.type),
+      binaryArray("timestamptz", subjects.minute),
+      binaryArray("text", subjects.subject),
+      binaryArray("text", counts.type),
+      binaryArray("timestamptz", counts.minute),
+      binaryArray("int8", counts.n),
     ],
   }, onCopied);
   return { inserted: batch.count, rollups: rows.map(toRollup) };
 }
 
 /** The merge path, as one transaction in one round trip; the staging table must exist on `client` (CREATE_STAGING). */
-export async function writeByMerge(client: pg.PoolClient, batch: PreparedBatch, onCopied?: () => void): Promise<PathResult> {
-  const rows = await oneTrip(client, COPY_STAGING, batch.copyData, { name: "eventstack_rollups_merge", text: MERGE_FROM_STAGING, values: [] }, onCopied);
+export async function writeByMerge(client: pg.PoolClient, batch: PreparedBatch, onCopied?: () => void, trip: BatchTrip = oneTrip): Promise<PathResult> {
+  const rows = await trip(client, COPY_STAGING, batch.copyData, { name: "eventstack_rollups_merge", text: MERGE_FROM_STAGING, values: [] }, onCopied);
   return { inserted: Number(rows[0]?.[4] ?? 0), rollups: rows.map(toRollup) };
 }
 

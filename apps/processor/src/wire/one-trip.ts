@@ -15,10 +15,10 @@
  *
  * It runs as a node-postgres Submittable on a pooled client: the client routes the replies of its active query
  * here and treats ReadyForQuery (the reply to Sync) or an error as the end of it, which is exactly one
- * transaction. The messages are the client's own serializers' (pg-protocol), written in order on its stream.
+ * transaction. The messages are the client's own serializers' (pg-protocol, through pg's Connection), written in
+ * order on its stream, except the CopyData header (see copyDataHeader). README.md lists what this relies on.
  */
 import type pg from "pg";
-import { PG_EPOCH_MS } from "./timestamp.js";
 
 /** What a connection must offer (pg's Connection; its typings omit the stream writes and the optional flags). */
 interface WireConnection {
@@ -27,6 +27,9 @@ interface WireConnection {
   bind(c: { statement?: string; values?: (Buffer | string | null)[] }): void;
   execute(c?: { portal?: string; rows?: number }): void;
   close(m: { type: "S" | "P"; name?: string }): void;
+  /** CopyDone. */
+  endCopyFrom(): void;
+  flush(): void;
   sync(): void;
 }
 
@@ -38,30 +41,38 @@ export interface TripStatement {
   values: Buffer[];
 }
 
-/** CopyDone, Flush. */
-const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
-const FLUSH = Buffer.from([0x48, 0, 0, 0, 4]);
+/** CopyData: the message type byte, then the length of the message without it (the length field included). */
+const COPY_DATA = { type: 0x64, headerBytes: 5 } as const;
+
+/**
+ * The header of a CopyData message of `payloadBytes` bytes, written in front of the payload instead of the client's
+ * serializer's copyData(chunk), which copies the chunk into a freshly allocated buffer of its size: a batch's payload
+ * is megabytes, and allocating and copying it again per batch was the external-memory pressure the pooled buffers
+ * (copy-binary.ts) removed. pg-copy-streams frames its chunks the same way (copy-from.js).
+ */
+function copyDataHeader(payloadBytes: number): Buffer {
+  const header = Buffer.allocUnsafe(COPY_DATA.headerBytes);
+  header[0] = COPY_DATA.type;
+  header.writeInt32BE(payloadBytes + COPY_DATA.headerBytes - 1, 1);
+  return header;
+}
+
+/** Runs a batch's COPY then its statement in one transaction; oneTrip is the one the processor uses. */
+export type BatchTrip = (client: pg.PoolClient, copySql: string, copyData: Buffer, statement: TripStatement, onCopied?: () => void) => Promise<(string | null)[][]>;
 
 /** Connections on which a statement name has been parsed (the name is in the key: one set per statement). */
 const prepared = new Map<string, WeakSet<object>>();
 
 /**
- * `copySql` fed with `copyData` (one or more whole CopyData messages, see copyDataMessage), then `statement`, in
- * one implicit transaction. Resolves with the statement's rows (text fields, in its column order) once the
- * transaction has committed; rejects with the first error, the transaction rolled back.
+ * `copySql` fed with `copyData` (COPY data: sent as one CopyData message), then `statement`, in one implicit
+ * transaction. Resolves with the statement's rows (text fields, in its column order) once the transaction has
+ * committed; rejects with the first error, the transaction rolled back. `onCopied` is called once the COPY is done.
  */
-export function oneTrip(client: pg.PoolClient, copySql: string, copyData: Buffer, statement: TripStatement, onCopied?: () => void): Promise<(string | null)[][]> {
+export const oneTrip: BatchTrip = (client, copySql, copyData, statement, onCopied) => {
   const trip = new OneTrip(copySql, copyData, statement, onCopied);
   client.query(trip as unknown as pg.Submittable);
   return trip.done;
-}
-
-/** Puts the 5-byte CopyData header in front of `body`, in the 5 bytes reserved at its start. */
-export function copyDataMessage(bodyWithRoom: Buffer): Buffer {
-  bodyWithRoom[0] = 0x64; // 'd'
-  bodyWithRoom.writeInt32BE(bodyWithRoom.length - 1, 1);
-  return bodyWithRoom;
-}
+};
 
 class OneTrip {
   readonly done: Promise<(string | null)[][]>;
@@ -100,10 +111,11 @@ class OneTrip {
     con.parse({ text: this.#copySql });
     con.bind({});
     con.execute();
+    con.stream.write(copyDataHeader(this.#copyData.length));
     con.stream.write(this.#copyData);
-    con.stream.write(COPY_DONE);
+    con.endCopyFrom();
     // Flush: the server sends the COPY's CommandComplete as soon as the COPY is done, not with the Sync's reply.
-    if (this.#onCopied) con.stream.write(FLUSH);
+    if (this.#onCopied) con.flush();
     if (!parsed.has(con)) {
       // Not known to exist on this connection: an earlier trip that failed may or may not have parsed it, and
       // Close of a statement that does not exist is not an error, so close, then parse.
@@ -145,45 +157,4 @@ class OneTrip {
   handleCopyData(): void {}
   handleEmptyQuery(): void {}
   handlePortalSuspended(): void {}
-}
-
-// ----------------------------------------------------------------------------------------- binary parameters
-
-/** Element type OIDs (pg_type). */
-export const OID = { int8: 20, text: 25, timestamptz: 1184 } as const;
-
-
-/**
- * A one-dimensional array in PostgreSQL's binary format (array_send): ndim, has-nulls flag, element type, size
- * and lower bound, then each element as length and bytes. No NULL elements. Text is UTF-8; timestamptz is given
- * as epoch milliseconds; int8 as numbers (exact below 2^53).
- */
-export function binaryArray(type: keyof typeof OID, items: readonly (string | number)[]): Buffer {
-  if (items.length === 0) {
-    const b = Buffer.alloc(12);
-    b.writeInt32BE(OID[type], 8);
-    return b;
-  }
-  let size = 20;
-  for (const v of items) size += 4 + (type === "text" ? Buffer.byteLength(v as string) : 8);
-  const b = Buffer.allocUnsafe(size);
-  b.writeInt32BE(1, 0);
-  b.writeInt32BE(0, 4);
-  b.writeInt32BE(OID[type], 8);
-  b.writeInt32BE(items.length, 12);
-  b.writeInt32BE(1, 16);
-  let o = 20;
-  for (const v of items) {
-    if (type === "text") {
-      const n = b.write(v as string, o + 4, "utf8");
-      b.writeInt32BE(n, o);
-      o += 4 + n;
-    } else {
-      b.writeInt32BE(8, o);
-      const n = type === "timestamptz" ? ((v as number) - PG_EPOCH_MS) * 1000 : (v as number);
-      b.writeBigInt64BE(BigInt(n), o + 4);
-      o += 12;
-    }
-  }
-  return b;
 }
