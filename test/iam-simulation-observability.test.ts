@@ -1,5 +1,6 @@
 // The observability roles and resource policies of both stacks, evaluated by the IAM simulator (test/iam-simulation.ts):
-// the collector writes to its workspace only and sends spans in its region only, Grafana and the Argo Rollouts
+// the collector writes to its workspace only and sends spans in its region only, the CloudWatch exporter reads metrics,
+// tags and the API Gateway collections of its region only and writes nothing, Grafana and the Argo Rollouts
 // controller (the canary analyses) read its workspace only, the
 // log agent writes the program's two log groups only; the alert topic takes AMP's alerts from this workspace and
 // CloudWatch's from this stack's alarms only; the observability key serves CloudWatch Logs for the container log
@@ -63,6 +64,34 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         ["xray:PutTraceSegments", "*", { "aws:RequestedRegion": "us-east-1" }],
         ["xray:GetTraceSummaries", "*"],
         ["logs:PutLogEvents", `${arn.application}:log-stream:x`],
+      ]));
+  });
+
+  describe("the CloudWatch exporter", () => {
+    const apis = (region: string) => [`arn:aws:apigateway:${region}::/restapis`, `arn:aws:apigateway:${region}::/apis`];
+    test("reads metrics and finds tagged resources in this region, lists the region's APIs", () =>
+      expectAll("cloudwatch-exporter-role", "Allowed", () => [
+        ["cloudwatch:GetMetricData", "*"],
+        ["cloudwatch:ListMetrics", "*"],
+        ["tag:GetResources", "*"],
+        ...apis(TEST_REGION).map((a): Case => ["apigateway:GET", a]),
+      ]));
+    test("no other region, no write, nothing below an API, nothing else", () =>
+      expectAll("cloudwatch-exporter-role", "ImplicitlyDenied", () => [
+        ["cloudwatch:GetMetricData", "*", { "aws:RequestedRegion": "us-east-1" }],
+        ["cloudwatch:ListMetrics", "*", { "aws:RequestedRegion": "us-east-1" }],
+        ["tag:GetResources", "*", { "aws:RequestedRegion": "us-east-1" }],
+        ...apis("us-east-1").map((a): Case => ["apigateway:GET", a, { "aws:RequestedRegion": "us-east-1" }]),
+        ["apigateway:GET", `arn:aws:apigateway:${TEST_REGION}::/apis/a1b2c3d4e5/routes`],
+        ["apigateway:GET", `arn:aws:apigateway:${TEST_REGION}::/restapis/a1b2c3d4e5/stages/prod`],
+        ["apigateway:POST", `arn:aws:apigateway:${TEST_REGION}::/apis`],
+        ["apigateway:DELETE", `arn:aws:apigateway:${TEST_REGION}::/apis/a1b2c3d4e5`],
+        ["cloudwatch:PutMetricData", "*"],
+        ["cloudwatch:GetMetricStatistics", "*"],
+        ["cloudwatch:DeleteAlarms", `arn:aws:cloudwatch:${TEST_REGION}:${ACCOUNT}:alarm:${id}-aurora-cpu`],
+        ["tag:TagResources", "*"],
+        ["aps:RemoteWrite", arn.workspace!],
+        ["logs:GetLogEvents", `${arn.application}:log-stream:x`],
       ]));
   });
 
