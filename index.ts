@@ -280,7 +280,6 @@ new CloudWatchExporter(
     region: config.region,
     searchTags: stackTags(),
     vpcCidr: network.vpcCidr,
-    awsApiCidrs: network.awsApiCidrs,
     meshReady: mesh.ready,
   },
   { provider },

@@ -282,7 +282,10 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
       expect(spec.ingress[1].ports).toEqual([{ protocol: "TCP", port: 4191 }]);
       const ports = spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port)).sort((a: number, b: number) => a - b);
       expect([...new Set(ports)]).toEqual([53, 80, 443, 8080, 8086, 8090]);
-      expect(spec.egress.some((e: any) => e.to?.[0]?.ipBlock?.cidr === "0.0.0.0/0")).toBe(stack === "dev");
+      // CloudWatch, the tagging API and API Gateway have no interface endpoint in either stack: public addresses via NAT.
+      expect(spec.egress.filter((e: any) => e.to?.[0]?.ipBlock?.cidr === "0.0.0.0/0")).toEqual([
+        { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", expect.any(String)] } }], ports: [{ protocol: "TCP", port: 443 }] },
+      ]);
     });
   });
 

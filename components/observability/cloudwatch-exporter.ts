@@ -12,10 +12,12 @@
 //   - its configuration (./cloudwatch-exporter-config.ts): discovery jobs limited to resources carrying the stack's
 //     Project and Stack tags, at the exact dimensions the dashboards and alarms read;
 //   - a NetworkPolicy: its metrics port from the collector's pods only; egress to DNS, the Linkerd control plane, the
-//     Pod Identity agent and 443 (CloudWatch, the tagging API, API Gateway, STS).
+//     Pod Identity agent and 443: in the VPC (STS's interface endpoint where there is one) and to public addresses
+//     through NAT in both stacks, as CloudWatch, the tagging API and API Gateway have no interface endpoint here
+//     (components/network.ts INTERFACE_ENDPOINT_SERVICES).
 //
 // Expects from its caller: the cluster, the namespace (Collector.namespace), the stack's tags, the region, the VPC CIDR
-// and where AWS APIs are reached, and Linkerd (the pod is meshed, so the injector must serve first).
+// and Linkerd (the pod is meshed, so the injector must serve first).
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -58,8 +60,6 @@ export interface CloudWatchExporterArgs {
   searchTags: Record<string, string>;
   /** The VPC CIDR: the Linkerd control plane and the interface endpoints are in it. */
   vpcCidr: pulumi.Input<string>;
-  /** Where HTTPS to AWS APIs may go (Network.awsApiCidrs); default: public addresses through NAT. */
-  awsApiCidrs?: pulumi.Input<string>[];
   /** Linkerd (Linkerd.ready): the exporter is meshed. */
   meshReady: pulumi.Resource[];
 }
@@ -98,8 +98,11 @@ export function cloudWatchExporterValues(a: { region: string; searchTags: Record
 
 const tcp = (port: number) => ({ protocol: "TCP", port });
 
-/** The exporter's NetworkPolicy: its port (and the proxy's) from the collector only, the proxy's admin port from the VPC. */
-export function cloudWatchExporterNetworkPolicy(a: { namespace: string; vpcCidr: string; awsApiCidrs?: string[] }) {
+/**
+ * The exporter's NetworkPolicy: its port (and the proxy's) from the collector only, the proxy's admin port from the
+ * VPC; the agents' egress with 443 to public addresses (none of its APIs has an interface endpoint here).
+ */
+export function cloudWatchExporterNetworkPolicy(a: { namespace: string; vpcCidr: string }) {
   return {
     apiVersion: "networking.k8s.io/v1" as const,
     kind: "NetworkPolicy" as const,
@@ -111,7 +114,7 @@ export function cloudWatchExporterNetworkPolicy(a: { namespace: string; vpcCidr:
         { from: [{ podSelector: { matchLabels: { ...COLLECTOR_POD_LABELS } } }], ports: [tcp(CLOUDWATCH_EXPORTER_PEER.port), tcp(LINKERD_PROXY_PORTS.inbound)] },
         { from: [{ ipBlock: { cidr: a.vpcCidr } }], ports: [tcp(LINKERD_PROXY_PORTS.admin)] },
       ],
-      egress: agentEgress(a.vpcCidr, a.awsApiCidrs),
+      egress: agentEgress(a.vpcCidr, undefined),
     },
   };
 }
@@ -156,9 +159,7 @@ export class CloudWatchExporter extends pulumi.ComponentResource {
     );
     new k8s.networking.v1.NetworkPolicy(
       `${name}-network-policy`,
-      pulumi
-        .all([args.vpcCidr, pulumi.output(args.awsApiCidrs)])
-        .apply(([vpcCidr, awsApiCidrs]) => cloudWatchExporterNetworkPolicy({ namespace, vpcCidr, awsApiCidrs: awsApiCidrs ?? undefined })),
+      pulumi.output(args.vpcCidr).apply((vpcCidr) => cloudWatchExporterNetworkPolicy({ namespace, vpcCidr })),
       k8sOpts,
     );
 
