@@ -144,8 +144,9 @@ describe("verify:upstream", () => {
   });
 
   it("reports a rendered object that its schema refuses, naming the object and the field", async () => {
-    const findings = await verifyStack(facts(release({ crds: { install: false }, operatorResources: { cpu: "100m" } })), deps());
-    expect(failures(findings)).toEqual(["schema demo-release (oci://registry.example.com/charts/demo 1.0.0): SCHEMA_MESSAGE"]);
+    // A node selector's value must be a string; Helm renders the number as given.
+    const findings = await verifyStack(facts(release({ crds: { install: false }, nodeSelector: { "kubernetes.io/os": 1 } })), deps());
+    expect(failures(findings)).toEqual(["schema demo-release (oci://registry.example.com/charts/demo 1.0.0): Deployment demo: data/spec/template/spec/nodeSelector/kubernetes.io~1os must be string"]);
     expect(findings.find((f) => f.check === "schema" && f.status === "ok")).toBeUndefined();
   });
 

@@ -39,10 +39,10 @@ export function xrayPolicy(region: string): PolicyDocument {
 
 /**
  * What the CloudWatch exporter (YACE) reads with. cloudwatch:GetMetricData, cloudwatch:ListMetrics and tag:GetResources
- * take no resource ARN (the Service Authorization Reference lists no resource type for any of the three, read
- * 2026-12-06; a metric is not an IAM resource, and GetResources searches the whole account), so `Resource` must be "*".
- * What can be pinned is the region the exporter asks, through aws:RequestedRegion, the one condition key AWS honours
- * for all three. The tags that limit what is exported are in YACE's configuration (./cloudwatch-exporter-config.ts),
+ * cannot be narrowed by resource: a classic CloudWatch metric has no ARN (the only resource type the Service
+ * Authorization Reference lists for the two CloudWatch actions, optional, is an OTLP `dataset`, which YACE does not
+ * read), and GetResources has none at all (read 2026-12-06, and so in the simulator's data), so `Resource` must be "*".
+ * What can be pinned is the region the exporter asks, through aws:RequestedRegion, a global key every request carries. The tags that limit what is exported are in YACE's configuration (./cloudwatch-exporter-config.ts),
  * not in IAM: the data read is metrics and tags, never the resources themselves.
  *
  * YACE's AWS/ApiGateway job maps each tagged API to its metrics with apigateway GetRestApis and apigatewayv2 GetApis
