@@ -202,18 +202,7 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
     verified: { "0.47.0": "prometheus-yet-another-cloudwatch-exporter-0.47.0" },
     source: "charts/prometheus-yet-another-cloudwatch-exporter/values.yaml, templates/deployment.yaml, templates/podDisruptionBudget.yaml",
     date: "2026-12-06",
-    deployments: [
-      {
-        name: "observability/cloudwatch-exporter",
-        render: (v) => ({
-          replicas: v.replicaCount ?? 1,
-          ...placement(v),
-          forbiddenNodeLabels: [],
-          requiredHostAntiAffinity: false,
-          pdb: v.podDisruptionBudget?.enabled ? { minAvailable: 1, ...v.podDisruptionBudget } : undefined,
-        }),
-      },
-    ],
+    deployments: [{ name: "observability/cloudwatch-exporter", render: (v) => ({ replicas: v.replicaCount ?? 1, ...placement(v), forbiddenNodeLabels: [], requiredHostAntiAffinity: false, pdb: v.podDisruptionBudget?.enabled ? { minAvailable: 1, ...v.podDisruptionBudget } : undefined }) }],
   },
   // github.com/fluent/helm-charts: kind DaemonSet (values.yaml), so no Deployment.
   [VERSIONS.charts.fluentBit.chart]: { verified: { "0.58.1": "fluent-bit-0.58.1" }, source: "charts/fluent-bit/values.yaml (kind: DaemonSet)", date: "2026-12-06", deployments: [] },
