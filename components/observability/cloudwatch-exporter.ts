@@ -8,7 +8,8 @@
 //   - the prometheus-yet-another-cloudwatch-exporter chart (components/versions.ts): one replica on the workload nodes,
 //     meshed by Linkerd (only meshed clients, the collector, may scrape it), non-root with a read-only root filesystem,
 //     no privilege escalation, no capabilities, seccomp RuntimeDefault, requests and a memory limit, no Kubernetes API
-//     token (it reads nothing from the cluster), the Kubernetes recommended labels;
+//     token (it reads nothing from the cluster), the Kubernetes recommended labels on its Deployment, pods and service
+//     account (the chart's Service and ConfigMap take no labels of ours);
 //   - its configuration (./cloudwatch-exporter-config.ts): discovery jobs limited to resources carrying the stack's
 //     Project and Stack tags, at the exact dimensions the dashboards and alarms read;
 //   - a NetworkPolicy: its metrics port from the collector's pods only; egress to DNS, the Linkerd control plane, the
