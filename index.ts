@@ -18,12 +18,13 @@ import { MigrateJob } from "./components/migrate-job";
 import { Network } from "./components/network";
 import { Alarms } from "./components/observability/alarms";
 import { Alerting } from "./components/observability/alerting";
+import { CloudWatchExporter } from "./components/observability/cloudwatch-exporter";
 import { Collector, COLLECTOR_PEER } from "./components/observability/collector";
 import { Grafana } from "./components/observability/grafana";
 import { ContainerLogs } from "./components/observability/logs";
 import { Metrics } from "./components/observability/metrics";
 import { analysisPrometheus, ProgressiveDelivery } from "./components/progressive-delivery";
-import { awsProvider, ownershipTags, stackName } from "./components/provider";
+import { awsProvider, ownershipTags, stackName, stackTags } from "./components/provider";
 import {
   DATABASE_ROLES,
   INGEST_DEREGISTRATION_DELAY_SECONDS,
@@ -267,6 +268,19 @@ const grafana = new Grafana(
     region: config.region,
     vpcCidr: network.vpcCidr,
     awsApiCidrs: network.awsApiCidrs,
+  },
+  { provider },
+);
+new CloudWatchExporter(
+  "cloudwatch-exporter",
+  {
+    cluster,
+    namespace: collector.namespace,
+    namespaceReady: collector.namespaceReady,
+    region: config.region,
+    searchTags: stackTags(),
+    vpcCidr: network.vpcCidr,
+    meshReady: mesh.ready,
   },
   { provider },
 );

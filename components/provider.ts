@@ -4,11 +4,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
 
+/** The tags that tell this stack's resources from every other's (the CloudWatch exporter selects by them). */
+export function stackTags(): { Project: string; Stack: string } {
+  return { Project: pulumi.getProject(), Stack: pulumi.getStack() };
+}
+
 /** Tags on every AWS resource; the policy pack requires Owner and CostCenter. */
 export function ownershipTags(config: StackConfig): Record<string, string> {
   return {
-    Project: pulumi.getProject(),
-    Stack: pulumi.getStack(),
+    ...stackTags(),
     Owner: config.tags.owner,
     CostCenter: config.tags.costCenter,
     ManagedBy: "pulumi",

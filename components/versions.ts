@@ -132,6 +132,21 @@ export const VERSIONS = {
     /** node_exporter 1.12.1, chart prometheus-node-exporter 4.56.1 (same repository, tag prometheus-node-exporter-4.56.1, the newest; 2026-12-06). */
     nodeExporter: { chart: "prometheus-node-exporter", version: "4.56.1", repo: "https://prometheus-community.github.io/helm-charts", appVersion: "1.12.1", kubernetes: { min: "1.24" } },
     /**
+     * yet-another-cloudwatch-exporter v0.67.0, chart prometheus-yet-another-cloudwatch-exporter 0.47.0
+     * (prometheus-community/helm-charts tag prometheus-yet-another-cloudwatch-exporter-0.47.0, the newest, appVersion
+     * v0.67.0; prometheus-community/yet-another-cloudwatch-exporter tag v0.67.0, the newest release; both read
+     * 2026-12-06): values.yaml (`config` as text, `extraArgs`, `podLabels`, `deployment.labels`,
+     * `serviceAccount.automountServiceAccountToken`, `testConnection`) and templates/deployment.yaml. No kubeVersion in
+     * Chart.yaml and no CRD; core APIs only (Deployment, Service, ConfigMap, ServiceAccount).
+     */
+    cloudWatchExporter: {
+      chart: "prometheus-yet-another-cloudwatch-exporter",
+      version: "0.47.0",
+      repo: "https://prometheus-community.github.io/helm-charts",
+      appVersion: "v0.67.0",
+      kubernetes: { min: "1.24" },
+    },
+    /**
      * Grafana 13.2.0, chart 12.11.1 (grafana-community/helm-charts tag grafana-12.11.1, the newest; 2026-12-06): the chart
      * moved there from grafana/helm-charts, whose last release grafana-10.5.15 is marked deprecated. kubeVersion ^1.25.0-0.
      */

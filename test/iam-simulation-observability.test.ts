@@ -1,5 +1,6 @@
 // The observability roles and resource policies of both stacks, evaluated by the IAM simulator (test/iam-simulation.ts):
-// the collector writes to its workspace only and sends spans in its region only, Grafana and the Argo Rollouts
+// the collector writes to its workspace only and sends spans in its region only, the CloudWatch exporter reads metrics,
+// tags and the API Gateway collections of its region only and writes nothing, Grafana and the Argo Rollouts
 // controller (the canary analyses) read its workspace only, the
 // log agent writes the program's two log groups only; the alert topic takes AMP's alerts from this workspace and
 // CloudWatch's from this stack's alarms only; the observability key serves CloudWatch Logs for the container log
@@ -63,6 +64,43 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
         ["xray:PutTraceSegments", "*", { "aws:RequestedRegion": "us-east-1" }],
         ["xray:GetTraceSummaries", "*"],
         ["logs:PutLogEvents", `${arn.application}:log-stream:x`],
+      ]));
+  });
+
+  describe("the CloudWatch exporter", () => {
+    const restApis = (region: string) => `arn:aws:apigateway:${region}::/restapis`;
+    test("reads metrics and finds tagged resources in this region, lists the region's REST APIs", () =>
+      expectAll("cloudwatch-exporter-role", "Allowed", () => [
+        ["cloudwatch:GetMetricData", "*"],
+        ["cloudwatch:ListMetrics", "*"],
+        ["tag:GetResources", "*"],
+        ["apigateway:GET", restApis(TEST_REGION)],
+      ]));
+    // The simulator's data lists no resource type of apigateway:GET for the HTTP APIs' collection (`/apis`, the
+    // Service Authorization Reference's "Amazon API Gateway Management V2" page) and refuses to evaluate it, so that
+    // ARN is asserted as written: the region's collection, nothing below it.
+    test("lists the region's HTTP APIs (asserted: not simulable)", () => {
+      const statement = Object.values(roles["cloudwatch-exporter-role"]!.inline)
+        .flatMap((p) => p.Statement)
+        .find((s: any) => s.Sid === "ListApiGatewayApisOfThisRegion");
+      expect(statement).toEqual({ Sid: "ListApiGatewayApisOfThisRegion", Effect: "Allow", Action: "apigateway:GET", Resource: [restApis(TEST_REGION), `arn:aws:apigateway:${TEST_REGION}::/apis`] });
+    });
+    test("no other region, no write, nothing below an API, nothing else", () =>
+      expectAll("cloudwatch-exporter-role", "ImplicitlyDenied", () => [
+        ["cloudwatch:GetMetricData", "*", { "aws:RequestedRegion": "us-east-1" }],
+        ["cloudwatch:ListMetrics", "*", { "aws:RequestedRegion": "us-east-1" }],
+        ["tag:GetResources", "*", { "aws:RequestedRegion": "us-east-1" }],
+        ["apigateway:GET", restApis("us-east-1"), { "aws:RequestedRegion": "us-east-1" }],
+        ["apigateway:GET", `${restApis(TEST_REGION)}/a1b2c3d4e5`],
+        ["apigateway:GET", `${restApis(TEST_REGION)}/a1b2c3d4e5/stages/prod`],
+        ["apigateway:POST", restApis(TEST_REGION)],
+        ["apigateway:DELETE", `${restApis(TEST_REGION)}/a1b2c3d4e5`],
+        ["cloudwatch:PutMetricData", "*"],
+        ["cloudwatch:GetMetricStatistics", "*"],
+        ["cloudwatch:DeleteAlarms", `arn:aws:cloudwatch:${TEST_REGION}:${ACCOUNT}:alarm:${id}-aurora-cpu`],
+        ["tag:TagResources", "*"],
+        ["aps:RemoteWrite", arn.workspace!],
+        ["logs:GetLogEvents", `${arn.application}:log-stream:x`],
       ]));
   });
 

@@ -27,6 +27,7 @@ const INLINE_POLICIES = {
   // Evaluated in test/iam-simulation-observability.test.ts.
   "collector-collector": ["collector-collector-remote-write", "collector-collector-xray"],
   "grafana-grafana": ["grafana-grafana-query"],
+  "cloudwatch-exporter-role": ["cloudwatch-exporter-role-read"],
   "container-logs-fluent-bit": ["container-logs-fluent-bit-logs"],
   "progressive-delivery-controller": ["progressive-delivery-controller-amp"],
 } as const;

@@ -15,6 +15,7 @@ const POD_IDENTITY_ROLES = {
   "workloads-migrate": { namespace: "eventstack", serviceAccount: "migrate" },
   "collector-collector": { namespace: "observability", serviceAccount: "otel-collector" },
   "grafana-grafana": { namespace: "observability", serviceAccount: "grafana" },
+  "cloudwatch-exporter-role": { namespace: "observability", serviceAccount: "cloudwatch-exporter" },
   "container-logs-fluent-bit": { namespace: "observability", serviceAccount: "fluent-bit" },
   // The canary analyses read the stack's AMP workspace by default (delivery.analysisPrometheusUrl "").
   "progressive-delivery-controller": { namespace: "argo-rollouts", serviceAccount: "argo-rollouts" },

@@ -160,10 +160,16 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
 
     test("scrapes the services, the proxies, KEDA, Karpenter, kube-state-metrics, node exporters and every MSK broker's two exporters", () => {
       const jobs = config().receivers.prometheus.config.scrape_configs;
-      expect(jobs.map((j: any) => j.job_name)).toEqual(["ingest", "processor", "linkerd-proxy", "keda", "karpenter", "kube-state-metrics", "node-exporter", "msk-jmx", "msk-node"]);
+      expect(jobs.map((j: any) => j.job_name)).toEqual(["ingest", "processor", "linkerd-proxy", "keda", "karpenter", "kube-state-metrics", "node-exporter", "cloudwatch", "msk-jmx", "msk-node"]);
       const hosts = brokerHosts(get("aws:msk/cluster:Cluster", "kafka-cluster").state.bootstrapBrokersSaslIam);
-      expect(jobs[7].static_configs[0].targets).toEqual(hosts.map((h) => `${h}:11001`));
-      expect(jobs[8].static_configs[0].targets).toEqual(hosts.map((h) => `${h}:11002`));
+      expect(jobs[8].static_configs[0].targets).toEqual(hosts.map((h) => `${h}:11001`));
+      expect(jobs[9].static_configs[0].targets).toEqual(hosts.map((h) => `${h}:11002`));
+      // The CloudWatch exporter's pods in the collector's namespace, on the chart's port `http`.
+      expect(jobs[7]).toMatchObject({ kubernetes_sd_configs: [{ role: "pod", namespaces: { names: ["observability"] } }] });
+      expect(jobs[7].relabel_configs.slice(0, 2)).toEqual([
+        { source_labels: ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], regex: "yet-another-cloudwatch-exporter", action: "keep" },
+        { source_labels: ["__meta_kubernetes_pod_container_port_name"], regex: "http", action: "keep" },
+      ]);
       expect(jobs[0].relabel_configs.slice(0, 2)).toEqual([
         { source_labels: ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], regex: "ingest", action: "keep" },
         { source_labels: ["__meta_kubernetes_pod_container_port_name"], regex: "http", action: "keep" },
@@ -213,6 +219,76 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
     });
   });
 
+  describe("the CloudWatch exporter", () => {
+    const values = () => unwrap(release("cloudwatch-exporter-release").values);
+    const labels = { "app.kubernetes.io/component": "metrics-exporter", "app.kubernetes.io/part-of": "eventstack", "app.kubernetes.io/managed-by": "Helm" };
+
+    test("the pinned chart and image, one replica on the workload nodes, meshed, hardened, with the recommended labels", () => {
+      const r = release("cloudwatch-exporter-release");
+      expect([r.name, r.namespace, r.chart, r.version, r.repositoryOpts.repo]).toEqual(["cloudwatch-exporter", "observability", "prometheus-yet-another-cloudwatch-exporter", "0.47.0", "https://prometheus-community.github.io/helm-charts"]);
+      expect(values()).toMatchObject({
+        fullnameOverride: "cloudwatch-exporter",
+        nameOverride: "yet-another-cloudwatch-exporter",
+        replicaCount: 1,
+        image: { tag: "v0.67.0" },
+        serviceAccount: { create: true, name: "cloudwatch-exporter", automountServiceAccountToken: false, labels },
+        deployment: { labels },
+        podLabels: labels,
+        nodeSelector: { "kubernetes.io/os": "linux", "eventstack.io/pool": "workloads" },
+        podSecurityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, runAsNonRoot: true },
+        resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+        testConnection: false,
+        extraEnv: [{ name: "AWS_REGION", value: TEST_REGION }],
+      });
+      expect(values().podAnnotations).toEqual({ "linkerd.io/inject": "enabled", "config.linkerd.io/default-inbound-policy": "all-authenticated", "config.linkerd.io/skip-outbound-ports": "443" });
+    });
+
+    test("reads only resources tagged with this stack's Project and Stack, in the stack's region", () => {
+      const config = JSON.parse(values().config);
+      expect(config["sts-region"]).toBe(TEST_REGION);
+      expect(config.discovery.jobs.map((j: any) => j.type)).toEqual(["AWS/RDS", "AWS/ElastiCache", "AWS/Kafka", "AWS/Kafka", "AWS/ApiGateway", "AWS/NetworkELB"]);
+      for (const j of config.discovery.jobs) {
+        expect([j.type, j.regions, j.searchTags]).toEqual([
+          j.type,
+          [TEST_REGION],
+          [
+            { key: "Project", value: "^eventstack$" },
+            { key: "Stack", value: `^${stack}$` },
+          ],
+        ]);
+      }
+      // The tags it selects by are on every resource it reads: the AWS provider's default tags.
+      expect(JSON.parse(get("pulumi:providers:aws", "aws").inputs.defaultTags).tags).toMatchObject({ Project: "eventstack", Stack: stack });
+    });
+
+    test("waits for its Pod Identity association and the mesh; its role is the exporter's service account's", () => {
+      const deps = get(RELEASE, "cloudwatch-exporter-release").dependencies;
+      expect(deps).toContainEqual(urnOf(get("aws:eks/podIdentityAssociation:PodIdentityAssociation", "cloudwatch-exporter-role")));
+      expect(deps).toContainEqual(urnOf(get(RELEASE, "mesh-control-plane")));
+      expect(get("aws:eks/podIdentityAssociation:PodIdentityAssociation", "cloudwatch-exporter-role").inputs).toMatchObject({ namespace: "observability", serviceAccount: "cloudwatch-exporter" });
+    });
+
+    test("its port admits the collector's pods only; it dials DNS, the control plane, the agent and 443", () => {
+      const spec = get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "cloudwatch-exporter-network-policy").inputs.spec;
+      expect(spec.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "yet-another-cloudwatch-exporter", "app.kubernetes.io/instance": "cloudwatch-exporter" } });
+      expect(spec.ingress[0]).toEqual({
+        from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-collector" } } }],
+        ports: [
+          { protocol: "TCP", port: 5000 },
+          { protocol: "TCP", port: 4143 },
+        ],
+      });
+      expect(spec.ingress[1].ports).toEqual([{ protocol: "TCP", port: 4191 }]);
+      const ports = spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port)).sort((a: number, b: number) => a - b);
+      expect([...new Set(ports)]).toEqual([53, 80, 443, 8080, 8086, 8090]);
+      // CloudWatch, the tagging API and API Gateway have no interface endpoint in either stack: public addresses via NAT.
+      expect(spec.egress.filter((e: any) => e.to?.[0]?.ipBlock?.cidr === "0.0.0.0/0")).toEqual([
+        { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "100.64.0.0/10", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", expect.any(String)] } }], ports: [{ protocol: "TCP", port: 443 }] },
+      ]);
+    });
+  });
+
   describe("NetworkPolicies and Linkerd admit exactly the telemetry traffic", () => {
     const policy = (name: string) => get("kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec;
     const collectorPeer = {
@@ -236,7 +312,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
       expect(spec.podSelector).toEqual({ matchLabels: collectorPeer.podSelector.matchLabels });
       expect(spec.ingress[0]).toEqual({ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "eventstack" } } }], ports: [{ protocol: "TCP", port: 4318 }, { protocol: "TCP", port: 4143 }] });
       const ports = spec.egress.flatMap((e: any) => e.ports.map((p: any) => p.port)).sort((a: number, b: number) => a - b);
-      expect([...new Set(ports)]).toEqual([53, 80, 443, 4191, 8080, 8081, 8086, 8090, 9100, 11001, 11002]);
+      expect([...new Set(ports)]).toEqual([53, 80, 443, 4191, 5000, 8080, 8081, 8086, 8090, 9100, 11001, 11002]);
       // With interface endpoints (prod) HTTPS stays in the VPC; without (dev), public addresses through NAT too.
       expect(spec.egress.some((e: any) => e.to?.[0]?.ipBlock?.cidr === "0.0.0.0/0")).toBe(stack === "dev");
     });
@@ -327,7 +403,7 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
   test("every new resource is a child of its component, and every AWS one has the stack's provider", () => {
     const components = mocks.resources.filter((r) => r.type.startsWith("eventstack:observability:"));
     expect(components.map((c) => c.type).sort()).toEqual(
-      ["Alarms", "Alerting", "Collector", "ContainerLogs", "Grafana", "Metrics"].map((t) => `eventstack:observability:${t}`),
+      ["Alarms", "Alerting", "CloudWatchExporter", "Collector", "ContainerLogs", "Grafana", "Metrics"].map((t) => `eventstack:observability:${t}`),
     );
     const urns = new Set(components.map((c) => `urn:pulumi:${stack}::eventstack::${c.type}::${c.name}`));
     const children = mocks.resources.filter((r) => [...urns].some((u) => r.parent === u));
@@ -338,9 +414,10 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
 
   test("the new Kubernetes objects are valid against their schemas", () => {
     const kinds = ["kubernetes:core/v1:Namespace", "kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap", "kubernetes:networking.k8s.io/v1:NetworkPolicy", "kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication", "kubernetes:policy.linkerd.io/v1alpha1:AuthorizationPolicy"];
-    const objects = mocks.resources.filter((r) => kinds.includes(r.type) && /^(collector|grafana|container-logs|ingest-mesh-collector|ingest-network|processor-network)/.test(r.name));
+    const objects = mocks.resources.filter((r) => kinds.includes(r.type) && /^(collector|grafana|container-logs|cloudwatch-exporter|ingest-mesh-collector|ingest-network|processor-network)/.test(r.name));
     expect(objects.map((o) => o.name).sort()).toEqual(
       [
+        "cloudwatch-exporter-network-policy",
         "collector-namespace",
         "collector-network-policy",
         "grafana-admin",

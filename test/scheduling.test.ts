@@ -196,6 +196,14 @@ export const CHART_FACTS: Record<string, ChartFacts> = {
       },
     ],
   },
+  // github.com/prometheus-community/helm-charts: replicaCount 1, affinity {}, a PDB only with
+  // podDisruptionBudget.enabled (its other keys as the PDB's spec: minAvailable 1 by default).
+  [VERSIONS.charts.cloudWatchExporter.chart]: {
+    verified: { "0.47.0": "prometheus-yet-another-cloudwatch-exporter-0.47.0" },
+    source: "charts/prometheus-yet-another-cloudwatch-exporter/values.yaml, templates/deployment.yaml, templates/podDisruptionBudget.yaml",
+    date: "2026-12-06",
+    deployments: [{ name: "observability/cloudwatch-exporter", render: (v) => ({ replicas: v.replicaCount ?? 1, ...placement(v), forbiddenNodeLabels: [], requiredHostAntiAffinity: false, pdb: v.podDisruptionBudget?.enabled ? { minAvailable: 1, ...v.podDisruptionBudget } : undefined }) }],
+  },
   // github.com/fluent/helm-charts: kind DaemonSet (values.yaml), so no Deployment.
   [VERSIONS.charts.fluentBit.chart]: { verified: { "0.58.1": "fluent-bit-0.58.1" }, source: "charts/fluent-bit/values.yaml (kind: DaemonSet)", date: "2026-12-06", deployments: [] },
   // github.com/argoproj/argo-helm: controller.replicas 2 (leader election above 1), affinity {} unless given, a PDB
@@ -392,6 +400,7 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
         "observability/otel-collector",
         "observability/kube-state-metrics",
         "observability/grafana",
+        "observability/cloudwatch-exporter",
       ].sort(),
     );
   });

@@ -7,7 +7,7 @@ import { al2023Parameter, checkAddonVersions, checkAmiAliases, type AwsAnswer, t
 import { chartDirectory, unknownValueKeys, valuePaths } from "./upstream/charts";
 import { helmBinary } from "./upstream/helm";
 import { programFacts, type HelmRelease, type ProgramFacts } from "./upstream/program-facts";
-import { verifyStack, type Finding } from "./upstream/verify";
+import { schemaFinding, verifyStack, type Finding } from "./upstream/verify";
 import { runProgram } from "./program";
 
 const recorded = JSON.parse(readFileSync(path.join(__dirname, "fixtures", "upstream", "aws-responses.json"), "utf8")) as Record<string, AwsAnswer>;
@@ -143,6 +143,19 @@ describe("verify:upstream", () => {
     expect(chart.detail).toMatch(/^does not render with the program's values: .*replicas must be at least 1/);
   });
 
+  it("reports a rendered object that its schema refuses, naming the object and the field", async () => {
+    // A node selector's value must be a string; Helm renders the number as given.
+    const findings = await verifyStack(facts(release({ crds: { install: false }, nodeSelector: { "kubernetes.io/os": 1 } })), deps());
+    expect(failures(findings)).toEqual(["schema demo-release (oci://registry.example.com/charts/demo 1.0.0): Deployment demo: data/spec/template/spec/nodeSelector/kubernetes.io~1os must be string"]);
+    expect(findings.find((f) => f.check === "schema" && f.status === "ok")).toBeUndefined();
+  });
+
+  it("passes a release whose rendered objects are valid, and names the kinds it has no schema for", async () => {
+    const findings = await verifyStack(facts(release({})), deps());
+    expect(findings.find((f) => f.check === "schema")).toMatchObject({ status: "ok", detail: "2 objects valid against their schemas" });
+    expect(schemaFinding([{ apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" } }])).toEqual({ ok: true, detail: "0 objects valid against their schemas; no schema for Widget" });
+  });
+
   it("reports a pinned version the source does not have", async () => {
     const findings = await verifyStack(facts(release({}, "1.0.1")), deps());
     expect(failures(findings)).toEqual([`chart demo-release (oci://registry.example.com/charts/demo 1.0.1): no chart demo-1.0.1 in ${charts} (expected demo-1.0.1/Chart.yaml)`]);
@@ -205,6 +218,7 @@ describe("verify:upstream reads the program as deployed", () => {
         "collector-collector",
         "collector-kube-state-metrics",
         "collector-node-exporter",
+        "cloudwatch-exporter-release",
         "container-logs-fluent-bit",
         "grafana-grafana",
         "progressive-delivery-argo-rollouts",

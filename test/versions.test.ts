@@ -132,6 +132,9 @@ const CHART_CRDS: Record<string, ChartCrds> = {
   "opentelemetry-collector@0.170.0": {},
   "kube-state-metrics@8.4.0": {},
   "prometheus-node-exporter@4.56.1": {},
+  // prometheus-community/helm-charts prometheus-yet-another-cloudwatch-exporter-0.47.0: no crds/ folder and no
+  // CustomResourceDefinition in templates/ (its ServiceMonitor and PrometheusRule are off by default), read 2026-12-06.
+  "prometheus-yet-another-cloudwatch-exporter@0.47.0": {},
   "grafana@12.11.1": {},
   "fluent-bit@0.58.1": {},
 };

@@ -8,6 +8,8 @@
 //     trace on one instance), meshed by Linkerd so that it has a mesh identity: the apps' namespace admits only
 //     authenticated clients, and ingest's port admits this identity by name (components/workload, `collector`);
 //   - its Pod Identity role: aps:RemoteWrite on the workspace ARN, and X-Ray's two write actions (./policies.ts);
+//   - no CloudWatch access of its own: the CloudWatch exporter (./cloudwatch-exporter.ts) reads CloudWatch, and the
+//     collector scrapes it like the other targets (scrapeTargets, job `cloudwatch`);
 //   - a NetworkPolicy that admits OTLP from the apps' pods only, and lets the collector reach its scrape targets,
 //     the Kubernetes API (pod discovery), the Pod Identity agent and AWS endpoints on 443, and nothing else;
 //   - MSK open monitoring ingress (11001 JMX exporter, 11002 node exporter) on the brokers' security group, from the
@@ -24,6 +26,7 @@ import { createPodIdentityRole } from "../pod-identity";
 import { VERSIONS } from "../versions";
 import { LINKERD_CONTROL_PLANE_PORTS, LINKERD_PROXY_PORTS, NON_PUBLIC_RANGES, POD_IDENTITY_AGENT } from "../workload/manifests";
 import { WORKLOAD_NODE_SELECTOR } from "../workload/pod";
+import { CLOUDWATCH_EXPORTER_PEER } from "./cloudwatch-exporter-config";
 import { brokerHosts, collectorConfig, HEALTH_PORT, MSK_EXPORTER_PORTS, OTLP_HTTP_PORT, type PodScrapeTarget } from "./collector-config";
 import { remoteWritePolicy, xrayPolicy } from "./policies";
 
@@ -41,7 +44,7 @@ export const COLLECTOR_DEFAULTS = {
   /** Per node, system nodes included (components/system-pods.ts counts it). */
   nodeExporterResources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "64Mi" } },
   /** The ports the scrape targets serve metrics on (see scrapeTargets). */
-  scrapePorts: { ingest: 8080, processor: 8081, karpenter: 8080, keda: 8080, kubeStateMetrics: 8080, nodeExporter: 9100 },
+  scrapePorts: { ingest: 8080, processor: 8081, karpenter: 8080, keda: 8080, kubeStateMetrics: 8080, nodeExporter: 9100, cloudWatchExporter: CLOUDWATCH_EXPORTER_PEER.port },
 };
 
 /** The labels of the collector's pods (the chart's selector labels for release `COLLECTOR_DEFAULTS.name`). */
@@ -98,6 +101,8 @@ export function scrapeTargets(appsNamespace: string, kedaNamespace: string, name
     { job: "karpenter", namespace: "kube-system", value: "karpenter", port: "http-metrics" },
     { job: "kube-state-metrics", namespace, value: "kube-state-metrics", port: "http" },
     { job: "node-exporter", namespace, value: "prometheus-node-exporter", port: "metrics" },
+    // CloudWatch metrics as YACE names them (./cloudwatch-exporter.ts; the chart's port name is `http`).
+    { job: "cloudwatch", namespace, value: CLOUDWATCH_EXPORTER_PEER.podLabels["app.kubernetes.io/name"], port: CLOUDWATCH_EXPORTER_PEER.portName },
   ];
 }
 
@@ -156,10 +161,7 @@ const tcp = (port: number) => ({ protocol: "TCP", port });
 export function collectorNetworkPolicy(a: { namespace: string; appsNamespace: string; vpcCidr: string; awsApiCidrs?: string[] }) {
   const vpc = [{ ipBlock: { cidr: a.vpcCidr } }];
   const p = COLLECTOR_DEFAULTS.scrapePorts;
-  const scrapePorts = [...new Set([p.ingest, p.processor, p.karpenter, p.keda, p.kubeStateMetrics, p.nodeExporter, LINKERD_PROXY_PORTS.admin, MSK_EXPORTER_PORTS.jmx, MSK_EXPORTER_PORTS.node])].sort((x, y) => x - y);
-  const awsApis = a.awsApiCidrs
-    ? a.awsApiCidrs.map((cidr) => ({ ipBlock: { cidr } }))
-    : [{ ipBlock: { cidr: "0.0.0.0/0", except: [...new Set([...NON_PUBLIC_RANGES, a.vpcCidr])] } }];
+  const scrapePorts = [...new Set([p.ingest, p.processor, p.karpenter, p.keda, p.kubeStateMetrics, p.nodeExporter, p.cloudWatchExporter, LINKERD_PROXY_PORTS.admin, MSK_EXPORTER_PORTS.jmx, MSK_EXPORTER_PORTS.node])].sort((x, y) => x - y);
   return {
     apiVersion: "networking.k8s.io/v1" as const,
     kind: "NetworkPolicy" as const,
@@ -171,16 +173,25 @@ export function collectorNetworkPolicy(a: { namespace: string; appsNamespace: st
         { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": a.appsNamespace } } }], ports: [tcp(OTLP_HTTP_PORT), tcp(LINKERD_PROXY_PORTS.inbound)] },
         { from: vpc, ports: [tcp(LINKERD_PROXY_PORTS.admin)] },
       ],
-      egress: [
-        { ports: [{ protocol: "UDP", port: 53 }, tcp(53)] },
-        { to: vpc, ports: LINKERD_CONTROL_PLANE_PORTS.map(tcp) },
-        { to: [{ ipBlock: { cidr: POD_IDENTITY_AGENT.cidr } }], ports: [tcp(POD_IDENTITY_AGENT.port)] },
-        { to: vpc, ports: scrapePorts.map(tcp) },
-        { to: vpc, ports: [tcp(443)] },
-        ...(a.awsApiCidrs === undefined ? [{ to: awsApis, ports: [tcp(443)] }] : []),
-      ],
+      egress: [...agentEgress(a.vpcCidr, a.awsApiCidrs), { to: vpc, ports: scrapePorts.map(tcp) }],
     },
   };
+}
+
+/**
+ * The egress every meshed agent of this namespace needs (the collector, the CloudWatch exporter): DNS; the Linkerd
+ * control plane; the Pod Identity agent; 443 inside the VPC (the Kubernetes API, the interface endpoints) and, where
+ * AWS APIs are reached through NAT (`awsApiCidrs` undefined), to public addresses.
+ */
+export function agentEgress(vpcCidr: string, awsApiCidrs?: string[]) {
+  const vpc = [{ ipBlock: { cidr: vpcCidr } }];
+  return [
+    { ports: [{ protocol: "UDP", port: 53 }, tcp(53)] },
+    { to: vpc, ports: LINKERD_CONTROL_PLANE_PORTS.map(tcp) },
+    { to: [{ ipBlock: { cidr: POD_IDENTITY_AGENT.cidr } }], ports: [tcp(POD_IDENTITY_AGENT.port)] },
+    { to: vpc, ports: [tcp(443)] },
+    ...(awsApiCidrs === undefined ? [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: [...new Set([...NON_PUBLIC_RANGES, vpcCidr])] } }], ports: [tcp(443)] }] : []),
+  ];
 }
 
 export class Collector extends pulumi.ComponentResource {

@@ -37,6 +37,35 @@ export function xrayPolicy(region: string): PolicyDocument {
   };
 }
 
+/**
+ * What the CloudWatch exporter (YACE) reads with. cloudwatch:GetMetricData, cloudwatch:ListMetrics and tag:GetResources
+ * cannot be narrowed by resource: a classic CloudWatch metric has no ARN (the only resource type the Service
+ * Authorization Reference lists for the two CloudWatch actions, optional, is an OTLP `dataset`, which YACE does not
+ * read), and GetResources has none at all (read 2026-12-06, and so in the simulator's data), so `Resource` must be "*".
+ * What can be pinned is the region the exporter asks, through aws:RequestedRegion, a global key every request carries. The tags that limit what is exported are in YACE's configuration (./cloudwatch-exporter-config.ts),
+ * not in IAM: the data read is metrics and tags, never the resources themselves.
+ *
+ * YACE's AWS/ApiGateway job maps each tagged API to its metrics with apigateway GetRestApis and apigatewayv2 GetApis
+ * (pkg/clients/tagging/filters.go at v0.67.0), which authorize as apigateway:GET on the two collections' ARNs
+ * (`/restapis`, `/apis`) of the region; nothing below them (no API's routes, integrations or authorizers).
+ */
+export function cloudWatchExporterPolicy(a: Pick<AccountRefs, "partition" | "region">): PolicyDocument {
+  const inRegion = { StringEquals: { "aws:RequestedRegion": a.region } };
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ReadCloudWatchMetricsInThisRegion", Effect: "Allow", Action: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics"], Resource: "*", Condition: inRegion },
+      { Sid: "FindTaggedResourcesInThisRegion", Effect: "Allow", Action: "tag:GetResources", Resource: "*", Condition: inRegion },
+      {
+        Sid: "ListApiGatewayApisOfThisRegion",
+        Effect: "Allow",
+        Action: "apigateway:GET",
+        Resource: [`arn:${a.partition}:apigateway:${a.region}::/restapis`, `arn:${a.partition}:apigateway:${a.region}::/apis`],
+      },
+    ],
+  };
+}
+
 /** What Grafana's datasource reads with: queries, series, labels and metadata of one workspace. */
 export function queryPolicy(workspaceArn: string): PolicyDocument {
   return {

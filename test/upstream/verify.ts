@@ -2,16 +2,32 @@
 // `pulumi up` would meet them. For each stack:
 //   - chart:   each pinned chart exists at its version and renders (`helm template`) with the program's values;
 //   - values:  every values key the program sets is one the chart knows (values.yaml or a template reads it);
+//   - schema:  every rendered object with a published schema is valid against it (test/k8s-schema.ts, the check the
+//              tests run on the program's own objects); kinds without one are named, not passed silently;
 //   - crds:    no CRD is rendered by two owners (a release and another release, or a manifest the program applies);
 //   - ami:     the Karpenter AMI alias resolves (its SSM parameter), for every architecture the NodePools allow;
 //   - addon:   each EKS add-on version is offered for the cluster's Kubernetes version.
 import { parseAllDocuments } from "yaml";
 import { checkAddonVersions, checkAmiAliases, type AwsRunner } from "./aws-facts";
 import { chartDirectory, unknownValueKeys, type ChartSource } from "./charts";
+import { validateK8sObjects } from "../k8s-schema";
 import { crdNames, renderChart, type RenderedObject } from "./helm";
 import type { ProgramFacts } from "./program-facts";
 
-export type CheckName = "chart" | "values" | "crds" | "ami" | "addon";
+export type CheckName = "chart" | "values" | "schema" | "crds" | "ami" | "addon";
+
+/** The error test/k8s-schema-check.mjs gives an object whose apiVersion and kind it has no schema for. */
+const NO_SCHEMA = /^no schema for apiVersion /;
+
+/** The schema finding of one release's rendered objects: fails on an invalid object, names the kinds it could not check. */
+export function schemaFinding(objects: RenderedObject[]): { ok: boolean; detail: string } {
+  const results = validateK8sObjects(objects);
+  const invalid = results.filter((r) => r.error !== null && !NO_SCHEMA.test(r.error));
+  const unchecked = [...new Set(results.filter((r) => r.error !== null && NO_SCHEMA.test(r.error)).map((r) => r.kind))].sort();
+  if (invalid.length > 0) return { ok: false, detail: invalid.map((r) => `${r.kind} ${r.name}: ${r.error}`).join("; ") };
+  const checked = results.length - results.filter((r) => r.error !== null).length;
+  return { ok: true, detail: `${checked} objects valid against their schemas${unchecked.length > 0 ? `; no schema for ${unchecked.join(", ")}` : ""}` };
+}
 
 export interface Finding {
   stack: string;
@@ -56,6 +72,8 @@ export async function verifyStack(facts: ProgramFacts, deps: VerifyDeps): Promis
       add("chart", subject, false, `does not render with the program's values: ${(err as Error).message}`);
       continue;
     }
+    const schema = schemaFinding(objects);
+    add("schema", subject, schema.ok, schema.detail);
     const unknown = unknownValueKeys(dir, release.values);
     add("values", subject, unknown.length === 0, unknown.length === 0 ? "every key is known to the chart" : `keys the chart neither declares nor reads: ${unknown.join(", ")}`);
     for (const crd of crdNames(objects)) own(crd, `release ${release.resource}`);
