@@ -32,7 +32,7 @@ export interface NetworkArgs {
   flowLogs: boolean;
   /** Retention of the flow log group (days). */
   logRetentionDays: number;
-  /** Create interface endpoints for ECR, STS, CloudWatch Logs, Secrets Manager and EKS Auth (INTERFACE_ENDPOINT_SERVICES). */
+  /** Create interface endpoints for ECR, STS, CloudWatch Logs, Secrets Manager, EKS Auth, AMP and X-Ray (INTERFACE_ENDPOINT_SERVICES). */
   interfaceEndpoints: boolean;
   /**
    * The stack's name in the account (the EKS cluster's, e.g. `eventstack-prod`): the `kubernetes.io/cluster/<name>`
@@ -46,10 +46,14 @@ export interface NetworkArgs {
  * AWS services whose interface endpoints pay off for an EKS cluster: image pulls, STS, logs, secrets, and the EKS Auth
  * API, from which the Pod Identity agent takes every workload's credentials ("Pods configured with EKS Pod Identity
  * acquire credentials from the EKS Auth API ... com.amazonaws.region-code.eks-auth": EKS user guide,
- * clusters/private-clusters, verified 2026-12-05). Endpoint n holds fixed address n (./fixed-addresses.ts), so a new
- * service goes last: inserting one would move the addresses of those after it.
+ * clusters/private-clusters, verified 2026-12-05), and the observability agents' two data planes: Amazon Managed
+ * Service for Prometheus (`aps-workspaces`: the collector's remote write, Grafana's and the rollout analyses' queries;
+ * AMP user guide, AMP-and-interface-VPC) and X-Ray (`xray`: the collector's traces), verified 2026-12-06. Where
+ * endpoints exist, those pods may send HTTPS only to them (Network.awsApiCidrs), so without these two their writes
+ * and queries would have nowhere to go. Endpoint n holds fixed address n (./fixed-addresses.ts), so a new service goes
+ * last: inserting one would move the addresses of those after it.
  */
-export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager", "eks-auth"] as const;
+export const INTERFACE_ENDPOINT_SERVICES = ["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager", "eks-auth", "aps-workspaces", "xray"] as const;
 
 /** Subnet masks relative to the VPC prefix: private gets 1/8 of the space per AZ, public and isolated 1/256. */
 export function subnetMasks(cidr: string): { private: number; public: number; isolated: number } {

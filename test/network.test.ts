@@ -55,8 +55,12 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
     if (stack === "dev") expect(interfaces).toEqual([]);
     else {
       expect(interfaces.map((e) => e.inputs.serviceName).sort()).toEqual(
-        ["ecr.api", "ecr.dkr", "eks-auth", "logs", "secretsmanager", "sts"].map((s) => `com.amazonaws.${TEST_REGION}.${s}`),
+        ["aps-workspaces", "ecr.api", "ecr.dkr", "eks-auth", "logs", "secretsmanager", "sts", "xray"].map((s) => `com.amazonaws.${TEST_REGION}.${s}`),
       );
+      // The collector, Grafana and the rollout analyses may send HTTPS only to the endpoints' fixed addresses here:
+      // AMP's data plane and X-Ray must be among them, after the six older ones (whose addresses stay where they were).
+      expect(mocks.get(ENDPOINT, "network-aps-workspaces").inputs.subnetConfigurations.map((c: any) => c.ipv4)).toEqual(["10.0.31.247", "10.0.63.247", "10.0.95.247"]);
+      expect(mocks.get(ENDPOINT, "network-xray").inputs.subnetConfigurations.map((c: any) => c.ipv4)).toEqual(["10.0.31.248", "10.0.63.248", "10.0.95.248"]);
       // The Pod Identity agent takes every workload's credentials from the EKS Auth API, through its own endpoint
       // at the next fixed address after the five older ones (whose addresses stay where they were).
       const eksAuth = mocks.get(ENDPOINT, "network-eks-auth").inputs;
