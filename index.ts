@@ -34,7 +34,8 @@ import {
   SERVICE_PORTS,
   terminationGracePeriodSeconds,
 } from "./components/service-env";
-import { groupKind, Workload } from "./components/workload";
+import { Workload } from "./components/workload";
+import { groupKind } from "./components/workload/objects";
 import { WorkloadIam } from "./components/workload-iam";
 
 const config = loadConfig();
