@@ -153,14 +153,14 @@ const mesh = new Linkerd(
     highAvailability: config.mesh.highAvailability,
     systemNodes: config.cluster.systemNodes,
     issuerValidityHours: config.mesh.issuerValidityHours,
-    dependsOn: cluster.systemReady,
+    dependsOn: cluster.ready,
   },
   { provider },
 );
 
 const loadBalancerController = new LoadBalancerController(
   "load-balancer-controller",
-  { clusterName: cluster.name, clusterArn: cluster.clusterArn, kubernetesProvider: cluster.provider, vpcId: network.vpcId, dependsOn: cluster.systemReady },
+  { clusterName: cluster.name, clusterArn: cluster.clusterArn, kubernetesProvider: cluster.provider, vpcId: network.vpcId, dependsOn: cluster.ready },
   { provider },
 );
 
@@ -262,7 +262,7 @@ const grafana = new Grafana(
   {
     cluster,
     namespace: collector.namespace,
-    namespaceReady: collector.namespaceReady,
+    namespaceReady: collector.ready,
     workspaceArn: metrics.workspaceArn,
     prometheusEndpoint: metrics.prometheusEndpoint,
     region: config.region,
@@ -276,7 +276,7 @@ const containerLogs = new ContainerLogs(
   {
     cluster,
     namespace: collector.namespace,
-    namespaceReady: collector.namespaceReady,
+    namespaceReady: collector.ready,
     appsNamespace: workloadIam.serviceAccounts.ingest.namespace,
     logGroupPrefix: metrics.logGroupPrefix,
     keyArn: metrics.keyArn,
@@ -305,7 +305,7 @@ const migrate = new MigrateJob(
     version: images.tags.processor!,
     roleArn: workloadIam.roleArns.migrate,
     roleReady: workloadIam.roleReady.migrate,
-    nodesReady: karpenter.nodePoolReady,
+    nodesReady: karpenter.ready,
     admissionReady: loadBalancerController.ready,
     serviceAccountName: workloadIam.serviceAccounts.migrate.name,
     awsApiCidrs,
@@ -321,7 +321,7 @@ const migrate = new MigrateJob(
       readerRole: DATABASE_ROLES.reader,
     }),
     dataPorts: [database.port, kafka.port],
-    dependsOn: [database, kafka, ...cluster.systemReady],
+    dependsOn: [database, kafka, ...cluster.ready],
   },
   { provider },
 );
@@ -352,7 +352,7 @@ const ingest = new Workload(
       dependsOn: loadBalancerController.ready,
     },
     rollout: rolloutOf("ingest"),
-    dependsOn: [...migrate.ready, ...cluster.systemReady],
+    dependsOn: [...migrate.ready, ...cluster.ready],
   },
   { provider },
 );
@@ -388,7 +388,7 @@ const processor = new Workload(
       topic: config.kafka.eventsTopic,
       lagThreshold: config.processor.lagThreshold,
       awsRegion: config.region,
-      dependsOn: autoscaling.kedaReady,
+      dependsOn: autoscaling.ready,
     },
     preStopSleepSeconds: SERVICE_DRAIN.processor.preStopSleepSeconds,
     terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.processor),
@@ -397,7 +397,7 @@ const processor = new Workload(
     awsApis: true,
     awsApiCidrs,
     rollout: rolloutOf("processor"),
-    dependsOn: [...migrate.ready, cache, ...cluster.systemReady],
+    dependsOn: [...migrate.ready, cache, ...cluster.ready],
   },
   { provider },
 );
@@ -417,7 +417,7 @@ const argocd =
           gitRevision: config.delivery.gitRevision,
           kinds: [...new Map([groupKind({ apiVersion: "batch/v1", kind: "Job" }), ...ingest.kinds, ...processor.kinds].map((k) => [`${k.group}/${k.kind}`, k])).values()],
           // Before the first sync: the pods' identities, and the CRDs, controllers and webhooks the objects need.
-          dependsOn: [ingest, processor, migrate, database, kafka, cache, ...karpenter.nodePoolReady, ...loadBalancerController.ready, ...autoscaling.kedaReady, ...progressiveDelivery.ready, ...mesh.ready],
+          dependsOn: [ingest, processor, migrate, database, kafka, cache, ...karpenter.ready, ...loadBalancerController.ready, ...autoscaling.ready, ...progressiveDelivery.ready, ...mesh.ready],
         },
         { provider },
       )

@@ -155,7 +155,7 @@ export class ArgoCd extends pulumi.ComponentResource {
     const namespace = new k8s.core.v1.Namespace(
       `${name}-namespace`,
       { metadata: { name: d.namespace, labels: { "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" } } },
-      { ...k8sOpts, dependsOn: cluster.systemReady },
+      { ...k8sOpts, dependsOn: cluster.ready },
     );
     // Applied server-side (the provider's default): the Application CRD is larger than the 256 KiB annotation a
     // client-side apply would keep.
@@ -171,7 +171,7 @@ export class ArgoCd extends pulumi.ComponentResource {
         skipCrds: true,
         values: argoCdValues(),
       },
-      { ...k8sOpts, dependsOn: [...crds, ...cluster.systemReady] },
+      { ...k8sOpts, dependsOn: [...crds, ...cluster.ready] },
     );
     const project = new k8s.apiextensions.CustomResource(
       `${name}-project`,

@@ -136,7 +136,7 @@ export function createProgressiveDelivery(name: string, args: ProgressiveDeliver
   const k8sOpts = { parent, provider: cluster.provider };
   const pin = VERSIONS.charts.argoRollouts;
 
-  const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName } }, { ...k8sOpts, dependsOn: cluster.systemReady });
+  const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName } }, { ...k8sOpts, dependsOn: cluster.ready });
   const crds = rolloutsCrdUrls(pin.appVersion).map((file) => new k8s.yaml.v2.ConfigFile(`${name}-${file.split("/").pop()!.replace(/\.yaml$/, "")}`, { file }, k8sOpts));
 
   const amp = args.prometheus.amp;
@@ -167,7 +167,7 @@ export function createProgressiveDelivery(name: string, args: ProgressiveDeliver
       values: rolloutsValues(args.systemNodes),
     },
     // The association first: the controller's first analysis would otherwise run without credentials.
-    { ...k8sOpts, dependsOn: [...crds, ...(controllerIdentity ? [controllerIdentity.association] : []), ...cluster.systemReady] },
+    { ...k8sOpts, dependsOn: [...crds, ...(controllerIdentity ? [controllerIdentity.association] : []), ...cluster.ready] },
   );
   return { namespace: namespaceName, crds, release, controllerIdentity };
 }
