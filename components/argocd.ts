@@ -23,6 +23,7 @@
 import type * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { chartWithCrds } from "./chart-with-crds";
 import type { Cluster } from "./cluster";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
@@ -152,26 +153,17 @@ export class ArgoCd extends pulumi.ComponentResource {
     const k8sOpts = { parent: this, provider: cluster.provider };
     const pin = VERSIONS.charts.argoCd;
 
-    const namespace = new k8s.core.v1.Namespace(
-      `${name}-namespace`,
-      { metadata: { name: d.namespace, labels: { "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" } } },
-      { ...k8sOpts, dependsOn: cluster.ready },
-    );
-    // Applied server-side (the provider's default): the Application CRD is larger than the 256 KiB annotation a
-    // client-side apply would keep.
-    const crds = argoCdCrdUrls(pin.appVersion).map((file) => new k8s.yaml.v2.ConfigFile(`${name}-${file.split("/").pop()!.replace(/\.yaml$/, "")}`, { file }, k8sOpts));
-    const release = new k8s.helm.v3.Release(
-      `${name}-argo-cd`,
+    const { crds, release } = chartWithCrds(
+      name,
       {
-        name: "argo-cd",
-        chart: pin.chart,
-        version: pin.version,
-        repositoryOpts: { repo: pin.repo },
-        namespace: namespace.metadata.name,
-        skipCrds: true,
+        cluster,
+        namespace: { name: d.namespace, labels: { "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" } },
+        crdUrls: argoCdCrdUrls(pin.appVersion),
+        releaseName: "argo-cd",
+        chart: pin,
         values: argoCdValues(),
       },
-      { ...k8sOpts, dependsOn: [...crds, ...cluster.ready] },
+      this,
     );
     const project = new k8s.apiextensions.CustomResource(
       `${name}-project`,
@@ -185,6 +177,6 @@ export class ArgoCd extends pulumi.ComponentResource {
     );
     this.namespace = d.namespace;
     this.applicationName = d.application;
-    this.registerOutputs({ namespace: this.namespace, applicationName: this.applicationName });
+    this.registerOutputs();
   }
 }
