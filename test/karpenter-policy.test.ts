@@ -98,21 +98,13 @@ describe("interruptionQueuePolicy", () => {
   const rules = ["arn:aws:events:eu-central-1:111122223333:rule/spot", "arn:aws:events:eu-central-1:111122223333:rule/health"];
 
   test("lets EventBridge send for the given rules only, and denies every use over plain HTTP", () => {
-    expect(interruptionQueuePolicy(REFS.interruptionQueueArn, rules)).toEqual({
-      Version: "2012-10-17",
-      Id: "EC2InterruptionPolicy",
-      Statement: [
-        {
-          Sid: "AllowEventDelivery",
-          Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
-          Action: "sqs:SendMessage",
-          Resource: REFS.interruptionQueueArn,
-          Condition: { ArnEquals: { "aws:SourceArn": rules } },
-        },
-        { Sid: "DenyHTTP", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: REFS.interruptionQueueArn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
-      ],
-    });
+    const policy = interruptionQueuePolicy(REFS.interruptionQueueArn, rules);
+    expect([policy.Version, policy.Id]).toEqual(["2012-10-17", "EC2InterruptionPolicy"]);
+    expect(policy.Statement.map((st) => [st.Sid, st.Effect, st.Principal, st.Action, st.Resource])).toEqual([
+      ["AllowEventDelivery", "Allow", { Service: "events.amazonaws.com" }, "sqs:SendMessage", REFS.interruptionQueueArn],
+      ["DenyHTTP", "Deny", "*", "sqs:*", REFS.interruptionQueueArn],
+    ]);
+    expect(policy.Statement.map((st) => st.Condition)).toEqual([{ ArnEquals: { "aws:SourceArn": rules } }, { Bool: { "aws:SecureTransport": "false" } }]);
   });
 
   test("refuses a queue with no rules, which would admit nobody and hide the mistake", () => {
