@@ -11,7 +11,8 @@
 //     Kubernetes API and to Git, and must keep syncing when the mesh is what a change broke. The chart's
 //     NetworkPolicies are on, with ingress denied by default;
 //   - Argo CD's CRDs from the release's manifests/crds/ at the pinned tag, as Pulumi-managed objects (the chart's
-//     templates/crds/ are off: `crds.install: false`), like KEDA's in components/autoscaling.ts;
+//     templates/crds/ are off: `crds.install: false`), like KEDA's in components/autoscaling.ts (the namespace, the CRDs
+//     and the Release: ./chart-with-crds.ts, shared with Argo Rollouts);
 //   - the AppProject `eventstack`: one source repository, one destination namespace, and only the kinds the
 //     rendered workloads contain (no cluster-scoped kind at all), so a commit cannot make Argo CD create anything
 //     else;

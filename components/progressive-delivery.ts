@@ -6,7 +6,8 @@
 //     as the chart sets it, the dashboard off, replicas with leader election once there are two system nodes);
 //   - Argo Rollouts' CRDs as Pulumi-managed objects from the release's manifests/crds/ at the pinned tag, for the
 //     same reason as KEDA's (components/autoscaling.ts): the Rollouts and AnalysisTemplates declared later must find
-//     their kinds, and the chart's own copy is switched off (`installCRDs: false`), so each CRD has one owner;
+//     their kinds, and the chart's own copy is switched off (`installCRDs: false`), so each CRD has one owner
+//     (the namespace, the CRDs and the Release: ./chart-with-crds.ts, shared with Argo CD);
 //   - when the analysis reads Amazon Managed Prometheus (by default: the stack's own workspace, see
 //     analysisPrometheus), the controller's IAM role through EKS Pod Identity, allowed to query that one workspace
 //     (its exact ARN), so it can sign the analysis queries with SigV4.

@@ -16,8 +16,8 @@
 //
 // In delivery mode "argocd" the component creates the identity only (ServiceAccount and Pod Identity association) and
 // exposes every other object, resolved, as `manifests`: the program exports them, `npm run render:workloads` writes
-// them where Argo CD syncs from (docs/delivery.md). Both modes build the objects with the same function
-// (workloadObjects), so what Argo CD applies is what Pulumi would have applied.
+// them where Argo CD syncs from (docs/delivery.md). Both modes build the objects with the same pure function
+// (workloadObjects in ./objects.ts), so what Argo CD applies is what Pulumi would have applied.
 //
 // Custom resources (Rollout, AnalysisTemplate, ScaledObject, TriggerAuthentication, TargetGroupBinding, Linkerd policy) depend on the component
 // that installs their CRDs, which Pulumi manages as resources (pulumi-kubernetes #3188/#3176, see
