@@ -35,7 +35,8 @@ import {
   SERVICE_PORTS,
   terminationGracePeriodSeconds,
 } from "./components/service-env";
-import { groupKind, Workload } from "./components/workload";
+import { Workload } from "./components/workload";
+import { groupKind } from "./components/workload/objects";
 import { WorkloadIam } from "./components/workload-iam";
 
 const config = loadConfig();
@@ -153,14 +154,14 @@ const mesh = new Linkerd(
     highAvailability: config.mesh.highAvailability,
     systemNodes: config.cluster.systemNodes,
     issuerValidityHours: config.mesh.issuerValidityHours,
-    dependsOn: cluster.systemReady,
+    dependsOn: cluster.ready,
   },
   { provider },
 );
 
 const loadBalancerController = new LoadBalancerController(
   "load-balancer-controller",
-  { clusterName: cluster.name, clusterArn: cluster.clusterArn, kubernetesProvider: cluster.provider, vpcId: network.vpcId, dependsOn: cluster.systemReady },
+  { clusterName: cluster.name, clusterArn: cluster.clusterArn, kubernetesProvider: cluster.provider, vpcId: network.vpcId, dependsOn: cluster.ready },
   { provider },
 );
 
@@ -262,7 +263,7 @@ const grafana = new Grafana(
   {
     cluster,
     namespace: collector.namespace,
-    namespaceReady: collector.namespaceReady,
+    namespaceReady: collector.ready,
     workspaceArn: metrics.workspaceArn,
     prometheusEndpoint: metrics.prometheusEndpoint,
     region: config.region,
@@ -289,7 +290,7 @@ const containerLogs = new ContainerLogs(
   {
     cluster,
     namespace: collector.namespace,
-    namespaceReady: collector.namespaceReady,
+    namespaceReady: collector.ready,
     appsNamespace: workloadIam.serviceAccounts.ingest.namespace,
     logGroupPrefix: metrics.logGroupPrefix,
     keyArn: metrics.keyArn,
@@ -318,7 +319,7 @@ const migrate = new MigrateJob(
     version: images.tags.processor!,
     roleArn: workloadIam.roleArns.migrate,
     roleReady: workloadIam.roleReady.migrate,
-    nodesReady: karpenter.nodePoolReady,
+    nodesReady: karpenter.ready,
     admissionReady: loadBalancerController.ready,
     serviceAccountName: workloadIam.serviceAccounts.migrate.name,
     awsApiCidrs,
@@ -334,7 +335,7 @@ const migrate = new MigrateJob(
       readerRole: DATABASE_ROLES.reader,
     }),
     dataPorts: [database.port, kafka.port],
-    dependsOn: [database, kafka, ...cluster.systemReady],
+    dependsOn: [database, kafka, ...cluster.ready],
   },
   { provider },
 );
@@ -365,7 +366,7 @@ const ingest = new Workload(
       dependsOn: loadBalancerController.ready,
     },
     rollout: rolloutOf("ingest"),
-    dependsOn: [...migrate.ready, ...cluster.systemReady],
+    dependsOn: [...migrate.ready, ...cluster.ready],
   },
   { provider },
 );
@@ -401,7 +402,7 @@ const processor = new Workload(
       topic: config.kafka.eventsTopic,
       lagThreshold: config.processor.lagThreshold,
       awsRegion: config.region,
-      dependsOn: autoscaling.kedaReady,
+      dependsOn: autoscaling.ready,
     },
     preStopSleepSeconds: SERVICE_DRAIN.processor.preStopSleepSeconds,
     terminationGracePeriodSeconds: terminationGracePeriodSeconds(SERVICE_DRAIN.processor),
@@ -410,7 +411,7 @@ const processor = new Workload(
     awsApis: true,
     awsApiCidrs,
     rollout: rolloutOf("processor"),
-    dependsOn: [...migrate.ready, cache, ...cluster.systemReady],
+    dependsOn: [...migrate.ready, cache, ...cluster.ready],
   },
   { provider },
 );
@@ -430,7 +431,7 @@ const argocd =
           gitRevision: config.delivery.gitRevision,
           kinds: [...new Map([groupKind({ apiVersion: "batch/v1", kind: "Job" }), ...ingest.kinds, ...processor.kinds].map((k) => [`${k.group}/${k.kind}`, k])).values()],
           // Before the first sync: the pods' identities, and the CRDs, controllers and webhooks the objects need.
-          dependsOn: [ingest, processor, migrate, database, kafka, cache, ...karpenter.nodePoolReady, ...loadBalancerController.ready, ...autoscaling.kedaReady, ...progressiveDelivery.ready, ...mesh.ready],
+          dependsOn: [ingest, processor, migrate, database, kafka, cache, ...karpenter.ready, ...loadBalancerController.ready, ...autoscaling.ready, ...progressiveDelivery.ready, ...mesh.ready],
         },
         { provider },
       )

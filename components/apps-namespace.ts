@@ -70,6 +70,6 @@ export class AppsNamespace extends pulumi.ComponentResource {
     const object = appsNamespaceObject(namespaceName, this.defaultInboundPolicy);
     const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: object.metadata }, { parent: this, provider: args.kubernetesProvider, dependsOn: args.dependsOn ?? [] });
     this.name = namespace.metadata.name;
-    this.registerOutputs({ name: this.name, defaultInboundPolicy: this.defaultInboundPolicy });
+    this.registerOutputs();
   }
 }

@@ -11,7 +11,8 @@
 //     Kubernetes API and to Git, and must keep syncing when the mesh is what a change broke. The chart's
 //     NetworkPolicies are on, with ingress denied by default;
 //   - Argo CD's CRDs from the release's manifests/crds/ at the pinned tag, as Pulumi-managed objects (the chart's
-//     templates/crds/ are off: `crds.install: false`), like KEDA's in components/autoscaling.ts;
+//     templates/crds/ are off: `crds.install: false`), like KEDA's in components/autoscaling.ts (the namespace, the CRDs
+//     and the Release: ./chart-with-crds.ts, shared with Argo Rollouts);
 //   - the AppProject `eventstack`: one source repository, one destination namespace, and only the kinds the
 //     rendered workloads contain (no cluster-scoped kind at all), so a commit cannot make Argo CD create anything
 //     else;
@@ -23,6 +24,7 @@
 import type * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { chartWithCrds } from "./chart-with-crds";
 import type { Cluster } from "./cluster";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
@@ -152,26 +154,17 @@ export class ArgoCd extends pulumi.ComponentResource {
     const k8sOpts = { parent: this, provider: cluster.provider };
     const pin = VERSIONS.charts.argoCd;
 
-    const namespace = new k8s.core.v1.Namespace(
-      `${name}-namespace`,
-      { metadata: { name: d.namespace, labels: { "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" } } },
-      { ...k8sOpts, dependsOn: cluster.systemReady },
-    );
-    // Applied server-side (the provider's default): the Application CRD is larger than the 256 KiB annotation a
-    // client-side apply would keep.
-    const crds = argoCdCrdUrls(pin.appVersion).map((file) => new k8s.yaml.v2.ConfigFile(`${name}-${file.split("/").pop()!.replace(/\.yaml$/, "")}`, { file }, k8sOpts));
-    const release = new k8s.helm.v3.Release(
-      `${name}-argo-cd`,
+    const { crds, release } = chartWithCrds(
+      name,
       {
-        name: "argo-cd",
-        chart: pin.chart,
-        version: pin.version,
-        repositoryOpts: { repo: pin.repo },
-        namespace: namespace.metadata.name,
-        skipCrds: true,
+        cluster,
+        namespace: { name: d.namespace, labels: { "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" } },
+        crdUrls: argoCdCrdUrls(pin.appVersion),
+        releaseName: "argo-cd",
+        chart: pin,
         values: argoCdValues(),
       },
-      { ...k8sOpts, dependsOn: [...crds, ...cluster.systemReady] },
+      this,
     );
     const project = new k8s.apiextensions.CustomResource(
       `${name}-project`,
@@ -185,6 +178,6 @@ export class ArgoCd extends pulumi.ComponentResource {
     );
     this.namespace = d.namespace;
     this.applicationName = d.application;
-    this.registerOutputs({ namespace: this.namespace, applicationName: this.applicationName });
+    this.registerOutputs();
   }
 }

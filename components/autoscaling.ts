@@ -22,6 +22,7 @@ import type { Cluster } from "./cluster";
 import type { PolicyDocument } from "./karpenter/policy";
 import { mskGroupArn, mskTopicArn } from "./kafka";
 import { createPodIdentityRole } from "./pod-identity";
+import type { Ready } from "./ready";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
 
@@ -99,77 +100,72 @@ export function kedaCrdsUrl(version: string): string {
 export class PodAutoscaling extends pulumi.ComponentResource {
   readonly kedaNamespace: string;
   readonly kedaOperatorRoleArn: pulumi.Output<string>;
-  /** Depend on this before declaring ScaledObjects or TriggerAuthentications. */
-  readonly kedaReady: pulumi.Resource[];
+  /** Before ScaledObjects or TriggerAuthentications: KEDA's CRDs exist and its operator serves. */
+  readonly ready: Ready;
 
   constructor(name: string, args: PodAutoscalingArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:autoscaling:PodAutoscaling", name, {}, opts);
-    const out = createPodAutoscaling(name, args, this, opts.provider);
-    this.kedaNamespace = out.kedaNamespace;
-    this.kedaOperatorRoleArn = out.kedaOperator.role.arn;
-    this.kedaReady = [out.kedaCrds, out.keda];
-    this.registerOutputs({ kedaNamespace: this.kedaNamespace, kedaOperatorRoleArn: this.kedaOperatorRoleArn });
+    const childOpts = { parent: this, provider: opts.provider };
+    const kedaNamespace = args.kedaNamespace ?? AUTOSCALING_DEFAULTS.kedaNamespace;
+    const { cluster } = args;
+    const k8sOpts = { parent: this, provider: cluster.provider };
+    const replicas = metricsServerReplicas(args.systemNodes);
+
+    const metricsServer = new k8s.helm.v3.Release(
+      `${name}-metrics-server`,
+      {
+        name: "metrics-server",
+        chart: VERSIONS.charts.metricsServer.chart,
+        version: VERSIONS.charts.metricsServer.version,
+        repositoryOpts: { repo: VERSIONS.charts.metricsServer.repo },
+        namespace: "kube-system",
+        values: {
+          replicas,
+          // With two replicas the APIService survives a node drain; the PDB keeps one up.
+          podDisruptionBudget: { enabled: replicas > 1, maxUnavailable: 1 },
+          nodeSelector: systemPlacement.nodeSelector,
+          tolerations: systemPlacement.tolerations,
+        },
+      },
+      { ...k8sOpts, dependsOn: cluster.ready },
+    );
+
+    const kedaOperator = createPodIdentityRole(
+      `${name}-keda-operator`,
+      {
+        clusterName: cluster.name,
+        clusterArn: cluster.clusterArn,
+        namespace: kedaNamespace,
+        serviceAccount: AUTOSCALING_DEFAULTS.kedaOperatorServiceAccount,
+        description: "KEDA operator: reads MSK consumer-group lag",
+        policies: {
+          msk: pulumi
+            .all([args.kafkaClusterArn, args.eventsTopic])
+            .apply(([kafkaClusterArn, eventsTopic]) => kedaMskPolicy({ kafkaClusterArn, eventsTopic, consumerGroup: args.consumerGroup })),
+        },
+      },
+      childOpts,
+    );
+
+    const namespace = new k8s.core.v1.Namespace(`${name}-keda`, { metadata: { name: kedaNamespace } }, k8sOpts);
+    const kedaCrds = new k8s.yaml.v2.ConfigFile(`${name}-keda-crds`, { file: kedaCrdsUrl(VERSIONS.charts.keda.version) }, k8sOpts);
+    const keda = new k8s.helm.v3.Release(
+      `${name}-keda`,
+      {
+        name: "keda",
+        chart: VERSIONS.charts.keda.chart,
+        version: VERSIONS.charts.keda.version,
+        repositoryOpts: { repo: VERSIONS.charts.keda.repo },
+        namespace: namespace.metadata.name,
+        skipCrds: true,
+        values: kedaValues(),
+      },
+      { ...k8sOpts, dependsOn: [kedaCrds, kedaOperator.association, metricsServer, ...cluster.ready] },
+    );
+
+    this.kedaNamespace = kedaNamespace;
+    this.kedaOperatorRoleArn = kedaOperator.role.arn;
+    this.ready = [kedaCrds, keda];
+    this.registerOutputs();
   }
-}
-
-export function createPodAutoscaling(name: string, args: PodAutoscalingArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const opts = { parent, provider };
-  const kedaNamespace = args.kedaNamespace ?? AUTOSCALING_DEFAULTS.kedaNamespace;
-  const { cluster } = args;
-  const k8sOpts = { parent, provider: cluster.provider };
-  const replicas = metricsServerReplicas(args.systemNodes);
-
-  const metricsServer = new k8s.helm.v3.Release(
-    `${name}-metrics-server`,
-    {
-      name: "metrics-server",
-      chart: VERSIONS.charts.metricsServer.chart,
-      version: VERSIONS.charts.metricsServer.version,
-      repositoryOpts: { repo: VERSIONS.charts.metricsServer.repo },
-      namespace: "kube-system",
-      values: {
-        replicas,
-        // With two replicas the APIService survives a node drain; the PDB keeps one up.
-        podDisruptionBudget: { enabled: replicas > 1, maxUnavailable: 1 },
-        nodeSelector: systemPlacement.nodeSelector,
-        tolerations: systemPlacement.tolerations,
-      },
-    },
-    { ...k8sOpts, dependsOn: cluster.systemReady },
-  );
-
-  const kedaOperator = createPodIdentityRole(
-    `${name}-keda-operator`,
-    {
-      clusterName: cluster.name,
-      clusterArn: cluster.clusterArn,
-      namespace: kedaNamespace,
-      serviceAccount: AUTOSCALING_DEFAULTS.kedaOperatorServiceAccount,
-      description: "KEDA operator: reads MSK consumer-group lag",
-      policies: {
-        msk: pulumi
-          .all([args.kafkaClusterArn, args.eventsTopic])
-          .apply(([kafkaClusterArn, eventsTopic]) => kedaMskPolicy({ kafkaClusterArn, eventsTopic, consumerGroup: args.consumerGroup })),
-      },
-    },
-    opts,
-  );
-
-  const namespace = new k8s.core.v1.Namespace(`${name}-keda`, { metadata: { name: kedaNamespace } }, k8sOpts);
-  const kedaCrds = new k8s.yaml.v2.ConfigFile(`${name}-keda-crds`, { file: kedaCrdsUrl(VERSIONS.charts.keda.version) }, k8sOpts);
-  const keda = new k8s.helm.v3.Release(
-    `${name}-keda`,
-    {
-      name: "keda",
-      chart: VERSIONS.charts.keda.chart,
-      version: VERSIONS.charts.keda.version,
-      repositoryOpts: { repo: VERSIONS.charts.keda.repo },
-      namespace: namespace.metadata.name,
-      skipCrds: true,
-      values: kedaValues(),
-    },
-    { ...k8sOpts, dependsOn: [kedaCrds, kedaOperator.association, metricsServer, ...cluster.systemReady] },
-  );
-
-  return { metricsServer, kedaOperator, kedaCrds, keda, kedaNamespace };
 }

@@ -116,139 +116,124 @@ export class Cache extends pulumi.ComponentResource {
 
   constructor(name: string, args: CacheArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:data:Cache", name, {}, opts);
-    const out = createCache(name, args, this, opts.provider);
-    this.primaryEndpoint = out.group.primaryEndpointAddress;
-    this.readerEndpoint = out.group.readerEndpointAddress;
-    this.port = out.port;
-    this.replicationGroupArn = out.group.arn;
-    this.authentication = out.authentication;
-    this.users = Object.fromEntries(Object.entries(out.users).map(([client, u]) => [client, { userId: u.userId, userName: u.userName, arn: u.arn }]));
-    this.secretArns = Object.fromEntries(Object.entries(out.secrets).map(([client, s]) => [client, s.arn]));
-    this.keyArn = out.key.arn;
-    this.securityGroupId = out.securityGroup.id;
-    this.registerOutputs({
-      primaryEndpoint: this.primaryEndpoint,
-      readerEndpoint: this.readerEndpoint,
-      port: this.port,
-      replicationGroupArn: this.replicationGroupArn,
-      authentication: this.authentication,
-      users: this.users,
-      secretArns: this.secretArns,
-      keyArn: this.keyArn,
-      securityGroupId: this.securityGroupId,
-    });
-  }
-}
+    validateCacheArgs(args);
+    const childOpts = { parent: this, provider: opts.provider };
+    const port = CACHE_DEFAULTS.port;
+    const authentication = args.authentication ?? CACHE_DEFAULTS.authentication;
+    const clients = args.clients ?? CACHE_DEFAULTS.clients;
+    const keyPrefix = args.keyPrefix ?? CACHE_DEFAULTS.keyPrefix;
+    const highlyAvailable = args.replicas >= 1;
 
-export function createCache(name: string, args: CacheArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  validateCacheArgs(args);
-  const opts = { parent, provider };
-  const port = CACHE_DEFAULTS.port;
-  const authentication = args.authentication ?? CACHE_DEFAULTS.authentication;
-  const clients = args.clients ?? CACHE_DEFAULTS.clients;
-  const keyPrefix = args.keyPrefix ?? CACHE_DEFAULTS.keyPrefix;
-  const highlyAvailable = args.replicas >= 1;
-
-  const key = createDataKey(name, { description: `ElastiCache ${args.identifier}: data at rest, snapshots, user secrets`, alias: `${args.identifier}/cache` }, opts);
-  const securityGroup = createDataSecurityGroup(
-    name,
-    { vpcId: args.vpcId, service: "ElastiCache for Valkey", port, clientSecurityGroupIds: args.clientSecurityGroupIds, tagName: `${args.identifier}-cache` },
-    opts,
-  );
-  const subnetGroup = new aws.elasticache.SubnetGroup(
-    `${name}-subnets`,
-    { name: `${args.identifier}-cache`, description: `Isolated subnets of ${args.identifier}`, subnetIds: args.subnetIds },
-    opts,
-  );
-
-  const password = (role: string) =>
-    new random.RandomPassword(`${name}-${role}-password`, { length: CACHE_DEFAULTS.passwordLength, special: false }, { parent });
-
-  // Every user group must hold a user named "default", which unauthenticated connections are logged in as.
-  // This one is switched off and has a password nobody is given, so there is no anonymous access.
-  const defaultUser = new aws.elasticache.User(
-    `${name}-default-user`,
-    {
-      userId: `${args.identifier}-default`,
-      userName: "default",
-      engine: "valkey",
-      accessString: "off -@all",
-      authenticationMode: { type: "password", passwords: [pulumi.secret(password("default").result)] },
-    },
-    opts,
-  );
-
-  const users: Record<string, aws.elasticache.User> = {};
-  const secrets: Record<string, aws.secretsmanager.Secret> = {};
-  for (const client of clients) {
-    // IAM authentication requires the user name to equal the user id; both modes use the same form.
-    const userId = `${args.identifier}-${client}`;
-    const pw = authentication === "password" ? password(client) : undefined;
-    users[client] = new aws.elasticache.User(
-      `${name}-${client}-user`,
-      {
-        userId,
-        userName: userId,
-        engine: "valkey",
-        accessString: clientAccessString(keyPrefix),
-        authenticationMode: pw ? { type: "password", passwords: [pulumi.secret(pw.result)] } : { type: "iam" },
-      },
-      opts,
+    const key = createDataKey(name, { description: `ElastiCache ${args.identifier}: data at rest, snapshots, user secrets`, alias: `${args.identifier}/cache` }, childOpts);
+    const securityGroup = createDataSecurityGroup(
+      name,
+      { vpcId: args.vpcId, service: "ElastiCache for Valkey", port, clientSecurityGroupIds: args.clientSecurityGroupIds, tagName: `${args.identifier}-cache` },
+      childOpts,
     );
-    if (pw) {
-      const secret = new aws.secretsmanager.Secret(
-        `${name}-${client}-secret`,
+    const subnetGroup = new aws.elasticache.SubnetGroup(
+      `${name}-subnets`,
+      { name: `${args.identifier}-cache`, description: `Isolated subnets of ${args.identifier}`, subnetIds: args.subnetIds },
+      childOpts,
+    );
+
+    const password = (role: string) =>
+      new random.RandomPassword(`${name}-${role}-password`, { length: CACHE_DEFAULTS.passwordLength, special: false }, { parent: this });
+
+    // Every user group must hold a user named "default", which unauthenticated connections are logged in as.
+    // This one is switched off and has a password nobody is given, so there is no anonymous access.
+    const defaultUser = new aws.elasticache.User(
+      `${name}-default-user`,
+      {
+        userId: `${args.identifier}-default`,
+        userName: "default",
+        engine: "valkey",
+        accessString: "off -@all",
+        authenticationMode: { type: "password", passwords: [pulumi.secret(password("default").result)] },
+      },
+      childOpts,
+    );
+
+    const users: Record<string, aws.elasticache.User> = {};
+    const secrets: Record<string, aws.secretsmanager.Secret> = {};
+    for (const client of clients) {
+      // IAM authentication requires the user name to equal the user id; both modes use the same form.
+      const userId = `${args.identifier}-${client}`;
+      const pw = authentication === "password" ? password(client) : undefined;
+      users[client] = new aws.elasticache.User(
+        `${name}-${client}-user`,
         {
-          // A prefix, not a fixed name: a deleted secret keeps its name for its 7-30 day recovery window (Secrets
-          // Manager API DeleteSecret, verified 2026-12-05), so a destroyed and recreated stack could not create it
-          // again. The provider appends a unique suffix; workloads find the secret by its ARN (secretArns).
-          namePrefix: `${args.identifier}/cache/${client}-`,
-          description: `ElastiCache RBAC credentials of ${client} on ${args.identifier}`,
-          kmsKeyId: key.arn,
+          userId,
+          userName: userId,
+          engine: "valkey",
+          accessString: clientAccessString(keyPrefix),
+          authenticationMode: pw ? { type: "password", passwords: [pulumi.secret(pw.result)] } : { type: "iam" },
         },
-        opts,
+        childOpts,
       );
-      new aws.secretsmanager.SecretVersion(
-        `${name}-${client}-secret`,
-        { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify({ username: userId, password: pw.result })) },
-        opts,
-      );
-      secrets[client] = secret;
+      if (pw) {
+        const secret = new aws.secretsmanager.Secret(
+          `${name}-${client}-secret`,
+          {
+            // A prefix, not a fixed name: a deleted secret keeps its name for its 7-30 day recovery window (Secrets
+            // Manager API DeleteSecret, verified 2026-12-05), so a destroyed and recreated stack could not create it
+            // again. The provider appends a unique suffix; workloads find the secret by its ARN (secretArns).
+            namePrefix: `${args.identifier}/cache/${client}-`,
+            description: `ElastiCache RBAC credentials of ${client} on ${args.identifier}`,
+            kmsKeyId: key.arn,
+          },
+          childOpts,
+        );
+        new aws.secretsmanager.SecretVersion(
+          `${name}-${client}-secret`,
+          { secretId: secret.id, secretString: pulumi.secret(pulumi.jsonStringify({ username: userId, password: pw.result })) },
+          childOpts,
+        );
+        secrets[client] = secret;
+      }
     }
+
+    const userGroup = new aws.elasticache.UserGroup(
+      `${name}-users`,
+      { userGroupId: args.identifier, engine: "valkey", userIds: [defaultUser.userId, ...Object.values(users).map((u) => u.userId)] },
+      childOpts,
+    );
+
+    const group = new aws.elasticache.ReplicationGroup(
+      `${name}-group`,
+      {
+        replicationGroupId: args.identifier,
+        description: `Valkey cache of ${args.identifier}`,
+        engine: "valkey",
+        engineVersion: args.engineVersion,
+        nodeType: args.nodeType,
+        port,
+        numCacheClusters: 1 + args.replicas,
+        automaticFailoverEnabled: highlyAvailable,
+        multiAzEnabled: highlyAvailable,
+        subnetGroupName: subnetGroup.name,
+        securityGroupIds: [securityGroup.id],
+        atRestEncryptionEnabled: true,
+        kmsKeyId: key.arn,
+        transitEncryptionEnabled: true,
+        transitEncryptionMode: "required",
+        userGroupIds: [userGroup.userGroupId],
+        snapshotRetentionLimit: args.snapshotRetentionDays,
+        snapshotWindow: args.snapshotRetentionDays > 0 ? CACHE_DEFAULTS.snapshotWindow : undefined,
+        maintenanceWindow: CACHE_DEFAULTS.maintenanceWindow,
+        tags: { Name: args.identifier },
+      },
+      childOpts,
+    );
+
+    this.primaryEndpoint = group.primaryEndpointAddress;
+    this.readerEndpoint = group.readerEndpointAddress;
+    this.port = port;
+    this.replicationGroupArn = group.arn;
+    this.authentication = authentication;
+    this.users = Object.fromEntries(Object.entries(users).map(([client, u]) => [client, { userId: u.userId, userName: u.userName, arn: u.arn }]));
+    this.secretArns = Object.fromEntries(Object.entries(secrets).map(([client, s]) => [client, s.arn]));
+    this.keyArn = key.arn;
+    this.securityGroupId = securityGroup.id;
+    this.registerOutputs();
   }
-
-  const userGroup = new aws.elasticache.UserGroup(
-    `${name}-users`,
-    { userGroupId: args.identifier, engine: "valkey", userIds: [defaultUser.userId, ...Object.values(users).map((u) => u.userId)] },
-    opts,
-  );
-
-  const group = new aws.elasticache.ReplicationGroup(
-    `${name}-group`,
-    {
-      replicationGroupId: args.identifier,
-      description: `Valkey cache of ${args.identifier}`,
-      engine: "valkey",
-      engineVersion: args.engineVersion,
-      nodeType: args.nodeType,
-      port,
-      numCacheClusters: 1 + args.replicas,
-      automaticFailoverEnabled: highlyAvailable,
-      multiAzEnabled: highlyAvailable,
-      subnetGroupName: subnetGroup.name,
-      securityGroupIds: [securityGroup.id],
-      atRestEncryptionEnabled: true,
-      kmsKeyId: key.arn,
-      transitEncryptionEnabled: true,
-      transitEncryptionMode: "required",
-      userGroupIds: [userGroup.userGroupId],
-      snapshotRetentionLimit: args.snapshotRetentionDays,
-      snapshotWindow: args.snapshotRetentionDays > 0 ? CACHE_DEFAULTS.snapshotWindow : undefined,
-      maintenanceWindow: CACHE_DEFAULTS.maintenanceWindow,
-      tags: { Name: args.identifier },
-    },
-    opts,
-  );
-
-  return { key, securityGroup, subnetGroup, defaultUser, users, secrets, userGroup, group, port, authentication };
 }

@@ -21,6 +21,7 @@ import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Architecture, EndpointAccess } from "./config";
+import type { Ready } from "./ready";
 import { createSystemNodeGroup, SYSTEM_TAINT, systemPlacement } from "./system-nodes";
 import { eksAddonVersions } from "./versions";
 
@@ -149,224 +150,202 @@ export class Cluster extends pulumi.ComponentResource {
   readonly nodeSecurityGroupId: pulumi.Output<string>;
   readonly kubernetesVersion: string;
   /** What a Kubernetes workload must wait for: nodes to run on, cluster DNS and the Pod Identity agent. */
-  readonly systemReady: pulumi.Resource[];
+  readonly ready: Ready;
   readonly systemNodeGroupName: pulumi.Output<string>;
 
   constructor(name: string, args: ClusterArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:cluster:Cluster", name, {}, opts);
-    const out = createCluster(name, args, this, opts.provider);
-    this.name = out.name;
-    this.clusterArn = out.clusterArn;
-    this.kubeconfig = out.kubeconfig;
-    this.provider = out.k8sProvider;
-    this.clusterSecurityGroupId = out.eks.clusterSecurityGroupId;
-    this.nodeSecurityGroupId = out.eks.nodeSecurityGroupId;
-    this.kubernetesVersion = args.kubernetesVersion;
-    this.systemReady = out.systemReady;
-    this.systemNodeGroupName = out.nodeGroup.nodeGroupName;
-    this.registerOutputs({
-      name: this.name,
-      clusterArn: this.clusterArn,
-      kubeconfig: this.kubeconfig,
-      provider: this.provider,
-      clusterSecurityGroupId: this.clusterSecurityGroupId,
-      nodeSecurityGroupId: this.nodeSecurityGroupId,
-      kubernetesVersion: this.kubernetesVersion,
-      systemNodeGroupName: this.systemNodeGroupName,
-    });
-  }
-}
+    const { provider } = opts;
+    const childOpts = { parent: this, provider };
+    const endpointAccess = args.endpointAccess ?? DEFAULTS.endpointAccess;
+    const publicEndpointCidrs = args.publicEndpointCidrs ?? DEFAULTS.publicEndpointCidrs;
+    const privateEndpointCidrs = args.privateEndpointCidrs ?? DEFAULTS.privateEndpointCidrs;
+    // components/config.ts refuses these with the config keys' names; this guards direct use of the component.
+    if (endpointAccess === "public-and-private" && publicEndpointCidrs.length === 0)
+      throw new Error(`${name}: endpointAccess "public-and-private" needs publicEndpointCidrs, the networks \`pulumi up\` runs from`);
+    if (endpointAccess === "private" && (privateEndpointCidrs.length === 0 || publicEndpointCidrs.length > 0))
+      throw new Error(`${name}: endpointAccess "private" needs privateEndpointCidrs, the networks \`pulumi up\` runs from, and no publicEndpointCidrs`);
+    const adminPrincipalArns = args.adminPrincipalArns ?? DEFAULTS.adminPrincipalArns;
+    const logTypes = args.logTypes ?? DEFAULTS.logTypes;
+    // components/config.ts already refuses an unpinned version; this guards direct use of the component.
+    const addonVersions = eksAddonVersions(args.kubernetesVersion);
+    const account = aws.getCallerIdentityOutput({}, childOpts);
+    const partition = aws.getPartitionOutput({}, childOpts).partition;
 
-export function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const opts = { parent, provider };
-  const endpointAccess = args.endpointAccess ?? DEFAULTS.endpointAccess;
-  const publicEndpointCidrs = args.publicEndpointCidrs ?? DEFAULTS.publicEndpointCidrs;
-  const privateEndpointCidrs = args.privateEndpointCidrs ?? DEFAULTS.privateEndpointCidrs;
-  // components/config.ts refuses these with the config keys' names; this guards direct use of the component.
-  if (endpointAccess === "public-and-private" && publicEndpointCidrs.length === 0)
-    throw new Error(`${name}: endpointAccess "public-and-private" needs publicEndpointCidrs, the networks \`pulumi up\` runs from`);
-  if (endpointAccess === "private" && (privateEndpointCidrs.length === 0 || publicEndpointCidrs.length > 0))
-    throw new Error(`${name}: endpointAccess "private" needs privateEndpointCidrs, the networks \`pulumi up\` runs from, and no publicEndpointCidrs`);
-  const adminPrincipalArns = args.adminPrincipalArns ?? DEFAULTS.adminPrincipalArns;
-  const logTypes = args.logTypes ?? DEFAULTS.logTypes;
-  // components/config.ts already refuses an unpinned version; this guards direct use of the component.
-  const addonVersions = eksAddonVersions(args.kubernetesVersion);
-  const account = aws.getCallerIdentityOutput({}, opts);
-  const partition = aws.getPartitionOutput({}, opts).partition;
-
-  // Only principals of this account, through IAM, may use or manage the key: the account root is the key
-  // policy's only principal, which delegates to IAM policies (the cluster role's below).
-  const secretsKey = new aws.kms.Key(
-    `${name}-secrets`,
-    {
-      description: `Envelope encryption of Kubernetes Secrets in EKS cluster ${args.clusterName}`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      policy: pulumi.all([partition, account.accountId]).apply(([p, accountId]) =>
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Sid: "AccountAdministersViaIam", Effect: "Allow", Principal: { AWS: `arn:${p}:iam::${accountId}:root` }, Action: "kms:*", Resource: "*" }],
-        }),
-      ),
-    },
-    opts,
-  );
-  new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}-eks-secrets`, targetKeyId: secretsKey.keyId }, opts);
-
-  // EKS writes to this exact name; creating it first means our retention applies, not "never expire".
-  const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: args.logRetentionDays }, opts);
-
-  const role = new aws.iam.Role(
-    `${name}-role`,
-    {
-      description: `EKS control plane of ${args.clusterName}`,
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
-      }),
-    },
-    opts,
-  );
-  const rolePolicies = [
-    new aws.iam.RolePolicyAttachment(`${name}-role-cluster`, { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonEKSClusterPolicy` }, opts),
-    new aws.iam.RolePolicy(
-      `${name}-role-secrets`,
+    // Only principals of this account, through IAM, may use or manage the key: the account root is the key
+    // policy's only principal, which delegates to IAM policies (the cluster role's below).
+    const secretsKey = new aws.kms.Key(
+      `${name}-secrets`,
       {
-        role: role.id,
-        policy: secretsKey.arn.apply((arn) =>
+        description: `Envelope encryption of Kubernetes Secrets in EKS cluster ${args.clusterName}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi.all([partition, account.accountId]).apply(([p, accountId]) =>
           JSON.stringify({
             Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], Resource: arn }],
+            Statement: [{ Sid: "AccountAdministersViaIam", Effect: "Allow", Principal: { AWS: `arn:${p}:iam::${accountId}:root` }, Action: "kms:*", Resource: "*" }],
           }),
         ),
       },
-      opts,
-    ),
-  ];
+      childOpts,
+    );
+    new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}-eks-secrets`, targetKeyId: secretsKey.keyId }, childOpts);
 
-  const cluster = new eks.Cluster(
-    `${name}-eks`,
-    {
-      name: args.clusterName,
-      version: args.kubernetesVersion,
-      vpcId: args.vpcId,
-      privateSubnetIds: args.privateSubnetIds,
-      serviceRole: role,
-      authenticationMode: "API",
-      // No accessEntries here: they are declared below, once the deployer is known.
-      endpointPrivateAccess: true,
-      endpointPublicAccess: endpointAccess === "public-and-private",
-      // EKS opens a public endpoint to 0.0.0.0/0 unless given CIDRs; only the deployer's are ever given.
-      publicAccessCidrs: endpointAccess === "public-and-private" ? publicEndpointCidrs : undefined,
-      encryptionConfigKeyArn: secretsKey.arn,
-      enabledClusterLogTypes: logTypes,
-      skipDefaultNodeGroup: true,
-      // No Pulumi-made cluster/node security groups: every node then carries the cluster security group EKS
-      // creates, which is what the control plane uses and what Karpenter's nodes select.
-      skipDefaultSecurityGroups: true,
-      // Pod Identity replaces IRSA, so no IAM OIDC provider is needed.
-      createOidcProvider: false,
-      // Every add-on is an EKS managed add-on at a pinned version; nothing self-managed to take over later.
-      bootstrapSelfManagedAddons: false,
-      // The VPC CNI's network policy agent enforces the apps' NetworkPolicies (components/workload); without it
-      // Kubernetes accepts NetworkPolicy objects and silently enforces nothing.
-      vpcCniOptions: { addonVersion: addonVersions["vpc-cni"], enableNetworkPolicy: true },
-      kubeProxyAddonOptions: { version: addonVersions["kube-proxy"] },
-      // CoreDNS can only become ACTIVE once a node exists, so it is created below, after the node group.
-      corednsAddonOptions: { enabled: false },
-    },
-    // Transforms reach the children of a packaged component such as this one (Pulumi docs, resource options
-    // "transformations" and "transforms", read 2026-12-05).
-    { parent, providers: { aws: provider }, dependsOn: [logGroup, ...rolePolicies], transforms: [withoutCreatorBootstrap] },
-  );
+    // EKS writes to this exact name; creating it first means our retention applies, not "never expire".
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: args.logRetentionDays }, childOpts);
 
-  const clusterName = cluster.eksCluster.name;
-  const clusterArn = cluster.eksCluster.arn;
-
-  // Cluster-admin access entries, one per principal (EKS refuses a second entry for an ARN), each named by its
-  // principal: adding the deployer to adminPrincipalArns or taking it out keeps its one entry. Which principals
-  // depends on who runs `pulumi up`, an invoke's answer that a preview knows too, so they are declared once it is
-  // known. (Not the component's accessEntries: @pulumi/eks 4.3.0 iterates that map when constructing, so its keys must
-  // be known in the program, and here they are not.)
-  const adminPolicyArn = pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`;
-  const adminAccess = account.arn.apply((callerArn) =>
-    deployerAdmins(adminPrincipalArns, callerArn).map((principalArn) => {
-      const key = accessEntryKey(principalArn);
-      const entry = new aws.eks.AccessEntry(`${name}-admin-${key}`, { clusterName, principalArn, type: "STANDARD" }, opts);
-      return new aws.eks.AccessPolicyAssociation(
-        `${name}-admin-${key}`,
-        { clusterName, principalArn: entry.principalArn, policyArn: adminPolicyArn, accessScope: { type: "cluster" } },
-        opts,
-      );
-    }),
-  );
-
-  // The private endpoint's ENIs carry the cluster security group, which admits only its own members (the nodes);
-  // a VPN or a runner elsewhere in the VPC reaches the API through these rules. Named by CIDR, so that reordering
-  // the list replaces nothing.
-  for (const cidr of privateEndpointCidrs)
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-api-from-${cidr.replace(/[./]/g, "-")}`,
+    const role = new aws.iam.Role(
+      `${name}-role`,
       {
-        securityGroupId: cluster.clusterSecurityGroupId,
-        cidrIpv4: cidr,
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        description: `Kubernetes API (HTTPS) from ${cidr}, where pulumi up runs`,
+        description: `EKS control plane of ${args.clusterName}`,
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+        }),
       },
-      opts,
+      childOpts,
+    );
+    const rolePolicies = [
+      new aws.iam.RolePolicyAttachment(`${name}-role-cluster`, { role: role.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonEKSClusterPolicy` }, childOpts),
+      new aws.iam.RolePolicy(
+        `${name}-role-secrets`,
+        {
+          role: role.id,
+          policy: secretsKey.arn.apply((arn) =>
+            JSON.stringify({
+              Version: "2012-10-17",
+              Statement: [{ Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"], Resource: arn }],
+            }),
+          ),
+        },
+        childOpts,
+      ),
+    ];
+
+    const cluster = new eks.Cluster(
+      `${name}-eks`,
+      {
+        name: args.clusterName,
+        version: args.kubernetesVersion,
+        vpcId: args.vpcId,
+        privateSubnetIds: args.privateSubnetIds,
+        serviceRole: role,
+        authenticationMode: "API",
+        // No accessEntries here: they are declared below, once the deployer is known.
+        endpointPrivateAccess: true,
+        endpointPublicAccess: endpointAccess === "public-and-private",
+        // EKS opens a public endpoint to 0.0.0.0/0 unless given CIDRs; only the deployer's are ever given.
+        publicAccessCidrs: endpointAccess === "public-and-private" ? publicEndpointCidrs : undefined,
+        encryptionConfigKeyArn: secretsKey.arn,
+        enabledClusterLogTypes: logTypes,
+        skipDefaultNodeGroup: true,
+        // No Pulumi-made cluster/node security groups: every node then carries the cluster security group EKS
+        // creates, which is what the control plane uses and what Karpenter's nodes select.
+        skipDefaultSecurityGroups: true,
+        // Pod Identity replaces IRSA, so no IAM OIDC provider is needed.
+        createOidcProvider: false,
+        // Every add-on is an EKS managed add-on at a pinned version; nothing self-managed to take over later.
+        bootstrapSelfManagedAddons: false,
+        // The VPC CNI's network policy agent enforces the apps' NetworkPolicies (components/workload); without it
+        // Kubernetes accepts NetworkPolicy objects and silently enforces nothing.
+        vpcCniOptions: { addonVersion: addonVersions["vpc-cni"], enableNetworkPolicy: true },
+        kubeProxyAddonOptions: { version: addonVersions["kube-proxy"] },
+        // CoreDNS can only become ACTIVE once a node exists, so it is created below, after the node group.
+        corednsAddonOptions: { enabled: false },
+      },
+      // Transforms reach the children of a packaged component such as this one (Pulumi docs, resource options
+      // "transformations" and "transforms", read 2026-12-05).
+      { parent: this, providers: { aws: provider }, dependsOn: [logGroup, ...rolePolicies], transforms: [withoutCreatorBootstrap] },
     );
 
-  const { nodeGroup } = createSystemNodeGroup(
-    `${name}-system`,
-    {
-      clusterName,
-      kubernetesVersion: args.kubernetesVersion,
-      subnetIds: args.privateSubnetIds,
-      instanceTypes: args.systemInstanceTypes,
-      architecture: args.systemArchitecture,
-      nodes: args.systemNodes,
-    },
-    opts,
-  );
+    const clusterName = cluster.eksCluster.name;
+    const clusterArn = cluster.eksCluster.arn;
 
-  const addon = (addonName: "coredns" | "eks-pod-identity-agent", configuration: object | undefined, dependsOn: pulumi.Resource[]) =>
-    new aws.eks.Addon(
-      `${name}-${addonName}`,
+    // Cluster-admin access entries, one per principal (EKS refuses a second entry for an ARN), each named by its
+    // principal: adding the deployer to adminPrincipalArns or taking it out keeps its one entry. Which principals
+    // depends on who runs `pulumi up`, an invoke's answer that a preview knows too, so they are declared once it is
+    // known. (Not the component's accessEntries: @pulumi/eks 4.3.0 iterates that map when constructing, so its keys must
+    // be known in the program, and here they are not.)
+    const adminPolicyArn = pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/${CLUSTER_ADMIN_POLICY}`;
+    const adminAccess = account.arn.apply((callerArn) =>
+      deployerAdmins(adminPrincipalArns, callerArn).map((principalArn) => {
+        const key = accessEntryKey(principalArn);
+        const entry = new aws.eks.AccessEntry(`${name}-admin-${key}`, { clusterName, principalArn, type: "STANDARD" }, childOpts);
+        return new aws.eks.AccessPolicyAssociation(
+          `${name}-admin-${key}`,
+          { clusterName, principalArn: entry.principalArn, policyArn: adminPolicyArn, accessScope: { type: "cluster" } },
+          childOpts,
+        );
+      }),
+    );
+
+    // The private endpoint's ENIs carry the cluster security group, which admits only its own members (the nodes);
+    // a VPN or a runner elsewhere in the VPC reaches the API through these rules. Named by CIDR, so that reordering
+    // the list replaces nothing.
+    for (const cidr of privateEndpointCidrs)
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-api-from-${cidr.replace(/[./]/g, "-")}`,
+        {
+          securityGroupId: cluster.clusterSecurityGroupId,
+          cidrIpv4: cidr,
+          ipProtocol: "tcp",
+          fromPort: 443,
+          toPort: 443,
+          description: `Kubernetes API (HTTPS) from ${cidr}, where pulumi up runs`,
+        },
+        childOpts,
+      );
+
+    const { nodeGroup } = createSystemNodeGroup(
+      `${name}-system`,
       {
         clusterName,
-        addonName,
-        addonVersion: addonVersions[addonName],
-        resolveConflictsOnCreate: "OVERWRITE",
-        resolveConflictsOnUpdate: "OVERWRITE",
-        configurationValues: configuration ? JSON.stringify(configuration) : undefined,
+        kubernetesVersion: args.kubernetesVersion,
+        subnetIds: args.privateSubnetIds,
+        instanceTypes: args.systemInstanceTypes,
+        architecture: args.systemArchitecture,
+        nodes: args.systemNodes,
       },
-      { ...opts, dependsOn },
+      childOpts,
     );
-  // CoreDNS on the system nodes (its default tolerations already include CriticalAddonsOnly): Karpenter resolves
-  // AWS endpoints through it, so it must not depend on nodes Karpenter manages.
-  const coredns = addon(
-    "coredns",
-    { nodeSelector: systemPlacement.nodeSelector, tolerations: [{ key: SYSTEM_TAINT.key, operator: "Exists" }] },
-    [nodeGroup],
-  );
-  // A DaemonSet that tolerates every taint, so it runs on system and Karpenter nodes alike.
-  const podIdentityAgent = addon("eks-pod-identity-agent", undefined, []);
 
-  const kubeconfig = pulumi.secret(cluster.kubeconfigJson);
-  // Every Kubernetes step waits for the admins' access, the deployer's included: EKS gives the creator none.
-  const k8sProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent, dependsOn: adminAccess });
+    const addon = (addonName: "coredns" | "eks-pod-identity-agent", configuration: object | undefined, dependsOn: pulumi.Resource[]) =>
+      new aws.eks.Addon(
+        `${name}-${addonName}`,
+        {
+          clusterName,
+          addonName,
+          addonVersion: addonVersions[addonName],
+          resolveConflictsOnCreate: "OVERWRITE",
+          resolveConflictsOnUpdate: "OVERWRITE",
+          configurationValues: configuration ? JSON.stringify(configuration) : undefined,
+        },
+        { ...childOpts, dependsOn },
+      );
+    // CoreDNS on the system nodes (its default tolerations already include CriticalAddonsOnly): Karpenter resolves
+    // AWS endpoints through it, so it must not depend on nodes Karpenter manages.
+    const coredns = addon(
+      "coredns",
+      { nodeSelector: systemPlacement.nodeSelector, tolerations: [{ key: SYSTEM_TAINT.key, operator: "Exists" }] },
+      [nodeGroup],
+    );
+    // A DaemonSet that tolerates every taint, so it runs on system and Karpenter nodes alike.
+    const podIdentityAgent = addon("eks-pod-identity-agent", undefined, []);
 
-  return {
-    eks: cluster,
-    name: clusterName,
-    clusterArn,
-    kubeconfig,
-    k8sProvider,
-    nodeGroup,
-    secretsKey,
-    logGroup,
-    systemReady: [nodeGroup, coredns, podIdentityAgent] as pulumi.Resource[],
-  };
+    const kubeconfig = pulumi.secret(cluster.kubeconfigJson);
+    // Every Kubernetes step waits for the admins' access, the deployer's included: EKS gives the creator none.
+    const k8sProvider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { parent: this, dependsOn: adminAccess });
+
+
+    this.name = clusterName;
+    this.clusterArn = clusterArn;
+    this.kubeconfig = kubeconfig;
+    this.provider = k8sProvider;
+    this.clusterSecurityGroupId = cluster.clusterSecurityGroupId;
+    this.nodeSecurityGroupId = cluster.nodeSecurityGroupId;
+    this.kubernetesVersion = args.kubernetesVersion;
+    this.ready = [nodeGroup, coredns, podIdentityAgent];
+    this.systemNodeGroupName = nodeGroup.nodeGroupName;
+    this.registerOutputs();
+  }
 }

@@ -126,36 +126,143 @@ export class Database extends pulumi.ComponentResource {
 
   constructor(name: string, args: DatabaseArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:data:Database", name, {}, opts);
-    const out = createDatabase(name, args, this, opts.provider);
-    this.endpoint = out.cluster.endpoint;
-    this.readerEndpoint = out.cluster.readerEndpoint;
-    this.port = out.port;
+    const { provider } = opts;
+    const childOpts = { parent: this, provider };
+    const masterUsername = args.masterUsername ?? DATABASE_DEFAULTS.masterUsername;
+    const port = DATABASE_DEFAULTS.port;
+    const piRetention = args.performanceInsightsRetentionDays ?? DATABASE_DEFAULTS.performanceInsightsRetentionDays;
+
+    const key = createDataKey(name, { description: `Aurora PostgreSQL ${args.identifier}: storage, master secret, Performance Insights`, alias: `${args.identifier}/database` }, childOpts);
+    const securityGroup = createDataSecurityGroup(
+      name,
+      { vpcId: args.vpcId, service: "Aurora PostgreSQL", port, clientSecurityGroupIds: args.clientSecurityGroupIds, tagName: `${args.identifier}-database` },
+      childOpts,
+    );
+    const subnetGroup = new aws.rds.SubnetGroup(
+      `${name}-subnets`,
+      { description: `Isolated subnets of ${args.identifier}`, subnetIds: args.subnetIds, tags: { Name: `${args.identifier}-database` } },
+      childOpts,
+    );
+    const parameterGroup = new aws.rds.ClusterParameterGroup(
+      `${name}-params`,
+      {
+        family: parameterGroupFamily(args.engineVersion),
+        description: `${args.identifier}: TLS only, slow statements logged`,
+        parameters: clusterParameters(args.slowStatementMs),
+      },
+      childOpts,
+    );
+    // RDS would create this group itself on the first export, with no retention; owning it sets ours.
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-postgresql-logs`,
+      { name: `/aws/rds/cluster/${args.identifier}/postgresql`, retentionInDays: args.logRetentionDays },
+      childOpts,
+    );
+
+    // RDS keeps a final snapshot after its cluster is gone, and no two cluster snapshots of an account and region may
+    // share an identifier ("DBClusterSnapshotAlreadyExistsFault", RDS API DeleteDBCluster, verified 2026-12-05): a fixed
+    // `<identifier>-final` would let a destroyed and recreated stack's cluster never be deleted. The suffix is drawn
+    // with the cluster and kept in state; the keepers are the inputs whose change replaces the cluster, so a replaced
+    // cluster gets a new one too (an in-place change of the suffix merely renames a snapshot not yet taken).
+    const finalSnapshotSuffix = args.deletionProtection
+      ? new random.RandomId(
+          `${name}-final-snapshot`,
+          {
+            byteLength: DATABASE_DEFAULTS.finalSnapshotSuffixBytes,
+            keepers: { clusterIdentifier: args.identifier, databaseName: args.databaseName, masterUsername, kmsKeyId: key.arn, dbSubnetGroupName: subnetGroup.name },
+          },
+          { parent: this },
+        )
+      : undefined;
+
+    const cluster = new aws.rds.Cluster(
+      `${name}-cluster`,
+      {
+        clusterIdentifier: args.identifier,
+        engine: "aurora-postgresql",
+        engineMode: "provisioned",
+        engineVersion: args.engineVersion,
+        databaseName: args.databaseName,
+        masterUsername,
+        // RDS generates the password, keeps it in Secrets Manager (encrypted with our key) and rotates it:
+        // it never appears in config, code or Pulumi state.
+        manageMasterUserPassword: true,
+        masterUserSecretKmsKeyId: key.arn,
+        iamDatabaseAuthenticationEnabled: true,
+        storageEncrypted: true,
+        kmsKeyId: key.arn,
+        port,
+        dbSubnetGroupName: subnetGroup.name,
+        vpcSecurityGroupIds: [securityGroup.id],
+        dbClusterParameterGroupName: parameterGroup.name,
+        serverlessv2ScalingConfiguration: scalingConfiguration(args),
+        backupRetentionPeriod: args.backupRetentionDays,
+        preferredBackupWindow: DATABASE_DEFAULTS.preferredBackupWindow,
+        preferredMaintenanceWindow: DATABASE_DEFAULTS.preferredMaintenanceWindow,
+        copyTagsToSnapshot: true,
+        deletionProtection: args.deletionProtection,
+        skipFinalSnapshot: !args.deletionProtection,
+        finalSnapshotIdentifier: finalSnapshotSuffix ? pulumi.interpolate`${args.identifier}-final-${finalSnapshotSuffix.hex}` : undefined,
+        enabledCloudwatchLogsExports: [...DATABASE_DEFAULTS.logExports],
+        tags: { Name: args.identifier },
+      },
+      { ...childOpts, dependsOn: [logGroup] },
+    );
+
+    // Instance n goes to the AZ of isolated subnet n mod count: the writer and the first readers land in
+    // different AZs without the program naming any AZ.
+    const subnetIds = pulumi.output(args.subnetIds);
+    const azOf = (index: number) =>
+      subnetIds.apply((ids) => {
+        if (ids.length === 0) throw new Error("Database: subnetIds is empty; pass the network's isolated subnets");
+        return aws.ec2.getSubnetOutput({ id: ids[index % ids.length] }, childOpts).availabilityZone;
+      });
+
+    const instance = (index: number, dependsOn: pulumi.Resource[]) =>
+      new aws.rds.ClusterInstance(
+        `${name}-${index === 0 ? "writer" : `reader-${index}`}`,
+        {
+          identifier: `${args.identifier}-${index + 1}`,
+          clusterIdentifier: cluster.id,
+          engine: "aurora-postgresql",
+          engineVersion: args.engineVersion,
+          instanceClass: "db.serverless",
+          availabilityZone: azOf(index),
+          // Tier 0 for the writer, 1 for readers: readers in tiers 0-1 scale with the writer, so a promoted
+          // reader starts at the writer's capacity.
+          promotionTier: index === 0 ? 0 : 1,
+          // The engine version is pinned in config; upgrades are a reviewed config change, not a surprise diff.
+          autoMinorVersionUpgrade: false,
+          publiclyAccessible: false,
+          performanceInsightsEnabled: true,
+          performanceInsightsKmsKeyId: key.arn,
+          performanceInsightsRetentionPeriod: piRetention,
+          dbSubnetGroupName: subnetGroup.name,
+          tags: { Name: `${args.identifier}-${index + 1}` },
+        },
+        { ...childOpts, dependsOn },
+      );
+    // The first instance of a cluster becomes its writer, so readers wait for it.
+    const writer = instance(0, []);
+    Array.from({ length: args.readers }, (_, i) => instance(i + 1, [writer]));
+
+    this.endpoint = cluster.endpoint;
+    this.readerEndpoint = cluster.readerEndpoint;
+    this.port = port;
     this.databaseName = args.databaseName;
-    this.masterUsername = out.masterUsername;
-    this.clusterArn = out.cluster.arn;
-    this.clusterResourceId = out.cluster.clusterResourceId;
-    this.masterSecretArn = out.cluster.masterUserSecrets.apply((secrets) => {
+    this.masterUsername = masterUsername;
+    this.clusterArn = cluster.arn;
+    this.clusterResourceId = cluster.clusterResourceId;
+    this.masterSecretArn = cluster.masterUserSecrets.apply((secrets) => {
       const arn = secrets?.[0]?.secretArn;
       if (!arn) throw new Error("Database: RDS reported no master user secret although manageMasterUserPassword is on");
       return arn;
     });
-    this.keyArn = out.key.arn;
-    this.securityGroupId = out.securityGroup.id;
-    this.logGroupName = out.logGroup.name;
-    this.#account = accountOf(this, opts.provider);
-    this.registerOutputs({
-      endpoint: this.endpoint,
-      readerEndpoint: this.readerEndpoint,
-      port: this.port,
-      databaseName: this.databaseName,
-      masterUsername: this.masterUsername,
-      clusterArn: this.clusterArn,
-      clusterResourceId: this.clusterResourceId,
-      masterSecretArn: this.masterSecretArn,
-      keyArn: this.keyArn,
-      securityGroupId: this.securityGroupId,
-      logGroupName: this.logGroupName,
-    });
+    this.keyArn = key.arn;
+    this.securityGroupId = securityGroup.id;
+    this.logGroupName = logGroup.name;
+    this.#account = accountOf(this, provider);
+    this.registerOutputs();
   }
 
   /** The `rds-db:connect` resource for logging in as `dbUser` with IAM auth, see rdsDbUserArn. */
@@ -173,127 +280,4 @@ function accountOf(parent: pulumi.Resource, provider: aws.Provider) {
     region: aws.getRegionOutput({}, opts).region,
     accountId: aws.getCallerIdentityOutput({}, opts).accountId,
   };
-}
-
-export function createDatabase(name: string, args: DatabaseArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const opts = { parent, provider };
-  const masterUsername = args.masterUsername ?? DATABASE_DEFAULTS.masterUsername;
-  const port = DATABASE_DEFAULTS.port;
-  const piRetention = args.performanceInsightsRetentionDays ?? DATABASE_DEFAULTS.performanceInsightsRetentionDays;
-
-  const key = createDataKey(name, { description: `Aurora PostgreSQL ${args.identifier}: storage, master secret, Performance Insights`, alias: `${args.identifier}/database` }, opts);
-  const securityGroup = createDataSecurityGroup(
-    name,
-    { vpcId: args.vpcId, service: "Aurora PostgreSQL", port, clientSecurityGroupIds: args.clientSecurityGroupIds, tagName: `${args.identifier}-database` },
-    opts,
-  );
-  const subnetGroup = new aws.rds.SubnetGroup(
-    `${name}-subnets`,
-    { description: `Isolated subnets of ${args.identifier}`, subnetIds: args.subnetIds, tags: { Name: `${args.identifier}-database` } },
-    opts,
-  );
-  const parameterGroup = new aws.rds.ClusterParameterGroup(
-    `${name}-params`,
-    {
-      family: parameterGroupFamily(args.engineVersion),
-      description: `${args.identifier}: TLS only, slow statements logged`,
-      parameters: clusterParameters(args.slowStatementMs),
-    },
-    opts,
-  );
-  // RDS would create this group itself on the first export, with no retention; owning it sets ours.
-  const logGroup = new aws.cloudwatch.LogGroup(
-    `${name}-postgresql-logs`,
-    { name: `/aws/rds/cluster/${args.identifier}/postgresql`, retentionInDays: args.logRetentionDays },
-    opts,
-  );
-
-  // RDS keeps a final snapshot after its cluster is gone, and no two cluster snapshots of an account and region may
-  // share an identifier ("DBClusterSnapshotAlreadyExistsFault", RDS API DeleteDBCluster, verified 2026-12-05): a fixed
-  // `<identifier>-final` would let a destroyed and recreated stack's cluster never be deleted. The suffix is drawn
-  // with the cluster and kept in state; the keepers are the inputs whose change replaces the cluster, so a replaced
-  // cluster gets a new one too (an in-place change of the suffix merely renames a snapshot not yet taken).
-  const finalSnapshotSuffix = args.deletionProtection
-    ? new random.RandomId(
-        `${name}-final-snapshot`,
-        {
-          byteLength: DATABASE_DEFAULTS.finalSnapshotSuffixBytes,
-          keepers: { clusterIdentifier: args.identifier, databaseName: args.databaseName, masterUsername, kmsKeyId: key.arn, dbSubnetGroupName: subnetGroup.name },
-        },
-        { parent },
-      )
-    : undefined;
-
-  const cluster = new aws.rds.Cluster(
-    `${name}-cluster`,
-    {
-      clusterIdentifier: args.identifier,
-      engine: "aurora-postgresql",
-      engineMode: "provisioned",
-      engineVersion: args.engineVersion,
-      databaseName: args.databaseName,
-      masterUsername,
-      // RDS generates the password, keeps it in Secrets Manager (encrypted with our key) and rotates it:
-      // it never appears in config, code or Pulumi state.
-      manageMasterUserPassword: true,
-      masterUserSecretKmsKeyId: key.arn,
-      iamDatabaseAuthenticationEnabled: true,
-      storageEncrypted: true,
-      kmsKeyId: key.arn,
-      port,
-      dbSubnetGroupName: subnetGroup.name,
-      vpcSecurityGroupIds: [securityGroup.id],
-      dbClusterParameterGroupName: parameterGroup.name,
-      serverlessv2ScalingConfiguration: scalingConfiguration(args),
-      backupRetentionPeriod: args.backupRetentionDays,
-      preferredBackupWindow: DATABASE_DEFAULTS.preferredBackupWindow,
-      preferredMaintenanceWindow: DATABASE_DEFAULTS.preferredMaintenanceWindow,
-      copyTagsToSnapshot: true,
-      deletionProtection: args.deletionProtection,
-      skipFinalSnapshot: !args.deletionProtection,
-      finalSnapshotIdentifier: finalSnapshotSuffix ? pulumi.interpolate`${args.identifier}-final-${finalSnapshotSuffix.hex}` : undefined,
-      enabledCloudwatchLogsExports: [...DATABASE_DEFAULTS.logExports],
-      tags: { Name: args.identifier },
-    },
-    { ...opts, dependsOn: [logGroup] },
-  );
-
-  // Instance n goes to the AZ of isolated subnet n mod count: the writer and the first readers land in
-  // different AZs without the program naming any AZ.
-  const subnetIds = pulumi.output(args.subnetIds);
-  const azOf = (index: number) =>
-    subnetIds.apply((ids) => {
-      if (ids.length === 0) throw new Error("Database: subnetIds is empty; pass the network's isolated subnets");
-      return aws.ec2.getSubnetOutput({ id: ids[index % ids.length] }, opts).availabilityZone;
-    });
-
-  const instance = (index: number, dependsOn: pulumi.Resource[]) =>
-    new aws.rds.ClusterInstance(
-      `${name}-${index === 0 ? "writer" : `reader-${index}`}`,
-      {
-        identifier: `${args.identifier}-${index + 1}`,
-        clusterIdentifier: cluster.id,
-        engine: "aurora-postgresql",
-        engineVersion: args.engineVersion,
-        instanceClass: "db.serverless",
-        availabilityZone: azOf(index),
-        // Tier 0 for the writer, 1 for readers: readers in tiers 0-1 scale with the writer, so a promoted
-        // reader starts at the writer's capacity.
-        promotionTier: index === 0 ? 0 : 1,
-        // The engine version is pinned in config; upgrades are a reviewed config change, not a surprise diff.
-        autoMinorVersionUpgrade: false,
-        publiclyAccessible: false,
-        performanceInsightsEnabled: true,
-        performanceInsightsKmsKeyId: key.arn,
-        performanceInsightsRetentionPeriod: piRetention,
-        dbSubnetGroupName: subnetGroup.name,
-        tags: { Name: `${args.identifier}-${index + 1}` },
-      },
-      { ...opts, dependsOn },
-    );
-  // The first instance of a cluster becomes its writer, so readers wait for it.
-  const writer = instance(0, []);
-  const readers = Array.from({ length: args.readers }, (_, i) => instance(i + 1, [writer]));
-
-  return { key, securityGroup, subnetGroup, parameterGroup, logGroup, finalSnapshotSuffix, cluster, writer, readers, masterUsername, port };
 }

@@ -135,6 +135,6 @@ export class ImagePushRole extends pulumi.ComponentResource {
     );
     new aws.iam.RolePolicy(name, { role: role.id, policy: pulumi.all(args.repositoryArns).apply((arns) => JSON.stringify(imagePushPolicy(arns))) }, childOpts);
     this.roleArn = role.arn;
-    this.registerOutputs({ roleArn: this.roleArn, oidcProviderArn: this.oidcProviderArn });
+    this.registerOutputs();
   }
 }

@@ -140,14 +140,66 @@ export class ServiceImages extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceImagesArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:images:ServiceImages", name, {}, opts);
-    const built = createServiceImages(name, args, this, opts.provider);
-    const each = <T>(pick: (b: BuiltImage) => T) => Object.fromEntries(Object.entries(built).map(([s, b]) => [s, pick(b)]));
+    const contextPath = args.contextPath ?? IMAGES_DEFAULTS.contextPath;
+    const keepImages = args.keepImages ?? IMAGES_DEFAULTS.keepImages;
+    const untaggedExpiryDays = args.untaggedExpiryDays ?? IMAGES_DEFAULTS.untaggedExpiryDays;
+    const buildArgs = args.buildArgs ?? IMAGES_DEFAULTS.buildArgs;
+    const build = args.build ?? IMAGES_DEFAULTS.build;
+    checkImagesArgs(args);
+    const childOpts = { parent: this, provider: opts.provider };
+    const platforms = [...new Set(args.architectures.map(platformFor))];
+
+    const out: Record<string, BuiltImage> = {};
+    for (const service of args.services) {
+      const repository = new aws.ecr.Repository(
+        `${name}-${service}`,
+        {
+          name: `${args.repositoryPrefix}/${service}`,
+          imageTagMutability: "IMMUTABLE",
+          imageScanningConfiguration: { scanOnPush: true },
+          encryptionConfigurations: [{ encryptionType: "KMS" }],
+          // Deleting the stack must not silently delete the images running pods reference.
+          forceDelete: false,
+        },
+        childOpts,
+      );
+      new aws.ecr.LifecyclePolicy(`${name}-${service}`, { repository: repository.name, policy: JSON.stringify(lifecyclePolicy(keepImages, untaggedExpiryDays)) }, childOpts);
+
+      if (!build) {
+        // Pushed by the images workflow; checked by checkImagesArgs above.
+        const digest = args.digests![service]!;
+        out[service] = { repository, tag: digestVersion(digest), digest: pulumi.output(digest), reference: pulumi.interpolate`${repository.repositoryUrl}@${digest}` };
+        continue;
+      }
+
+      // A short-lived token (12 h) fetched at each deployment; Pulumi stores it as a secret.
+      const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, childOpts);
+      const dockerfile = path.join(contextPath, "apps", service, "Dockerfile");
+      const tag = imageTag({ contextPath, dockerfile, platforms, buildArgs });
+      const image = new dockerBuild.Image(
+        `${name}-${service}`,
+        {
+          context: { location: contextPath },
+          dockerfile: { location: dockerfile },
+          platforms,
+          buildArgs,
+          push: true,
+          buildOnPreview: false,
+          tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],
+          registries: [{ address: repository.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) }],
+        },
+        { parent: this },
+      );
+      out[service] = { repository, image, tag, digest: image.digest, reference: pulumi.interpolate`${repository.repositoryUrl}@${image.digest}` };
+    }
+
+    const each = <T>(pick: (b: BuiltImage) => T) => Object.fromEntries(Object.entries(out).map(([s, b]) => [s, pick(b)]));
     this.references = each((b) => b.reference);
     this.digests = each((b) => b.digest);
     this.repositoryUrls = each((b) => b.repository.repositoryUrl);
     this.repositoryArns = each((b) => b.repository.arn);
     this.tags = each((b) => b.tag);
-    this.registerOutputs({ references: this.references, digests: this.digests, repositoryUrls: this.repositoryUrls, tags: this.tags });
+    this.registerOutputs();
   }
 
   /** The image reference of a service, or an error naming the services this component builds. */
@@ -156,60 +208,4 @@ export class ServiceImages extends pulumi.ComponentResource {
     if (!found) throw new Error(`ServiceImages: no image for "${service}" (built: ${Object.keys(this.references).join(", ")})`);
     return found;
   }
-}
-
-export function createServiceImages(name: string, args: ServiceImagesArgs, parent: pulumi.Resource, provider: aws.Provider): Record<string, BuiltImage> {
-  const contextPath = args.contextPath ?? IMAGES_DEFAULTS.contextPath;
-  const keepImages = args.keepImages ?? IMAGES_DEFAULTS.keepImages;
-  const untaggedExpiryDays = args.untaggedExpiryDays ?? IMAGES_DEFAULTS.untaggedExpiryDays;
-  const buildArgs = args.buildArgs ?? IMAGES_DEFAULTS.buildArgs;
-  const build = args.build ?? IMAGES_DEFAULTS.build;
-  checkImagesArgs(args);
-  const opts = { parent, provider };
-  const platforms = [...new Set(args.architectures.map(platformFor))];
-
-  const out: Record<string, BuiltImage> = {};
-  for (const service of args.services) {
-    const repository = new aws.ecr.Repository(
-      `${name}-${service}`,
-      {
-        name: `${args.repositoryPrefix}/${service}`,
-        imageTagMutability: "IMMUTABLE",
-        imageScanningConfiguration: { scanOnPush: true },
-        encryptionConfigurations: [{ encryptionType: "KMS" }],
-        // Deleting the stack must not silently delete the images running pods reference.
-        forceDelete: false,
-      },
-      opts,
-    );
-    new aws.ecr.LifecyclePolicy(`${name}-${service}`, { repository: repository.name, policy: JSON.stringify(lifecyclePolicy(keepImages, untaggedExpiryDays)) }, opts);
-
-    if (!build) {
-      // Pushed by the images workflow; checked by checkImagesArgs above.
-      const digest = args.digests![service]!;
-      out[service] = { repository, tag: digestVersion(digest), digest: pulumi.output(digest), reference: pulumi.interpolate`${repository.repositoryUrl}@${digest}` };
-      continue;
-    }
-
-    // A short-lived token (12 h) fetched at each deployment; Pulumi stores it as a secret.
-    const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, opts);
-    const dockerfile = path.join(contextPath, "apps", service, "Dockerfile");
-    const tag = imageTag({ contextPath, dockerfile, platforms, buildArgs });
-    const image = new dockerBuild.Image(
-      `${name}-${service}`,
-      {
-        context: { location: contextPath },
-        dockerfile: { location: dockerfile },
-        platforms,
-        buildArgs,
-        push: true,
-        buildOnPreview: false,
-        tags: [pulumi.interpolate`${repository.repositoryUrl}:${tag}`],
-        registries: [{ address: repository.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) }],
-      },
-      { parent },
-    );
-    out[service] = { repository, image, tag, digest: image.digest, reference: pulumi.interpolate`${repository.repositoryUrl}@${image.digest}` };
-  }
-  return out;
 }

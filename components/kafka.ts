@@ -138,29 +138,128 @@ export class Kafka extends pulumi.ComponentResource {
 
   constructor(name: string, args: KafkaArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:data:Kafka", name, {}, opts);
-    const out = createKafka(name, args, this, opts.provider);
-    this.clusterArn = out.cluster.arn;
-    this.clusterName = out.cluster.clusterName;
-    this.bootstrapBrokersSaslIam = out.cluster.bootstrapBrokersSaslIam;
-    this.port = KAFKA_DEFAULTS.port;
-    this.eventsTopic = out.topics[0]!.name;
-    this.deadLetterTopic = out.topics[1]!.name;
-    this.topics = out.specs;
-    this.keyArn = out.key.arn;
-    this.securityGroupId = out.securityGroup.id;
-    this.logGroupName = out.logGroup.name;
-    this.registerOutputs({
-      clusterArn: this.clusterArn,
-      clusterName: this.clusterName,
-      bootstrapBrokersSaslIam: this.bootstrapBrokersSaslIam,
-      port: this.port,
-      eventsTopic: this.eventsTopic,
-      deadLetterTopic: this.deadLetterTopic,
-      topics: this.topics,
-      keyArn: this.keyArn,
-      securityGroupId: this.securityGroupId,
-      logGroupName: this.logGroupName,
+    validateKafkaArgs(args);
+    const childOpts = { parent: this, provider: opts.provider };
+    // MSK spreads brokers evenly over the client subnets and refuses a count that does not divide.
+    const clientSubnets = pulumi.output(args.subnetIds).apply((ids) => {
+      if (ids.length === 0 || args.brokers % ids.length !== 0) {
+        throw new Error(`Kafka: brokers (${args.brokers}) must be a multiple of the number of subnets (${ids.length}); change kafka.brokers or network.availabilityZones`);
+      }
+      return ids;
     });
+    const port = KAFKA_DEFAULTS.port;
+
+    const key = createDataKey(name, { description: `MSK ${args.identifier}: broker storage`, alias: `${args.identifier}/kafka` }, childOpts);
+    const securityGroup = createDataSecurityGroup(
+      name,
+      { vpcId: args.vpcId, service: "MSK (SASL/IAM over TLS)", port, clientSecurityGroupIds: args.clientSecurityGroupIds, tagName: `${args.identifier}-kafka` },
+      childOpts,
+    );
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-broker-logs`,
+      // Named from the stack's identifier, not the component: dev and prod in one account each need their own group.
+      { name: `/eventstack/${args.identifier}/broker-logs`, retentionInDays: args.logRetentionDays },
+      childOpts,
+    );
+    const configuration = new aws.msk.Configuration(
+      `${name}-config`,
+      {
+        name: `${args.identifier}-brokers`,
+        description: `Brokers of ${args.identifier}: declared topics only, replicated, no unclean leader election`,
+        serverProperties: serverProperties(args),
+      },
+      childOpts,
+    );
+
+    const cluster = new aws.msk.Cluster(
+      `${name}-cluster`,
+      {
+        clusterName: args.identifier,
+        kafkaVersion: args.version,
+        numberOfBrokerNodes: args.brokers,
+        brokerNodeGroupInfo: {
+          instanceType: args.instanceType,
+          clientSubnets,
+          securityGroups: [securityGroup.id],
+          storageInfo: { ebsStorageInfo: { volumeSize: args.volumeSizeGiB } },
+          connectivityInfo: { publicAccess: { type: "DISABLED" } },
+        },
+        // IAM only: no unauthenticated access, no SCRAM secrets, no client certificates to manage.
+        clientAuthentication: { unauthenticated: false, sasl: { iam: true, scram: false } },
+        encryptionInfo: {
+          encryptionAtRestKmsKeyArn: key.arn,
+          encryptionInTransit: { clientBroker: "TLS", inCluster: true },
+        },
+        configurationInfo: { arn: configuration.arn, revision: configuration.latestRevision },
+        loggingInfo: { brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: logGroup.name } } },
+        enhancedMonitoring: KAFKA_DEFAULTS.enhancedMonitoring,
+        // Prometheus open monitoring: a JMX exporter (11001) and a node exporter (11002) on every broker, which the
+        // OpenTelemetry Collector scrapes (components/observability/collector.ts admits it on the security group).
+        openMonitoring: { prometheus: { jmxExporter: { enabledInBroker: true }, nodeExporter: { enabledInBroker: true } } },
+        tags: { Name: args.identifier },
+      },
+      // Auto-scaling grows the volumes behind Pulumi's back; re-applying the initial size would try to shrink
+      // them, which MSK refuses. Raise kafka.maxVolumeSizeGiB instead of volumeSizeGiB on a live cluster.
+      { ...childOpts, ignoreChanges: args.maxVolumeSizeGiB > args.volumeSizeGiB ? ["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"] : [] },
+    );
+
+    if (args.maxVolumeSizeGiB > args.volumeSizeGiB) {
+      const target = new aws.appautoscaling.Target(
+        `${name}-storage`,
+        {
+          serviceNamespace: "kafka",
+          scalableDimension: "kafka:broker-storage:VolumeSize",
+          resourceId: cluster.arn,
+          minCapacity: args.volumeSizeGiB,
+          maxCapacity: args.maxVolumeSizeGiB,
+        },
+        childOpts,
+      );
+      new aws.appautoscaling.Policy(
+        `${name}-storage`,
+        {
+          policyType: "TargetTrackingScaling",
+          serviceNamespace: target.serviceNamespace,
+          scalableDimension: target.scalableDimension,
+          resourceId: target.resourceId,
+          targetTrackingScalingPolicyConfiguration: {
+            predefinedMetricSpecification: { predefinedMetricType: "KafkaBrokerStorageUtilization" },
+            targetValue: KAFKA_DEFAULTS.storageUtilizationTarget,
+            // MSK cannot shrink a volume.
+            disableScaleIn: true,
+          },
+        },
+        childOpts,
+      );
+    }
+
+    const specs = topicSpecs(args);
+    const topics = specs.map(
+      (spec, i) =>
+        new aws.msk.Topic(
+          `${name}-${i === 0 ? "events" : "dead-letters"}`,
+          {
+            clusterArn: cluster.arn,
+            name: spec.name,
+            partitionCount: spec.partitions,
+            replicationFactor: spec.replicationFactor,
+            configs: JSON.stringify(spec.config),
+          },
+          childOpts,
+        ),
+    );
+
+    this.clusterArn = cluster.arn;
+    this.clusterName = cluster.clusterName;
+    this.bootstrapBrokersSaslIam = cluster.bootstrapBrokersSaslIam;
+    this.port = port;
+    this.eventsTopic = topics[0]!.name;
+    this.deadLetterTopic = topics[1]!.name;
+    this.topics = specs;
+    this.keyArn = key.arn;
+    this.securityGroupId = securityGroup.id;
+    this.logGroupName = logGroup.name;
+    this.registerOutputs();
   }
 
   /** The IAM resource of a topic of this cluster. */
@@ -182,119 +281,4 @@ export function validateKafkaArgs(args: KafkaArgs): void {
   }
   if (args.maxVolumeSizeGiB < args.volumeSizeGiB) throw new Error(`Kafka: maxVolumeSizeGiB (${args.maxVolumeSizeGiB}) must be >= volumeSizeGiB (${args.volumeSizeGiB})`);
   if (args.eventsTopic.name === args.deadLetterTopic.name) throw new Error(`Kafka: the dead-letter topic must differ from the events topic ("${args.eventsTopic.name}")`);
-}
-
-export function createKafka(name: string, args: KafkaArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  validateKafkaArgs(args);
-  const opts = { parent, provider };
-  // MSK spreads brokers evenly over the client subnets and refuses a count that does not divide.
-  const clientSubnets = pulumi.output(args.subnetIds).apply((ids) => {
-    if (ids.length === 0 || args.brokers % ids.length !== 0) {
-      throw new Error(`Kafka: brokers (${args.brokers}) must be a multiple of the number of subnets (${ids.length}); change kafka.brokers or network.availabilityZones`);
-    }
-    return ids;
-  });
-  const port = KAFKA_DEFAULTS.port;
-
-  const key = createDataKey(name, { description: `MSK ${args.identifier}: broker storage`, alias: `${args.identifier}/kafka` }, opts);
-  const securityGroup = createDataSecurityGroup(
-    name,
-    { vpcId: args.vpcId, service: "MSK (SASL/IAM over TLS)", port, clientSecurityGroupIds: args.clientSecurityGroupIds, tagName: `${args.identifier}-kafka` },
-    opts,
-  );
-  const logGroup = new aws.cloudwatch.LogGroup(
-    `${name}-broker-logs`,
-    // Named from the stack's identifier, not the component: dev and prod in one account each need their own group.
-    { name: `/eventstack/${args.identifier}/broker-logs`, retentionInDays: args.logRetentionDays },
-    opts,
-  );
-  const configuration = new aws.msk.Configuration(
-    `${name}-config`,
-    {
-      name: `${args.identifier}-brokers`,
-      description: `Brokers of ${args.identifier}: declared topics only, replicated, no unclean leader election`,
-      serverProperties: serverProperties(args),
-    },
-    opts,
-  );
-
-  const cluster = new aws.msk.Cluster(
-    `${name}-cluster`,
-    {
-      clusterName: args.identifier,
-      kafkaVersion: args.version,
-      numberOfBrokerNodes: args.brokers,
-      brokerNodeGroupInfo: {
-        instanceType: args.instanceType,
-        clientSubnets,
-        securityGroups: [securityGroup.id],
-        storageInfo: { ebsStorageInfo: { volumeSize: args.volumeSizeGiB } },
-        connectivityInfo: { publicAccess: { type: "DISABLED" } },
-      },
-      // IAM only: no unauthenticated access, no SCRAM secrets, no client certificates to manage.
-      clientAuthentication: { unauthenticated: false, sasl: { iam: true, scram: false } },
-      encryptionInfo: {
-        encryptionAtRestKmsKeyArn: key.arn,
-        encryptionInTransit: { clientBroker: "TLS", inCluster: true },
-      },
-      configurationInfo: { arn: configuration.arn, revision: configuration.latestRevision },
-      loggingInfo: { brokerLogs: { cloudwatchLogs: { enabled: true, logGroup: logGroup.name } } },
-      enhancedMonitoring: KAFKA_DEFAULTS.enhancedMonitoring,
-      // Prometheus open monitoring: a JMX exporter (11001) and a node exporter (11002) on every broker, which the
-      // OpenTelemetry Collector scrapes (components/observability/collector.ts admits it on the security group).
-      openMonitoring: { prometheus: { jmxExporter: { enabledInBroker: true }, nodeExporter: { enabledInBroker: true } } },
-      tags: { Name: args.identifier },
-    },
-    // Auto-scaling grows the volumes behind Pulumi's back; re-applying the initial size would try to shrink
-    // them, which MSK refuses. Raise kafka.maxVolumeSizeGiB instead of volumeSizeGiB on a live cluster.
-    { ...opts, ignoreChanges: args.maxVolumeSizeGiB > args.volumeSizeGiB ? ["brokerNodeGroupInfo.storageInfo.ebsStorageInfo.volumeSize"] : [] },
-  );
-
-  if (args.maxVolumeSizeGiB > args.volumeSizeGiB) {
-    const target = new aws.appautoscaling.Target(
-      `${name}-storage`,
-      {
-        serviceNamespace: "kafka",
-        scalableDimension: "kafka:broker-storage:VolumeSize",
-        resourceId: cluster.arn,
-        minCapacity: args.volumeSizeGiB,
-        maxCapacity: args.maxVolumeSizeGiB,
-      },
-      opts,
-    );
-    new aws.appautoscaling.Policy(
-      `${name}-storage`,
-      {
-        policyType: "TargetTrackingScaling",
-        serviceNamespace: target.serviceNamespace,
-        scalableDimension: target.scalableDimension,
-        resourceId: target.resourceId,
-        targetTrackingScalingPolicyConfiguration: {
-          predefinedMetricSpecification: { predefinedMetricType: "KafkaBrokerStorageUtilization" },
-          targetValue: KAFKA_DEFAULTS.storageUtilizationTarget,
-          // MSK cannot shrink a volume.
-          disableScaleIn: true,
-        },
-      },
-      opts,
-    );
-  }
-
-  const specs = topicSpecs(args);
-  const topics = specs.map(
-    (spec, i) =>
-      new aws.msk.Topic(
-        `${name}-${i === 0 ? "events" : "dead-letters"}`,
-        {
-          clusterArn: cluster.arn,
-          name: spec.name,
-          partitionCount: spec.partitions,
-          replicationFactor: spec.replicationFactor,
-          configs: JSON.stringify(spec.config),
-        },
-        opts,
-      ),
-  );
-
-  return { key, securityGroup, logGroup, configuration, cluster, topics, specs };
 }

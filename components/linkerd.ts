@@ -18,6 +18,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import type { Ready } from "./ready";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
 
@@ -85,7 +86,7 @@ export const LINKERD_DEFAULTS = {
   /** The trust domain's identity names, as `linkerd install` generates them. */
   trustAnchorCommonName: "root.linkerd.cluster.local",
   issuerCommonName: "identity.linkerd.cluster.local",
-  /** One CA (the issuer) may follow the anchor; the issuer itself cannot be given pathlen 0 (see createLinkerd). */
+  /** One CA (the issuer) may follow the anchor; the issuer itself cannot be given pathlen 0 (see the Linkerd constructor). */
   trustAnchorMaxPathLength: 1,
 } as const;
 
@@ -165,37 +166,8 @@ export function defaultRenewalHours(validityHours: number): number {
   return Math.max(LINKERD_DEFAULTS.minimumRenewalHours, Math.floor(validityHours / 4));
 }
 
-export class Linkerd extends pulumi.ComponentResource {
-  readonly namespace: string;
-  /** The trust anchor certificate (public): what a second cluster or an external verifier would trust. */
-  readonly trustAnchorPem: pulumi.Output<string>;
-  /** The identity issuer certificate (public) and its expiry (RFC 3339). */
-  readonly issuerCertPem: pulumi.Output<string>;
-  readonly issuerValidUntil: pulumi.Output<string>;
-  /**
-   * Depend on this before creating meshed pods or Linkerd policy objects: the CRDs exist and the proxy injector and
-   * policy validator are serving.
-   */
-  readonly ready: pulumi.Resource[];
-
-  constructor(name: string, args: LinkerdArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
-    super("eventstack:mesh:Linkerd", name, {}, opts);
-    const out = createLinkerd(name, args, this, opts.provider);
-    this.namespace = out.namespace;
-    this.trustAnchorPem = out.trustAnchor.certPem;
-    this.issuerCertPem = out.issuer.certPem;
-    this.issuerValidUntil = out.issuer.validityEndTime;
-    this.ready = [out.crds, out.controlPlane];
-    this.registerOutputs({
-      namespace: this.namespace,
-      trustAnchorPem: this.trustAnchorPem,
-      issuerCertPem: this.issuerCertPem,
-      issuerValidUntil: this.issuerValidUntil,
-    });
-  }
-}
-
-export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Resource, provider: aws.Provider) {
+/** The arguments with their defaults, checked: throws one actionable message for a combination that cannot work. */
+export function linkerdSettings(args: LinkerdArgs) {
   const namespace = args.namespace ?? LINKERD_DEFAULTS.namespace;
   const trustAnchorValidityHours = args.trustAnchorValidityHours ?? LINKERD_DEFAULTS.trustAnchorValidityHours;
   const issuerRenewalHours = args.issuerRenewalHours ?? defaultRenewalHours(args.issuerValidityHours);
@@ -213,110 +185,134 @@ export function createLinkerd(name: string, args: LinkerdArgs, parent: pulumi.Re
   if ((args.controlPlaneSecurityGroupId === undefined) !== (args.nodeSecurityGroupId === undefined)) {
     throw new Error("Linkerd: set controlPlaneSecurityGroupId and nodeSecurityGroupId together (the webhook rules need both), or neither");
   }
-  const tlsOpts = { parent };
-  const k8sOpts = { parent, provider: args.kubernetesProvider };
+  return { namespace, trustAnchorValidityHours, issuerRenewalHours, proxyResources, dependsOn };
+}
 
-  // Linkerd requires ECDSA P-256 for both certificates.
-  const trustAnchorKey = new tls.PrivateKey(`${name}-trust-anchor`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, tlsOpts);
-  const trustAnchor = new tls.SelfSignedCert(
-    `${name}-trust-anchor`,
-    {
-      privateKeyPem: trustAnchorKey.privateKeyPem,
-      subject: { commonName: LINKERD_DEFAULTS.trustAnchorCommonName },
-      isCaCertificate: true,
-      // The path length is limited here, on the anchor, because the provider cannot write 0 on the issuer (below):
-      // at most one CA (the issuer) between the anchor and a leaf. Go's x509 verification (Linkerd's identity
-      // controller) enforces it on the anchor too. Changing it re-issues the anchor: see docs/mesh.md.
-      maxPathLength: LINKERD_DEFAULTS.trustAnchorMaxPathLength,
-      validityPeriodHours: trustAnchorValidityHours,
-      allowedUses: ["cert_signing", "crl_signing"],
-    },
-    tlsOpts,
-  );
-  const issuerKey = new tls.PrivateKey(`${name}-issuer`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, tlsOpts);
-  const issuerRequest = new tls.CertRequest(`${name}-issuer`, { privateKeyPem: issuerKey.privateKeyPem, subject: { commonName: LINKERD_DEFAULTS.issuerCommonName } }, tlsOpts);
-  const issuer = new tls.LocallySignedCert(
-    `${name}-issuer`,
-    {
-      certRequestPem: issuerRequest.certRequestPem,
-      caPrivateKeyPem: trustAnchorKey.privateKeyPem,
-      caCertPem: trustAnchor.certPem,
-      isCaCertificate: true,
-      // No maxPathLength: the issuer should carry pathlen 0 (it signs proxy leaves only), but the provider cannot
-      // write 0. terraform-provider-tls v4.2.1 (internal/provider/common_cert.go, read 2026-12-05; @pulumi/tls 5.6.1
-      // wraps v4.3.0, whose source was not available) sets only x509.Certificate.MaxPathLen, and Go's x509 reads
-      // MaxPathLen 0 without MaxPathLenZero as "unset": the certificate would say CA:TRUE with no path length. The
-      // anchor's pathlen 1 bounds the chain instead (docs/mesh.md, "Path length").
-      validityPeriodHours: args.issuerValidityHours,
-      earlyRenewalHours: issuerRenewalHours,
-      allowedUses: ["cert_signing", "crl_signing"],
-    },
-    tlsOpts,
-  );
+export class Linkerd extends pulumi.ComponentResource {
+  readonly namespace: string;
+  /** The trust anchor certificate (public): what a second cluster or an external verifier would trust. */
+  readonly trustAnchorPem: pulumi.Output<string>;
+  /** The identity issuer certificate (public) and its expiry (RFC 3339). */
+  readonly issuerCertPem: pulumi.Output<string>;
+  readonly issuerValidUntil: pulumi.Output<string>;
+  /**
+   * Depend on this before creating meshed pods or Linkerd policy objects: the CRDs exist and the proxy injector and
+   * policy validator are serving.
+   */
+  readonly ready: Ready;
 
-  const ns = new k8s.core.v1.Namespace(
-    `${name}-namespace`,
-    // The proxy injector must never inject the control plane into itself.
-    { metadata: { name: namespace, labels: { "config.linkerd.io/admission-webhooks": "disabled", "linkerd.io/is-control-plane": "true" } } },
-    { ...k8sOpts, dependsOn },
-  );
+  constructor(name: string, args: LinkerdArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
+    super("eventstack:mesh:Linkerd", name, {}, opts);
+    // Before any resource: a mismatched argument must not leave a half-declared mesh behind.
+    const { namespace, trustAnchorValidityHours, issuerRenewalHours, proxyResources, dependsOn } = linkerdSettings(args);
+    const tlsOpts = { parent: this };
+    const k8sOpts = { parent: this, provider: args.kubernetesProvider };
 
-  // The CRDs as Pulumi-managed objects (helm.v4.Chart renders each one as a resource), not a Helm Release: the apps'
-  // Server and AuthorizationPolicy objects are declared in this same program, and the provider must know their kinds
-  // when it creates them (pulumi-kubernetes #3188/#3176; components/karpenter/index.ts has the whole argument).
-  const crds = new k8s.helm.v4.Chart(
-    `${name}-crds`,
-    {
-      chart: VERSIONS.charts.linkerdCrds.chart,
-      version: VERSIONS.charts.linkerdCrds.version,
-      repositoryOpts: { repo: VERSIONS.charts.linkerdCrds.repo },
-      namespace: ns.metadata.name,
-      // Linkerd's authorization policy and routing use Gateway API kinds; nothing else in this cluster installs
-      // them, so the Linkerd release that is known to be compatible does (docs/mesh.md, "Gateway API").
-      values: { installGatewayAPI: true },
-    },
-    { ...k8sOpts, dependsOn: [ns] },
-  );
-
-  const values = pulumi
-    .all([trustAnchor.certPem, issuer.certPem, issuerKey.privateKeyPem, args.clusterNetworks])
-    .apply(([trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks]) =>
-      controlPlaneValues({ trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks, highAvailability: args.highAvailability, systemNodes: args.systemNodes, proxyResources }),
+    // Linkerd requires ECDSA P-256 for both certificates.
+    const trustAnchorKey = new tls.PrivateKey(`${name}-trust-anchor`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, tlsOpts);
+    const trustAnchor = new tls.SelfSignedCert(
+      `${name}-trust-anchor`,
+      {
+        privateKeyPem: trustAnchorKey.privateKeyPem,
+        subject: { commonName: LINKERD_DEFAULTS.trustAnchorCommonName },
+        isCaCertificate: true,
+        // The path length is limited here, on the anchor, because the provider cannot write 0 on the issuer (below):
+        // at most one CA (the issuer) between the anchor and a leaf. Go's x509 verification (Linkerd's identity
+        // controller) enforces it on the anchor too. Changing it re-issues the anchor: see docs/mesh.md.
+        maxPathLength: LINKERD_DEFAULTS.trustAnchorMaxPathLength,
+        validityPeriodHours: trustAnchorValidityHours,
+        allowedUses: ["cert_signing", "crl_signing"],
+      },
+      tlsOpts,
     );
-  const controlPlane = new k8s.helm.v3.Release(
-    `${name}-control-plane`,
-    {
-      name: "linkerd-control-plane",
-      chart: VERSIONS.charts.linkerdControlPlane.chart,
-      version: VERSIONS.charts.linkerdControlPlane.version,
-      repositoryOpts: { repo: VERSIONS.charts.linkerdControlPlane.repo },
-      namespace: ns.metadata.name,
-      // The CRDs belong to the chart above; Helm must never own (or delete) them.
-      skipCrds: true,
-      // The values carry the issuer's private key: secret in state, whatever the provider does with its outputs.
-      values: pulumi.secret(values),
-    },
-    { ...k8sOpts, dependsOn: [crds, ...dependsOn] },
-  );
+    const issuerKey = new tls.PrivateKey(`${name}-issuer`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, tlsOpts);
+    const issuerRequest = new tls.CertRequest(`${name}-issuer`, { privateKeyPem: issuerKey.privateKeyPem, subject: { commonName: LINKERD_DEFAULTS.issuerCommonName } }, tlsOpts);
+    const issuer = new tls.LocallySignedCert(
+      `${name}-issuer`,
+      {
+        certRequestPem: issuerRequest.certRequestPem,
+        caPrivateKeyPem: trustAnchorKey.privateKeyPem,
+        caCertPem: trustAnchor.certPem,
+        isCaCertificate: true,
+        // No maxPathLength: the issuer should carry pathlen 0 (it signs proxy leaves only), but the provider cannot
+        // write 0. terraform-provider-tls v4.2.1 (internal/provider/common_cert.go, read 2026-12-05; @pulumi/tls 5.6.1
+        // wraps v4.3.0, whose source was not available) sets only x509.Certificate.MaxPathLen, and Go's x509 reads
+        // MaxPathLen 0 without MaxPathLenZero as "unset": the certificate would say CA:TRUE with no path length. The
+        // anchor's pathlen 1 bounds the chain instead (docs/mesh.md, "Path length").
+        validityPeriodHours: args.issuerValidityHours,
+        earlyRenewalHours: issuerRenewalHours,
+        allowedUses: ["cert_signing", "crl_signing"],
+      },
+      tlsOpts,
+    );
 
-  const webhookRules =
-    args.controlPlaneSecurityGroupId !== undefined && args.nodeSecurityGroupId !== undefined
-      ? LINKERD_DEFAULTS.webhookPorts.map(
-          (port) =>
-            new aws.vpc.SecurityGroupIngressRule(
-              `${name}-webhook-${port}`,
-              {
-                securityGroupId: args.nodeSecurityGroupId!,
-                referencedSecurityGroupId: args.controlPlaneSecurityGroupId!,
-                ipProtocol: "tcp",
-                fromPort: port,
-                toPort: port,
-                description: `EKS control plane to Linkerd admission webhooks (${port})`,
-              },
-              { parent, provider },
-            ),
-        )
-      : [];
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      // The proxy injector must never inject the control plane into itself.
+      { metadata: { name: namespace, labels: { "config.linkerd.io/admission-webhooks": "disabled", "linkerd.io/is-control-plane": "true" } } },
+      { ...k8sOpts, dependsOn },
+    );
 
-  return { namespace, trustAnchorKey, trustAnchor, issuerKey, issuer, ns, crds, controlPlane, webhookRules };
+    // The CRDs as Pulumi-managed objects (helm.v4.Chart renders each one as a resource), not a Helm Release: the apps'
+    // Server and AuthorizationPolicy objects are declared in this same program, and the provider must know their kinds
+    // when it creates them (pulumi-kubernetes #3188/#3176; components/karpenter/index.ts has the whole argument).
+    const crds = new k8s.helm.v4.Chart(
+      `${name}-crds`,
+      {
+        chart: VERSIONS.charts.linkerdCrds.chart,
+        version: VERSIONS.charts.linkerdCrds.version,
+        repositoryOpts: { repo: VERSIONS.charts.linkerdCrds.repo },
+        namespace: ns.metadata.name,
+        // Linkerd's authorization policy and routing use Gateway API kinds; nothing else in this cluster installs
+        // them, so the Linkerd release that is known to be compatible does (docs/mesh.md, "Gateway API").
+        values: { installGatewayAPI: true },
+      },
+      { ...k8sOpts, dependsOn: [ns] },
+    );
+
+    const values = pulumi
+      .all([trustAnchor.certPem, issuer.certPem, issuerKey.privateKeyPem, args.clusterNetworks])
+      .apply(([trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks]) =>
+        controlPlaneValues({ trustAnchorPem, issuerCertPem, issuerKeyPem, clusterNetworks, highAvailability: args.highAvailability, systemNodes: args.systemNodes, proxyResources }),
+      );
+    const controlPlane = new k8s.helm.v3.Release(
+      `${name}-control-plane`,
+      {
+        name: "linkerd-control-plane",
+        chart: VERSIONS.charts.linkerdControlPlane.chart,
+        version: VERSIONS.charts.linkerdControlPlane.version,
+        repositoryOpts: { repo: VERSIONS.charts.linkerdControlPlane.repo },
+        namespace: ns.metadata.name,
+        // The CRDs belong to the chart above; Helm must never own (or delete) them.
+        skipCrds: true,
+        // The values carry the issuer's private key: secret in state, whatever the provider does with its outputs.
+        values: pulumi.secret(values),
+      },
+      { ...k8sOpts, dependsOn: [crds, ...dependsOn] },
+    );
+
+    if (args.controlPlaneSecurityGroupId !== undefined && args.nodeSecurityGroupId !== undefined) {
+      for (const port of LINKERD_DEFAULTS.webhookPorts) {
+        new aws.vpc.SecurityGroupIngressRule(
+          `${name}-webhook-${port}`,
+          {
+            securityGroupId: args.nodeSecurityGroupId,
+            referencedSecurityGroupId: args.controlPlaneSecurityGroupId,
+            ipProtocol: "tcp",
+            fromPort: port,
+            toPort: port,
+            description: `EKS control plane to Linkerd admission webhooks (${port})`,
+          },
+          { parent: this, provider: opts.provider },
+        );
+      }
+    }
+
+    this.namespace = namespace;
+    this.trustAnchorPem = trustAnchor.certPem;
+    this.issuerCertPem = issuer.certPem;
+    this.issuerValidUntil = issuer.validityEndTime;
+    this.ready = [crds, controlPlane];
+    this.registerOutputs();
+  }
 }

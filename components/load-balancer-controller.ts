@@ -20,6 +20,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { loadBalancerControllerPolicy } from "./load-balancer-controller-policy";
 import { createPodIdentityRole } from "./pod-identity";
+import type { Ready } from "./ready";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
 
@@ -66,56 +67,51 @@ export function loadBalancerControllerCrdsUrl(appVersion: string): string {
 
 export class LoadBalancerController extends pulumi.ComponentResource {
   readonly roleArn: pulumi.Output<string>;
-  /** Depend on this before declaring TargetGroupBindings: the CRDs and the controller's webhooks must exist. */
-  readonly ready: pulumi.Resource[];
+  /** Before TargetGroupBindings, and pods its webhook sees: the CRDs exist and the controller's webhooks serve. */
+  readonly ready: Ready;
 
   constructor(name: string, args: LoadBalancerControllerArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:edge:LoadBalancerController", name, {}, opts);
-    const out = createLoadBalancerController(name, args, this, opts.provider);
-    this.roleArn = out.identity.role.arn;
-    this.ready = [out.crds, out.release];
-    this.registerOutputs({ roleArn: this.roleArn });
+    const childOpts = { parent: this, provider: opts.provider };
+    const replicas = args.replicas ?? LOAD_BALANCER_CONTROLLER_DEFAULTS.replicas;
+    const partition = aws.getPartitionOutput({}, childOpts).partition;
+    const region = aws.getRegionOutput({}, childOpts).region;
+
+    const identity = createPodIdentityRole(
+      `${name}-role`,
+      {
+        clusterName: args.clusterName,
+        clusterArn: args.clusterArn,
+        namespace: LOAD_BALANCER_CONTROLLER_DEFAULTS.namespace,
+        serviceAccount: LOAD_BALANCER_CONTROLLER_DEFAULTS.serviceAccount,
+        description: "AWS Load Balancer Controller: registers eventstack pods in their target groups",
+        policies: { controller: partition.apply(loadBalancerControllerPolicy) },
+      },
+      childOpts,
+    );
+
+    const k8sOpts = { parent: this, provider: args.kubernetesProvider };
+    const crds = new k8s.yaml.v2.ConfigFile(`${name}-crds`, { file: loadBalancerControllerCrdsUrl(VERSIONS.charts.awsLoadBalancerController.appVersion) }, k8sOpts);
+
+    const release = new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        name: "aws-load-balancer-controller",
+        chart: VERSIONS.charts.awsLoadBalancerController.chart,
+        version: VERSIONS.charts.awsLoadBalancerController.version,
+        repositoryOpts: { repo: VERSIONS.charts.awsLoadBalancerController.repo },
+        namespace: LOAD_BALANCER_CONTROLLER_DEFAULTS.namespace,
+        skipCrds: true,
+        values: pulumi
+          .all([args.clusterName, region, args.vpcId])
+          .apply(([clusterName, r, vpcId]) => loadBalancerControllerValues({ clusterName, region: r, vpcId, replicas })),
+      },
+      // The controller must have its credentials before it starts reconciling.
+      { ...k8sOpts, dependsOn: [crds, identity.association, ...(args.dependsOn ?? [])] },
+    );
+
+    this.roleArn = identity.role.arn;
+    this.ready = [crds, release];
+    this.registerOutputs();
   }
-}
-
-export function createLoadBalancerController(name: string, args: LoadBalancerControllerArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const opts = { parent, provider };
-  const replicas = args.replicas ?? LOAD_BALANCER_CONTROLLER_DEFAULTS.replicas;
-  const partition = aws.getPartitionOutput({}, opts).partition;
-  const region = aws.getRegionOutput({}, opts).region;
-
-  const identity = createPodIdentityRole(
-    `${name}-role`,
-    {
-      clusterName: args.clusterName,
-      clusterArn: args.clusterArn,
-      namespace: LOAD_BALANCER_CONTROLLER_DEFAULTS.namespace,
-      serviceAccount: LOAD_BALANCER_CONTROLLER_DEFAULTS.serviceAccount,
-      description: "AWS Load Balancer Controller: registers eventstack pods in their target groups",
-      policies: { controller: partition.apply(loadBalancerControllerPolicy) },
-    },
-    opts,
-  );
-
-  const k8sOpts = { parent, provider: args.kubernetesProvider };
-  const crds = new k8s.yaml.v2.ConfigFile(`${name}-crds`, { file: loadBalancerControllerCrdsUrl(VERSIONS.charts.awsLoadBalancerController.appVersion) }, k8sOpts);
-
-  const release = new k8s.helm.v3.Release(
-    `${name}-release`,
-    {
-      name: "aws-load-balancer-controller",
-      chart: VERSIONS.charts.awsLoadBalancerController.chart,
-      version: VERSIONS.charts.awsLoadBalancerController.version,
-      repositoryOpts: { repo: VERSIONS.charts.awsLoadBalancerController.repo },
-      namespace: LOAD_BALANCER_CONTROLLER_DEFAULTS.namespace,
-      skipCrds: true,
-      values: pulumi
-        .all([args.clusterName, region, args.vpcId])
-        .apply(([clusterName, r, vpcId]) => loadBalancerControllerValues({ clusterName, region: r, vpcId, replicas })),
-    },
-    // The controller must have its credentials before it starts reconciling.
-    { ...k8sOpts, dependsOn: [crds, identity.association, ...(args.dependsOn ?? [])] },
-  );
-
-  return { identity, crds, release };
 }

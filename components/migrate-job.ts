@@ -21,7 +21,8 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DeliveryMode } from "./config";
-import type { K8sObject } from "./workload";
+import type { Ready } from "./ready";
+import type { K8sObject } from "./workload/objects";
 import { createPodIdentity, type PodWorkloadArgs } from "./workload/identity";
 import { networkPolicy } from "./workload/manifests";
 import { container, meshAnnotations, podSpec, recommendedLabels, type Resources, selectorLabels, WORKLOAD_NODE_SELECTOR } from "./workload/pod";
@@ -36,15 +37,15 @@ export interface MigrateJobArgs extends PodWorkloadArgs {
   /** Wall-clock bound of the whole Job (seconds). Default 900: a paused Aurora Serverless v2 takes ~15 s to resume. */
   activeDeadlineSeconds?: number;
   /**
-   * The workload NodePool and its EC2NodeClass (Karpenter.nodePoolReady): the Job's pod selects workload nodes, which
-   * only Karpenter launches; created earlier, the pod waits unschedulable while the Job's deadline runs.
+   * The workload NodePool and its EC2NodeClass (Karpenter.ready): the Job's pod selects workload nodes, which only
+   * Karpenter launches; created earlier, the pod waits unschedulable while the Job's deadline runs.
    */
-  nodesReady: pulumi.Resource[];
+  nodesReady: Ready;
   /**
    * Admission webhooks that see the Job's pod (LoadBalancerController.ready): the apps' namespace opts into the
    * controller's pod webhook (readiness gates), which fails closed, so a pod created before it serves is refused.
    */
-  admissionReady: pulumi.Resource[];
+  admissionReady: Ready;
   /** Who runs the Job: "pulumi" creates it; "argocd" renders it as a PreSync hook (`manifest`). Default "pulumi". */
   delivery?: DeliveryMode;
 }
@@ -75,11 +76,39 @@ export class MigrateJob extends pulumi.ComponentResource {
 
   constructor(name: string, args: MigrateJobArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:apps:MigrateJob", name, {}, opts);
-    const out = createMigrateJob(name, args, this, opts.provider);
-    this.ready = out.job ? [out.job] : [];
-    this.serviceAccountName = out.serviceAccountName;
-    this.manifest = out.manifest;
-    this.registerOutputs({ jobName: out.job?.metadata.name, serviceAccountName: this.serviceAccountName });
+    const d = MIGRATE_JOB_DEFAULTS;
+    const serviceAccountName = args.serviceAccountName ?? d.serviceAccountName;
+    const k8sOpts = { parent: this, provider: args.kubernetesProvider };
+    const namespace = args.namespace as string;
+    const labels = recommendedLabels({ name: d.name, component: "migration", version: args.version });
+
+    const { association } = createPodIdentity(
+      name,
+      { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn, roleReady: args.roleReady },
+      { parent: this, provider: opts.provider, kubernetesProvider: args.kubernetesProvider },
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-network-policy`,
+      networkPolicy(
+        { name: d.name, namespace, labels },
+        { podSelector: selectorLabels(d.name), ingressPorts: [], vpcCidr: args.vpcCidr, dataPorts: args.dataPorts, awsApis: true, awsApiCidrs: args.awsApiCidrs },
+      ),
+      k8sOpts,
+    );
+
+    const object = migrateJobObject(args);
+    const hook = (args.delivery ?? d.delivery) === "argocd";
+    const job = hook
+      ? undefined
+      : new k8s.batch.v1.Job(`${name}-job`, object, {
+          ...k8sOpts,
+          dependsOn: [association, ...args.meshReady, ...args.nodesReady, ...args.admissionReady, ...(args.dependsOn ?? [])],
+        });
+
+    this.ready = job ? [job] : [];
+    this.serviceAccountName = serviceAccountName;
+    this.manifest = hook ? (pulumi.output(object) as unknown as pulumi.Output<K8sObject>) : undefined;
+    this.registerOutputs();
   }
 }
 
@@ -110,36 +139,4 @@ export function migrateJobObject(args: MigrateJobArgs) {
       },
     },
   };
-}
-
-export function createMigrateJob(name: string, args: MigrateJobArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const d = MIGRATE_JOB_DEFAULTS;
-  const serviceAccountName = args.serviceAccountName ?? d.serviceAccountName;
-  const k8sOpts = { parent, provider: args.kubernetesProvider };
-  const namespace = args.namespace as string;
-  const labels = recommendedLabels({ name: d.name, component: "migration", version: args.version });
-
-  const { serviceAccount, association } = createPodIdentity(
-    name,
-    { namespace: args.namespace, serviceAccountName, labels, clusterName: args.clusterName, roleArn: args.roleArn, roleReady: args.roleReady },
-    { parent, provider, kubernetesProvider: args.kubernetesProvider },
-  );
-  new k8s.networking.v1.NetworkPolicy(
-    `${name}-network-policy`,
-    networkPolicy(
-      { name: d.name, namespace, labels },
-      { podSelector: selectorLabels(d.name), ingressPorts: [], vpcCidr: args.vpcCidr, dataPorts: args.dataPorts, awsApis: true, awsApiCidrs: args.awsApiCidrs },
-    ),
-    k8sOpts,
-  );
-
-  const object = migrateJobObject(args);
-  if ((args.delivery ?? d.delivery) === "argocd") {
-    return { serviceAccount, association, job: undefined, manifest: pulumi.output(object) as unknown as pulumi.Output<K8sObject>, serviceAccountName };
-  }
-  const job = new k8s.batch.v1.Job(`${name}-job`, object, {
-    ...k8sOpts,
-    dependsOn: [association, ...args.meshReady, ...args.nodesReady, ...args.admissionReady, ...(args.dependsOn ?? [])],
-  });
-  return { serviceAccount, association, job, manifest: undefined, serviceAccountName };
 }

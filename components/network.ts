@@ -131,158 +131,145 @@ export class Network extends pulumi.ComponentResource {
 
   constructor(name: string, args: NetworkArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:network:Network", name, {}, opts);
-    const out = createNetwork(name, args, this, opts.provider);
-    this.vpcId = out.vpc.vpcId;
+    const { provider } = opts;
+    const childOpts = { parent: this, provider };
+    const masks = subnetMasks(args.cidr);
+    const tags = subnetTags(args.clusterName);
+    const region = aws.getRegionOutput({}, childOpts);
+
+    const vpc = new awsx.ec2.Vpc(
+      `${name}-vpc`,
+      {
+        cidrBlock: args.cidr,
+        numberOfAvailabilityZones: args.availabilityZones,
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        subnetStrategy: "Auto",
+        subnetSpecs: [
+          { type: "Private", cidrMask: masks.private, tags: tags.private },
+          { type: "Public", cidrMask: masks.public, tags: tags.public },
+          { type: "Isolated", name: "data", cidrMask: masks.isolated, tags: tags.isolated },
+        ],
+        natGateways: { strategy: args.natGateways === "single" ? "Single" : "OnePerAz" },
+        tags: { Name: `${name}-vpc` },
+      },
+      { parent: this, providers: { aws: provider } },
+    );
+
+    // The fixed-address range of each private subnet, read from the subnet AWS created (awsx chooses the layout).
+    const reservations = Array.from({ length: args.availabilityZones }, (_, i) => {
+      const subnetId = vpc.privateSubnetIds.apply((ids) => ids[i]!);
+      const subnet = aws.ec2.getSubnetOutput({ id: subnetId }, childOpts);
+      return new aws.ec2.SubnetCidrReservation(
+        `${name}-fixed-${i + 1}`,
+        {
+          subnetId,
+          cidrBlock: subnet.cidrBlock.apply(reservedBlock),
+          reservationType: "explicit",
+          description: "eventstack fixed addresses: internal NLB and interface endpoints",
+        },
+        childOpts,
+      );
+    });
+
+    // S3 is reached through a gateway endpoint on every route table: free, and it carries ECR's image layers.
+    const routeTableIds = pulumi.output(vpc.routeTables).apply((tables) => tables.map((t) => t.id));
+    new aws.ec2.VpcEndpoint(
+      `${name}-s3`,
+      {
+        vpcId: vpc.vpcId,
+        serviceName: pulumi.interpolate`com.amazonaws.${region.region}.s3`,
+        vpcEndpointType: "Gateway",
+        routeTableIds,
+        tags: { Name: `${name}-s3` },
+      },
+      childOpts,
+    );
+
+    if (args.interfaceEndpoints) {
+      const endpointSg = new aws.ec2.SecurityGroup(
+        `${name}-endpoints`,
+        {
+          vpcId: vpc.vpcId,
+          description: "HTTPS from inside the VPC to the AWS interface endpoints",
+          tags: { Name: `${name}-endpoints` },
+        },
+        childOpts,
+      );
+      // A standalone rule, no inline blocks (see components/data-security-group.ts); no egress: endpoints only answer.
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-endpoints-https`,
+        { securityGroupId: endpointSg.id, cidrIpv4: args.cidr, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS from the VPC" },
+        childOpts,
+      );
+      INTERFACE_ENDPOINT_SERVICES.forEach((service, index) => {
+        const offset = endpointOffset(index);
+        new aws.ec2.VpcEndpoint(
+          `${name}-${service.replace(".", "-")}`,
+          {
+            vpcId: vpc.vpcId,
+            serviceName: pulumi.interpolate`com.amazonaws.${region.region}.${service}`,
+            vpcEndpointType: "Interface",
+            privateDnsEnabled: true,
+            subnetIds: reservations.map((r) => r.subnetId),
+            // A fixed address in each reserved range, so pods' HTTPS can be limited to the endpoints (./fixed-addresses.ts).
+            subnetConfigurations: reservations.map((r) => ({ subnetId: r.subnetId, ipv4: r.cidrBlock.apply((block) => addressAt(block, offset)) })),
+            securityGroupIds: [endpointSg.id],
+            tags: { Name: `${name}-${service}` },
+          },
+          childOpts,
+        );
+      });
+    }
+
+    let flowLogGroup: aws.cloudwatch.LogGroup | undefined;
+    if (args.flowLogs) {
+      flowLogGroup = new aws.cloudwatch.LogGroup(
+        `${name}-flow-logs`,
+        // Named from the stack, not the component: dev and prod in one account each need their own group.
+        { name: `/eventstack/${args.clusterName}/vpc-flow-logs`, retentionInDays: args.logRetentionDays },
+        childOpts,
+      );
+      const account = aws.getCallerIdentityOutput({}, childOpts);
+      const partition = aws.getPartitionOutput({}, childOpts).partition;
+      const role = new aws.iam.Role(
+        `${name}-flow-logs`,
+        {
+          assumeRolePolicy: pulumi
+            .all([partition, region.region, account.accountId])
+            .apply(([p, r, accountId]) => JSON.stringify(flowLogTrustPolicy({ partition: p, region: r, accountId }))),
+        },
+        childOpts,
+      );
+      const rolePolicy = new aws.iam.RolePolicy(`${name}-flow-logs`, { role: role.id, policy: flowLogGroup.arn.apply((arn) => JSON.stringify(flowLogPolicy(arn))) }, childOpts);
+      new aws.ec2.FlowLog(
+        `${name}-flow-logs`,
+        {
+          vpcId: vpc.vpcId,
+          trafficType: "ALL",
+          logDestinationType: "cloud-watch-logs",
+          logDestination: flowLogGroup.arn,
+          iamRoleArn: role.arn,
+          maxAggregationInterval: 60,
+          tags: { Name: `${name}-flow-logs` },
+        },
+        // Delivery starts at once; without the policy its first attempts are refused.
+        { ...childOpts, dependsOn: [rolePolicy] },
+      );
+    }
+
+    this.vpcId = vpc.vpcId;
     this.vpcCidr = args.cidr;
-    this.publicSubnetIds = out.vpc.publicSubnetIds;
-    this.privateSubnetIds = out.privateSubnetIds;
-    this.isolatedSubnetIds = out.vpc.isolatedSubnetIds;
-    this.flowLogGroupName = pulumi.output(out.flowLogGroup?.name);
-    this.fixedRanges = out.reservations.map((r) => r.cidrBlock);
-    this.loadBalancerSubnetMappings = out.reservations.map((r) => ({
+    this.publicSubnetIds = vpc.publicSubnetIds;
+    this.privateSubnetIds = pulumi.all([vpc.privateSubnetIds, pulumi.all(reservations.map((r) => r.id))]).apply(([ids]) => ids);
+    this.isolatedSubnetIds = vpc.isolatedSubnetIds;
+    this.flowLogGroupName = pulumi.output(flowLogGroup?.name);
+    this.fixedRanges = reservations.map((r) => r.cidrBlock);
+    this.loadBalancerSubnetMappings = reservations.map((r) => ({
       subnetId: r.subnetId,
       privateIpv4Address: r.cidrBlock.apply((block) => addressAt(block, FIXED_ADDRESSES.loadBalancerOffset)),
     }));
     this.awsApiCidrs = args.interfaceEndpoints ? this.fixedRanges : undefined;
-    this.registerOutputs({
-      vpcId: this.vpcId,
-      vpcCidr: this.vpcCidr,
-      publicSubnetIds: this.publicSubnetIds,
-      privateSubnetIds: this.privateSubnetIds,
-      isolatedSubnetIds: this.isolatedSubnetIds,
-      flowLogGroupName: this.flowLogGroupName,
-      fixedRanges: this.fixedRanges,
-    });
+    this.registerOutputs();
   }
-}
-
-export function createNetwork(name: string, args: NetworkArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const opts = { parent, provider };
-  const masks = subnetMasks(args.cidr);
-  const tags = subnetTags(args.clusterName);
-  const region = aws.getRegionOutput({}, opts);
-
-  const vpc = new awsx.ec2.Vpc(
-    `${name}-vpc`,
-    {
-      cidrBlock: args.cidr,
-      numberOfAvailabilityZones: args.availabilityZones,
-      enableDnsHostnames: true,
-      enableDnsSupport: true,
-      subnetStrategy: "Auto",
-      subnetSpecs: [
-        { type: "Private", cidrMask: masks.private, tags: tags.private },
-        { type: "Public", cidrMask: masks.public, tags: tags.public },
-        { type: "Isolated", name: "data", cidrMask: masks.isolated, tags: tags.isolated },
-      ],
-      natGateways: { strategy: args.natGateways === "single" ? "Single" : "OnePerAz" },
-      tags: { Name: `${name}-vpc` },
-    },
-    { parent, providers: { aws: provider } },
-  );
-
-  // The fixed-address range of each private subnet, read from the subnet AWS created (awsx chooses the layout).
-  const reservations = Array.from({ length: args.availabilityZones }, (_, i) => {
-    const subnetId = vpc.privateSubnetIds.apply((ids) => ids[i]!);
-    const subnet = aws.ec2.getSubnetOutput({ id: subnetId }, opts);
-    return new aws.ec2.SubnetCidrReservation(
-      `${name}-fixed-${i + 1}`,
-      {
-        subnetId,
-        cidrBlock: subnet.cidrBlock.apply(reservedBlock),
-        reservationType: "explicit",
-        description: "eventstack fixed addresses: internal NLB and interface endpoints",
-      },
-      opts,
-    );
-  });
-  const privateSubnetIds = pulumi.all([vpc.privateSubnetIds, pulumi.all(reservations.map((r) => r.id))]).apply(([ids]) => ids);
-
-  // S3 is reached through a gateway endpoint on every route table: free, and it carries ECR's image layers.
-  const routeTableIds = pulumi.output(vpc.routeTables).apply((tables) => tables.map((t) => t.id));
-  new aws.ec2.VpcEndpoint(
-    `${name}-s3`,
-    {
-      vpcId: vpc.vpcId,
-      serviceName: pulumi.interpolate`com.amazonaws.${region.region}.s3`,
-      vpcEndpointType: "Gateway",
-      routeTableIds,
-      tags: { Name: `${name}-s3` },
-    },
-    opts,
-  );
-
-  if (args.interfaceEndpoints) {
-    const endpointSg = new aws.ec2.SecurityGroup(
-      `${name}-endpoints`,
-      {
-        vpcId: vpc.vpcId,
-        description: "HTTPS from inside the VPC to the AWS interface endpoints",
-        tags: { Name: `${name}-endpoints` },
-      },
-      opts,
-    );
-    // A standalone rule, no inline blocks (see components/data-security-group.ts); no egress: endpoints only answer.
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-endpoints-https`,
-      { securityGroupId: endpointSg.id, cidrIpv4: args.cidr, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS from the VPC" },
-      opts,
-    );
-    INTERFACE_ENDPOINT_SERVICES.forEach((service, index) => {
-      const offset = endpointOffset(index);
-      new aws.ec2.VpcEndpoint(
-        `${name}-${service.replace(".", "-")}`,
-        {
-          vpcId: vpc.vpcId,
-          serviceName: pulumi.interpolate`com.amazonaws.${region.region}.${service}`,
-          vpcEndpointType: "Interface",
-          privateDnsEnabled: true,
-          subnetIds: reservations.map((r) => r.subnetId),
-          // A fixed address in each reserved range, so pods' HTTPS can be limited to the endpoints (./fixed-addresses.ts).
-          subnetConfigurations: reservations.map((r) => ({ subnetId: r.subnetId, ipv4: r.cidrBlock.apply((block) => addressAt(block, offset)) })),
-          securityGroupIds: [endpointSg.id],
-          tags: { Name: `${name}-${service}` },
-        },
-        opts,
-      );
-    });
-  }
-
-  let flowLogGroup: aws.cloudwatch.LogGroup | undefined;
-  if (args.flowLogs) {
-    flowLogGroup = new aws.cloudwatch.LogGroup(
-      `${name}-flow-logs`,
-      // Named from the stack, not the component: dev and prod in one account each need their own group.
-      { name: `/eventstack/${args.clusterName}/vpc-flow-logs`, retentionInDays: args.logRetentionDays },
-      opts,
-    );
-    const account = aws.getCallerIdentityOutput({}, opts);
-    const partition = aws.getPartitionOutput({}, opts).partition;
-    const role = new aws.iam.Role(
-      `${name}-flow-logs`,
-      {
-        assumeRolePolicy: pulumi
-          .all([partition, region.region, account.accountId])
-          .apply(([p, r, accountId]) => JSON.stringify(flowLogTrustPolicy({ partition: p, region: r, accountId }))),
-      },
-      opts,
-    );
-    const rolePolicy = new aws.iam.RolePolicy(`${name}-flow-logs`, { role: role.id, policy: flowLogGroup.arn.apply((arn) => JSON.stringify(flowLogPolicy(arn))) }, opts);
-    new aws.ec2.FlowLog(
-      `${name}-flow-logs`,
-      {
-        vpcId: vpc.vpcId,
-        trafficType: "ALL",
-        logDestinationType: "cloud-watch-logs",
-        logDestination: flowLogGroup.arn,
-        iamRoleArn: role.arn,
-        maxAggregationInterval: 60,
-        tags: { Name: `${name}-flow-logs` },
-      },
-      // Delivery starts at once; without the policy its first attempts are refused.
-      { ...opts, dependsOn: [rolePolicy] },
-    );
-  }
-
-  return { vpc, privateSubnetIds, reservations, flowLogGroup };
 }

@@ -6,7 +6,8 @@
 //     as the chart sets it, the dashboard off, replicas with leader election once there are two system nodes);
 //   - Argo Rollouts' CRDs as Pulumi-managed objects from the release's manifests/crds/ at the pinned tag, for the
 //     same reason as KEDA's (components/autoscaling.ts): the Rollouts and AnalysisTemplates declared later must find
-//     their kinds, and the chart's own copy is switched off (`installCRDs: false`), so each CRD has one owner;
+//     their kinds, and the chart's own copy is switched off (`installCRDs: false`), so each CRD has one owner
+//     (the namespace, the CRDs and the Release: ./chart-with-crds.ts, shared with Argo CD);
 //   - when the analysis reads Amazon Managed Prometheus (by default: the stack's own workspace, see
 //     analysisPrometheus), the controller's IAM role through EKS Pod Identity, allowed to query that one workspace
 //     (its exact ARN), so it can sign the analysis queries with SigV4.
@@ -15,12 +16,13 @@
 // abortable when the mesh is what broke.
 //
 // Expects from its caller: the Cluster, where the analyses read their metrics (analysisPrometheus) and the AWS provider.
-import * as aws from "@pulumi/aws";
-import * as k8s from "@pulumi/kubernetes";
+import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { chartWithCrds } from "./chart-with-crds";
 import type { Cluster } from "./cluster";
 import type { PolicyDocument } from "./karpenter/policy";
 import { createPodIdentityRole } from "./pod-identity";
+import type { Ready } from "./ready";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
 import { ampWorkspace, type AnalysisPrometheus } from "./workload/rollout";
@@ -117,57 +119,49 @@ export function analysisPrometheus(
 
 export class ProgressiveDelivery extends pulumi.ComponentResource {
   readonly namespace: string;
-  /** Depend on this before declaring Rollouts or AnalysisTemplates. */
-  readonly ready: pulumi.Resource[];
+  /** Before Rollouts or AnalysisTemplates: Argo Rollouts' CRDs exist and its controller runs. */
+  readonly ready: Ready;
 
   constructor(name: string, args: ProgressiveDeliveryArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:delivery:ProgressiveDelivery", name, {}, opts);
-    const out = createProgressiveDelivery(name, args, this, opts.provider);
-    this.namespace = out.namespace;
-    this.ready = [...out.crds, out.release];
-    this.registerOutputs({ namespace: this.namespace });
+    const d = PROGRESSIVE_DELIVERY_DEFAULTS;
+    const namespace = args.namespace ?? d.namespace;
+    const { cluster } = args;
+    const pin = VERSIONS.charts.argoRollouts;
+
+    const amp = args.prometheus.amp;
+    const controllerIdentity = amp
+      ? createPodIdentityRole(
+          `${name}-controller`,
+          {
+            clusterName: cluster.name,
+            clusterArn: cluster.clusterArn,
+            namespace,
+            serviceAccount: d.serviceAccount,
+            description: "Argo Rollouts controller: queries the canary metrics in Amazon Managed Prometheus",
+            policies: { amp: pulumi.output(amp.workspaceArn).apply(ampQueryPolicy) },
+          },
+          { parent: this, provider: opts.provider },
+        )
+      : undefined;
+
+    const { crds, release } = chartWithCrds(
+      name,
+      {
+        cluster,
+        namespace: { name: namespace },
+        crdUrls: rolloutsCrdUrls(pin.appVersion),
+        releaseName: "argo-rollouts",
+        chart: pin,
+        values: rolloutsValues(args.systemNodes),
+        // The association first: the controller's first analysis would otherwise run without credentials.
+        dependsOn: controllerIdentity ? [controllerIdentity.association] : [],
+      },
+      this,
+    );
+
+    this.namespace = namespace;
+    this.ready = [...crds, release];
+    this.registerOutputs();
   }
-}
-
-export function createProgressiveDelivery(name: string, args: ProgressiveDeliveryArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const d = PROGRESSIVE_DELIVERY_DEFAULTS;
-  const namespaceName = args.namespace ?? d.namespace;
-  const { cluster } = args;
-  const k8sOpts = { parent, provider: cluster.provider };
-  const pin = VERSIONS.charts.argoRollouts;
-
-  const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: namespaceName } }, { ...k8sOpts, dependsOn: cluster.systemReady });
-  const crds = rolloutsCrdUrls(pin.appVersion).map((file) => new k8s.yaml.v2.ConfigFile(`${name}-${file.split("/").pop()!.replace(/\.yaml$/, "")}`, { file }, k8sOpts));
-
-  const amp = args.prometheus.amp;
-  const controllerIdentity = amp
-    ? createPodIdentityRole(
-        `${name}-controller`,
-        {
-          clusterName: cluster.name,
-          clusterArn: cluster.clusterArn,
-          namespace: namespaceName,
-          serviceAccount: d.serviceAccount,
-          description: "Argo Rollouts controller: queries the canary metrics in Amazon Managed Prometheus",
-          policies: { amp: pulumi.output(amp.workspaceArn).apply(ampQueryPolicy) },
-        },
-        { parent, provider },
-      )
-    : undefined;
-
-  const release = new k8s.helm.v3.Release(
-    `${name}-argo-rollouts`,
-    {
-      name: "argo-rollouts",
-      chart: pin.chart,
-      version: pin.version,
-      repositoryOpts: { repo: pin.repo },
-      namespace: namespace.metadata.name,
-      skipCrds: true,
-      values: rolloutsValues(args.systemNodes),
-    },
-    // The association first: the controller's first analysis would otherwise run without credentials.
-    { ...k8sOpts, dependsOn: [...crds, ...(controllerIdentity ? [controllerIdentity.association] : []), ...cluster.systemReady] },
-  );
-  return { namespace: namespaceName, crds, release, controllerIdentity };
 }

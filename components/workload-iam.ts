@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CacheAuthentication } from "./cache";
 import { mskGroupArn, mskTopicArn } from "./kafka";
 import { podIdentityTrustPolicyJson } from "./pod-identity";
+import type { Ready } from "./ready";
 
 export const WORKLOADS = ["ingest", "processor", "migrate"] as const;
 export type Workload = (typeof WORKLOADS)[number];
@@ -161,80 +162,77 @@ export class WorkloadIam extends pulumi.ComponentResource {
   readonly serviceAccounts: Record<Workload, { namespace: string; name: string }>;
   /**
    * Each role with its policy: a Pod Identity association made before the policy exists hands pods credentials that
-   * are refused, and an SDK that caches its first failure keeps failing, so associations depend on this.
+   * are refused, and an SDK that caches its first failure keeps failing, so associations depend on this. One per role,
+   * each a `Ready` (components/ready.ts), rather than the component's own: a workload waits for its role only.
    */
-  readonly roleReady: Record<Workload, pulumi.Resource[]>;
+  readonly roleReady: Record<Workload, Ready>;
 
   constructor(name: string, args: WorkloadIamArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:data:WorkloadIam", name, {}, opts);
-    const out = createWorkloadIam(name, args, this, opts.provider);
-    this.roleArns = { ingest: out.roles.ingest.arn, processor: out.roles.processor.arn, migrate: out.roles.migrate.arn };
-    this.serviceAccounts = out.serviceAccounts;
-    this.roleReady = { ingest: [out.roles.ingest, out.rolePolicies.ingest], processor: [out.roles.processor, out.rolePolicies.processor], migrate: [out.roles.migrate, out.rolePolicies.migrate] };
-    this.registerOutputs({ roleArns: this.roleArns, serviceAccounts: this.serviceAccounts });
-  }
-}
+    const childOpts = { parent: this, provider: opts.provider };
+    const namespace = args.namespace ?? WORKLOAD_IAM_DEFAULTS.namespace;
+    const processorDbUser = args.processorDbUser ?? WORKLOAD_IAM_DEFAULTS.processorDbUser;
+    const serviceAccounts = Object.fromEntries(
+      WORKLOADS.map((w) => [w, { namespace, name: args.serviceAccounts?.[w] ?? WORKLOAD_IAM_DEFAULTS.serviceAccounts[w] }]),
+    ) as Record<Workload, { namespace: string; name: string }>;
 
-export function createWorkloadIam(name: string, args: WorkloadIamArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const opts = { parent, provider };
-  const namespace = args.namespace ?? WORKLOAD_IAM_DEFAULTS.namespace;
-  const processorDbUser = args.processorDbUser ?? WORKLOAD_IAM_DEFAULTS.processorDbUser;
-  const serviceAccounts = Object.fromEntries(
-    WORKLOADS.map((w) => [w, { namespace, name: args.serviceAccounts?.[w] ?? WORKLOAD_IAM_DEFAULTS.serviceAccounts[w] }]),
-  ) as Record<Workload, { namespace: string; name: string }>;
+    const processorCacheUser = args.cache.users.processor;
+    if (!processorCacheUser) throw new Error(`WorkloadIam: the cache has no "processor" user; add "processor" to the Cache component's clients`);
 
-  const processorCacheUser = args.cache.users.processor;
-  if (!processorCacheUser) throw new Error(`WorkloadIam: the cache has no "processor" user; add "processor" to the Cache component's clients`);
-
-  const refs: pulumi.Output<ResolvedRefs> = allStrings({
-    region: aws.getRegionOutput({}, opts).region,
-    kafkaClusterArn: args.kafka.clusterArn,
-    eventsTopic: args.kafka.eventsTopic,
-    deadLetterTopic: args.kafka.deadLetterTopic,
-    processorDbUserArn: args.database.dbUserArn(processorDbUser),
-    masterSecretArn: args.database.masterSecretArn,
-    databaseKeyArn: args.database.keyArn,
-    cacheReplicationGroupArn: args.cache.replicationGroupArn,
-    cacheUserArn: processorCacheUser.arn,
-    // Empty with IAM authentication, where no secret exists and none is named.
-    cacheSecretArn: args.cache.secretArns.processor ?? "",
-    cacheKeyArn: args.cache.keyArn,
-  }).apply((v) => ({
-    region: v.region,
-    kafkaClusterArn: v.kafkaClusterArn,
-    eventsTopic: v.eventsTopic,
-    deadLetterTopic: v.deadLetterTopic,
-    consumerGroup: args.consumerGroup,
-    processorDbUserArn: v.processorDbUserArn,
-    masterSecretArn: v.masterSecretArn,
-    databaseKeyArn: v.databaseKeyArn,
-    cache: {
-      authentication: args.cache.authentication,
-      replicationGroupArn: v.cacheReplicationGroupArn,
-      processorUserArn: v.cacheUserArn,
-      processorSecretArn: v.cacheSecretArn || undefined,
-      keyArn: v.cacheKeyArn,
-    },
-  }));
-  const policies = refs.apply(workloadPolicies);
-
-  const roles = {} as Record<Workload, aws.iam.Role>;
-  const rolePolicies = {} as Record<Workload, aws.iam.RolePolicy>;
-  for (const workload of WORKLOADS) {
-    const sa = serviceAccounts[workload];
-    roles[workload] = new aws.iam.Role(
-      `${name}-${workload}`,
-      {
-        description: `eventstack ${workload}: assumed through EKS Pod Identity by ${sa.namespace}/${sa.name}`,
-        assumeRolePolicy: podIdentityTrustPolicyJson(args.clusterArn, sa.namespace, sa.name),
+    const refs: pulumi.Output<ResolvedRefs> = allStrings({
+      region: aws.getRegionOutput({}, childOpts).region,
+      kafkaClusterArn: args.kafka.clusterArn,
+      eventsTopic: args.kafka.eventsTopic,
+      deadLetterTopic: args.kafka.deadLetterTopic,
+      processorDbUserArn: args.database.dbUserArn(processorDbUser),
+      masterSecretArn: args.database.masterSecretArn,
+      databaseKeyArn: args.database.keyArn,
+      cacheReplicationGroupArn: args.cache.replicationGroupArn,
+      cacheUserArn: processorCacheUser.arn,
+      // Empty with IAM authentication, where no secret exists and none is named.
+      cacheSecretArn: args.cache.secretArns.processor ?? "",
+      cacheKeyArn: args.cache.keyArn,
+    }).apply((v) => ({
+      region: v.region,
+      kafkaClusterArn: v.kafkaClusterArn,
+      eventsTopic: v.eventsTopic,
+      deadLetterTopic: v.deadLetterTopic,
+      consumerGroup: args.consumerGroup,
+      processorDbUserArn: v.processorDbUserArn,
+      masterSecretArn: v.masterSecretArn,
+      databaseKeyArn: v.databaseKeyArn,
+      cache: {
+        authentication: args.cache.authentication,
+        replicationGroupArn: v.cacheReplicationGroupArn,
+        processorUserArn: v.cacheUserArn,
+        processorSecretArn: v.cacheSecretArn || undefined,
+        keyArn: v.cacheKeyArn,
       },
-      opts,
-    );
-    rolePolicies[workload] = new aws.iam.RolePolicy(
-      `${name}-${workload}`,
-      { role: roles[workload].id, name: `${workload}-data-access`, policy: policies.apply((p) => JSON.stringify(p[workload])) },
-      opts,
-    );
+    }));
+    const policies = refs.apply(workloadPolicies);
+
+    const roles = {} as Record<Workload, aws.iam.Role>;
+    const rolePolicies = {} as Record<Workload, aws.iam.RolePolicy>;
+    for (const workload of WORKLOADS) {
+      const sa = serviceAccounts[workload];
+      roles[workload] = new aws.iam.Role(
+        `${name}-${workload}`,
+        {
+          description: `eventstack ${workload}: assumed through EKS Pod Identity by ${sa.namespace}/${sa.name}`,
+          assumeRolePolicy: podIdentityTrustPolicyJson(args.clusterArn, sa.namespace, sa.name),
+        },
+        childOpts,
+      );
+      rolePolicies[workload] = new aws.iam.RolePolicy(
+        `${name}-${workload}`,
+        { role: roles[workload].id, name: `${workload}-data-access`, policy: policies.apply((p) => JSON.stringify(p[workload])) },
+        childOpts,
+      );
+    }
+
+    this.roleArns = { ingest: roles.ingest.arn, processor: roles.processor.arn, migrate: roles.migrate.arn };
+    this.serviceAccounts = serviceAccounts;
+    this.roleReady = { ingest: [roles.ingest, rolePolicies.ingest], processor: [roles.processor, rolePolicies.processor], migrate: [roles.migrate, rolePolicies.migrate] };
+    this.registerOutputs();
   }
-  return { roles, rolePolicies, serviceAccounts };
 }

@@ -1,7 +1,7 @@
 // Linkerd over both stacks: the mesh PKI (ECDSA P-256 trust anchor and issuer, private keys only as secrets), the
 // pinned CRD and control-plane charts in that order, HA values in prod only, proxy resources, the cluster networks,
 // and the webhook reachability from the EKS control plane.
-import { createLinkerd, LINKERD_DEFAULTS } from "../components/linkerd";
+import { LINKERD_DEFAULTS, linkerdSettings } from "../components/linkerd";
 import { VERSIONS } from "../components/versions";
 import type { RecordedResource, RecordingMocks } from "./mocks";
 import { engineConfig, runProgram, runWithMocks } from "./program";
@@ -138,7 +138,7 @@ describe("for nodes that do not carry the cluster security group", () => {
 
   test("mismatched arguments are refused before any resource, with the fix", () => {
     const base = { kubernetesProvider: undefined as never, clusterNetworks: "10.0.0.0/16", highAvailability: false, systemNodes: 1 };
-    const create = (args: object) => () => createLinkerd("mesh", { ...base, issuerValidityHours: 8760, ...args }, undefined as never, undefined as never);
+    const create = (args: object) => () => linkerdSettings({ ...base, issuerValidityHours: 8760, ...args });
     expect(create({ controlPlaneSecurityGroupId: "sg-1" })).toThrow("Linkerd: set controlPlaneSecurityGroupId and nodeSecurityGroupId together (the webhook rules need both), or neither");
     expect(create({ issuerValidityHours: 87600 })).toThrow("Linkerd: issuerValidityHours (87600) must be less than trustAnchorValidityHours (87600); an issuer cannot outlive its trust anchor");
     expect(create({ highAvailability: true, systemNodes: 2 })).toThrow(

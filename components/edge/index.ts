@@ -42,36 +42,24 @@ export class Edge extends pulumi.ComponentResource {
 
   constructor(name: string, args: EdgeArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:edge:Edge", name, {}, opts);
-    const out = createEdge(name, args, this, opts.provider);
-    this.apiUrl = out.api.url;
-    this.apiId = out.api.api.id;
-    this.accessLogGroupName = out.api.logGroup.name;
-    this.targetGroupArn = out.lb.targetGroup.arn;
-    this.loadBalancerSecurityGroupId = out.lb.nlbSg.id;
-    this.listenerArn = out.lb.listener.arn;
-    this.loadBalancerCidrs = out.lb.sourceCidrs;
-    this.registerOutputs({
-      apiUrl: this.apiUrl,
-      apiId: this.apiId,
-      accessLogGroupName: this.accessLogGroupName,
-      targetGroupArn: this.targetGroupArn,
-      loadBalancerSecurityGroupId: this.loadBalancerSecurityGroupId,
-      listenerArn: this.listenerArn,
-      loadBalancerCidrs: this.loadBalancerCidrs,
-    });
-  }
-}
+    const childOpts = { parent: this, provider: opts.provider };
+    const routes = args.routes ?? EDGE_DEFAULTS.routes;
+    // Before any resource: a bad combination must not leave a half-declared edge behind.
+    checkHttpApiArgs({ ...args, routes });
+    const lb = createInternalLoadBalancer(name, args, childOpts);
+    const api = createHttpApi(
+      name,
+      { ...args, routes, listenerArn: lb.listener.arn, vpcLinkSecurityGroupId: lb.vpcLinkSg.id, privateSubnetIds: args.privateSubnetIds },
+      childOpts,
+    );
 
-export function createEdge(name: string, args: EdgeArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const opts = { parent, provider };
-  const routes = args.routes ?? EDGE_DEFAULTS.routes;
-  // Before any resource: a bad combination must not leave a half-declared edge behind.
-  checkHttpApiArgs({ ...args, routes });
-  const lb = createInternalLoadBalancer(name, args, opts);
-  const api = createHttpApi(
-    name,
-    { ...args, routes, listenerArn: lb.listener.arn, vpcLinkSecurityGroupId: lb.vpcLinkSg.id, privateSubnetIds: args.privateSubnetIds },
-    opts,
-  );
-  return { lb, api };
+    this.apiUrl = api.url;
+    this.apiId = api.api.id;
+    this.accessLogGroupName = api.logGroup.name;
+    this.targetGroupArn = lb.targetGroup.arn;
+    this.loadBalancerSecurityGroupId = lb.nlbSg.id;
+    this.listenerArn = lb.listener.arn;
+    this.loadBalancerCidrs = lb.sourceCidrs;
+    this.registerOutputs();
+  }
 }

@@ -29,6 +29,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster";
 import type { Architecture } from "../config";
 import { createPodIdentityRole } from "../pod-identity";
+import type { Ready } from "../ready";
 import { createNodeRole, systemPlacement } from "../system-nodes";
 import { VERSIONS } from "../versions";
 import { DISCOVERY_TAG, ec2NodeClass, nodePool } from "./manifests";
@@ -87,146 +88,134 @@ export class Karpenter extends pulumi.ComponentResource {
   readonly interruptionQueueName: pulumi.Output<string>;
   readonly nodePoolName: pulumi.Output<string>;
   readonly nodeClassName: pulumi.Output<string>;
-  /** Depend on this before creating pods for the workload nodes: the NodePool and EC2NodeClass exist. */
-  readonly nodePoolReady: pulumi.Resource[];
+  /** Before pods for the workload nodes: the NodePool and EC2NodeClass exist. */
+  readonly ready: Ready;
 
   constructor(name: string, args: KarpenterArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:karpenter:Karpenter", name, {}, opts);
-    const out = createKarpenter(name, args, this, opts.provider);
-    this.nodeRoleName = out.nodeRole.name;
-    this.nodeRoleArn = out.nodeRole.arn;
-    this.controllerRoleArn = out.controller.role.arn;
-    this.interruptionQueueName = out.queue.name;
-    this.nodePoolName = out.nodePool.metadata.name;
-    this.nodeClassName = out.nodeClass.metadata.name;
-    this.nodePoolReady = [out.nodeClass, out.nodePool];
-    this.registerOutputs({
-      nodeRoleName: this.nodeRoleName,
-      nodeRoleArn: this.nodeRoleArn,
-      controllerRoleArn: this.controllerRoleArn,
-      interruptionQueueName: this.interruptionQueueName,
-      nodePoolName: this.nodePoolName,
-      nodeClassName: this.nodeClassName,
+    const childOpts = { parent: this, provider: opts.provider };
+    const namespace = args.namespace ?? KARPENTER_DEFAULTS.namespace;
+    const expireAfter = args.expireAfter ?? KARPENTER_DEFAULTS.expireAfter;
+    const rootVolumeGiB = args.rootVolumeGiB ?? KARPENTER_DEFAULTS.rootVolumeGiB;
+    const tags = args.tags ?? KARPENTER_DEFAULTS.tags;
+    const { cluster } = args;
+    const k8sOpts = { parent: this, provider: cluster.provider };
+    const account = aws.getCallerIdentityOutput({}, childOpts);
+    const partition = aws.getPartitionOutput({}, childOpts).partition;
+    const region = aws.getRegionOutput({}, childOpts).region;
+
+    // ---------------------------------------------------------------- nodes' identity
+    const { role: nodeRole, attachments } = createNodeRole(`${name}-node`, "Nodes launched by Karpenter", childOpts);
+    const nodeAccess = new aws.eks.AccessEntry(`${name}-node`, { clusterName: cluster.name, principalArn: nodeRole.arn, type: "EC2_LINUX" }, { ...childOpts, dependsOn: attachments });
+
+    // ---------------------------------------------------------------- interruption handling
+    const queue = new aws.sqs.Queue(`${name}-interruption`, { name: cluster.name, messageRetentionSeconds: 300, sqsManagedSseEnabled: true }, childOpts);
+    const rules = Object.entries(INTERRUPTION_EVENTS).map(([event, pattern]) => {
+      const rule = new aws.cloudwatch.EventRule(`${name}-${event}`, { description: `Karpenter interruption handling: ${pattern["detail-type"][0]}`, eventPattern: JSON.stringify(pattern) }, childOpts);
+      new aws.cloudwatch.EventTarget(`${name}-${event}`, { rule: rule.name, arn: queue.arn, targetId: "KarpenterInterruptionQueueTarget" }, childOpts);
+      return rule;
     });
-  }
-}
-
-export function createKarpenter(name: string, args: KarpenterArgs, parent: pulumi.Resource, provider: aws.Provider) {
-  const opts = { parent, provider };
-  const namespace = args.namespace ?? KARPENTER_DEFAULTS.namespace;
-  const expireAfter = args.expireAfter ?? KARPENTER_DEFAULTS.expireAfter;
-  const rootVolumeGiB = args.rootVolumeGiB ?? KARPENTER_DEFAULTS.rootVolumeGiB;
-  const tags = args.tags ?? KARPENTER_DEFAULTS.tags;
-  const { cluster } = args;
-  const k8sOpts = { parent, provider: cluster.provider };
-  const account = aws.getCallerIdentityOutput({}, opts);
-  const partition = aws.getPartitionOutput({}, opts).partition;
-  const region = aws.getRegionOutput({}, opts).region;
-
-  // ---------------------------------------------------------------- nodes' identity
-  const { role: nodeRole, attachments } = createNodeRole(`${name}-node`, "Nodes launched by Karpenter", opts);
-  const nodeAccess = new aws.eks.AccessEntry(`${name}-node`, { clusterName: cluster.name, principalArn: nodeRole.arn, type: "EC2_LINUX" }, { ...opts, dependsOn: attachments });
-
-  // ---------------------------------------------------------------- interruption handling
-  const queue = new aws.sqs.Queue(`${name}-interruption`, { name: cluster.name, messageRetentionSeconds: 300, sqsManagedSseEnabled: true }, opts);
-  const rules = Object.entries(INTERRUPTION_EVENTS).map(([event, pattern]) => {
-    const rule = new aws.cloudwatch.EventRule(`${name}-${event}`, { description: `Karpenter interruption handling: ${pattern["detail-type"][0]}`, eventPattern: JSON.stringify(pattern) }, opts);
-    new aws.cloudwatch.EventTarget(`${name}-${event}`, { rule: rule.name, arn: queue.arn, targetId: "KarpenterInterruptionQueueTarget" }, opts);
-    return rule;
-  });
-  // Only these rules may deliver to the queue (their ARNs), so the policy follows them.
-  new aws.sqs.QueuePolicy(
-    `${name}-interruption`,
-    { queueUrl: queue.url, policy: pulumi.all([queue.arn, pulumi.all(rules.map((r) => r.arn))]).apply(([arn, ruleArns]) => JSON.stringify(interruptionQueuePolicy(arn, ruleArns))) },
-    opts,
-  );
-
-  // ---------------------------------------------------------------- the one discoverable security group
-  // The cluster's node security group (the EKS cluster security group) is the only group tagged for discovery,
-  // so Karpenter's nodes carry exactly what the system nodes carry, and data services admit both by one id.
-  new aws.ec2.Tag(`${name}-discovery`, { resourceId: cluster.nodeSecurityGroupId, key: DISCOVERY_TAG, value: cluster.name }, opts);
-
-  // ---------------------------------------------------------------- controller identity
-  const policies = pulumi
-    .all([partition, region, account.accountId, cluster.name, nodeRole.arn, queue.arn])
-    .apply(([p, r, accountId, clusterName, nodeRoleArn, queueArn]) =>
-      controllerPolicies({ partition: p, region: r, accountId, clusterName, nodeRoleArn, interruptionQueueArn: queueArn }),
+    // Only these rules may deliver to the queue (their ARNs), so the policy follows them.
+    new aws.sqs.QueuePolicy(
+      `${name}-interruption`,
+      { queueUrl: queue.url, policy: pulumi.all([queue.arn, pulumi.all(rules.map((r) => r.arn))]).apply(([arn, ruleArns]) => JSON.stringify(interruptionQueuePolicy(arn, ruleArns))) },
+      childOpts,
     );
-  const controller = createPodIdentityRole(
-    `${name}-controller`,
-    {
-      clusterName: cluster.name,
-      clusterArn: cluster.clusterArn,
-      namespace,
-      serviceAccount: KARPENTER_DEFAULTS.serviceAccount,
-      description: "Karpenter controller",
-      policies: {
-        "node-lifecycle": policies["node-lifecycle"],
-        "iam-integration": policies["iam-integration"],
-        "eks-integration": policies["eks-integration"],
-        interruption: policies.interruption,
-        "resource-discovery": policies["resource-discovery"],
-        "zonal-shift": policies["zonal-shift"],
-      },
-    },
-    opts,
-  );
 
-  // ---------------------------------------------------------------- CRDs, controller, custom resources
-  const crds = new k8s.helm.v4.Chart(`${name}-crd`, { chart: VERSIONS.charts.karpenterCrd.chart, version: VERSIONS.charts.karpenterCrd.version, namespace }, k8sOpts);
+    // ---------------------------------------------------------------- the one discoverable security group
+    // The cluster's node security group (the EKS cluster security group) is the only group tagged for discovery,
+    // so Karpenter's nodes carry exactly what the system nodes carry, and data services admit both by one id.
+    new aws.ec2.Tag(`${name}-discovery`, { resourceId: cluster.nodeSecurityGroupId, key: DISCOVERY_TAG, value: cluster.name }, childOpts);
 
-  const release = new k8s.helm.v3.Release(
-    name,
-    {
-      name: KARPENTER_DEFAULTS.releaseName,
-      chart: VERSIONS.charts.karpenter.chart,
-      version: VERSIONS.charts.karpenter.version,
-      namespace,
-      skipCrds: true,
-      values: {
-        settings: { clusterName: cluster.name, interruptionQueue: queue.name },
-        serviceAccount: { create: true, name: KARPENTER_DEFAULTS.serviceAccount },
-        replicas: controllerReplicas(args.systemNodes),
-        // The chart's own affinity (not on a node with karpenter.sh/nodepool; one replica per host) stays.
-        nodeSelector: { "kubernetes.io/os": "linux", ...systemPlacement.nodeSelector },
-        tolerations: systemPlacement.tolerations,
-        controller: {
-          // The region from the environment, not IMDS (which the hop limit of 1 keeps out of pods' reach).
-          env: [{ name: "AWS_REGION", value: region }],
-          resources: KARPENTER_DEFAULTS.controllerResources,
+    // ---------------------------------------------------------------- controller identity
+    const policies = pulumi
+      .all([partition, region, account.accountId, cluster.name, nodeRole.arn, queue.arn])
+      .apply(([p, r, accountId, clusterName, nodeRoleArn, queueArn]) =>
+        controllerPolicies({ partition: p, region: r, accountId, clusterName, nodeRoleArn, interruptionQueueArn: queueArn }),
+      );
+    const controller = createPodIdentityRole(
+      `${name}-controller`,
+      {
+        clusterName: cluster.name,
+        clusterArn: cluster.clusterArn,
+        namespace,
+        serviceAccount: KARPENTER_DEFAULTS.serviceAccount,
+        description: "Karpenter controller",
+        policies: {
+          "node-lifecycle": policies["node-lifecycle"],
+          "iam-integration": policies["iam-integration"],
+          "eks-integration": policies["eks-integration"],
+          interruption: policies.interruption,
+          "resource-discovery": policies["resource-discovery"],
+          "zonal-shift": policies["zonal-shift"],
         },
       },
-    },
-    { ...k8sOpts, dependsOn: [crds, controller.association, nodeAccess, ...cluster.systemReady] },
-  );
-
-  const customResourceOpts = { ...k8sOpts, dependsOn: [crds, release] };
-  const nodeClassObject = pulumi
-    .all([cluster.name, nodeRole.name])
-    .apply(([clusterName, nodeRoleName]) =>
-      ec2NodeClass({ clusterName, nodeRoleName, amiAlias: VERSIONS.karpenterAmiAlias, rootVolumeGiB, tags: { ...tags, ManagedBy: "karpenter" } }),
+      childOpts,
     );
-  const nodeClass = new k8s.apiextensions.CustomResource(
-    `${name}-node-class`,
-    { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass", metadata: nodeClassObject.metadata, spec: nodeClassObject.spec },
-    customResourceOpts,
-  );
-  const poolObject = nodePool({
-    capacityTypes: args.capacityTypes,
-    architectures: args.architectures,
-    cpuLimit: args.cpuLimit,
-    memoryLimitGiB: args.memoryLimitGiB,
-    consolidateAfter: args.consolidateAfter,
-    disruptionBudget: args.disruptionBudget,
-    expireAfter,
-    instanceCategories: KARPENTER_DEFAULTS.instanceCategories,
-    minGenerationExclusive: KARPENTER_DEFAULTS.minGenerationExclusive,
-  });
-  const pool = new k8s.apiextensions.CustomResource(
-    `${name}-node-pool`,
-    { apiVersion: poolObject.apiVersion, kind: poolObject.kind, metadata: poolObject.metadata, spec: poolObject.spec },
-    { ...customResourceOpts, dependsOn: [crds, release, nodeClass] },
-  );
 
-  return { nodeRole, nodeAccess, queue, controller, crds, release, nodeClass, nodePool: pool };
+    // ---------------------------------------------------------------- CRDs, controller, custom resources
+    const crds = new k8s.helm.v4.Chart(`${name}-crd`, { chart: VERSIONS.charts.karpenterCrd.chart, version: VERSIONS.charts.karpenterCrd.version, namespace }, k8sOpts);
+
+    const release = new k8s.helm.v3.Release(
+      name,
+      {
+        name: KARPENTER_DEFAULTS.releaseName,
+        chart: VERSIONS.charts.karpenter.chart,
+        version: VERSIONS.charts.karpenter.version,
+        namespace,
+        skipCrds: true,
+        values: {
+          settings: { clusterName: cluster.name, interruptionQueue: queue.name },
+          serviceAccount: { create: true, name: KARPENTER_DEFAULTS.serviceAccount },
+          replicas: controllerReplicas(args.systemNodes),
+          // The chart's own affinity (not on a node with karpenter.sh/nodepool; one replica per host) stays.
+          nodeSelector: { "kubernetes.io/os": "linux", ...systemPlacement.nodeSelector },
+          tolerations: systemPlacement.tolerations,
+          controller: {
+            // The region from the environment, not IMDS (which the hop limit of 1 keeps out of pods' reach).
+            env: [{ name: "AWS_REGION", value: region }],
+            resources: KARPENTER_DEFAULTS.controllerResources,
+          },
+        },
+      },
+      { ...k8sOpts, dependsOn: [crds, controller.association, nodeAccess, ...cluster.ready] },
+    );
+
+    const customResourceOpts = { ...k8sOpts, dependsOn: [crds, release] };
+    const nodeClassObject = pulumi
+      .all([cluster.name, nodeRole.name])
+      .apply(([clusterName, nodeRoleName]) =>
+        ec2NodeClass({ clusterName, nodeRoleName, amiAlias: VERSIONS.karpenterAmiAlias, rootVolumeGiB, tags: { ...tags, ManagedBy: "karpenter" } }),
+      );
+    const nodeClass = new k8s.apiextensions.CustomResource(
+      `${name}-node-class`,
+      { apiVersion: "karpenter.k8s.aws/v1", kind: "EC2NodeClass", metadata: nodeClassObject.metadata, spec: nodeClassObject.spec },
+      customResourceOpts,
+    );
+    const poolObject = nodePool({
+      capacityTypes: args.capacityTypes,
+      architectures: args.architectures,
+      cpuLimit: args.cpuLimit,
+      memoryLimitGiB: args.memoryLimitGiB,
+      consolidateAfter: args.consolidateAfter,
+      disruptionBudget: args.disruptionBudget,
+      expireAfter,
+      instanceCategories: KARPENTER_DEFAULTS.instanceCategories,
+      minGenerationExclusive: KARPENTER_DEFAULTS.minGenerationExclusive,
+    });
+    const pool = new k8s.apiextensions.CustomResource(
+      `${name}-node-pool`,
+      { apiVersion: poolObject.apiVersion, kind: poolObject.kind, metadata: poolObject.metadata, spec: poolObject.spec },
+      { ...customResourceOpts, dependsOn: [crds, release, nodeClass] },
+    );
+
+    this.nodeRoleName = nodeRole.name;
+    this.nodeRoleArn = nodeRole.arn;
+    this.controllerRoleArn = controller.role.arn;
+    this.interruptionQueueName = queue.name;
+    this.nodePoolName = pool.metadata.name;
+    this.nodeClassName = nodeClass.metadata.name;
+    this.ready = [nodeClass, pool];
+    this.registerOutputs();
+  }
 }

@@ -23,6 +23,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Cluster } from "../cluster";
 import { createPodIdentityRole } from "../pod-identity";
+import type { Ready } from "../ready";
 import { VERSIONS } from "../versions";
 import { LINKERD_CONTROL_PLANE_PORTS, LINKERD_PROXY_PORTS, NON_PUBLIC_RANGES, POD_IDENTITY_AGENT } from "../workload/manifests";
 import { WORKLOAD_NODE_SELECTOR } from "../workload/pod";
@@ -199,8 +200,8 @@ export class Collector extends pulumi.ComponentResource {
   /** The OTLP/HTTP endpoint the services send spans to. */
   readonly otlpEndpoint: string;
   readonly roleArn: pulumi.Output<string>;
-  /** The namespace exists (Grafana and the log agent wait for it). */
-  readonly namespaceReady: pulumi.Resource[];
+  /** Before anything in its namespace: the namespace exists (Grafana and the log agent wait for it). */
+  readonly ready: Ready;
 
   constructor(name: string, args: CollectorArgs, opts: pulumi.ComponentResourceOptions & { provider: aws.Provider }) {
     super("eventstack:observability:Collector", name, {}, opts);
@@ -215,7 +216,7 @@ export class Collector extends pulumi.ComponentResource {
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
       { metadata: { name: namespace, labels: { "app.kubernetes.io/part-of": "eventstack", "app.kubernetes.io/managed-by": "pulumi" } } },
-      { ...k8sOpts, dependsOn: cluster.systemReady },
+      { ...k8sOpts, dependsOn: cluster.ready },
     );
 
     const role = createPodIdentityRole(
@@ -293,7 +294,7 @@ export class Collector extends pulumi.ComponentResource {
     this.namespace = namespace;
     this.otlpEndpoint = COLLECTOR_PEER.otlpEndpoint;
     this.roleArn = role.role.arn;
-    this.namespaceReady = [ns];
+    this.ready = [ns];
     this.registerOutputs({ namespace, otlpEndpoint: this.otlpEndpoint, roleArn: this.roleArn });
   }
 }

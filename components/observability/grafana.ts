@@ -44,7 +44,7 @@ export const GRAFANA_DEFAULTS = {
 
 export interface GrafanaArgs {
   cluster: Cluster;
-  /** The namespace (Collector.namespace) and what its existence is (Collector.namespaceReady). */
+  /** The namespace (Collector.namespace) and what its existence is (Collector.ready). */
   namespace: string;
   namespaceReady: pulumi.Resource[];
   /** The AMP workspace (Metrics.workspaceArn, Metrics.prometheusEndpoint). */
@@ -191,7 +191,7 @@ export class Grafana extends pulumi.ComponentResource {
         namespace,
         values: pulumi.output(args.prometheusEndpoint).apply((prometheusEndpoint) => grafanaValues({ prometheusEndpoint, region: args.region })),
       },
-      { ...k8sOpts, dependsOn: [...args.namespaceReady, adminSecret, role.association, ...configMaps, ...cluster.systemReady] },
+      { ...k8sOpts, dependsOn: [...args.namespaceReady, adminSecret, role.association, ...configMaps, ...cluster.ready] },
     );
     new k8s.networking.v1.NetworkPolicy(
       `${name}-network-policy`,

@@ -27,7 +27,7 @@ export const CONTAINER_LOGS_DEFAULTS = {
 
 export interface ContainerLogsArgs {
   cluster: Cluster;
-  /** The namespace (Collector.namespace) and what its existence is (Collector.namespaceReady). */
+  /** The namespace (Collector.namespace) and what its existence is (Collector.ready). */
   namespace: string;
   namespaceReady: pulumi.Resource[];
   /** The apps' namespace: its containers' logs go to the application group. */

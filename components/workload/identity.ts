@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { Ready } from "../ready";
 import type { Env } from "./pod";
 
 /** Arguments of every workload that runs a service image (the Deployments and the migrate Job). */
@@ -19,7 +20,7 @@ export interface PodWorkloadArgs {
   /** IAM role the pods assume through EKS Pod Identity. */
   roleArn: pulumi.Input<string>;
   /** The role and its policies (WorkloadIam.roleReady): the association, and so the pods, wait for them. */
-  roleReady: pulumi.Resource[];
+  roleReady: Ready;
   /** The service account that role trusts. Default: the workload's name. */
   serviceAccountName?: string;
   /** Environment: non-secret values only (components/service-env.ts). */
@@ -34,7 +35,7 @@ export interface PodWorkloadArgs {
   /** Data-service ports the pods dial (and that bypass the proxy). */
   dataPorts: number[];
   /** Linkerd's CRDs and control plane (Linkerd.ready): the pods need the proxy injector. */
-  meshReady: pulumi.Resource[];
+  meshReady: Ready;
   /** What else the pods wait for (the migrate Job, the data services, the Pod Identity agent). Default []. */
   dependsOn?: pulumi.Resource[];
 }
@@ -47,7 +48,7 @@ export function createPodIdentity(
     labels: Record<string, string>;
     clusterName: pulumi.Input<string>;
     roleArn: pulumi.Input<string>;
-    roleReady: pulumi.Resource[];
+    roleReady: Ready;
   },
   opts: { parent: pulumi.Resource; provider: aws.Provider; kubernetesProvider: k8s.Provider },
 ) {
