@@ -22,16 +22,19 @@ export async function sharedRun(key: unknown, evaluate: () => Promise<ProgramRun
   const dir = process.env[PROGRAM_CACHE_ENV];
   if (!dir) return evaluate();
   const file = path.join(dir, `${createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 24)}.json`);
+  const shared = () => revive(JSON.parse(readFileSync(file, "utf8")));
+  if (existsSync(file)) return shared();
   const lock = `${file}.lock`;
   try {
     closeSync(openSync(lock, "wx"));
   } catch {
     // Another worker evaluates this key: wait for its result, or evaluate after all if it gave up.
     for (let waited = 0; waited < WAIT_MS && !existsSync(file) && existsSync(lock); waited += 100) await new Promise((r) => setTimeout(r, 100));
-    if (existsSync(file)) return revive(JSON.parse(readFileSync(file, "utf8")));
-    return evaluate();
+    return existsSync(file) ? shared() : evaluate();
   }
   try {
+    // It may have finished between the look above and taking the lock.
+    if (existsSync(file)) return shared();
     const run = await evaluate();
     writeFileSync(`${file}.tmp`, JSON.stringify(serialize(run)));
     renameSync(`${file}.tmp`, file);
