@@ -277,7 +277,7 @@ new CloudWatchExporter(
   {
     cluster,
     namespace: collector.namespace,
-    namespaceReady: collector.namespaceReady,
+    namespaceReady: collector.ready,
     region: config.region,
     searchTags: stackTags(),
     vpcCidr: network.vpcCidr,

@@ -1,23 +1,8 @@
 // The stack configuration: Pulumi.yaml declares every key the program reads, the stack files hold only
 // differences, and every kind of bad value is reported with its documented message, all at once.
 import { ConfigError, FIELDS, loadConfig } from "../components/config";
-import { declaredConfig, engineConfig, runProgram, stackFileConfig, TEST_IMAGE_DIGESTS, TEST_REGION } from "./program";
-
-const reader = (stack: string, overrides: Record<string, unknown> = {}) => {
-  const values = engineConfig(stack, overrides);
-  return (key: string) => values[key];
-};
-
-/** The problems loadConfig reports for these overrides on the dev stack (with an environment of `env` only). */
-function problems(overrides: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    loadConfig(reader("dev", overrides), env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a ConfigError, but the configuration was accepted");
-}
+import { configProblems as problems, configReader as reader } from "./loaded-config";
+import { declaredConfig, runProgram, stackFileConfig, TEST_IMAGE_DIGESTS, TEST_REGION } from "./program";
 
 const NO_PUBLIC_CIDRS =
   'eventstack:cluster.publicEndpointCidrs must be a non-empty array of IPv4 CIDRs when cluster.endpointAccess is "public-and-private": the networks `pulumi up` runs from (a workstation\'s or CI runner\'s public egress), the only ones the public Kubernetes API endpoint admits (got "[]")';

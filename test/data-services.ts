@@ -2,7 +2,8 @@
 // configuration, wired the way index.ts wires them, with fixed fakes for what other components provide.
 import type { CacheAuthentication } from "../components/cache";
 import { ACCOUNT } from "./mocks";
-import { type ProgramRun, runWithMocks, sharedRun } from "./program";
+import { type ProgramRun, runWithMocks } from "./program";
+import { sharedRun } from "./program-cache";
 
 /** The EKS cluster's node security group, as the cluster component will hand it over. */
 export const CLIENT_SG = "sg-0123456789abcdef0";

@@ -7,17 +7,17 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { ConfigError, loadConfig } from "../components/config";
 import type { WorkloadArgs } from "../components/workload";
 import { workloadObjects } from "../components/workload/objects";
 import { checkWorkloadManifests, renderFiles, writeWorkloadFiles, type WorkloadManifests } from "../components/workload/render";
 import { ampWorkspace, prometheusProvider } from "../components/workload/rollout";
 import { objectOf, validateK8sObjects } from "./k8s-schema";
+import { configProblems as problems, loadedConfig } from "./loaded-config";
 import type { RecordedResource, RecordingMocks } from "./mocks";
-import { engineConfig, runProgram, TEST_REGION } from "./program";
+import { ARGOCD_DELIVERY, engineConfig, runProgram, TEST_GIT_REPOSITORY, TEST_REGION } from "./program";
 
-const REPO = "https://github.com/example-org/eventstack.git";
-const ARGOCD = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": REPO };
+const REPO = TEST_GIT_REPOSITORY;
+const ARGOCD = ARGOCD_DELIVERY;
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const CUSTOM = (apiVersion: string, kind: string) => `kubernetes:${apiVersion}:${kind}`;
 const ROLLOUT = CUSTOM("argoproj.io/v1alpha1", "Rollout");
@@ -26,17 +26,6 @@ const JOB = "kubernetes:batch/v1:Job";
 const SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount";
 const ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
 const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
-
-function problems(overrides: Record<string, unknown>): string[] {
-  const values = engineConfig("dev", overrides);
-  try {
-    loadConfig((k) => values[k], {});
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a ConfigError, but the configuration was accepted");
-}
 
 describe("delivery configuration", () => {
   test("an unknown mode is refused, naming the key and the two modes", () => {
@@ -50,10 +39,7 @@ describe("delivery configuration", () => {
   });
 
   test("the analysis Prometheus URL defaults to empty (the stack's own AMP workspace), and an explicit one is kept", () => {
-    const load = (overrides: Record<string, unknown>) => {
-      const values = engineConfig("prod", overrides);
-      return loadConfig((k) => values[k], {}).delivery.analysisPrometheusUrl;
-    };
+    const load = (overrides: Record<string, unknown>) => loadedConfig("prod", overrides).delivery.analysisPrometheusUrl;
     expect(load({})).toBe("");
     expect(load({ "eventstack:delivery.analysisPrometheusUrl": "http://prometheus.monitoring.svc.cluster.local:9090" })).toBe("http://prometheus.monitoring.svc.cluster.local:9090");
   });

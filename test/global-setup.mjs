@@ -6,7 +6,7 @@ import path from "node:path";
 import { startedBy, up } from "../scripts/services.mjs";
 
 export default async function globalSetup() {
-  // Set before the workers start, so every worker inherits it (test/program.ts, PROGRAM_CACHE_ENV).
+  // Set before the workers start, so every worker inherits it (test/program-cache.ts, PROGRAM_CACHE_ENV).
   process.env.EVENTSTACK_PROGRAM_CACHE_DIR = mkdtempSync(path.join(tmpdir(), "eventstack-program-"));
   const started = await up();
   globalThis.__eventstackStarted = startedBy(started);

@@ -2,42 +2,26 @@
 // by digest from config (what CI deploys) or built in `pulumi up` (images.build, a first deploy from a laptop), the
 // one reference every workload takes, the config checks with their exact messages, and the GitHub OIDC push role,
 // its trust and permissions evaluated by the IAM simulator (test/iam-simulation.ts).
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { ConfigError, loadConfig } from "../components/config";
 import { ECR_PUSH_ACTIONS, imagePushPolicy, imagePushTrustPolicy } from "../components/image-push-role";
 import { checkImagesArgs, digestVersion } from "../components/images";
 import { decide, decideWebIdentity, OTHER_ACCOUNT, programRoles, sessionOf, type Policy, type ProgramRole } from "./iam-simulation";
+import { configProblems as problems, loadedConfig } from "./loaded-config";
 import { ACCOUNT, type RecordingMocks } from "./mocks";
 import { policies } from "../policy/pack";
-import { programStack, runPack, runProgramForPolicies } from "./policy-harness";
-import { BUILD_IMAGES, engineConfig, ROOT, runProgram, TEST_IMAGE_DIGESTS, TEST_REGION } from "./program";
+import { programStack, runPack, runProgramForPolicies, stackPolicyConfig } from "./policy-harness";
+import { BUILD_IMAGES, engineConfig, runProgram, TEST_IMAGE_DIGESTS, TEST_REGION } from "./program";
 
 const GITHUB = "acme/eventstack";
 const PUSH = { "eventstack:delivery.githubRepository": GITHUB };
 const PROVIDER_ARN = `arn:aws:iam::${ACCOUNT}:oidc-provider/token.actions.githubusercontent.com`;
-
-/** The problems loadConfig reports for these overrides on the dev stack. */
-function problems(overrides: Record<string, unknown>): string[] {
-  const values = engineConfig("dev", overrides);
-  try {
-    loadConfig((k) => values[k], {});
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
 
 describe("config: images by digest or built, never both, never neither", () => {
   const NO_DIGEST = (service: string) =>
     `eventstack:images.${service} must be the digest of the image to deploy ("sha256:<64 hex digits>", from the images workflow's image-digests.json) when images.build is false; set images.build to true to build it in pulumi up instead (got "")`;
 
   test("the digests the deploy workflow passes are accepted and reach the config", () => {
-    const values = engineConfig("dev");
-    expect(loadConfig((k) => values[k], {}).images).toEqual({ build: false, digests: TEST_IMAGE_DIGESTS, githubRepository: "", githubOidcProviderArn: "" });
-    const built = engineConfig("dev", BUILD_IMAGES);
-    expect(loadConfig((k) => built[k], {}).images).toEqual({ build: true, digests: { ingest: "", processor: "" }, githubRepository: "", githubOidcProviderArn: "" });
+    expect(loadedConfig("dev").images).toEqual({ build: false, digests: TEST_IMAGE_DIGESTS, githubRepository: "", githubOidcProviderArn: "" });
+    expect(loadedConfig("dev", BUILD_IMAGES).images).toEqual({ build: true, digests: { ingest: "", processor: "" }, githubRepository: "", githubOidcProviderArn: "" });
   });
 
   test("no digest and no build: each missing digest is named with where it comes from", () => {
@@ -244,10 +228,9 @@ describe.each(["dev", "prod"] as const)("%s stack", (stack) => {
   });
 
   test("the policy pack finds no mandatory violation with the push role and with images built in pulumi up", async () => {
-    const config = JSON.parse(readFileSync(path.join(ROOT, "policy/config", `${stack}.json`), "utf8"));
     for (const overrides of [PUSH, BUILD_IMAGES]) {
       const { mocks, dependencies } = await runProgramForPolicies(stack, overrides);
-      const violations = await runPack(policies, programStack(mocks, stack, dependencies), config);
+      const violations = await runPack(policies, programStack(mocks, stack, dependencies), stackPolicyConfig(stack));
       expect([overrides, violations.filter((v) => v.enforcementLevel === "mandatory")]).toEqual([overrides, []]);
     }
   });

@@ -11,10 +11,12 @@
 // `programStack` turns a whole program run under test/mocks.ts into the resources a stack policy receives:
 // URNs as the SDK builds them, parent and provider links, property dependencies, and props that are the
 // recorded inputs for custom resources (what a preview's planned state holds) and the outputs for components.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import type { EnforcementLevel, Policies, PolicyPackConfig, PolicyProviderResource, PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
 import type { RecordingMocks } from "./mocks";
-import { PROJECT, runProgram } from "./program";
+import { PROJECT, ROOT, runProgram } from "./program";
 
 type AnyPolicy = Policies[number];
 
@@ -206,6 +208,11 @@ export async function runProgramForPolicies(stack: string, overrides: Record<str
   const deps = new Map<string, Dependencies>();
   for (const [key, dependencies] of run.mocks.dependencies) deps.set(key, { dependencies, propertyDependencies: run.mocks.propertyDependencies.get(key) ?? {} });
   return { ...run, dependencies: deps };
+}
+
+/** The policy pack's config for a stack, as the preview workflow passes it (policy/config/<stack>.json). */
+export function stackPolicyConfig(stack: string): PolicyPackConfig {
+  return JSON.parse(readFileSync(path.join(ROOT, "policy/config", `${stack}.json`), "utf8"));
 }
 
 /** The default provider the engine gives a resource declared without one: the package's config, no default tags. */

@@ -1,16 +1,9 @@
 // The whole pack over the dev and prod stacks as the program declares them today, with each stack's policy
 // config (policy/config/<stack>.json, what the preview workflow passes): no mandatory violation.
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import type { PolicyPackConfig } from "@pulumi/policy";
 import { policies } from "../policy/pack";
-import { programStack, runPack, runProgramForPolicies, Violation } from "./policy-harness";
-import { ROOT } from "./program";
-
-const packConfig = (stack: string): PolicyPackConfig => JSON.parse(readFileSync(path.join(ROOT, "policy/config", `${stack}.json`), "utf8"));
-
-/** Delivery mode "argocd" (docs/delivery.md): the program then declares Argo CD and its Application instead of the workloads. */
-const ARGOCD = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": "https://github.com/example-org/eventstack.git" };
+import { programStack, runPack, runProgramForPolicies, stackPolicyConfig, Violation } from "./policy-harness";
+// Delivery mode "argocd": the program then declares Argo CD and its Application instead of the workloads.
+import { ARGOCD_DELIVERY } from "./program";
 
 describe.each([
   ["dev", "pulumi"],
@@ -20,8 +13,8 @@ describe.each([
 ])("the policy pack over the %s stack, delivery.mode %s", (stack, mode) => {
   let violations: Violation[];
   beforeAll(async () => {
-    const { mocks, dependencies } = await runProgramForPolicies(stack, mode === "argocd" ? ARGOCD : {});
-    violations = await runPack(policies, programStack(mocks, stack, dependencies), packConfig(stack));
+    const { mocks, dependencies } = await runProgramForPolicies(stack, mode === "argocd" ? ARGOCD_DELIVERY : {});
+    violations = await runPack(policies, programStack(mocks, stack, dependencies), stackPolicyConfig(stack));
   });
 
   test("no mandatory violation", () => {

@@ -2,11 +2,12 @@
 // the way `pulumi preview` would hand it over: Pulumi.yaml's declared defaults (with the deployer's public endpoint
 // CIDRs, TEST_PUBLIC_ENDPOINT_CIDRS, and the image digests, TEST_IMAGE_DIGESTS), then the stack file's values, then any overrides, every value as the string the
 // engine passes (arrays and objects as JSON).
-import { createHash } from "node:crypto";
-import { existsSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { RecordingMocks } from "./mocks";
+import { sharedRun } from "./program-cache";
+import { allowTransforms, recordRegistrations } from "./registrations";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "eventstack";
@@ -24,6 +25,10 @@ export const TEST_PUBLIC_ENDPOINT_CIDRS = ["198.51.100.0/24"];
 export const TEST_IMAGE_DIGESTS = { ingest: `sha256:${"1a".repeat(32)}`, processor: `sha256:${"2b".repeat(32)}` };
 /** The overrides of a deployment that builds the images in `pulumi up` instead (images.build). */
 export const BUILD_IMAGES = { "eventstack:images.build": true, "eventstack:images.ingest": "", "eventstack:images.processor": "" };
+/** The repository the tests' Argo CD deployments sync the workloads from. */
+export const TEST_GIT_REPOSITORY = "https://github.com/example-org/eventstack.git";
+/** The overrides of a deployment whose workloads Argo CD applies from Git (delivery.mode argocd, docs/delivery.md). */
+export const ARGOCD_DELIVERY = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": TEST_GIT_REPOSITORY };
 
 export interface DeclaredKey {
   type: "string" | "integer" | "boolean" | "array";
@@ -67,16 +72,11 @@ export interface ProgramRun {
 
 /**
  * Runs index.ts in a fresh module registry with the mocks installed and waits until every resource has been
- * registered. `overrides` replace stack values by full key; `undefined` removes a key.
- *
- * The program is deterministic under the mocks, and most test files evaluate it for the same stacks, so within one
- * jest run each (stack, overrides) is evaluated once and shared between files and workers through
- * PROGRAM_CACHE_DIR (set by test/global-setup.mjs, removed by the teardown). A worker that finds another one
- * evaluating the same run waits for its result. Without the variable (a file run on its own by another runner),
- * every call evaluates.
+ * registered. `overrides` replace stack values by full key; `undefined` removes a key. Shared within a jest run
+ * (test/program-cache.ts).
  */
 export async function runProgram(stack: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
-  return sharedRun(["program", stack, overrides], () => runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>));
+  return sharedRun(["program", stack, overrides], () => runWithMocks(stack, overrides, requireProgram));
 }
 
 /**
@@ -86,141 +86,54 @@ export async function runProgram(stack: string, overrides: Record<string, unknow
  */
 export async function runProgramInstance(stack: string, instance: string, overrides: Record<string, unknown> = {}): Promise<ProgramRun> {
   // A deployment of one stack is never a deployment of another: the stack is part of what seeds it.
-  return sharedRun(["program-instance", stack, instance, overrides], () =>
-    runWithMocks(stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>, { instance: `${stack}/${instance}` }),
-  );
+  return sharedRun(["program-instance", stack, instance, overrides], () => runWithMocks(stack, overrides, requireProgram, { instance: `${stack}/${instance}` }));
 }
 
-/**
- * Evaluates once per jest run for a given key (a JSON-able description of what is evaluated), sharing the result
- * between test files and workers through PROGRAM_CACHE_ENV; see runProgram. Errors are not shared.
- */
-export async function sharedRun(key: unknown, evaluate: () => Promise<ProgramRun>): Promise<ProgramRun> {
-  const dir = process.env[PROGRAM_CACHE_ENV];
-  if (!dir) return evaluate();
-  const file = path.join(dir, `${createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 24)}.json`);
-  const lock = `${file}.lock`;
-  try {
-    closeSync(openSync(lock, "wx"));
-  } catch {
-    // Another worker evaluates this run: wait for its result, or evaluate after all if it gave up.
-    for (let waited = 0; waited < 180_000 && !existsSync(file) && existsSync(lock); waited += 100) await new Promise((r) => setTimeout(r, 100));
-    if (existsSync(file)) return revive(JSON.parse(readFileSync(file, "utf8")));
-    return evaluate();
-  }
-  try {
-    const run = await evaluate();
-    writeFileSync(`${file}.tmp`, JSON.stringify(serialize(run)));
-    renameSync(`${file}.tmp`, file);
-    return run;
-  } finally {
-    rmSync(lock, { force: true });
-  }
-}
+const requireProgram = () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
 
-/** The environment variable naming the per-run directory runProgram shares evaluations through. */
-export const PROGRAM_CACHE_ENV = "EVENTSTACK_PROGRAM_CACHE_DIR";
-
-interface SerializedRun {
-  region: string;
-  callerArn: string;
-  resources: RecordingMocks["resources"];
-  calls: RecordingMocks["calls"];
-  parents: [string, string][];
-  dependencies: [string, string[]][];
-  propertyDependencies: [string, Record<string, string[]>][];
-  transforms: [string, number][];
-  outputs: Record<string, unknown>;
-}
-
-function serialize(run: ProgramRun): SerializedRun {
-  const m = run.mocks;
-  return {
-    region: m.region,
-    callerArn: m.callerArn,
-    resources: m.resources,
-    calls: m.calls,
-    parents: [...m.parents],
-    dependencies: [...m.dependencies],
-    propertyDependencies: [...m.propertyDependencies],
-    transforms: [...m.transforms],
-    outputs: run.outputs,
-  };
-}
-
-function revive(s: SerializedRun): ProgramRun {
-  const mocks = new RecordingMocks(s.region, undefined, s.callerArn);
-  mocks.resources.push(...s.resources);
-  mocks.calls.push(...s.calls);
-  for (const [k, v] of s.parents) mocks.parents.set(k, v);
-  for (const [k, v] of s.dependencies) mocks.dependencies.set(k, v);
-  for (const [k, v] of s.propertyDependencies) mocks.propertyDependencies.set(k, v);
-  for (const [k, v] of s.transforms) mocks.transforms.set(k, v);
-  return { mocks, outputs: s.outputs };
+/** Who runs the evaluation: see RecordingMocks (`instance`; `callerArn`, who sts:GetCallerIdentity says runs it). */
+export interface Deployer {
+  instance?: string;
+  callerArn?: string;
 }
 
 /**
  * Runs `body` under the mocks with the stack's configuration, in a fresh module registry: for testing one
  * component on its own. `body` must `require` what it uses (components, @pulumi/*) inside itself, so that
- * it shares the registry the mocks were installed in, and returns what it wants resolved. `instance`: see RecordingMocks; `callerArn` is who
- * sts:GetCallerIdentity says runs the program.
+ * it shares the registry the mocks were installed in, and returns what it wants resolved.
  */
-export async function runWithMocks(
-  stack: string,
-  overrides: Record<string, unknown>,
-  body: () => Record<string, unknown>,
-  who: { instance?: string; callerArn?: string } = {},
-): Promise<ProgramRun> {
-  const config = engineConfig(stack, overrides);
-  const region = config["aws:region"] ?? TEST_REGION;
-  const mocks = new RecordingMocks(region, who.instance, who.callerArn);
-  let outputs: Record<string, unknown> = {};
-  await jestIsolated(async (pulumi) => {
-    pulumi.runtime.setAllConfig(config);
-    await setEngineMocks(pulumi, mocks, stack);
-    captureParents(pulumi, mocks);
-    outputs = await resolveAll(pulumi, body());
-    await settle(mocks);
-  });
-  return { mocks, outputs };
+export async function runWithMocks(stack: string, overrides: Record<string, unknown>, body: () => Record<string, unknown>, who: Deployer = {}): Promise<ProgramRun> {
+  jest.resetModules();
+  return evaluate(require("@pulumi/pulumi") as Pulumi, stack, overrides, body, who);
 }
 
 type Pulumi = typeof import("@pulumi/pulumi");
 
 /**
- * Installs the mocks as the monitor, with the features the Pulumi CLI has. The mock monitor does not report resource
- * transforms (it would apply none), so the SDK would refuse to register a resource that has one; registered, they are
- * recorded (mocks.transforms), and a transform's effect on the children of a packaged component is tested on the
- * transform itself. `pulumi` must be the instance the program will require.
+ * Evaluates `body` the way the Pulumi CLI runs a program for `pulumi up` on this stack, with the engine replaced by
+ * the mocks: the stack's configuration (pulumi.runtime.setAllConfig), the mocks as the engine (pulumi.runtime.setMocks,
+ * with the project and stack names, not a preview), then the stack's outputs resolved, which is when resources
+ * declared inside apply() exist, and a wait until no resource is registered any more. `pulumi` must be the instance
+ * `body` requires. Outside jest too (test/upstream/evaluate.ts): the SDK keeps one evaluation's state per process or
+ * module registry.
  */
-export async function setEngineMocks(pulumi: Pulumi, mocks: RecordingMocks, stack: string): Promise<void> {
-  await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
-  (require("@pulumi/pulumi/runtime/state") as { getStore(): { supportsTransforms: boolean } }).getStore().supportsTransforms = true;
+export async function evaluate(pulumi: Pulumi, stack: string, overrides: Record<string, unknown>, body: () => Record<string, unknown>, who: Deployer = {}): Promise<ProgramRun> {
+  const config = engineConfig(stack, overrides);
+  const mocks = new RecordingMocks(config["aws:region"] ?? TEST_REGION, who.instance, who.callerArn);
+  pulumi.runtime.setAllConfig(config);
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack, PREVIEW);
+  allowTransforms();
+  recordRegistrations(pulumi, mocks);
+  const outputs = await resolveAll(pulumi, body());
+  await settle(mocks);
+  return { mocks, outputs };
 }
 
-async function jestIsolated(body: (pulumi: Pulumi) => Promise<void>): Promise<void> {
-  jest.resetModules();
-  const pulumi = require("@pulumi/pulumi") as Pulumi;
-  await body(pulumi);
-}
-
-/** Records each resource's parent URN and dependencies (per resource and per property): the mock interface does not pass them on. */
-function captureParents(pulumi: Pulumi, mocks: RecordingMocks) {
-  const monitor = (pulumi.runtime as any).getMonitor();
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: any, callback: any) => {
-    const key = `${req.getType()}::${req.getName()}`;
-    mocks.parents.set(key, req.getParent());
-    mocks.dependencies.set(key, req.getDependenciesList());
-    const propertyDependencies: Record<string, string[]> = {};
-    req.getPropertydependenciesMap().forEach((v: any, k: string) => {
-      propertyDependencies[k] = v.getUrnsList();
-    });
-    mocks.propertyDependencies.set(key, propertyDependencies);
-    mocks.transforms.set(key, req.getTransformsList().length);
-    return register(req, callback);
-  };
-}
+/**
+ * The tests assert what `pulumi up` creates. (Under mocks every value is known either way; a preview would only make
+ * the program see pulumi.runtime.isDryRun() true.)
+ */
+const PREVIEW = false;
 
 async function resolveAll(pulumi: Pulumi, program: Record<string, unknown>): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
@@ -233,7 +146,7 @@ async function resolveAll(pulumi: Pulumi, program: Record<string, unknown>): Pro
 }
 
 /** Waits until no new resource has been registered for a few turns of the event loop. */
-export async function settle(mocks: RecordingMocks) {
+async function settle(mocks: RecordingMocks) {
   let stable = 0;
   let seen = -1;
   while (stable < 20) {

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from "../components/config";
 import { haValues } from "../components/linkerd";
 import { DEFAULT_KUBERNETES_VERSION, type EksAddonName, VERSIONS } from "../components/versions";
 import type { RecordingMocks } from "./mocks";
-import { declaredConfig, engineConfig, runProgram } from "./program";
+import { ARGOCD_DELIVERY, declaredConfig, engineConfig, runProgram } from "./program";
 import { al2023Parameter } from "./upstream/aws-facts";
 import { chartName } from "./upstream/charts";
 
@@ -168,7 +168,7 @@ describe.each([
 ])("%s stack, delivery.mode %s: CRD ownership with the values the program passes", (stack, mode) => {
   let mocks: RecordingMocks;
   beforeAll(async () => {
-    ({ mocks } = await runProgram(stack, mode === "argocd" ? { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": "https://github.com/example-org/eventstack.git" } : {}));
+    ({ mocks } = await runProgram(stack, mode === "argocd" ? ARGOCD_DELIVERY : {}));
   });
 
   test("every CRD is installed by exactly one release or manifest", () => {

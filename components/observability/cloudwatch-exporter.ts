@@ -52,7 +52,7 @@ const RECOMMENDED_LABELS = { "app.kubernetes.io/component": "metrics-exporter", 
 
 export interface CloudWatchExporterArgs {
   cluster: Cluster;
-  /** The namespace (Collector.namespace) and what its existence is (Collector.namespaceReady). */
+  /** The namespace (Collector.namespace) and what its existence is (Collector.ready). */
   namespace: string;
   namespaceReady: pulumi.Resource[];
   /** The region CloudWatch is read in (the stack's). */

@@ -2,20 +2,12 @@
 // ProgramFacts as JSON on stdout. Run by cli.ts once per stack, each in a process of its own, because the Pulumi
 // runtime keeps one stack's state per process.
 import path from "node:path";
-import { RecordingMocks } from "../mocks";
-import { engineConfig, ROOT, setEngineMocks, settle, TEST_REGION } from "../program";
+import { evaluate, ROOT } from "../program";
 import { programFacts } from "./program-facts";
 
 async function main(stack: string, overrides: Record<string, unknown>) {
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
-  const config = engineConfig(stack, overrides);
-  const mocks = new RecordingMocks(config["aws:region"] ?? TEST_REGION);
-  pulumi.runtime.setAllConfig(config);
-  await setEngineMocks(pulumi, mocks, stack);
-  const exports = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
-  // As the engine does: the stack's outputs are resolved, which is when resources created inside apply() exist.
-  await Promise.all(Object.values(exports).map((v) => new Promise((resolve) => (pulumi.output(v) as import("@pulumi/pulumi").Output<unknown>).apply(resolve))));
-  await settle(mocks);
+  const { mocks } = await evaluate(pulumi, stack, overrides, () => require(path.join(ROOT, "index.ts")) as Record<string, unknown>);
   process.stdout.write(JSON.stringify(programFacts(stack, mocks.resources)));
 }
 
