@@ -15,8 +15,10 @@ import { objectOf, validateK8sObjects } from "./k8s-schema";
 import type { RecordedResource, RecordingMocks } from "./mocks";
 import { engineConfig, runProgram, TEST_REGION } from "./program";
 
+/** The repository as delivery.githubRepository names it, and the URL Argo CD clones, which follows from it. */
+const GITHUB = "example-org/eventstack";
 const REPO = "https://github.com/example-org/eventstack.git";
-const ARGOCD = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": REPO };
+const ARGOCD = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.githubRepository": GITHUB };
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const CUSTOM = (apiVersion: string, kind: string) => `kubernetes:${apiVersion}:${kind}`;
 const ROLLOUT = CUSTOM("argoproj.io/v1alpha1", "Rollout");
@@ -44,7 +46,25 @@ describe("delivery configuration", () => {
 
   test("argocd mode needs the repository Argo CD syncs from", () => {
     expect(problems({ "eventstack:delivery.mode": "argocd" })).toEqual([
-      'eventstack:delivery.gitRepository must be an https URL when delivery.mode is "argocd" (the repository Argo CD syncs the workloads from) (got "")',
+      'eventstack:delivery.githubRepository must be set when delivery.mode is "argocd": the repository Argo CD syncs the workloads from (https://github.com/<owner>/<name>.git), where the deploy workflow commits them (got "")',
+    ]);
+  });
+
+  test("Argo CD clones the repository delivery.githubRepository names, in either of its forms", () => {
+    const gitRepository = (githubRepository: string) => {
+      const values = engineConfig("dev", { ...ARGOCD, "eventstack:delivery.githubRepository": githubRepository });
+      return loadConfig((k) => values[k], {}).delivery.gitRepository;
+    };
+    expect(gitRepository(GITHUB)).toBe(REPO);
+    // Immutable subject claims append the owner's and the repository's ids, which are no part of the URL.
+    expect(gitRepository("example-org@123456/eventstack@789012")).toBe(REPO);
+    const values = engineConfig("dev");
+    expect(loadConfig((k) => values[k], {}).delivery.gitRepository).toBe("");
+  });
+
+  test("the old delivery.gitRepository is refused, naming the key that replaced it", () => {
+    expect(problems({ ...ARGOCD, "eventstack:delivery.gitRepository": REPO })).toEqual([
+      `eventstack:delivery.gitRepository was removed: Argo CD syncs from the repository delivery.githubRepository names (https://github.com/<owner>/<name>.git), the one whose workflows push the images and commit the rendered workloads; set delivery.githubRepository to its owner/name (got "${REPO}")`,
     ]);
   });
 
@@ -62,8 +82,8 @@ describe("delivery configuration", () => {
       'eventstack:delivery.gitPath must be a relative directory inside the repository such as deploy/prod/workloads (no leading /, no . or .. segments) (got "../elsewhere")',
       'eventstack:delivery.analysisPrometheusUrl must be an http or https URL (got "prometheus:9090")',
     ]);
-    expect(problems({ ...ARGOCD, "eventstack:delivery.gitPath": "/deploy", "eventstack:delivery.gitRepository": "git@github.com:example-org/eventstack.git" })).toEqual([
-      'eventstack:delivery.gitRepository must be an https URL (got "git@github.com:example-org/eventstack.git")',
+    expect(problems({ ...ARGOCD, "eventstack:delivery.gitPath": "/deploy", "eventstack:delivery.githubRepository": "git@github.com:example-org/eventstack.git" })).toEqual([
+      'eventstack:delivery.githubRepository must be a GitHub repository as its OIDC subject names it: owner/name (acme/eventstack) or, with immutable subject claims, owner@<id>/name@<id> (acme@123456/eventstack@789012); or empty (got "git@github.com:example-org/eventstack.git")',
       'eventstack:delivery.gitPath must be a relative directory inside the repository such as deploy/prod/workloads (no leading /, no . or .. segments) (got "/deploy")',
     ]);
   });

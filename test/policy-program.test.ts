@@ -10,7 +10,7 @@ import { ROOT } from "./program";
 const packConfig = (stack: string): PolicyPackConfig => JSON.parse(readFileSync(path.join(ROOT, "policy/config", `${stack}.json`), "utf8"));
 
 /** Delivery mode "argocd" (docs/delivery.md): the program then declares Argo CD and its Application instead of the workloads. */
-const ARGOCD = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": "https://github.com/example-org/eventstack.git" };
+const ARGOCD = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.githubRepository": "example-org/eventstack" };
 
 describe.each([
   ["dev", "pulumi"],

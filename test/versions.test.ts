@@ -165,7 +165,7 @@ describe.each([
 ])("%s stack, delivery.mode %s: CRD ownership with the values the program passes", (stack, mode) => {
   let mocks: RecordingMocks;
   beforeAll(async () => {
-    ({ mocks } = await runProgram(stack, mode === "argocd" ? { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": "https://github.com/example-org/eventstack.git" } : {}));
+    ({ mocks } = await runProgram(stack, mode === "argocd" ? { "eventstack:delivery.mode": "argocd", "eventstack:delivery.githubRepository": "example-org/eventstack" } : {}));
   });
 
   test("every CRD is installed by exactly one release or manifest", () => {
