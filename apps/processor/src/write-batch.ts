@@ -20,7 +20,7 @@ import type pg from "pg";
 import { assemble, BatchRows, EVENT_COLUMNS, type PreparedBatch } from "./batch-rows.js";
 import type { SubjectTriples } from "./known-subjects.js";
 import { binaryArray, oneTrip } from "./one-trip.js";
-import type { MinuteRollup, StoredEvent } from "./store.js";
+import type { MinuteRollup, StoredEvent } from "./stored-event.js";
 
 export type { PreparedBatch };
 
