@@ -198,9 +198,15 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(mocks.ofType(SERVICE_ACCOUNT).map((r) => r.inputs.metadata.name).sort()).toEqual(["ingest", "migrate", "processor"]);
       expect(mocks.ofType(ASSOCIATION).filter((a) => a.inputs.namespace === "eventstack").map((a) => a.inputs.serviceAccount).sort()).toEqual(["ingest", "migrate", "processor"]);
       expect(mocks.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "migrate-network-policy").inputs.metadata.name).toBe("migrate");
-      // The same AWS resources in both modes.
+      // The same AWS resources in both modes, and the image push role of the repository argocd mode names
+      // (delivery.githubRepository, which the default pulumi-mode stack leaves empty).
       const aws = (m: RecordingMocks) => m.resources.filter((r) => r.type.startsWith("aws:")).map((r) => `${r.type}::${r.name}`).sort();
-      expect(aws(mocks)).toEqual(aws(pulumiMode.mocks));
+      const pushRole = [
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider::image-push-github",
+        "aws:iam/role:Role::image-push",
+        "aws:iam/rolePolicy:RolePolicy::image-push",
+      ];
+      expect(aws(mocks)).toEqual([...aws(pulumiMode.mocks), ...pushRole].sort());
     });
 
     test("Argo CD is installed from the pinned chart: CRDs owned by the program, ClusterIP only, no admin user, no password, no Dex", () => {
