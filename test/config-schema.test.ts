@@ -3,7 +3,7 @@
 // is derived from it; Pulumi.yaml and the README are checked against it by pulumi-yaml.test.ts and readme.test.ts.
 import { type ConfigReader, FIELDS, loadConfig, REMOVED_KEYS, SCHEMA, type StackConfig } from "../components/config";
 import { Invalid } from "../components/config/parsers";
-import { isLeaf } from "../components/config/schema";
+import { isLeaf } from "../components/config/key";
 import { githubCloneUrl } from "../components/defaults/github";
 import { TEST_IMAGE_DIGESTS, TEST_PUBLIC_ENDPOINT_CIDRS, TEST_REGION } from "./program";
 

@@ -13,6 +13,7 @@ import { GITHUB_REPOSITORY } from "../defaults/github";
 import { COLLECTOR_DEFAULTS } from "../defaults/collector";
 import { LINKERD_DEFAULTS } from "../defaults/linkerd";
 import { VERSIONS } from "../versions";
+import { type ConfigType, type Field as KeyField, fieldsOf, key, type KeyNamesOf, type ValuesOf } from "./key";
 import {
   acu,
   boolean,
@@ -36,6 +37,8 @@ import {
   type Parser,
   repoPath,
 } from "./parsers";
+
+export type { ConfigType };
 
 /** The services whose images the program deploys; each has `apps/<service>/Dockerfile`. */
 export const SERVICES = ["ingest", "processor"] as const;
@@ -62,45 +65,6 @@ const logRetention: Parser<number> = (raw) =>
 // validation accepts: an unpinned version is reported here with the rest, not later by the cluster component.
 const pinnedKubernetesVersion: Parser<string> = (raw) =>
   raw in VERSIONS.eksAddons ? raw : new Invalid(`a Kubernetes minor version with pinned add-ons in components/versions.ts (${Object.keys(VERSIONS.eksAddons).map((k) => `"${k}"`).join(", ")})`);
-
-// ------------------------------------------------------------------ what a key is
-
-/** The Pulumi.yaml type of a key. */
-export type ConfigType = "string" | "integer" | "boolean" | "array";
-
-/** The YAML value a default of each type is (arrays hold strings). */
-interface DefaultOf {
-  string: string;
-  integer: number;
-  boolean: boolean;
-  array: string[];
-}
-
-/** Everything said about one key. */
-export interface KeySpec<T, Y extends ConfigType = ConfigType> {
-  /** Its Pulumi.yaml type: the CLI checks a stack's value against it and hands the program a string (arrays as JSON). */
-  type: Y;
-  /** Its value where a stack file does not set it: Pulumi.yaml declares it and the CLI applies it. */
-  default: DefaultOf[Y];
-  /** Turns the raw string into the value StackConfig holds, or says what was expected. */
-  parse: Parser<T>;
-  /** What it does, for Pulumi.yaml's description and the README. */
-  doc: string;
-  /** Its name where that is not its path in SCHEMA (the value sits elsewhere in StackConfig than its name says). */
-  key?: string;
-}
-
-const LEAF = Symbol("config key");
-/** Carries a key's `key` name in its type only (KeyName reads it); no value has this property. */
-declare const NAME: unique symbol;
-
-/** A key in SCHEMA; `N` is its `key` name, if it has one. */
-export type Leaf<T, N extends string | undefined = string | undefined> = KeySpec<T> & { readonly [LEAF]: true; readonly [NAME]: N };
-
-const key = <T, Y extends ConfigType, const N extends string | undefined = undefined>(spec: KeySpec<T, Y> & { key?: N }): Leaf<T, N> =>
-  ({ ...spec, [LEAF]: true }) as unknown as Leaf<T, N>;
-
-export const isLeaf = (node: unknown): node is Leaf<unknown> => typeof node === "object" && node !== null && LEAF in node;
 
 // ------------------------------------------------------------------ the keys
 
@@ -447,25 +411,13 @@ export const REMOVED_KEYS: Record<string, string> = {
 // ------------------------------------------------------------------ what follows from the keys
 
 /** The values the keys hold, in SCHEMA's shape: each key's type is what its `parse` returns. */
-export type SchemaValues<S = typeof SCHEMA> = { -readonly [K in keyof S]: S[K] extends Leaf<infer T> ? T : SchemaValues<S[K]> };
+export type SchemaValues = ValuesOf<typeof SCHEMA>;
 
 /** The name of every key (`network.cidr`, `images.ingest`): its path in SCHEMA, or its `key`. */
-export type KeyName<S = typeof SCHEMA, P extends string = ""> = {
-  [K in keyof S & string]: S[K] extends Leaf<unknown, infer N> ? ([N] extends [string] ? N : `${P}${K}`) : KeyName<S[K], `${P}${K}.`>;
-}[keyof S & string];
+export type KeyName = KeyNamesOf<typeof SCHEMA>;
 
 /** A key with its name and where its value sits in SchemaValues. */
-export type Field = KeySpec<unknown> & { name: KeyName; path: string[] };
-
-function flatten(node: object, path: string[], out: Record<string, Field>): Record<string, Field> {
-  for (const [name, child] of Object.entries(node)) {
-    if (isLeaf(child)) {
-      const keyName = (child.key ?? [...path, name].join(".")) as KeyName;
-      out[keyName] = { type: child.type, default: child.default, parse: child.parse, doc: child.doc, name: keyName, path: [...path, name] };
-    } else flatten(child, [...path, name], out);
-  }
-  return out;
-}
+export type Field = KeyField<KeyName>;
 
 /** Every key by name, in SCHEMA's order. */
-export const FIELDS = flatten(SCHEMA, [], {}) as Record<KeyName, Field>;
+export const FIELDS = fieldsOf(SCHEMA);
