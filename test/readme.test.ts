@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { FIELDS } from "../components/config";
-import { declaredConfig, ROOT, stackFileConfig } from "./program";
+import { ROOT, stackFileConfig } from "./program";
 
 const BEGIN = "<!-- config-reference:begin (generated from components/config/schema.ts by `npm run docs:config`) -->";
 const END = "<!-- config-reference:end -->";
@@ -37,9 +37,11 @@ test("the README's config reference matches the config schema and the stack file
   else expect(currentTable(readme)).toBe(expected);
 });
 
-test("every key Pulumi.yaml declares appears in the README table exactly once", () => {
+// Against the schema, not Pulumi.yaml, which `npm run docs:config` may be rewriting meanwhile (pulumi-yaml.test.ts
+// checks that the two declare the same keys).
+test("every key appears in the README table exactly once", () => {
   const table = currentTable(readFileSync(README, "utf8"));
-  for (const key of Object.keys(declaredConfig())) {
+  for (const key of Object.keys(FIELDS)) {
     expect([key, table.split(`| \`${key}\` |`).length - 1]).toEqual([key, 1]);
   }
 });
