@@ -1,11 +1,12 @@
 // The config schema (components/config/schema.ts) is the one place a key is declared: its name and where its value
 // sits in StackConfig, its TypeScript type, its default and its parser all come from its entry. These tests pin what
 // is derived from it; Pulumi.yaml and the README are checked against it by pulumi-yaml.test.ts and readme.test.ts.
+import { spawnSync } from "node:child_process";
 import { type ConfigReader, FIELDS, loadConfig, REMOVED_KEYS, SCHEMA, type StackConfig } from "../components/config";
 import { Invalid } from "../components/config/parsers";
 import { isLeaf } from "../components/config/key";
 import { githubCloneUrl } from "../components/defaults/github";
-import { TEST_IMAGE_DIGESTS, TEST_PUBLIC_ENDPOINT_CIDRS, TEST_REGION } from "./program";
+import { ROOT, TEST_IMAGE_DIGESTS, TEST_PUBLIC_ENDPOINT_CIDRS, TEST_REGION } from "./program";
 
 /** A reader of the schema's defaults, with what only a deployer knows (the region, the CIDRs, the digests). */
 function defaultsReader(overrides: Record<string, string> = {}): ConfigReader {
@@ -87,4 +88,17 @@ describe("Argo CD's repository follows from delivery.githubRepository", () => {
     expect(githubCloneUrl(repository)).toBe(url);
     expect(loadConfig(defaultsReader({ "eventstack:delivery.githubRepository": repository }), {}).delivery.gitRepository).toBe(url);
   });
+});
+
+test("loading and validating the configuration loads no provider SDK, only @pulumi/pulumi to read the engine's config", () => {
+  // A fresh Node process, as `pulumi preview` starts one: which packages did requiring components/config.ts load?
+  const script = [
+    'const { loadConfig } = require("./components/config");',
+    "try { loadConfig(() => undefined, {}); } catch {}",
+    'const loaded = new Set(Object.keys(require.cache).map((f) => /node_modules\\/(@pulumi\\/[^/]+)\\//.exec(f)?.[1]).filter(Boolean));',
+    "process.stdout.write(JSON.stringify([...loaded].sort()));",
+  ].join("\n");
+  const run = spawnSync(process.execPath, ["-r", "./scripts/ts-register.cjs", "-e", script], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  expect([run.status, run.stderr]).toEqual([0, ""]);
+  expect(JSON.parse(run.stdout)).toEqual(["@pulumi/pulumi"]);
 });
