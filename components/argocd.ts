@@ -28,6 +28,8 @@ import { chartWithCrds } from "./chart-with-crds";
 import type { Cluster } from "./cluster";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
+import { ARGOCD_DEFAULTS } from "./defaults/argocd";
+export { ARGOCD_DEFAULTS };
 
 export interface ArgoCdArgs {
   cluster: Cluster;
@@ -44,25 +46,6 @@ export interface ArgoCdArgs {
   /** What the first sync needs in place: the identities, the CRDs and controllers of the rendered kinds. */
   dependsOn: pulumi.Resource[];
 }
-
-export const ARGOCD_DEFAULTS = {
-  namespace: "argocd",
-  project: "eventstack",
-  application: "eventstack-workloads",
-  /** The in-cluster destination: Argo CD deploys into the cluster it runs in. */
-  destinationServer: "https://kubernetes.default.svc",
-  /**
-   * Requests for each component (the chart sets none), sized for one Application of a few dozen objects: they must
-   * fit beside the other system pods on dev's single system node (components/system-pods.ts). Memory limits only.
-   */
-  resources: {
-    controller: { requests: { cpu: "100m", memory: "384Mi" }, limits: { memory: "1Gi" } },
-    repoServer: { requests: { cpu: "50m", memory: "256Mi" }, limits: { memory: "512Mi" } },
-    server: { requests: { cpu: "25m", memory: "128Mi" }, limits: { memory: "256Mi" } },
-    redis: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-    applicationSet: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-  },
-};
 
 /** The CRD files of the pinned release: argoproj/argo-cd manifests/crds/ at the tag (read at v3.4.4, 2026-12-06). */
 export function argoCdCrdUrls(appVersion: string): string[] {

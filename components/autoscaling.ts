@@ -25,6 +25,8 @@ import { createPodIdentityRole } from "./pod-identity";
 import type { Ready } from "./ready";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
+import { metricsServerReplicas } from "./defaults/autoscaling";
+export { metricsServerReplicas };
 
 export interface PodAutoscalingArgs {
   cluster: Cluster;
@@ -85,11 +87,6 @@ export function kedaValues() {
     nodeSelector: systemPlacement.nodeSelector,
     tolerations: systemPlacement.tolerations,
   };
-}
-
-/** metrics-server replicas: two once there are two system nodes, so the APIService survives a drain (the PDB keeps one). */
-export function metricsServerReplicas(systemNodes: number): number {
-  return systemNodes >= 2 ? 2 : 1;
 }
 
 /** KEDA's CRD manifest, published with every release (`kustomize build config/crd` of kedacore/keda at the tag). */

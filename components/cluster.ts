@@ -24,6 +24,8 @@ import type { Architecture, EndpointAccess } from "./config";
 import type { Ready } from "./ready";
 import { createSystemNodeGroup, SYSTEM_TAINT, systemPlacement } from "./system-nodes";
 import { eksAddonVersions } from "./versions";
+import { accessEntryKey, PRINCIPAL } from "./defaults/cluster";
+export { accessEntryKey };
 
 export interface ClusterArgs {
   /** Physical name of the EKS cluster; also the Karpenter discovery tag value. */
@@ -71,20 +73,6 @@ const DEFAULTS = {
 
 /** AWS's cluster-admin access policy for access entries. */
 export const CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy";
-
-/**
- * A stable access-entry key for a principal ARN, from its account, kind and name: `123456789012-role-ci-deploy` for
- * arn:aws:iam::123456789012:role/ci-deploy and for the same role under a path. Two principals never share one (IAM
- * names are unique per account and kind, whatever the path), and a role keeps its key whether it is named with its
- * path or, as the deployer, by its session.
- */
-export function accessEntryKey(principalArn: string): string {
-  const m = PRINCIPAL.exec(principalArn);
-  return (m ? `${m[2]}-${m[3]}-${m[4]}` : principalArn.split(":").pop() ?? principalArn).replace(/[^A-Za-z0-9-]/g, "-");
-}
-
-/** An IAM role or user ARN: partition, account, kind, name (the path, if any, skipped). */
-const PRINCIPAL = /^arn:(aws[a-z-]*):iam::(\d{12}):(role|user)\/(?:[^/]+\/)*([^/]+)$/;
 
 /**
  * The IAM principal behind a caller ARN (sts:GetCallerIdentity), which is what an access entry names: EKS refuses

@@ -15,18 +15,13 @@
 // Expects from its caller: the AWS provider, the repositories' ARNs, the GitHub repository.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { GITHUB_REPOSITORY } from "./defaults/github";
+export { GITHUB_REPOSITORY };
 
 /** The issuer of GitHub Actions' OIDC tokens, and the IAM condition-key prefix AWS derives from it. */
 export const GITHUB_OIDC_HOST = "token.actions.githubusercontent.com";
 /** The audience aws-actions/configure-aws-credentials requests (its default `audience` input). */
 export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
-/**
- * A repository as GitHub's `sub` claim names it: `owner/name`, or `owner@<org id>/name@<repo id>` for a repository
- * that emits immutable subject claims (every repository created on github.com from 2026-07-15, and those that opted
- * in; aws-actions/configure-aws-credentials README, "Immutable subject claims", read 2026-12-06). The trust matches the
- * claim exactly, so the configured form must be the one the repository emits.
- */
-export const GITHUB_REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}(@\d+)?\/[A-Za-z0-9._-]{1,100}(@\d+)?$/;
 /** The branch whose runs may push: the images workflow pushes on push to main only. */
 export const PUSH_BRANCH = "main";
 

@@ -23,6 +23,8 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import type { Architecture } from "./config";
 import { imageTag } from "./image-inputs";
+import { DIGEST_PATTERN } from "./defaults/images";
+export { DIGEST_PATTERN };
 
 export interface ServiceImagesArgs {
   /** Services to build: each has `apps/<service>/Dockerfile`. */
@@ -58,9 +60,6 @@ export const IMAGES_DEFAULTS = {
   buildArgs: {} as Record<string, string>,
   build: false,
 };
-
-/** An OCI manifest digest as ECR reports it. */
-export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 /**
  * The `app.kubernetes.io/version` of an image deployed by digest: the digest's algorithm and first 12 hex digits

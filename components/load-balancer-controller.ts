@@ -23,6 +23,8 @@ import { createPodIdentityRole } from "./pod-identity";
 import type { Ready } from "./ready";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
+import { LOAD_BALANCER_CONTROLLER_DEFAULTS } from "./defaults/load-balancer-controller";
+export { LOAD_BALANCER_CONTROLLER_DEFAULTS };
 
 export interface LoadBalancerControllerArgs {
   /** The EKS cluster's name (an output of the cluster, so the release waits for it). */
@@ -38,12 +40,6 @@ export interface LoadBalancerControllerArgs {
   /** Resources to wait for (the system nodes, the Pod Identity agent). Default []. */
   dependsOn?: pulumi.Resource[];
 }
-
-export const LOAD_BALANCER_CONTROLLER_DEFAULTS = {
-  namespace: "kube-system",
-  serviceAccount: "aws-load-balancer-controller",
-  replicas: 2,
-} as const;
 
 /** The chart values: identity, placement, and nothing beyond what a TargetGroupBinding needs. */
 export function loadBalancerControllerValues(v: { clusterName: string; region: string; vpcId: string; replicas: number }) {

@@ -26,6 +26,8 @@ import type { Ready } from "./ready";
 import { systemPlacement } from "./system-nodes";
 import { VERSIONS } from "./versions";
 import { ampWorkspace, type AnalysisPrometheus } from "./workload/rollout";
+import { PROGRESSIVE_DELIVERY_DEFAULTS, rolloutsControllerReplicas } from "./defaults/progressive-delivery";
+export { PROGRESSIVE_DELIVERY_DEFAULTS, rolloutsControllerReplicas };
 
 export interface ProgressiveDeliveryArgs {
   cluster: Cluster;
@@ -38,19 +40,6 @@ export interface ProgressiveDeliveryArgs {
   prometheus: AnalysisPrometheus;
   /** Namespace of the controller. Default "argo-rollouts". */
   namespace?: string;
-}
-
-export const PROGRESSIVE_DELIVERY_DEFAULTS = {
-  namespace: "argo-rollouts",
-  /** The chart's controller service account (fullname `argo-rollouts`). */
-  serviceAccount: "argo-rollouts",
-  /** The chart sets none; these hold a controller watching two Rollouts. */
-  controllerResources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
-};
-
-/** Two replicas (leader election) once a second system node can take the standby. */
-export function rolloutsControllerReplicas(systemNodes: number): number {
-  return systemNodes >= 2 ? 2 : 1;
 }
 
 /**

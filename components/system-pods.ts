@@ -15,15 +15,18 @@
 //     memory.available 100Mi;
 //   - the requests of each pod: the chart values at the pinned versions (path and tag beside each entry), or the
 //     program's own values where it sets them.
-import { LOAD_BALANCER_CONTROLLER_DEFAULTS } from "./load-balancer-controller";
-import { metricsServerReplicas } from "./autoscaling";
-import { controllerReplicas as karpenterReplicas, KARPENTER_DEFAULTS } from "./karpenter";
-import { ARGOCD_DEFAULTS } from "./argocd";
-import { haValues, LINKERD_DEFAULTS, linkerdControllerReplicas } from "./linkerd";
-import { COLLECTOR_DEFAULTS } from "./observability/collector";
-import { GRAFANA_DEFAULTS } from "./observability/grafana";
-import { CONTAINER_LOGS_DEFAULTS } from "./observability/logs";
-import { PROGRESSIVE_DELIVERY_DEFAULTS, rolloutsControllerReplicas } from "./progressive-delivery";
+//
+// It reads the components' settings from components/defaults, not from the components themselves: the configuration's
+// validation runs this check, and must not load the providers.
+import { ARGOCD_DEFAULTS } from "./defaults/argocd";
+import { metricsServerReplicas } from "./defaults/autoscaling";
+import { COLLECTOR_DEFAULTS } from "./defaults/collector";
+import { CONTAINER_LOGS_DEFAULTS } from "./defaults/container-logs";
+import { GRAFANA_DEFAULTS } from "./defaults/grafana";
+import { controllerReplicas as karpenterReplicas, KARPENTER_DEFAULTS } from "./defaults/karpenter";
+import { haValues, LINKERD_DEFAULTS, linkerdControllerReplicas } from "./defaults/linkerd";
+import { LOAD_BALANCER_CONTROLLER_DEFAULTS } from "./defaults/load-balancer-controller";
+import { PROGRESSIVE_DELIVERY_DEFAULTS, rolloutsControllerReplicas } from "./defaults/progressive-delivery";
 
 /** An EC2 instance type as the kubelet sees it. */
 export interface InstanceType {

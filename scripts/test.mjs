@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite, from a fresh clone after `npm ci`, with no manual step.
-//   1. type-check the Pulumi program (strict) and build both services;
+//   1. type-check the Pulumi program (strict), check that no import cycle is left, and build both services;
 //   2. bring up the local services (PostgreSQL, Redis, a real Kafka broker);
 //   3. run the infrastructure tests (jest over Pulumi mocks, test/);
 //   4. run each service's tests (node:test against the real services);
@@ -71,6 +71,7 @@ const services = await up().catch((err) => {
 
 try {
   step("type-check: Pulumi program and tests (tsc --noEmit, strict)", "npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]);
+  step("import cycles: the program, packages and services (scripts/import-cycles.mjs, madge)", process.execPath, ["scripts/import-cycles.mjs"]);
   const built = step("build: services (tsc)", "npm", ["run", "build", "--workspaces", "--if-present"]);
 
   const jestOut = path.join(stateDir, "jest-results.json");

@@ -14,8 +14,9 @@ import { ampWorkspace, prometheusProvider } from "../components/workload/rollout
 import { objectOf, validateK8sObjects } from "./k8s-schema";
 import { configProblems as problems, loadedConfig } from "./loaded-config";
 import type { RecordedResource, RecordingMocks } from "./mocks";
-import { ARGOCD_DELIVERY, engineConfig, runProgram, TEST_GIT_REPOSITORY, TEST_REGION } from "./program";
+import { ARGOCD_DELIVERY, engineConfig, runProgram, TEST_GIT_REPOSITORY, TEST_GITHUB_REPOSITORY, TEST_REGION } from "./program";
 
+const GITHUB = TEST_GITHUB_REPOSITORY;
 const REPO = TEST_GIT_REPOSITORY;
 const ARGOCD = ARGOCD_DELIVERY;
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -34,7 +35,21 @@ describe("delivery configuration", () => {
 
   test("argocd mode needs the repository Argo CD syncs from", () => {
     expect(problems({ "eventstack:delivery.mode": "argocd" })).toEqual([
-      'eventstack:delivery.gitRepository must be an https URL when delivery.mode is "argocd" (the repository Argo CD syncs the workloads from) (got "")',
+      'eventstack:delivery.githubRepository must be set when delivery.mode is "argocd": the repository Argo CD syncs the workloads from (https://github.com/<owner>/<name>.git), where the deploy workflow commits them (got "")',
+    ]);
+  });
+
+  test("Argo CD clones the repository delivery.githubRepository names, in either of its forms", () => {
+    const gitRepository = (githubRepository: string) => loadedConfig("dev", { ...ARGOCD, "eventstack:delivery.githubRepository": githubRepository }).delivery.gitRepository;
+    expect(gitRepository(GITHUB)).toBe(REPO);
+    // Immutable subject claims append the owner's and the repository's ids, which are no part of the URL.
+    expect(gitRepository("example-org@123456/eventstack@789012")).toBe(REPO);
+    expect(loadedConfig("dev").delivery.gitRepository).toBe("");
+  });
+
+  test("the old delivery.gitRepository is refused, naming the key that replaced it", () => {
+    expect(problems({ ...ARGOCD, "eventstack:delivery.gitRepository": REPO })).toEqual([
+      `eventstack:delivery.gitRepository was removed: Argo CD syncs from the repository delivery.githubRepository names (https://github.com/<owner>/<name>.git), the one whose workflows push the images and commit the rendered workloads; set delivery.githubRepository to its owner/name (got "${REPO}")`,
     ]);
   });
 
@@ -49,8 +64,8 @@ describe("delivery configuration", () => {
       'eventstack:delivery.gitPath must be a relative directory inside the repository such as deploy/prod/workloads (no leading /, no . or .. segments) (got "../elsewhere")',
       'eventstack:delivery.analysisPrometheusUrl must be an http or https URL (got "prometheus:9090")',
     ]);
-    expect(problems({ ...ARGOCD, "eventstack:delivery.gitPath": "/deploy", "eventstack:delivery.gitRepository": "git@github.com:example-org/eventstack.git" })).toEqual([
-      'eventstack:delivery.gitRepository must be an https URL (got "git@github.com:example-org/eventstack.git")',
+    expect(problems({ ...ARGOCD, "eventstack:delivery.gitPath": "/deploy", "eventstack:delivery.githubRepository": "git@github.com:example-org/eventstack.git" })).toEqual([
+      'eventstack:delivery.githubRepository must be a GitHub repository as its OIDC subject names it: owner/name (acme/eventstack) or, with immutable subject claims, owner@<id>/name@<id> (acme@123456/eventstack@789012); or empty (got "git@github.com:example-org/eventstack.git")',
       'eventstack:delivery.gitPath must be a relative directory inside the repository such as deploy/prod/workloads (no leading /, no . or .. segments) (got "/deploy")',
     ]);
   });
@@ -165,9 +180,15 @@ describe.each(["dev", "prod"])("%s stack", (stack) => {
       expect(mocks.ofType(SERVICE_ACCOUNT).map((r) => r.inputs.metadata.name).sort()).toEqual(["ingest", "migrate", "processor"]);
       expect(mocks.ofType(ASSOCIATION).filter((a) => a.inputs.namespace === "eventstack").map((a) => a.inputs.serviceAccount).sort()).toEqual(["ingest", "migrate", "processor"]);
       expect(mocks.get("kubernetes:networking.k8s.io/v1:NetworkPolicy", "migrate-network-policy").inputs.metadata.name).toBe("migrate");
-      // The same AWS resources in both modes.
+      // The same AWS resources in both modes, and the image push role of the repository argocd mode names
+      // (delivery.githubRepository, which the default pulumi-mode stack leaves empty).
       const aws = (m: RecordingMocks) => m.resources.filter((r) => r.type.startsWith("aws:")).map((r) => `${r.type}::${r.name}`).sort();
-      expect(aws(mocks)).toEqual(aws(pulumiMode.mocks));
+      const pushRole = [
+        "aws:iam/openIdConnectProvider:OpenIdConnectProvider::image-push-github",
+        "aws:iam/role:Role::image-push",
+        "aws:iam/rolePolicy:RolePolicy::image-push",
+      ];
+      expect(aws(mocks)).toEqual([...aws(pulumiMode.mocks), ...pushRole].sort());
     });
 
     test("Argo CD is installed from the pinned chart: CRDs owned by the program, ClusterIP only, no admin user, no password, no Dex", () => {

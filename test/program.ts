@@ -26,9 +26,12 @@ export const TEST_IMAGE_DIGESTS = { ingest: `sha256:${"1a".repeat(32)}`, process
 /** The overrides of a deployment that builds the images in `pulumi up` instead (images.build). */
 export const BUILD_IMAGES = { "eventstack:images.build": true, "eventstack:images.ingest": "", "eventstack:images.processor": "" };
 /** The repository the tests' Argo CD deployments sync the workloads from. */
+/** The repository as delivery.githubRepository names it. */
+export const TEST_GITHUB_REPOSITORY = "example-org/eventstack";
+/** The URL Argo CD clones, which follows from delivery.githubRepository. */
 export const TEST_GIT_REPOSITORY = "https://github.com/example-org/eventstack.git";
 /** The overrides of a deployment whose workloads Argo CD applies from Git (delivery.mode argocd, docs/delivery.md). */
-export const ARGOCD_DELIVERY = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": TEST_GIT_REPOSITORY };
+export const ARGOCD_DELIVERY = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.githubRepository": TEST_GITHUB_REPOSITORY };
 
 export interface DeclaredKey {
   type: "string" | "integer" | "boolean" | "array";

@@ -142,7 +142,6 @@ const EVERYTHING_ON = {
   "eventstack:cluster.adminPrincipalArns": ["arn:aws:iam::123456789012:role/platform-admin"],
   "eventstack:delivery.githubRepository": "acme/eventstack",
   "eventstack:delivery.mode": "argocd",
-  "eventstack:delivery.gitRepository": "https://github.com/acme/eventstack",
   "eventstack:observability.alertEmails": ["oncall@example.com"],
 };
 

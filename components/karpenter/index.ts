@@ -32,6 +32,8 @@ import { createPodIdentityRole } from "../pod-identity";
 import type { Ready } from "../ready";
 import { createNodeRole, systemPlacement } from "../system-nodes";
 import { VERSIONS } from "../versions";
+import { controllerReplicas, KARPENTER_DEFAULTS } from "../defaults/karpenter";
+export { controllerReplicas, KARPENTER_DEFAULTS };
 import { DISCOVERY_TAG, ec2NodeClass, nodePool } from "./manifests";
 import { controllerPolicies, INTERRUPTION_EVENTS, interruptionQueuePolicy } from "./policy";
 
@@ -59,26 +61,6 @@ export interface KarpenterArgs {
   expireAfter?: string;
   /** Root volume of Karpenter's nodes (GiB). Default 50: image layers of two services and the system DaemonSets. */
   rootVolumeGiB?: number;
-}
-
-export const KARPENTER_DEFAULTS = {
-  namespace: "kube-system",
-  serviceAccount: "karpenter",
-  releaseName: "karpenter",
-  expireAfter: "720h",
-  rootVolumeGiB: 50,
-  instanceCategories: ["c", "m", "r"],
-  minGenerationExclusive: 5,
-  tags: {} as Record<string, string>,
-  controllerResources: { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } },
-};
-
-/**
- * Two controller replicas (leader election; the chart's required anti-affinity by host, charts/karpenter/values.yaml
- * at v1.10.0) only if there are two system nodes.
- */
-export function controllerReplicas(systemNodes: number): number {
-  return systemNodes >= 2 ? 2 : 1;
 }
 
 export class Karpenter extends pulumi.ComponentResource {

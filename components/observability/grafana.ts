@@ -26,21 +26,11 @@ import { systemPlacement } from "../system-nodes";
 import { VERSIONS } from "../versions";
 import { NON_PUBLIC_RANGES, POD_IDENTITY_AGENT } from "../workload/manifests";
 import { queryPolicy } from "./policies";
+import { GRAFANA_DEFAULTS } from "../defaults/grafana";
+export { GRAFANA_DEFAULTS };
 
 /** A dashboard as observability/dashboards provides it (only `dashboards()` is the interface, not a type name). */
 export type Dashboard = ReturnType<typeof repositoryDashboards>[number];
-
-export const GRAFANA_DEFAULTS = {
-  name: "grafana",
-  port: 3000,
-  adminSecretName: "grafana-admin",
-  /** The datasource uid the dashboards reference. */
-  datasourceUid: "prometheus",
-  /** The sidecar's label for dashboard ConfigMaps (the chart's sidecar.dashboards.label default). */
-  dashboardLabel: "grafana_dashboard",
-  resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
-  sidecarResources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-};
 
 export interface GrafanaArgs {
   cluster: Cluster;

@@ -19,11 +19,8 @@ import type { Cluster } from "../cluster";
 import { createPodIdentityRole } from "../pod-identity";
 import { VERSIONS } from "../versions";
 import { containerLogsPolicy } from "./policies";
-
-export const CONTAINER_LOGS_DEFAULTS = {
-  name: "fluent-bit",
-  resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-};
+import { CONTAINER_LOGS_DEFAULTS } from "../defaults/container-logs";
+export { CONTAINER_LOGS_DEFAULTS };
 
 export interface ContainerLogsArgs {
   cluster: Cluster;

@@ -3,7 +3,7 @@
 // so that tests build the objects from literal arguments without a Pulumi engine.
 import type * as pulumi from "@pulumi/pulumi";
 import type { DeliveryMode } from "../config";
-import type { WorkloadArgs } from "./index";
+import type { WorkloadArgs } from "./args";
 import {
   horizontalPodAutoscaler,
   kafkaScaledObject,

@@ -23,7 +23,7 @@ const ROOT = path.resolve(__dirname, "..", "..");
  * The configuration of delivery.mode "argocd" (docs/delivery.md), which adds the Argo CD release: evaluated beside
  * each stack's own, so that its chart is checked too. The repository is a placeholder; nothing reads it here.
  */
-const ARGOCD_MODE = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.gitRepository": "https://github.com/example-org/eventstack.git" };
+const ARGOCD_MODE = { "eventstack:delivery.mode": "argocd", "eventstack:delivery.githubRepository": "example-org/eventstack" };
 
 /** Each stack's facts, evaluated in a process of its own (evaluate.ts). */
 function evaluate(stack: string, overrides: Record<string, unknown> = {}): ProgramFacts {

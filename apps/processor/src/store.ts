@@ -2,24 +2,12 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { Signer } from "@aws-sdk/rds-signer";
 import type { Logger } from "pino";
-import type { CloudEvent } from "./cloudevents.js";
 import type { Config } from "./config.js";
 import { KnownSubjects } from "./known-subjects.js";
+import type { MinuteRollup, StoredEvent } from "./stored-event.js";
 import { CREATE_STAGING, isUniqueViolation, prepareBatch, writeByCopy, writeByMerge, type PreparedBatch } from "./wire/index.js";
 
-/** A type-minute rollup as PostgreSQL holds it after a commit: the authoritative value for the cache. */
-export interface MinuteRollup {
-  type: string;
-  minute: Date;
-  count: number;
-  subjects: number;
-}
-
-export interface StoredEvent {
-  event: CloudEvent;
-  partition: number;
-  offset: bigint;
-}
+export type { MinuteRollup, StoredEvent };
 
 export interface WriteResult {
   /** Events that were new; the rest of the batch were duplicates of stored events. */

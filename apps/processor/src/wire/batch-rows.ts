@@ -25,6 +25,9 @@ import type { SubjectTriples } from "../known-subjects.js";
 import { batchBuffers, BinaryCopyWriter } from "./copy-binary.js";
 import { FastRow } from "./fast-row.js";
 import type { RecordCursor } from "./record-batches.js";
+import type { RowTarget, RowTrace } from "./row-target.js";
+
+export type { RowTrace };
 
 /** Columns of the events table, in the order every row is written. */
 export const EVENT_COLUMNS = "source, id, type, time, subject, datacontenttype, dataschema, data, extensions, kafka_partition, kafka_offset";
@@ -41,18 +44,8 @@ export interface Rejected {
   error: string;
 }
 
-/** W3C trace context of a row, for its span (only rows that carry one). */
-export interface RowTrace {
-  row: number;
-  traceparent: string;
-  tracestate: string | null;
-  id: string;
-  source: string;
-  type: string;
-}
-
 /** The rows of a batch in arrival order; `assemble` makes them a payload. */
-export class BatchRows {
+export class BatchRows implements RowTarget {
   readonly #writer: BinaryCopyWriter;
   readonly #fast = new FastRow();
   /** Where each row starts in the writer's buffer; a row ends where the next starts (the last at `#end`). */

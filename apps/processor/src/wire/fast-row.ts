@@ -7,8 +7,8 @@
  * and test/batch-rows.test.ts checks that both write the same bytes and accept the same records.
  */
 import { attributeHeader, KAFKA_HEADERS, LIMITS } from "@eventstack/contract";
-import type { BatchRows } from "./batch-rows.js";
 import { HEADER, type RecordCursor } from "./record-batches.js";
+import type { RowTarget } from "./row-target.js";
 import { PG_EPOCH_MS, pgTimeFromBytes, type PgTime } from "./timestamp.js";
 
 /** Where each known header's value range is kept in FastRow's slot ranges, by the attribute it carries. */
@@ -76,7 +76,7 @@ export class FastRow {
    * full way then decides). Every check here either accepts exactly what decodeCloudEvent accepts or sends the
    * record on.
    */
-  write(rows: BatchRows, record: RecordCursor): boolean {
+  write(rows: RowTarget, record: RecordCursor): boolean {
     const ranges = this.#slotRanges;
     ranges.fill(-1);
     const bytes = record.buf;

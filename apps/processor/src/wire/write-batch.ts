@@ -19,9 +19,9 @@
 import type pg from "pg";
 import { assemble, BatchRows, EVENT_COLUMNS, type PreparedBatch } from "./batch-rows.js";
 import type { SubjectTriples } from "../known-subjects.js";
+import type { MinuteRollup, StoredEvent } from "../stored-event.js";
 import { binaryArray } from "./binary-array.js";
 import { oneTrip, type BatchTrip } from "./one-trip.js";
-import type { MinuteRollup, StoredEvent } from "../store.js";
 
 export type { PreparedBatch };
 
