@@ -46,50 +46,20 @@ const clusterName = stackName();
 // ---------------------------------------------------------------- network, cluster, node and pod autoscaling
 const network = new Network(
   "network",
-  {
-    cidr: config.network.cidr,
-    availabilityZones: config.network.availabilityZones,
-    natGateways: config.network.natGateways,
-    flowLogs: config.network.flowLogs,
-    logRetentionDays: config.logRetentionDays,
-    interfaceEndpoints: config.network.interfaceEndpoints,
-    clusterName,
-  },
+  // Config sections are shaped as the components take them (components/config/schema.ts): passed through whole.
+  { ...config.network, logRetentionDays: config.logRetentionDays, clusterName },
   { provider },
 );
 
 const cluster = new Cluster(
   "cluster",
-  {
-    clusterName,
-    kubernetesVersion: config.cluster.kubernetesVersion,
-    vpcId: network.vpcId,
-    privateSubnetIds: network.privateSubnetIds,
-    endpointAccess: config.cluster.endpointAccess,
-    publicEndpointCidrs: config.cluster.publicEndpointCidrs,
-    privateEndpointCidrs: config.cluster.privateEndpointCidrs,
-    adminPrincipalArns: config.cluster.adminPrincipalArns,
-    systemInstanceTypes: config.cluster.systemInstanceTypes,
-    systemArchitecture: config.cluster.systemArchitecture,
-    systemNodes: config.cluster.systemNodes,
-    logRetentionDays: config.logRetentionDays,
-  },
+  { ...config.cluster, clusterName, vpcId: network.vpcId, privateSubnetIds: network.privateSubnetIds, logRetentionDays: config.logRetentionDays },
   { provider },
 );
 
 const karpenter = new Karpenter(
   "karpenter",
-  {
-    cluster,
-    capacityTypes: config.karpenter.capacityTypes,
-    architectures: config.karpenter.architectures,
-    cpuLimit: config.karpenter.cpuLimit,
-    memoryLimitGiB: config.karpenter.memoryLimitGiB,
-    consolidateAfter: config.karpenter.consolidateAfter,
-    disruptionBudget: config.karpenter.disruptionBudget,
-    systemNodes: config.cluster.systemNodes,
-    tags: ownershipTags(config),
-  },
+  { ...config.karpenter, cluster, systemNodes: config.cluster.systemNodes, tags: ownershipTags(config) },
   { provider },
 );
 
@@ -106,6 +76,7 @@ const kafka = new Kafka(
   {
     identifier: clusterName,
     ...dataPlacement,
+    // Not passed through whole: the component takes each topic as one object, the config has a key per setting.
     version: config.kafka.version,
     brokers: config.kafka.brokers,
     instanceType: config.kafka.instanceType,
@@ -151,9 +122,8 @@ const mesh = new Linkerd(
   {
     kubernetesProvider: cluster.provider,
     clusterNetworks: network.vpcCidr,
-    highAvailability: config.mesh.highAvailability,
+    ...config.mesh,
     systemNodes: config.cluster.systemNodes,
-    issuerValidityHours: config.mesh.issuerValidityHours,
     dependsOn: cluster.ready,
   },
   { provider },
@@ -175,16 +145,7 @@ const edge = new Edge(
     clusterName: cluster.name,
     targetPort: SERVICE_PORTS.ingest,
     deregistrationDelaySeconds: INGEST_DEREGISTRATION_DELAY_SECONDS,
-    throttleRateLimit: config.api.throttleRateLimit,
-    throttleBurstLimit: config.api.throttleBurstLimit,
-    accountRateLimit: config.api.accountRateLimit,
-    accountBurstLimit: config.api.accountBurstLimit,
-    requestRateQuota: config.api.requestRateQuota,
-    corsOrigins: config.api.corsOrigins,
-    jwtIssuer: config.api.jwtIssuer,
-    jwtAudiences: config.api.jwtAudiences,
-    domainName: config.api.domainName,
-    hostedZoneId: config.api.hostedZoneId,
+    ...config.api,
     logRetentionDays: config.logRetentionDays,
   },
   { provider },
