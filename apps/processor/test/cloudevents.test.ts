@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { decodeCloudEvent, type DecodeResult, type RecordLike } from "../src/cloudevents.js";
 import { parseRfc3339 } from "@eventstack/contract";
-import { pgTimeFromBytes, type PgTime } from "../src/wire/index.js";
+import { emptyPgTime, pgTimeFromBytes } from "../src/wire/index.js";
 import { toHeaderMap } from "./helpers.js";
 
 const RECORD_TS = BigInt(Date.UTC(2025, 0, 15, 10, 30, 15, 250));
@@ -132,7 +132,7 @@ describe("RFC 3339 times", () => {
     const seen = { accepted: 0, refused: 0, unsafe: 0 };
     const same = (text: string) => {
       const bytes = Buffer.from(`xx${text}yy`, "latin1"); // parsed in the middle of a buffer, as in a record
-      const pgTime: PgTime = { pgMicros: 0, minuteMs: 0 };
+      const pgTime = emptyPgTime();
       const fast = pgTimeFromBytes(bytes, 2, 2 + Buffer.byteLength(text, "latin1"), pgTime);
       const ref = parseRfc3339(text);
       if (!ref.ok) {

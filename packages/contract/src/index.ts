@@ -1,5 +1,5 @@
 export { LIMITS } from "./limits.js";
-export { parsedTime, parseRfc3339, parseRfc3339Bytes, rfc3339Problem, type ParsedTime } from "./rfc3339.js";
+export { parseRfc3339, parseRfc3339Bytes, rfc3339Problem, type EpochTime, type ParsedTime } from "./rfc3339.js";
 export {
   ATTRIBUTE_NAME,
   AttributeChecker,

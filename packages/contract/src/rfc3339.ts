@@ -43,23 +43,27 @@ function daysInMonth(y: number, m: number): number {
  * second 60 (a leap second, which RFC 3339 allows) counts as the first second of the next minute, as PostgreSQL does.
  */
 export function parseRfc3339(text: string): ParsedTime {
-  if (accepts(text)) {
-    const { seconds, micros } = parsedTime;
+  const time: EpochTime = { seconds: 0, micros: 0 };
+  if (accepts(text, time)) {
+    const { seconds, micros } = time;
     return { ok: true, micros: BigInt(seconds) * 1_000_000n + BigInt(micros), minuteMs: Math.floor(seconds / 60) * 60_000 };
   }
   return { ok: false, why: whyRefused(text) };
 }
 
+/** Where rfc3339Problem's parse leaves an instant nobody reads: validation only, so it allocates nothing. */
+const discarded: EpochTime = { seconds: 0, micros: 0 };
+
 /** Why the contract refuses `text` as a time, or undefined when it accepts it (validation only: no BigInt, no allocation). */
 export function rfc3339Problem(text: string): string | undefined {
-  return accepts(text) ? undefined : whyRefused(text);
+  return accepts(text, discarded) ? undefined : whyRefused(text);
 }
 
 /** The longest time the rule can accept is 35 characters (a 9-digit fraction and an offset); longer ones are refused. */
 const scratch = new Uint8Array(64);
 
 /** The byte parser over the text's characters, copied into a reused buffer; the rule is ASCII, anything else is refused. */
-function accepts(text: string): boolean {
+function accepts(text: string, into: EpochTime): boolean {
   const n = text.length;
   if (n > scratch.length) return false;
   for (let i = 0; i < n; i++) {
@@ -67,7 +71,7 @@ function accepts(text: string): boolean {
     if (c > 0x7e) return false;
     scratch[i] = c;
   }
-  return parseRfc3339Bytes(scratch, 0, n);
+  return parseRfc3339Bytes(scratch, 0, n, into);
 }
 
 /** Why parseRfc3339Bytes refused `text`: the first field out of range, in the order the parser reads them. */
@@ -91,22 +95,22 @@ function whyRefused(text: string): string {
   return "not an RFC 3339 timestamp";
 }
 
-/** Where parseRfc3339Bytes leaves a result: read it right after a call that returned true. */
-export const parsedTime = {
+/** An instant as parseRfc3339Bytes fills it, in an object its caller owns (it runs for every record of the hot path). */
+export interface EpochTime {
   /** Whole seconds since the Unix epoch (negative before 1970). */
-  seconds: 0,
+  seconds: number;
   /** Microseconds within the second, 0-999999. */
-  micros: 0,
-};
+  micros: number;
+}
 
 /** What a fraction of n digits (its first six at most) is multiplied by to be in microseconds. */
 const SCALE_TO_MICROS = [1, 100_000, 10_000, 1_000, 100, 10, 1, 1, 1, 1];
 
 /**
- * The rule over the bytes b[s, e): true when they are a time the contract accepts, the instant then in `parsedTime`;
- * false otherwise (parseRfc3339 on the same text says why).
+ * The rule over the bytes b[s, e): true when they are a time the contract accepts, the instant then in `into`;
+ * false otherwise, `into` left as it was (parseRfc3339 on the same text says why).
  */
-export function parseRfc3339Bytes(b: Uint8Array, s: number, e: number): boolean {
+export function parseRfc3339Bytes(b: Uint8Array, s: number, e: number, into: EpochTime): boolean {
   const len = e - s;
   if (len < 20) return false;
   // YYYY-MM-DDTHH:MM:SS: each digit checked as it is read (a non-digit makes the value out of 0-9).
@@ -158,7 +162,7 @@ export function parseRfc3339Bytes(b: Uint8Array, s: number, e: number): boolean 
     seconds += 1;
     fracMicros = 0;
   }
-  parsedTime.seconds = seconds;
-  parsedTime.micros = fracMicros;
+  into.seconds = seconds;
+  into.micros = fracMicros;
   return true;
 }

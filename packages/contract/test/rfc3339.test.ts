@@ -2,7 +2,7 @@
 // held to the same answers and the same instant.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parsedTime, parseRfc3339, parseRfc3339Bytes, rfc3339Problem } from "../src/index.js";
+import { parseRfc3339, parseRfc3339Bytes, rfc3339Problem, type EpochTime } from "../src/index.js";
 
 const why = (s: string) => {
   const r = parseRfc3339(s);
@@ -60,12 +60,27 @@ describe("parseRfc3339", () => {
 });
 
 describe("parseRfc3339Bytes", () => {
+  test("fills the object its caller passes: two results held at once stay each its own; a refusal leaves the object as it was", () => {
+    const first: EpochTime = { seconds: 0, micros: 0 };
+    const second: EpochTime = { seconds: 0, micros: 0 };
+    const a = Buffer.from("2025-01-01T00:00:00.5Z");
+    const b = Buffer.from("1970-01-01T00:01:00Z");
+    assert.equal(parseRfc3339Bytes(a, 0, a.length, first), true);
+    assert.equal(parseRfc3339Bytes(b, 0, b.length, second), true);
+    assert.deepEqual(first, { seconds: 1_735_689_600, micros: 500_000 });
+    assert.deepEqual(second, { seconds: 60, micros: 0 });
+    const refused = Buffer.from("2025-02-30T00:00:00Z");
+    assert.equal(parseRfc3339Bytes(refused, 0, refused.length, first), false);
+    assert.deepEqual(first, { seconds: 1_735_689_600, micros: 500_000 });
+  });
+
   test("accepts exactly what parseRfc3339 accepts, with the same instant; every refusal of the text entry point says why", () => {
     const seen = { accepted: 0, refused: 0 };
     const same = (text: string) => {
       // UTF-8, as in a Kafka header, parsed in the middle of a buffer, as in a record.
       const bytes = Buffer.from(`xx${text}yy`, "utf8");
-      const fast = parseRfc3339Bytes(bytes, 2, 2 + Buffer.byteLength(text, "utf8"));
+      const parsed: EpochTime = { seconds: 0, micros: 0 };
+      const fast = parseRfc3339Bytes(bytes, 2, 2 + Buffer.byteLength(text, "utf8"), parsed);
       const ref = parseRfc3339(text);
       assert.equal(rfc3339Problem(text), ref.ok ? undefined : ref.why, JSON.stringify(text));
       if (!ref.ok) {
@@ -76,8 +91,8 @@ describe("parseRfc3339Bytes", () => {
         return;
       }
       assert.equal(fast, true, `${JSON.stringify(text)} refused by the byte parser only`);
-      assert.equal(BigInt(parsedTime.seconds) * 1_000_000n + BigInt(parsedTime.micros), ref.micros, text);
-      assert.equal(Math.floor(parsedTime.seconds / 60) * 60_000, ref.minuteMs, text);
+      assert.equal(BigInt(parsed.seconds) * 1_000_000n + BigInt(parsed.micros), ref.micros, text);
+      assert.equal(Math.floor(parsed.seconds / 60) * 60_000, ref.minuteMs, text);
       seen.accepted++;
     };
     const fixed = [

@@ -9,7 +9,7 @@
 import { attributeHeader, KAFKA_HEADERS, LIMITS } from "@eventstack/contract";
 import { HEADER, type RecordCursor } from "./record-batches.js";
 import type { RowTarget } from "./row-target.js";
-import { PG_EPOCH_MS, pgTimeFromBytes, type PgTime } from "./timestamp.js";
+import { emptyPgTime, PG_EPOCH_MS, pgTimeFromBytes, type PgTime } from "./timestamp.js";
 
 /** Where each known header's value range is kept in FastRow's slot ranges, by the attribute it carries. */
 const SLOT = { specversion: 0, id: 1, source: 2, type: 3, time: 4, subject: 5, dataschema: 6, contentType: 7, traceparent: 8, tracestate: 9, ceTraceparent: 10, ceTracestate: 11 } as const;
@@ -69,7 +69,7 @@ export class FastRow {
   /** Header value ranges by slot: start at 2*slot, end at 2*slot+1; start -1 = absent. */
   readonly #slotRanges = new Int32Array(SLOT_NAMES.length * 2);
   /** The time of the record being written, when it has a ce_time header. */
-  readonly #time: PgTime = { pgMicros: 0, minuteMs: 0 };
+  readonly #time: PgTime = emptyPgTime();
 
   /**
    * Writes the cursor's current record as its row and returns true, or returns false having written nothing (the

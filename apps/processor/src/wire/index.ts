@@ -10,5 +10,5 @@ export { rawFetchV17 } from "./fetch-response.js";
 export { RecordFetcher, SESSIONLESS_FETCH } from "./fetcher.js";
 export { oneTrip, type BatchTrip } from "./one-trip.js";
 export { BATCH, RecordCursor, type FetchedRecord, type RecordChunk } from "./record-batches.js";
-export { pgTimeFromBytes, type PgTime } from "./timestamp.js";
+export { emptyPgTime, pgTimeFromBytes, type PgTime } from "./timestamp.js";
 export { CREATE_STAGING, isUniqueViolation, prepareBatch, writeByCopy, writeByMerge } from "./write-batch.js";
