@@ -213,6 +213,28 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill("SIGKILL");
 }
 
+/** What one timed HTTP run counted, whatever generated its load. */
+interface HttpOutcome {
+  ok: number;
+  non2xx: number;
+  errors: number;
+  durationS: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  warmupOk: number;
+}
+
+/** The run as the report takes it: rates from the 2xx answers, CPU between the two marks. */
+function httpRun(o: HttpOutcome, eventsPerRequest: number, before: CpuMark, after: CpuMark): HttpRun {
+  return {
+    ...o,
+    requestsPerSec: Math.round(o.ok / o.durationS),
+    eventsPerSec: Math.round((o.ok * eventsPerRequest) / o.durationS),
+    cpu: cpuSplit(before, after, true),
+    cpuUsPerEvent: cpuPerEvent(before, after, o.ok * eventsPerRequest, false),
+  };
+}
+
 async function load(
   url: string,
   body: string,
@@ -226,21 +248,8 @@ async function load(
   const before = cpuMark(servicePid, brokerPid);
   const r = await autocannon({ ...options, duration: SETTINGS.durationS });
   const after = cpuMark(servicePid, brokerPid);
-  const cpu = cpuSplit(before, after, true);
-  const rps = r["2xx"] / r.duration;
-  return {
-    requestsPerSec: Math.round(rps),
-    eventsPerSec: Math.round(rps * eventsPerRequest),
-    latencyP50Ms: r.latency.p50,
-    latencyP99Ms: r.latency.p99,
-    ok: r["2xx"],
-    non2xx: r.non2xx,
-    errors: r.errors + r.timeouts,
-    durationS: r.duration,
-    warmupOk: warmup["2xx"],
-    cpu,
-    cpuUsPerEvent: cpuPerEvent(before, after, r["2xx"] * eventsPerRequest, false),
-  };
+  const outcome = { ok: r["2xx"], non2xx: r.non2xx, errors: r.errors + r.timeouts, durationS: r.duration, latencyP50Ms: r.latency.p50, latencyP99Ms: r.latency.p99, warmupOk: warmup["2xx"] };
+  return httpRun(outcome, eventsPerRequest, before, after);
 }
 
 /**
@@ -261,19 +270,16 @@ async function loadPaced(
   const before = cpuMark(servicePid, brokerPid);
   const r = await pacedLoad({ ...options, durationS: SETTINGS.durationS });
   const after = cpuMark(servicePid, brokerPid);
-  return {
-    requestsPerSec: Math.round(r.ok / r.durationS),
-    eventsPerSec: Math.round((r.ok * eventsPerRequest) / r.durationS),
-    latencyP50Ms: quantileMs(r.latenciesMs, 0.5),
-    latencyP99Ms: quantileMs(r.latenciesMs, 0.99),
+  const outcome = {
     ok: r.ok,
     non2xx: r.non2xx,
     errors: r.errors,
     durationS: Math.round(r.durationS * 100) / 100,
+    latencyP50Ms: quantileMs(r.latenciesMs, 0.5),
+    latencyP99Ms: quantileMs(r.latenciesMs, 0.99),
     warmupOk: warmup.ok,
-    cpu: cpuSplit(before, after, true),
-    cpuUsPerEvent: cpuPerEvent(before, after, r.ok * eventsPerRequest, false),
   };
+  return httpRun(outcome, eventsPerRequest, before, after);
 }
 
 /**
@@ -314,20 +320,9 @@ async function loadOnWarmConnections(
   clearTimeout(timer);
   const after = cpuMark(servicePid, brokerPid);
   if (!before) throw new Error("the run ended before its warm-up did");
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    requestsPerSec: Math.round(ok / seconds),
-    eventsPerSec: Math.round((ok * eventsPerRequest) / seconds),
-    latencyP50Ms: quantileMs(latencies, 0.5),
-    latencyP99Ms: quantileMs(latencies, 0.99),
-    ok,
-    non2xx,
-    errors: r.errors + r.timeouts,
-    durationS: Math.round(seconds * 100) / 100,
-    warmupOk,
-    cpu: cpuSplit(before, after, true),
-    cpuUsPerEvent: cpuPerEvent(before, after, ok * eventsPerRequest, false),
-  };
+  const durationS = Math.round(((performance.now() - started) / 1000) * 100) / 100;
+  const outcome = { ok, non2xx, errors: r.errors + r.timeouts, durationS, latencyP50Ms: quantileMs(latencies, 0.5), latencyP99Ms: quantileMs(latencies, 0.99), warmupOk };
+  return httpRun(outcome, eventsPerRequest, before, after);
 }
 
 async function createTopics(topics: string[]): Promise<void> {
