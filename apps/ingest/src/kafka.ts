@@ -2,43 +2,40 @@
  * The Kafka producer behind POST /v1/events: `produce(records)` resolves only once Kafka acknowledged every record
  * (idempotent producer, acks=all), and rejects with a 503-class error when it cannot within KAFKA_ACK_TIMEOUT_MS.
  *
- * One idempotent producer (one client, one producer id) with up to KAFKA_PRODUCERS produce requests in flight.
- * @platformatic/kafka 2.x claims an idempotent partition's sequence numbers when it builds a request, so concurrent
- * requests from one client carry distinct sequences (platformatic/kafka#326, fixed in 2.x by #310; before 2.x
- * the service ran KAFKA_PRODUCERS clients with one request in flight each). Requests that arrive while every slot
- * is busy wait in one queue, and the next slot to become free takes all of them that fit one produce request:
- * the batching a Kafka producer does anyway (linger), it bounds in-flight data (at most KAFKA_PRODUCERS
- * requests), and under load it makes fewer, larger produce requests while round trips overlap.
+ * One idempotent producer (one producer id) with up to KAFKA_PRODUCERS produce requests in flight. Requests that
+ * arrive while every slot is busy wait in one queue, and the next slot to become free takes all of them that fit
+ * one produce request: the batching a Kafka producer does anyway (linger), it bounds in-flight data (at most
+ * KAFKA_PRODUCERS requests), and under load it makes fewer, larger produce requests while round trips overlap.
  *
- * Measured (2026-12-06, @platformatic/kafka 2.12.1, local broker, 6 partitions, 32 concurrent produce() callers,
- * 4 requests in flight, interleaved 5 s runs on the shared 2-CPU machine): one client with 4 requests in flight
- * against 4 clients with one each, five rounds each. Batches of 100 events: median 6,865 against 6,736 events/s
- * (a tie within the noise); one event per call: median 4,895 against 3,829 events/s, and less CPU per event in
- * this process (38.7 against 44.6 ms per 1,000 events). One client is kept: as fast or faster, one producer id,
- * one connection per broker, no session replacement (docs/ingest.md has every run).
+ * The records travel below the client library (src/wire/): each partition's records are encoded in place as one
+ * record batch and sent on the library's connection to its leader, with sequence numbers claimed as the batch is
+ * written (concurrent requests to one partition carry distinct sequences, platformatic/kafka#326). The library
+ * still provides the connections (TLS, SASL/IAM), metadata and the producer id. Measured on the local broker
+ * (2026-12-06, 6 partitions, 32 concurrent produce() callers of 100 records): the library's `send()` cost 13.3 µs
+ * of CPU per record, the in-place path 2.9 (docs/ingest.md).
  *
  * Order: the parts of one produce() call (a batch larger than KAFKA_MAX_BATCH_BYTES) never travel in two requests
- * at once, so a batch's events with one key stay in order even if a request is retried or recovered. Two requests
- * in flight at the same time have no order between them (the client did not wait for the first's 202).
+ * at once, so a batch's events with one key stay in order even if a batch is resent. Two requests in flight at the
+ * same time have no order between them (the client did not wait for the first's 202).
  *
- * A failed produce request is answered 503 for its events and never resent by us (the client's retry may
- * duplicate them, never lose them). The library itself drops its producer id and sequence numbers after a failed
- * idempotent request and takes a new producer id for the next one, and it recovers from UNKNOWN_PRODUCER_ID /
- * OUT_OF_ORDER_SEQUENCE_NUMBER (the broker lost or moved past the producer's state) with a new producer id and one
- * resend (platformatic/kafka#309, fixed in 2.x by #310); test/kafka-client-bugs.test.ts holds both fixes to the
- * real broker. A request that outlives KAFKA_ACK_TIMEOUT_MS is answered 503 and its slot freed; the library ends
- * it at its own request timeout (the same value).
+ * A failed produce request is answered 503 for its events and never resent by us once it has failed (the client's
+ * retry may duplicate them, never lose them). Inside one request, a batch whose leader moved or whose connection
+ * failed is resent as the same bytes (same producer id and sequence, so the broker writes it once); any other
+ * failure (OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID among them: the broker's state for the producer id
+ * no longer matches ours, platformatic/kafka#309) makes the producer start over with a new producer id.
+ * test/produce-path.test.ts holds both to the real broker. A request that outlives KAFKA_ACK_TIMEOUT_MS is
+ * answered 503 and its slot freed; the connection ends it at its own request timeout (the same value).
  */
-import { ProduceAcks, Producer, compatibilityPartitioner, stringSerializer, type MessageToProduce } from "@platformatic/kafka";
+import { ProduceAcks, Producer, compatibilityPartitioner, stringSerializer } from "@platformatic/kafka";
 import type { FastifyBaseLogger } from "fastify";
 import type { Config } from "./config.js";
 import { ErrorCodes, KafkaUnavailableError, OverloadedError, ShuttingDownError } from "./errors.js";
 import { kafkaSecurity } from "@eventstack/runtime";
 import type { KafkaRecord } from "./kafka-record.js";
 import type { Metrics } from "./metrics.js";
+import { IdempotentSender } from "./wire/index.js";
 
 type Client = Producer<Buffer, Buffer, string, string>;
-type Message = MessageToProduce<Buffer, Buffer, string, string>;
 
 /** One produce() call. `parts` is how many of its parts are not yet acknowledged. */
 interface Job {
@@ -52,10 +49,10 @@ interface Job {
   reject: (error: Error) => void;
 }
 
-/** A slice of a job's records that fits one produce request, already in the library's message form. */
+/** A slice of a job's records that fits one produce request. */
 interface Part {
   job: Job;
-  messages: Message[];
+  records: KafkaRecord[];
   bytes: number;
 }
 
@@ -96,6 +93,7 @@ const CLIENT_DEFAULTS = {
 export class EventProducer {
   readonly #options: EventProducerOptions;
   readonly #client: Client;
+  readonly #sender: IdempotentSender;
   readonly #slots: Slot[];
   #queue: Part[] = [];
   #pumpScheduled = false;
@@ -107,6 +105,15 @@ export class EventProducer {
   constructor(options: EventProducerOptions) {
     this.#options = options;
     this.#client = this.#createClient();
+    const { kafka } = options;
+    this.#sender = new IdempotentSender({
+      client: this.#client,
+      topic: kafka.topic,
+      acks: ProduceAcks.ALL,
+      timeoutMs: kafka.ackTimeoutMs,
+      retries: CLIENT_DEFAULTS.retries,
+      retryDelayMs: CLIENT_DEFAULTS.retryDelay,
+    });
     this.#slots = Array.from({ length: options.kafka.producers }, (_, index) => ({ index, inFlight: undefined }));
   }
 
@@ -149,15 +156,13 @@ export class EventProducer {
     }
     return new Promise<void>((resolve, reject) => {
       const job: Job = { events: records.length, parts: 0, settled: false, carrier: undefined, timer: undefined as unknown as NodeJS.Timeout, resolve, reject };
-      const topic = kafka.topic;
-      let part: Part = { job, messages: [], bytes: 0 };
+      let part: Part = { job, records: [], bytes: 0 };
       for (const r of records) {
-        if (part.messages.length > 0 && part.bytes + r.size > kafka.maxBatchBytes) {
+        if (part.records.length > 0 && part.bytes + r.size > kafka.maxBatchBytes) {
           this.#enqueue(part);
-          part = { job, messages: [], bytes: 0 };
+          part = { job, records: [], bytes: 0 };
         }
-        // A record without value (an event without data) must still name `value` for the library's validator.
-        part.messages.push({ topic, key: r.key, value: r.value as Buffer, headers: r.headers });
+        part.records.push(r);
         part.bytes += r.size;
       }
       this.#enqueue(part);
@@ -236,18 +241,18 @@ export class EventProducer {
     if (parts.length === 0) return false;
 
     const { kafka, metrics } = this.#options;
-    let messages: Message[];
+    let records: KafkaRecord[];
     if (parts.length === 1) {
-      messages = (parts[0] as Part).messages;
+      records = (parts[0] as Part).records;
     } else {
-      messages = [];
-      for (const part of parts) for (const m of part.messages) messages.push(m);
+      records = [];
+      for (const part of parts) for (const r of part.records) records.push(r);
     }
     inFlight.startedAt = performance.now();
     inFlight.watchdog = setTimeout(() => this.#onWatchdog(inFlight), kafka.ackTimeoutMs);
     slot.inFlight = inFlight;
-    metrics.sendEvents.observe(messages.length);
-    this.#client.send({ messages }).then(
+    metrics.sendEvents.observe(records.length);
+    this.#sender.send(records).then(
       () => this.#onSent(inFlight, undefined),
       (error: unknown) => this.#onSent(inFlight, error),
     );
@@ -264,14 +269,14 @@ export class EventProducer {
     if (error === undefined) {
       let produced = 0;
       for (const part of inFlight.parts) {
-        produced += part.messages.length;
+        produced += part.records.length;
         if (part.job.carrier === inFlight) part.job.carrier = undefined;
         if (--part.job.parts === 0) this.#settle(part.job);
       }
       metrics.eventsProduced.inc(produced);
     } else {
-      // The library has dropped its producer id and sequences; its next request takes a new producer id.
-      logger.warn({ err: error, events: countMessages(inFlight.parts), slot: slot.index }, "Kafka produce request failed; answering 503, the producer starts over with a new producer id");
+      // If the failure came after its batches were written, the sender has dropped its producer id and sequences.
+      logger.warn({ err: error, events: countRecords(inFlight.parts), slot: slot.index }, "Kafka produce request failed; answering 503");
       this.#failParts(inFlight.parts, new KafkaUnavailableError(ErrorCodes.KAFKA_UNAVAILABLE, "Kafka did not accept the events", { cause: error }), "error");
       metrics.producerResets.inc({ reason: "error" });
     }
@@ -279,14 +284,14 @@ export class EventProducer {
   }
 
   /**
-   * The produce request outlived KAFKA_ACK_TIMEOUT_MS: answer its events 503 and free its slot. The library ends the
-   * request at its own request timeout (the same value) and then starts over with a new producer id.
+   * The produce request outlived KAFKA_ACK_TIMEOUT_MS: answer its events 503 and free its slot. The connection ends
+   * the request at its own request timeout (the same value), and the sender then starts over with a new producer id.
    */
   #onWatchdog(inFlight: InFlight): void {
     const { slot } = inFlight;
     if (slot.inFlight !== inFlight) return;
     slot.inFlight = undefined;
-    this.#options.logger.warn({ events: countMessages(inFlight.parts), timeoutMs: this.#options.kafka.ackTimeoutMs, slot: slot.index }, "Kafka produce request timed out; answering 503");
+    this.#options.logger.warn({ events: countRecords(inFlight.parts), timeoutMs: this.#options.kafka.ackTimeoutMs, slot: slot.index }, "Kafka produce request timed out; answering 503");
     this.#failParts(inFlight.parts, new KafkaUnavailableError(ErrorCodes.KAFKA_TIMEOUT, `Kafka did not acknowledge the events within ${this.#options.kafka.ackTimeoutMs} ms`), "timeout");
     this.#options.metrics.producerResets.inc({ reason: "timeout" });
     this.#pump();
@@ -367,8 +372,8 @@ export class EventProducer {
   }
 }
 
-function countMessages(parts: Part[]): number {
-  return parts.reduce((n, p) => n + p.messages.length, 0);
+function countRecords(parts: Part[]): number {
+  return parts.reduce((n, p) => n + p.records.length, 0);
 }
 
 function describe(err: unknown): string {
