@@ -36,6 +36,11 @@ function client(idempotent = true): Client {
   return c;
 }
 
+/** The client's connection to the local broker (the one broker, so every partition's leader). */
+function brokerConnection(c: Client) {
+  return c.connections.get({ host: BOOTSTRAP.split(":")[0] as string, port: Number(BOOTSTRAP.split(":")[1]) });
+}
+
 function sender(topic: string, c: Client = client(), version?: number): IdempotentSender {
   return new IdempotentSender({ client: c, topic, acks: ProduceAcks.ALL, timeoutMs: 10_000, retries: 3, retryDelayMs: 250, ...(version === undefined ? {} : { version }) });
 }
@@ -107,7 +112,7 @@ test("#309: after OUT_OF_ORDER_SEQUENCE_NUMBER the send fails, the producer star
   const producerEpoch = c.producerEpoch as number;
   // The broker's state for that producer id moves on without the sender: sequences 1..3 land, as a request the sender
   // took for failed would have left them. The sender's next batch (sequence 1) is then out of order.
-  const connection = await c.connections.get({ host: BOOTSTRAP.split(":")[0] as string, port: Number(BOOTSTRAP.split(":")[1]) });
+  const connection = await brokerConnection(c);
   const moved = encodeRecordBatch(["landed-1", "landed-2", "landed-3"].map((v) => record("one-key", v)), { producerId, producerEpoch, baseSequence: 1, timestamp: Date.now() });
   await new Promise<void>((resolve, reject) => sendProduce(connection, 11, produceRequest(11, -1, 10_000, topic, [{ partition: 0, batch: moved }]), (e) => (e ? reject(e) : resolve())));
 
@@ -125,11 +130,35 @@ test("a batch sent twice with the same producer id and sequence is written once 
   await createTopic(topic, 1);
   const c = client();
   const { producerId, producerEpoch } = await c.initIdempotentProducer({});
-  const connection = await c.connections.get({ host: BOOTSTRAP.split(":")[0] as string, port: Number(BOOTSTRAP.split(":")[1]) });
+  const connection = await brokerConnection(c);
   const batch = encodeRecordBatch([record("k", "once-0"), record("k", "once-1")], { producerId, producerEpoch, baseSequence: 0, timestamp: Date.now() });
   const send = () =>
     new Promise<void>((resolve, reject) => sendProduce(connection, 11, produceRequest(11, -1, 10_000, topic, [{ partition: 0, batch }]), (e) => (e ? reject(e) : resolve())));
   await send();
   await send();
   assert.deepEqual(values(await readTopic(topic)), ["once-0", "once-1"]);
+});
+
+test("a connection lost after the batch was written: the sender resends the same batch on a new connection, and the broker writes it once", async () => {
+  const topic = uniqueTopic("path-lost");
+  await createTopic(topic, 1);
+  const c = client();
+  const s = sender(topic, c);
+  await s.send([record("k", "before")]);
+  const connection = await brokerConnection(c);
+  const socket = connection.socket;
+  const write = socket.write.bind(socket) as (chunk: unknown) => boolean;
+  let cut = 0;
+  // The next request on this connection reaches the broker, and the connection closes before its answer comes back.
+  socket.write = ((chunk: unknown) => {
+    const written = write(chunk);
+    cut++;
+    process.nextTick(() => socket.destroy());
+    return written;
+  }) as typeof socket.write;
+  await s.send([record("k", "lost-answer-0"), record("k", "lost-answer-1")]);
+  await s.send([record("k", "after")]);
+  assert.equal(cut, 1, "the first connection carried the batch once, then closed");
+  assert.notEqual(await brokerConnection(c), connection, "a new connection");
+  assert.deepEqual(values(await readTopic(topic)), ["before", "lost-answer-0", "lost-answer-1", "after"]);
 });
