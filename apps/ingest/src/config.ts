@@ -5,6 +5,16 @@ import { ErrorCodes } from "./errors.js";
  * Every default in one place. Local defaults point at the services `scripts/services.mjs` starts, so `npm start`
  * works on a laptop; the Kubernetes Deployment overrides what differs in AWS. docs/ingest.md lists each variable.
  */
+/**
+ * The most produce requests the one idempotent producer may have in flight. Each request carries a batch for every
+ * partition it writes, so this is also the batches in flight per partition. A broker remembers the last 5 batches of
+ * each producer and partition (`ProducerStateEntry.NUM_BATCHES_TO_RETAIN`, read in kafka-storage 4.1.1's jar from
+ * Maven Central on 2026-12-06; Java's producer refuses `max.in.flight.requests.per.connection` above 5 with
+ * idempotence for the same reason): a batch resent after more than 5 later ones landed is no longer recognised as a
+ * duplicate and is refused out of order, so it would be answered 503 although it was stored.
+ */
+export const MAX_IN_FLIGHT_PER_PARTITION = 5;
+
 export const DEFAULTS = {
   HOST: "0.0.0.0",
   PORT: 8080,
@@ -112,7 +122,7 @@ export function loadConfig(env: Env = process.env): Config {
       ackTimeoutMs: int("KAFKA_ACK_TIMEOUT_MS", DEFAULTS.KAFKA_ACK_TIMEOUT_MS, 100, 120_000),
       connectTimeoutMs: int("KAFKA_CONNECT_TIMEOUT_MS", DEFAULTS.KAFKA_CONNECT_TIMEOUT_MS, 100, 60_000),
       maxBatchBytes,
-      producers: int("KAFKA_PRODUCERS", DEFAULTS.KAFKA_PRODUCERS, 1, 16),
+      producers: int("KAFKA_PRODUCERS", DEFAULTS.KAFKA_PRODUCERS, 1, MAX_IN_FLIGHT_PER_PARTITION),
     },
     limits: {
       maxBodyBytes: int("MAX_BODY_BYTES", DEFAULTS.MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),

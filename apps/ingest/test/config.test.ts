@@ -81,11 +81,11 @@ describe("loadConfig", () => {
     ]);
   });
 
-  test("KAFKA_PRODUCERS is 1 to 16 produce requests in flight: out of range or not an integer is refused", () => {
-    assert.deepEqual(problems({ KAFKA_PRODUCERS: "0" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "0"']);
-    assert.deepEqual(problems({ KAFKA_PRODUCERS: "17" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "17"']);
-    assert.deepEqual(problems({ KAFKA_PRODUCERS: "2.5" }), ['KAFKA_PRODUCERS must be an integer from 1 to 16, got "2.5"']);
-    assert.equal(loadConfig({ KAFKA_PRODUCERS: "16" }).kafka.producers, 16);
+  test("KAFKA_PRODUCERS is 1 to 5 produce requests in flight (the batches a broker remembers per partition): out of range or not an integer is refused", () => {
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "0" }), ['KAFKA_PRODUCERS must be an integer from 1 to 5, got "0"']);
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "6" }), ['KAFKA_PRODUCERS must be an integer from 1 to 5, got "6"']);
+    assert.deepEqual(problems({ KAFKA_PRODUCERS: "2.5" }), ['KAFKA_PRODUCERS must be an integer from 1 to 5, got "2.5"']);
+    assert.equal(loadConfig({ KAFKA_PRODUCERS: "5" }).kafka.producers, 5);
     assert.equal(loadConfig({ KAFKA_PRODUCERS: "1" }).kafka.producers, 1);
   });
 
