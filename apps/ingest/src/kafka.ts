@@ -5,7 +5,9 @@
  * One idempotent producer (one producer id) with up to KAFKA_PRODUCERS produce requests in flight. Requests that
  * arrive while every slot is busy wait in one queue, and the next slot to become free takes all of them that fit
  * one produce request: the batching a Kafka producer does anyway (linger), it bounds in-flight data (at most
- * KAFKA_PRODUCERS requests), and under load it makes fewer, larger produce requests while round trips overlap.
+ * KAFKA_PRODUCERS requests), and under load it makes fewer, larger produce requests. The library's connection to a
+ * broker writes one request at a time for an idempotent client (it forces maxInflights to 1), so several slots do
+ * not overlap round trips to one broker; they let one broker's next part go while another broker still answers.
  *
  * The records travel below the client library (src/wire/): each partition's records are encoded in place as one
  * record batch and sent on the library's connection to its leader, with sequence numbers claimed as the batch is
@@ -18,13 +20,14 @@
  * at once, so a batch's events with one key stay in order even if a batch is resent. Two requests in flight at the
  * same time have no order between them (the client did not wait for the first's 202).
  *
- * A failed produce request is answered 503 for its events and never resent by us once it has failed (the client's
- * retry may duplicate them, never lose them). Inside one request, a batch whose leader moved or whose connection
- * failed is resent as the same bytes (same producer id and sequence, so the broker writes it once); any other
- * failure (OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID among them: the broker's state for the producer id
- * no longer matches ours, platformatic/kafka#309) makes the producer start over with a new producer id.
- * test/produce-path.test.ts holds both to the real broker. A request that outlives KAFKA_ACK_TIMEOUT_MS is
- * answered 503 and its slot freed; the connection ends it at its own request timeout (the same value).
+ * A failed produce request is answered 503 for its events (the client's retry may duplicate them, never lose them).
+ * Inside one request, a batch whose leader moved or whose connection failed is resent as the same bytes (same
+ * producer id and sequence, so the broker writes it once); any other failure (OUT_OF_ORDER_SEQUENCE_NUMBER or
+ * UNKNOWN_PRODUCER_ID among them: the broker's state for the producer id no longer matches ours,
+ * platformatic/kafka#309) makes the producer start over with a new producer id. test/produce-path.test.ts holds
+ * both to the real broker. A request that outlives KAFKA_ACK_TIMEOUT_MS is answered 503 and its slot freed while
+ * the sender goes on with it (it may still be written: the 503 says so); at most KAFKA_PRODUCERS such requests may
+ * be outstanding, and no new request starts while that many are.
  */
 import { ProduceAcks, Producer, compatibilityPartitioner, stringSerializer } from "@platformatic/kafka";
 import type { FastifyBaseLogger } from "fastify";
@@ -98,6 +101,8 @@ export class EventProducer {
   #queue: Part[] = [];
   #pumpScheduled = false;
   #pendingEvents = 0;
+  /** Sends the watchdog gave up on that have not ended yet; at most KAFKA_PRODUCERS, so they cannot pile up. */
+  #abandoned = 0;
   #closing = false;
   #idle: (() => void)[] = [];
   #readiness: Promise<Readiness> | undefined;
@@ -207,7 +212,8 @@ export class EventProducer {
 
   /** Gives queued parts to free slots, one produce request each, until no slot is free or nothing can go. */
   #pump(): void {
-    while (this.#queue.length > 0) {
+    // A broker too slow for the watchdog: new requests wait (and time out in the queue) until abandoned ones end.
+    while (this.#queue.length > 0 && this.#abandoned < this.#slots.length) {
       const slot = this.#slots.find((s) => s.inFlight === undefined);
       if (!slot) return; // the next request to finish pumps again
       if (!this.#send(slot)) break;
@@ -261,7 +267,12 @@ export class EventProducer {
 
   #onSent(inFlight: InFlight, error: unknown): void {
     const { slot } = inFlight;
-    if (slot.inFlight !== inFlight) return; // abandoned by the watchdog; its jobs were answered already
+    if (slot.inFlight !== inFlight) {
+      // Abandoned by the watchdog; its jobs were answered already.
+      this.#abandoned--;
+      this.#pump();
+      return;
+    }
     clearTimeout(inFlight.watchdog);
     slot.inFlight = undefined;
     const { metrics, logger } = this.#options;
@@ -275,7 +286,7 @@ export class EventProducer {
       }
       metrics.eventsProduced.inc(produced);
     } else {
-      // If the failure came after its batches were written, the sender has dropped its producer id and sequences.
+      // Whatever failed, the sender's next request takes a new producer id if this one's sequences may be off.
       logger.warn({ err: error, events: countRecords(inFlight.parts), slot: slot.index }, "Kafka produce request failed; answering 503");
       this.#failParts(inFlight.parts, new KafkaUnavailableError(ErrorCodes.KAFKA_UNAVAILABLE, "Kafka did not accept the events", { cause: error }), "error");
       metrics.producerResets.inc({ reason: "error" });
@@ -284,13 +295,15 @@ export class EventProducer {
   }
 
   /**
-   * The produce request outlived KAFKA_ACK_TIMEOUT_MS: answer its events 503 and free its slot. The connection ends
-   * the request at its own request timeout (the same value), and the sender then starts over with a new producer id.
+   * The produce request outlived KAFKA_ACK_TIMEOUT_MS: answer its events 503 and free its slot. The sender goes on
+   * with it until it ends (the connection's request timeout, counted from when the request left the connection's
+   * queue); until then it counts among the abandoned requests #pump bounds.
    */
   #onWatchdog(inFlight: InFlight): void {
     const { slot } = inFlight;
     if (slot.inFlight !== inFlight) return;
     slot.inFlight = undefined;
+    this.#abandoned++;
     this.#options.logger.warn({ events: countRecords(inFlight.parts), timeoutMs: this.#options.kafka.ackTimeoutMs, slot: slot.index }, "Kafka produce request timed out; answering 503");
     this.#failParts(inFlight.parts, new KafkaUnavailableError(ErrorCodes.KAFKA_TIMEOUT, `Kafka did not acknowledge the events within ${this.#options.kafka.ackTimeoutMs} ms`), "timeout");
     this.#options.metrics.producerResets.inc({ reason: "timeout" });

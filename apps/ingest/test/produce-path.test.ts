@@ -139,26 +139,54 @@ test("a batch sent twice with the same producer id and sequence is written once 
   assert.deepEqual(values(await readTopic(topic)), ["once-0", "once-1"]);
 });
 
-test("a connection lost after the batch was written: the sender resends the same batch on a new connection, and the broker writes it once", async () => {
-  const topic = uniqueTopic("path-lost");
-  await createTopic(topic, 1);
-  const c = client();
-  const s = sender(topic, c);
-  await s.send([record("k", "before")]);
-  const connection = await brokerConnection(c);
+/** Makes the next request written on `connection` reach the broker and the connection close before its answer; returns how many were cut. */
+function cutAfterNextWrite(connection: Awaited<ReturnType<typeof brokerConnection>>): () => number {
   const socket = connection.socket;
   const write = socket.write.bind(socket) as (chunk: unknown) => boolean;
   let cut = 0;
-  // The next request on this connection reaches the broker, and the connection closes before its answer comes back.
   socket.write = ((chunk: unknown) => {
     const written = write(chunk);
     cut++;
     process.nextTick(() => socket.destroy());
     return written;
   }) as typeof socket.write;
+  return () => cut;
+}
+
+test("a connection lost after the batch was written: the sender resends the same batch on a new connection, and the broker writes it once", async () => {
+  const topic = uniqueTopic("path-lost");
+  await createTopic(topic, 1);
+  const c = client();
+  const s = sender(topic, c);
+  await s.send([record("k", "before")]);
+  const producerId = c.producerId;
+  const connection = await brokerConnection(c);
+  const cuts = cutAfterNextWrite(connection);
   await s.send([record("k", "lost-answer-0"), record("k", "lost-answer-1")]);
   await s.send([record("k", "after")]);
-  assert.equal(cut, 1, "the first connection carried the batch once, then closed");
+  assert.equal(cuts(), 1, "the first connection carried the batch once, then closed");
   assert.notEqual(await brokerConnection(c), connection, "a new connection");
+  assert.notEqual(c.producerId, producerId, "after a resend, later sends take a new producer id");
   assert.deepEqual(values(await readTopic(topic)), ["before", "lost-answer-0", "lost-answer-1", "after"]);
+});
+
+test("sends made while a batch waits to be resent do not overtake it under its producer id: every send lands once", async () => {
+  const topic = uniqueTopic("path-overtake");
+  await createTopic(topic, 1);
+  const c = client();
+  // A resend delay long enough for the later sends to land first.
+  const s = new IdempotentSender({ client: c, topic, acks: ProduceAcks.ALL, timeoutMs: 10_000, retries: 3, retryDelayMs: 1_000 });
+  await s.send([record("k", "before")]);
+  const connection = await brokerConnection(c);
+  const cuts = cutAfterNextWrite(connection);
+  const waiting = s.send([record("k", "resent")]);
+  while (connection.isConnected()) await new Promise((resolve) => setTimeout(resolve, 5));
+  // More later batches than the broker remembers per producer id and partition (5).
+  const later = Array.from({ length: 7 }, (_, i) => `later-${i}`);
+  for (const value of later) await s.send([record("k", value)]);
+  await waiting;
+  assert.equal(cuts(), 1);
+  const read = values(await readTopic(topic));
+  assert.deepEqual([...read].sort(), ["before", "resent", ...later].sort(), "every event once");
+  assert.deepEqual(read.filter((v) => v.startsWith("later-")), later, "the later sends in order");
 });

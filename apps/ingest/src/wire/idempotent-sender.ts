@@ -9,7 +9,11 @@
  *   the same synchronous step, so one partition's batches reach the broker in sequence order.
  * - A batch whose leader moved (a stale-metadata error) or whose connection failed is resent as the same bytes (same
  *   producer id and sequence, so the broker writes it once) to the leader fresh metadata names, at most `retries`
- *   times `retryDelayMs` apart, and never after `deadline`.
+ *   times `retryDelayMs` apart, and no resend starts after the send's deadline (`timeoutMs`).
+ * - From the moment a batch waits to be resent, its producer id takes no new batches: later sends start over with a
+ *   new producer id. A batch the broker did write is recognised as a duplicate only among the last 5 it wrote for
+ *   the producer id and partition, so later batches under the same id could push it out of that window (and get
+ *   it refused out of order), or, had it not been written, be refused themselves.
  * - DUPLICATE_SEQUENCE_NUMBER means the broker has the batch already: success.
  * - Any other failure fails the send, and the producer starts over: a new producer id and sequences from 0 (the
  *   broker's state for the old id no longer matches ours). Sends still in flight with the old id finish or fail on
@@ -54,7 +58,10 @@ const DUPLICATE_SEQUENCE_NUMBER = 46;
 
 export class IdempotentSender {
   readonly #o: IdempotentSenderOptions;
+  /** The producer id new batches are claimed under, once InitProducerId answered; pending meanwhile. */
   #generation: Promise<Generation> | undefined;
+  /** What #generation resolved to, while new batches may still be claimed under it. */
+  #current: Generation | undefined;
   #version: Promise<number> | undefined;
   #refreshMetadata = false;
 
@@ -65,18 +72,20 @@ export class IdempotentSender {
   /** Resolves once the leaders acknowledged every record; rejects with the reason otherwise. */
   async send(records: readonly KafkaRecord[]): Promise<void> {
     const deadline = performance.now() + this.#o.timeoutMs;
-    const [generation, version] = await Promise.all([this.#currentGeneration(), this.#produceVersion()]);
-    let metadata = await this.#metadata();
-    const topic = metadata.topics.get(this.#o.topic);
-    if (!topic) throw new Error(`no metadata for topic ${this.#o.topic}`);
-    const byPartition = new Map<number, KafkaRecord[]>();
-    for (const r of records) {
-      const partition = (murmur2(r.key) & POSITIVE) % topic.partitionsCount;
-      const list = byPartition.get(partition);
-      if (list) list.push(r);
-      else byPartition.set(partition, [r]);
+    let generation: Generation;
+    let version: number;
+    let metadata: ClusterMetadata;
+    let byPartition: Map<number, KafkaRecord[]>;
+    let connections: Map<number, Connection>;
+    for (;;) {
+      [generation, version] = await Promise.all([this.#currentGeneration(), this.#produceVersion()]);
+      metadata = await this.#metadata();
+      byPartition = this.#partitioned(metadata, records);
+      connections = await this.#connections(metadata, [...byPartition.keys()]);
+      // Retired while this send awaited (another send's batch waits to be resent): take the next producer id.
+      if (this.#current === generation) break;
+      if (performance.now() >= deadline) throw new Error("no producer id to send under before the deadline");
     }
-    const connections = await this.#connections(metadata, [...byPartition.keys()]);
     // From here to the writes nothing awaits: sequences are claimed in the order the batches reach the sockets.
     const timestamp = Date.now();
     const pending: PendingBatch[] = [];
@@ -86,18 +95,36 @@ export class IdempotentSender {
       const batch = encodeRecordBatch(list, { producerId: generation.producerId, producerEpoch: generation.producerEpoch, baseSequence, timestamp });
       pending.push({ partition, batch, attempts: 0, error: undefined });
     }
-    let failed = await this.#dispatch(version, pending, connections);
-    while (failed.length > 0) {
-      const fatal = failed.find((b) => !isRetriable(b.error) || b.attempts > this.#o.retries);
-      if (fatal || performance.now() + this.#o.retryDelayMs >= deadline) {
-        this.#startOver(generation);
-        throw (fatal ?? failed[0])?.error ?? new Error("produce failed");
+    try {
+      let failed = await this.#dispatch(version, pending, connections);
+      while (failed.length > 0) {
+        // Whatever happens next, no new batch may overtake these under this producer id.
+        this.#retire(generation);
+        const fatal = failed.find((b) => !isRetriable(b.error) || b.attempts > this.#o.retries);
+        if (fatal || performance.now() + this.#o.retryDelayMs >= deadline) throw (fatal ?? failed[0])?.error ?? new Error("produce failed");
+        await new Promise((resolve) => setTimeout(resolve, this.#o.retryDelayMs));
+        this.#refreshMetadata = true;
+        metadata = await this.#metadata();
+        failed = await this.#dispatch(version, failed, await this.#connections(metadata, failed.map((b) => b.partition)));
       }
-      await new Promise((resolve) => setTimeout(resolve, this.#o.retryDelayMs));
-      this.#refreshMetadata = true;
-      metadata = await this.#metadata();
-      failed = await this.#dispatch(version, failed, await this.#connections(metadata, failed.map((b) => b.partition)));
+    } catch (error) {
+      this.#retire(generation);
+      throw error;
     }
+  }
+
+  /** The records by partition: Java's partitioner over the topic's partition count. */
+  #partitioned(metadata: ClusterMetadata, records: readonly KafkaRecord[]): Map<number, KafkaRecord[]> {
+    const topic = metadata.topics.get(this.#o.topic);
+    if (!topic) throw new Error(`no metadata for topic ${this.#o.topic}`);
+    const byPartition = new Map<number, KafkaRecord[]>();
+    for (const r of records) {
+      const partition = (murmur2(r.key) & POSITIVE) % topic.partitionsCount;
+      const list = byPartition.get(partition);
+      if (list) list.push(r);
+      else byPartition.set(partition, [r]);
+    }
+    return byPartition;
   }
 
   /** Writes the batches to their leaders, one request per leader; resolves with the batches that failed, each with its error. */
@@ -125,7 +152,7 @@ export class IdempotentSender {
 
   #currentGeneration(): Promise<Generation> {
     this.#generation ??= this.#o.client.initIdempotentProducer({}).then(
-      ({ producerId, producerEpoch }) => ({ producerId, producerEpoch, sequences: new Map() }),
+      ({ producerId, producerEpoch }) => (this.#current = { producerId, producerEpoch, sequences: new Map() }),
       (error: unknown) => {
         this.#generation = undefined;
         throw error;
@@ -134,28 +161,32 @@ export class IdempotentSender {
     return this.#generation;
   }
 
-  /** After a failure under `generation`: the next send takes a new producer id, unless that happened already. */
-  #startOver(generation: Generation): void {
+  /**
+   * After a failure under `generation`: the next send takes a new producer id, unless that happened already (a
+   * pending InitProducerId is never `generation`, which had resolved, so it is left alone).
+   */
+  #retire(generation: Generation): void {
     this.#refreshMetadata = true;
-    void this.#generation?.then((current) => {
-      if (current === generation) this.#generation = undefined;
-    });
+    if (this.#current !== generation) return;
+    this.#current = undefined;
+    this.#generation = undefined;
   }
 
   #produceVersion(): Promise<number> {
     if (this.#o.version !== undefined) this.#version ??= Promise.resolve(this.#o.version);
-    this.#version ??= this.#o.client.listApis().then(
-      (apis) => {
+    // The catch after the then: a broker speaking none of our versions is asked again on the next send.
+    this.#version ??= this.#o.client
+      .listApis()
+      .then((apis) => {
         const produce = apis.find((a) => a.apiKey === 0);
         const version = produce && chooseProduceVersion(produce.minVersion, produce.maxVersion);
         if (version === undefined) throw new Error(`the broker speaks Produce v${produce?.minVersion}-v${produce?.maxVersion}, none of v3-v11`);
         return version;
-      },
-      (error: unknown) => {
+      })
+      .catch((error: unknown) => {
         this.#version = undefined;
         throw error;
-      },
-    );
+      });
     return this.#version;
   }
 
@@ -171,13 +202,16 @@ export class IdempotentSender {
     const result = new Map<number, Connection>();
     const waits: Promise<void>[] = [];
     const pool = this.#o.client.connections;
-    for (const partition of partitions) {
-      const leader = topic?.partitions[partition]?.leader ?? -1;
-      const broker = metadata.brokers.get(leader);
+    // Every leader first, so that no connection is asked for when the send fails for want of a leader.
+    const leaders = partitions.map((partition) => {
+      const broker = metadata.brokers.get(topic?.partitions[partition]?.leader ?? -1);
       if (!broker) {
         this.#refreshMetadata = true;
         throw new Error(`partition ${partition} of ${this.#o.topic} has no leader`);
       }
+      return [partition, broker] as const;
+    });
+    for (const [partition, broker] of leaders) {
       const established = pool.getEstablishedConnection(broker);
       if (established?.isConnected()) result.set(partition, established);
       else waits.push(pool.get(broker).then((c) => void result.set(partition, c)));
