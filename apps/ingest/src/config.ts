@@ -8,8 +8,8 @@ import { ErrorCodes } from "./errors.js";
 /**
  * The most produce requests the one idempotent producer may have in flight. Each request carries a batch for every
  * partition it writes, so this is also the batches in flight per partition. A broker remembers the last 5 batches of
- * each producer and partition (`ProducerStateEntry.NUM_BATCHES_TO_RETAIN`, read in kafka-storage 4.1.1's jar from
- * Maven Central on 2026-12-06; Java's producer refuses `max.in.flight.requests.per.connection` above 5 with
+ * each producer and partition (`ProducerStateEntry.NUM_BATCHES_TO_RETAIN`, read with javap in the kafka-storage 3.9.1
+ * (MSK's) and 4.1.1 (the local broker's) jars from Maven Central on 2026-12-06; Java's producer refuses `max.in.flight.requests.per.connection` above 5 with
  * idempotence for the same reason): a batch resent after more than 5 later ones landed is no longer recognised as a
  * duplicate and is refused out of order, so it would be answered 503 although it was stored.
  */
